@@ -1,0 +1,63 @@
+// A finding: what a rule or detector concluded, with the guest, the evidence and the ATT&CK technique.
+// Its id is derived from its content, so a re-delivered finding is recognised as the same one.
+import { createHash } from 'node:crypto';
+import type { VmiEvent } from './event.js';
+
+export type Severity = 'informational' | 'low' | 'medium' | 'high' | 'critical';
+
+export const SEVERITIES: readonly Severity[] = [
+  'informational',
+  'low',
+  'medium',
+  'high',
+  'critical',
+];
+
+export interface AttackTechnique {
+  /** e.g. T1014, T1547.006 */
+  id: string;
+  name?: string;
+  /** ATT&CK tactic, e.g. { id: 'TA0005', name: 'Defense Evasion' } */
+  tactic?: { id: string; name: string };
+}
+
+export interface Finding {
+  /** Stable id: a hash of the finding's content (see findingId). */
+  id: string;
+  /** Wall-clock time of the event that triggered it, ISO 8601. */
+  timestamp: string;
+  rule: { id: string; name: string; description?: string; ruleset?: string; version?: string };
+  severity: Severity;
+  /** The rendered output line of the rule. */
+  message: string;
+  mitre: AttackTechnique[];
+  tags?: string[];
+  /** The guest. */
+  host: { name: string; id?: string; kernel?: string; architecture?: string };
+  /** The event(s) that triggered it: one, or the steps of a sequence / threshold. */
+  events: VmiEvent[];
+  /** Evidence beyond the events: addresses, bytes, disassembly, old and new values. */
+  evidence?: Record<string, unknown>;
+}
+
+/** Canonical JSON: sorted keys, bigint as 0x-hex, so equal content gives equal bytes. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || value === undefined) return 'null';
+  if (typeof value === 'bigint') return JSON.stringify(`0x${value.toString(16)}`);
+  if (typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+}
+
+/** The stable id of a finding: SHA-256 over rule, guest and triggering events (not over `id`). */
+export function findingId(finding: Omit<Finding, 'id'>): string {
+  const content = canonicalJson({
+    rule: finding.rule.id,
+    host: finding.host.name,
+    events: finding.events,
+  });
+  return createHash('sha256').update(content).digest('hex').slice(0, 32);
+}

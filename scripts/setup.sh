@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs what Ringside needs on a fresh Debian 12 machine (run as root, or with sudo available):
+# QEMU 10 from bookworm-backports, the tools the sample guest build uses, then npm packages and the build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+need_apt=0
+for tool in qemu-system-x86_64 cpio gcc xz pkg-config rsyslogd; do
+  command -v "$tool" >/dev/null 2>&1 || need_apt=1
+done
+if ! qemu-system-x86_64 --version 2>/dev/null | grep -qE 'version (1[0-9]|[2-9][0-9])\.'; then need_apt=1; fi
+if ! pkg-config --exists glib-2.0 2>/dev/null; then need_apt=1; fi
+
+if [ "$need_apt" = 1 ]; then
+  if [ ! -f /etc/apt/sources.list.d/bookworm-backports.sources ] && ! grep -rqs bookworm-backports /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    $SUDO tee /etc/apt/sources.list.d/bookworm-backports.sources >/dev/null <<'SRC'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+  fi
+  $SUDO apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    -t bookworm-backports qemu-system-x86
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    cpio xz-utils gcc libc6-dev make pkg-config libglib2.0-dev rsyslog rsyslog-gnutls gnutls-bin \
+    ca-certificates
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+npm run build --silent
