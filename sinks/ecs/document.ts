@@ -1,0 +1,235 @@
+// A finding as an Elastic Common Schema document: event.kind alert, rule, threat (MITRE ATT&CK), the
+// guest as host, Ringside's own machine as observer, process/user where known, the rest under ringside.*.
+import type { AttackTechnique, Finding, Severity } from '../../introspect/events/finding.js';
+import type { VmiEvent } from '../../introspect/events/event.js';
+import { hex, jsonSafe } from '../json.js';
+
+/** The ECS version the documents follow (the tests check it against the @elastic/ecs definitions). */
+export const ECS_VERSION = '9.4.0';
+
+/** Ringside itself, as the observer of the guest. */
+export interface Observer {
+  hostname: string;
+  version: string;
+}
+
+/** event.severity and event.risk_score: the numbers Elastic Security uses for its severities. */
+export const SEVERITY_SCORE: Readonly<Record<Severity, number>> = {
+  informational: 1,
+  low: 21,
+  medium: 47,
+  high: 73,
+  critical: 99,
+};
+
+export type EcsDocument = Record<string, unknown>;
+
+/** event.category and event.type per event type, chosen among the pairs ECS allows. */
+const CATEGORISATION: Readonly<Record<string, { category: string; type: string }>> = {
+  'process.exec': { category: 'process', type: 'start' },
+  'process.exit': { category: 'process', type: 'end' },
+  'process.hidden': { category: 'process', type: 'info' },
+  'cred.change': { category: 'process', type: 'change' },
+  'module.load': { category: 'driver', type: 'start' },
+  'module.unload': { category: 'driver', type: 'end' },
+  'kernel.write': { category: 'host', type: 'change' },
+  'integrity.violation': { category: 'host', type: 'change' },
+  'network.connect': { category: 'network', type: 'connection' },
+};
+
+const attackUrl = (id: string): string =>
+  `https://attack.mitre.org/techniques/${id.replace('.', '/')}/`;
+const tacticUrl = (id: string): string => `https://attack.mitre.org/tactics/${id}/`;
+
+function threat(mitre: readonly AttackTechnique[]): EcsDocument | undefined {
+  if (mitre.length === 0) return undefined;
+  const techniques = new Map<string, string | undefined>();
+  const subtechniques = new Map<string, string | undefined>();
+  const tactics = new Map<string, string>();
+  for (const technique of mitre) {
+    const dot = technique.id.indexOf('.');
+    if (dot < 0) techniques.set(technique.id, technique.name);
+    else {
+      subtechniques.set(technique.id, technique.name);
+      if (!techniques.has(technique.id.slice(0, dot)))
+        techniques.set(technique.id.slice(0, dot), undefined);
+    }
+    if (technique.tactic) tactics.set(technique.tactic.id, technique.tactic.name);
+  }
+  const named = (entries: Map<string, string | undefined>): EcsDocument => {
+    const ids = [...entries.keys()];
+    const names = [...entries.values()].filter((name): name is string => name !== undefined);
+    return {
+      id: ids,
+      // ECS keeps names parallel to ids, so names go in only when every entry has one.
+      ...(names.length === ids.length ? { name: names } : {}),
+      reference: ids.map(attackUrl),
+    };
+  };
+  return {
+    framework: 'MITRE ATT&CK',
+    technique: {
+      ...named(techniques),
+      ...(subtechniques.size > 0 ? { subtechnique: named(subtechniques) } : {}),
+    },
+    ...(tactics.size > 0
+      ? {
+          tactic: {
+            id: [...tactics.keys()],
+            name: [...tactics.values()],
+            reference: [...tactics.keys()].map(tacticUrl),
+          },
+        }
+      : {}),
+  };
+}
+
+/** The last event that says something about a process, user, network flow or VMI detail. */
+const lastWith = <K extends keyof VmiEvent>(
+  events: readonly VmiEvent[],
+  key: K,
+): VmiEvent[K] | undefined =>
+  [...events].reverse().find((event) => event[key] !== undefined)?.[key];
+
+function processFields(event: VmiEvent['process']): EcsDocument | undefined {
+  if (!event) return undefined;
+  const parent =
+    event.parent || event.ppid !== undefined
+      ? {
+          pid: event.parent?.pid ?? event.ppid,
+          name: event.parent?.name,
+          executable: event.parent?.executable,
+        }
+      : undefined;
+  return {
+    pid: event.pid ?? event.tgid,
+    name: event.name,
+    executable: event.executable,
+    args: event.args,
+    args_count: event.args?.length,
+    command_line: event.command_line ?? event.args?.join(' '),
+    parent,
+  };
+}
+
+function userFields(user: VmiEvent['user']): EcsDocument | undefined {
+  if (!user) return undefined;
+  return {
+    id: user.id?.toString(),
+    group: user.group_id !== undefined ? { id: user.group_id.toString() } : undefined,
+    effective: user.effective_id !== undefined ? { id: user.effective_id.toString() } : undefined,
+  };
+}
+
+/** Drops undefined members and empty objects so that the document has no null noise. */
+function prune(value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, member] of Object.entries(value)) {
+    const pruned = prune(member);
+    if (pruned === undefined) continue;
+    if (pruned !== null && typeof pruned === 'object' && !Array.isArray(pruned)) {
+      if (Object.keys(pruned).length === 0) continue;
+    }
+    out[key] = pruned;
+  }
+  return out;
+}
+
+/** The ECS document of a finding. Pure: the observer and the namespace are given, no clock is read. */
+export function toEcs(finding: Finding, observer: Observer, namespace = 'default'): EcsDocument {
+  const types = new Set<string>(['info']);
+  const categories = new Set<string>(['intrusion_detection']);
+  for (const event of finding.events) {
+    const categorisation = CATEGORISATION[event.type];
+    if (categorisation) {
+      categories.add(categorisation.category);
+      types.add(categorisation.type);
+    }
+  }
+  const first = finding.events[0];
+  const processEvent = lastWith(finding.events, 'process');
+  const network = lastWith(finding.events, 'network');
+  const vmi = lastWith(finding.events, 'vmi');
+  const score = SEVERITY_SCORE[finding.severity];
+  const document = {
+    '@timestamp': finding.timestamp,
+    ecs: { version: ECS_VERSION },
+    message: finding.message,
+    tags: finding.tags && finding.tags.length > 0 ? finding.tags : undefined,
+    data_stream: { type: 'logs', dataset: 'ringside.findings', namespace },
+    event: {
+      id: finding.id,
+      kind: 'alert',
+      category: [...categories],
+      type: [...types],
+      severity: score,
+      risk_score: score,
+      module: 'ringside',
+      dataset: 'ringside.findings',
+      provider: first?.type,
+    },
+    rule: {
+      id: finding.rule.id,
+      uuid: finding.rule.id,
+      name: finding.rule.name,
+      description: finding.rule.description,
+      ruleset: finding.rule.ruleset,
+      version: finding.rule.version,
+    },
+    threat: threat(finding.mitre),
+    host: {
+      name: finding.host.name,
+      hostname: finding.host.name,
+      id: finding.host.id,
+      architecture: finding.host.architecture,
+      os: finding.host.kernel !== undefined ? { kernel: finding.host.kernel } : undefined,
+      type: 'virtual-machine',
+    },
+    observer: {
+      hostname: observer.hostname,
+      name: 'ringside',
+      product: 'Ringside',
+      vendor: 'Ringside',
+      version: observer.version,
+      type: 'sensor',
+    },
+    process: processFields(processEvent),
+    user: userFields(lastWith(finding.events, 'user')),
+    source:
+      network?.source_ip !== undefined
+        ? { ip: network.source_ip, port: network.source_port }
+        : undefined,
+    destination:
+      network?.destination_ip !== undefined
+        ? { ip: network.destination_ip, port: network.destination_port }
+        : undefined,
+    network: network?.transport !== undefined ? { transport: network.transport } : undefined,
+    ringside: {
+      severity: finding.severity,
+      domain: first?.domain,
+      vcpu: first?.vcpu,
+      event_types: [...new Set(finding.events.map((event) => event.type))],
+      event_count: finding.events.length,
+      vmi: vmi ? jsonSafe(vmi) : undefined,
+      process:
+        processEvent?.task !== undefined || processEvent?.kernel_thread !== undefined
+          ? {
+              task: processEvent.task !== undefined ? hex(processEvent.task) : undefined,
+              kernel_thread: processEvent.kernel_thread,
+              tgid: processEvent.tgid,
+            }
+          : undefined,
+      user:
+        lastWith(finding.events, 'user')?.previous_id !== undefined
+          ? { previous_id: lastWith(finding.events, 'user')?.previous_id }
+          : undefined,
+      module: lastWith(finding.events, 'module')
+        ? jsonSafe(lastWith(finding.events, 'module'))
+        : undefined,
+      registers: first?.registers ? jsonSafe(first.registers) : undefined,
+      evidence: finding.evidence ? jsonSafe(finding.evidence) : undefined,
+    },
+  };
+  return prune(document) as EcsDocument;
+}
