@@ -1,0 +1,87 @@
+// The QEMU command line that makes a guest attachable by Ringside: RAM in a shared file (read live from
+// the host), a QMP socket for control and snapshots, a gdbstub socket, serial ports to files/sockets.
+import { join } from 'node:path';
+
+export interface QemuLaunchOptions {
+  /** Guest name; names the RAM file under /dev/shm and the run directory's sockets. */
+  name: string;
+  /** Directory for sockets, logs and the pid file. */
+  runDir: string;
+  memoryMiB: number;
+  vcpus: number;
+  kernel?: string;
+  initrd?: string;
+  append?: string;
+  /** Where the RAM backing file lives; defaults to /dev/shm/ringside-NAME. */
+  ramPath?: string;
+  /** Path of the Ringside TCG plugin (.so), when hooks are wanted. */
+  plugin?: { path: string; socket: string };
+  /** Extra arguments for the user's own disks, network … */
+  extra?: string[];
+}
+
+export interface QemuEndpoints {
+  qmpSocket: string;
+  gdbSocket: string;
+  ramFile: string;
+  consoleLog: string;
+  controlSocket: string;
+  pidFile: string;
+  pluginSocket?: string;
+}
+
+export function qemuEndpoints(options: QemuLaunchOptions): QemuEndpoints {
+  return {
+    qmpSocket: join(options.runDir, 'qmp.sock'),
+    gdbSocket: join(options.runDir, 'gdb.sock'),
+    ramFile: options.ramPath ?? `/dev/shm/ringside-${options.name}`,
+    consoleLog: join(options.runDir, 'console.log'),
+    controlSocket: join(options.runDir, 'control.sock'),
+    pidFile: join(options.runDir, 'qemu.pid'),
+    ...(options.plugin ? { pluginSocket: options.plugin.socket } : {}),
+  };
+}
+
+export function qemuArguments(options: QemuLaunchOptions): string[] {
+  const endpoints = qemuEndpoints(options);
+  const args = [
+    '-name',
+    options.name,
+    '-accel',
+    'tcg,thread=single',
+    '-machine',
+    'q35,memory-backend=ram',
+    '-object',
+    `memory-backend-file,id=ram,size=${options.memoryMiB}M,mem-path=${endpoints.ramFile},share=on`,
+    '-m',
+    `${options.memoryMiB}M`,
+    '-smp',
+    String(options.vcpus),
+    '-display',
+    'none',
+    '-no-reboot',
+    '-nodefaults',
+    '-chardev',
+    `file,id=console,path=${endpoints.consoleLog}`,
+    '-serial',
+    'chardev:console',
+    '-chardev',
+    `socket,id=control,path=${endpoints.controlSocket},server=on,wait=off`,
+    '-serial',
+    'chardev:control',
+    '-qmp',
+    `unix:${endpoints.qmpSocket},server=on,wait=off`,
+    '-gdb',
+    `unix:${endpoints.gdbSocket},server=on,wait=off`,
+    '-pidfile',
+    endpoints.pidFile,
+  ];
+  if (options.kernel) args.push('-kernel', options.kernel);
+  if (options.initrd) args.push('-initrd', options.initrd);
+  if (options.append) args.push('-append', options.append);
+  if (options.plugin) {
+    args.push('-plugin', `${options.plugin.path},socket=${options.plugin.socket}`);
+  }
+  args.push(...(options.extra ?? []));
+  return args;
+}

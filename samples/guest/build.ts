@@ -1,0 +1,199 @@
+// Builds the sample guest from Debian packages only: the cloud kernel (linux-image-cloud-amd64) and a
+// busybox-static initramfs holding samples/guest/rootfs. Products are cached outside the repo.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  chmodSync,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { join, relative } from 'node:path';
+import { InputError, RingsideError } from '../../introspect/errors.js';
+import { guestCacheDir, guestSourceDir } from './paths.js';
+
+export interface GuestImage {
+  /** Kernel release, e.g. 6.1.0-56-cloud-amd64. */
+  release: string;
+  kernel: string;
+  initrd: string;
+  /** The kernel's config, from the package (for tests that need to know build options). */
+  config: string;
+  /** The directory of the build. */
+  dir: string;
+}
+
+/** Kernel modules the sample workload loads; none depends on another. */
+export const SAMPLE_MODULES: Record<string, string> = {
+  dummy: 'kernel/drivers/net/dummy.ko',
+  nls_utf8: 'kernel/fs/nls/nls_utf8.ko',
+  loop: 'kernel/drivers/block/loop.ko',
+};
+
+const KERNEL_META_PACKAGE = 'linux-image-cloud-amd64';
+
+function run(command: string, args: string[], cwd?: string): string {
+  try {
+    return execFileSync(command, args, {
+      cwd,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  } catch (error) {
+    const stderr = (error as { stderr?: string }).stderr ?? '';
+    throw new RingsideError('BACKEND', `${command} ${args.join(' ')} failed: ${stderr.trim()}`, {
+      cause: error,
+    });
+  }
+}
+
+/** The versioned kernel package the meta package points at (whatever is current). */
+function resolveKernelPackage(): string {
+  let depends = '';
+  try {
+    depends = run('apt-cache', ['depends', KERNEL_META_PACKAGE]);
+  } catch {
+    run('apt-get', ['update', '-qq']);
+    depends = run('apt-cache', ['depends', KERNEL_META_PACKAGE]);
+  }
+  const match = /Depends:\s+(linux-image-[0-9][^\s]*)/.exec(depends);
+  if (!match) {
+    throw new InputError(
+      `no versioned kernel package in its dependencies:\n${depends}`,
+      KERNEL_META_PACKAGE,
+      {
+        code: 'UNSUPPORTED',
+      },
+    );
+  }
+  return match[1]!;
+}
+
+function download(packageName: string, into: string): string {
+  mkdirSync(into, { recursive: true });
+  const prefix = `${packageName}_`;
+  const existing = readdirSync(into).find(
+    (name) => name.startsWith(prefix) && name.endsWith('.deb'),
+  );
+  if (existing) return join(into, existing);
+  try {
+    run('apt-get', ['download', '-qq', packageName], into);
+  } catch {
+    run('apt-get', ['update', '-qq']);
+    run('apt-get', ['download', '-qq', packageName], into);
+  }
+  const fetched = readdirSync(into).find(
+    (name) => name.startsWith(prefix) && name.endsWith('.deb'),
+  );
+  if (!fetched) throw new InputError('apt-get download produced no .deb', packageName);
+  return join(into, fetched);
+}
+
+function extract(deb: string, into: string): void {
+  if (existsSync(join(into, '.extracted'))) return;
+  rmSync(into, { recursive: true, force: true });
+  mkdirSync(into, { recursive: true });
+  run('dpkg-deb', ['-x', deb, into]);
+  writeFileSync(join(into, '.extracted'), '');
+}
+
+function hashTree(dir: string): string {
+  const hash = createHash('sha256');
+  const walk = (path: string): void => {
+    for (const name of readdirSync(path).sort()) {
+      const full = join(path, name);
+      const stat = statSync(full);
+      hash.update(relative(dir, full));
+      if (stat.isDirectory()) walk(full);
+      else hash.update(readFileSync(full)).update(String(stat.mode & 0o111));
+    }
+  };
+  walk(dir);
+  return hash.digest('hex').slice(0, 16);
+}
+
+function assembleRootfs(root: string, busybox: string, moduleDir: string): void {
+  rmSync(root, { recursive: true, force: true });
+  cpSync(join(guestSourceDir(), 'rootfs'), root, { recursive: true });
+  for (const dir of [
+    'bin',
+    'sbin',
+    'usr/bin',
+    'usr/sbin',
+    'proc',
+    'sys',
+    'dev',
+    'lib/modules',
+    'root',
+  ]) {
+    mkdirSync(join(root, dir), { recursive: true });
+  }
+  copyFileSync(busybox, join(root, 'bin/busybox'));
+  chmodSync(join(root, 'bin/busybox'), 0o755);
+  const applets = run(busybox, ['--list-full']).split('\n').filter(Boolean);
+  for (const applet of applets) {
+    const target = join(root, applet);
+    if (!existsSync(target)) symlinkSync('/bin/busybox', target);
+  }
+  for (const [name, path] of Object.entries(SAMPLE_MODULES)) {
+    copyFileSync(join(moduleDir, path), join(root, 'lib/modules', `${name}.ko`));
+  }
+}
+
+/** Builds (or finds in the cache) the sample guest image. */
+export function buildSampleGuest(log: (line: string) => void = () => {}): GuestImage {
+  const cache = guestCacheDir();
+  const debs = join(cache, 'debs');
+  const kernelPackage = resolveKernelPackage();
+  const release = kernelPackage.replace(/^linux-image-/, '');
+  log(`kernel package ${kernelPackage}`);
+  const kernelDeb = download(kernelPackage, debs);
+  const busyboxDeb = download('busybox-static', debs);
+  const kernelTree = join(cache, `pkg-${release}`);
+  const busyboxTree = join(cache, 'pkg-busybox');
+  extract(kernelDeb, kernelTree);
+  extract(busyboxDeb, busyboxTree);
+
+  const key = hashTree(join(guestSourceDir(), 'rootfs'));
+  const dir = join(cache, `image-${release}-${key}`);
+  const image: GuestImage = {
+    release,
+    kernel: join(kernelTree, 'boot', `vmlinuz-${release}`),
+    config: join(kernelTree, 'boot', `config-${release}`),
+    initrd: join(dir, 'initrd.cpio'),
+    dir,
+  };
+  if (existsSync(image.initrd)) return image;
+
+  log(`assembling initramfs in ${dir}`);
+  const staging = `${dir}.tmp`;
+  const root = join(staging, 'root');
+  assembleRootfs(
+    root,
+    join(busyboxTree, 'bin', 'busybox'),
+    join(kernelTree, 'lib', 'modules', release),
+  );
+  execFileSync(
+    'sh',
+    [
+      '-c',
+      'find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet --owner=0:0 > ../initrd.cpio',
+    ],
+    {
+      cwd: root,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  rmSync(root, { recursive: true, force: true });
+  rmSync(dir, { recursive: true, force: true });
+  renameSync(staging, dir);
+  return image;
+}

@@ -1,0 +1,150 @@
+// Starts the sample guest under QEMU (TCG, q35, RAM in a shared file, QMP/gdbstub/control sockets),
+// waits until its workload is up, and takes snapshots over QMP.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { RingsideError } from '../../introspect/errors.js';
+import { QmpClient } from '../../introspect/backends/qemu/qmp.js';
+import {
+  qemuArguments,
+  qemuEndpoints,
+  type QemuEndpoints,
+  type QemuLaunchOptions,
+} from '../../introspect/backends/qemu/launch-args.js';
+import { buildSampleGuest, type GuestImage } from './build.js';
+import { parseGuestView, READY_MARKER, type GuestView } from './guest-view.js';
+import { runRoot } from './paths.js';
+
+export interface SampleGuestOptions {
+  name?: string;
+  vcpus?: number;
+  memoryMiB?: number;
+  /** Keep QEMU running after this process exits (for `ringside guest start`). */
+  detached?: boolean;
+  bootTimeoutMs?: number;
+  plugin?: QemuLaunchOptions['plugin'];
+  log?: (line: string) => void;
+}
+
+export interface RunningGuest {
+  name: string;
+  image: GuestImage;
+  endpoints: QemuEndpoints;
+  pid: number;
+  /** What the guest printed about itself once its workload was up. */
+  view: GuestView;
+  /** Writes an ELF core of guest memory with per-vCPU register notes (QMP dump-guest-memory). */
+  snapshot(path: string): Promise<void>;
+  qmp(): Promise<QmpClient>;
+  stop(): Promise<void>;
+}
+
+export const QEMU_BINARY = 'qemu-system-x86_64';
+
+export async function startSampleGuest(options: SampleGuestOptions = {}): Promise<RunningGuest> {
+  const log = options.log ?? (() => {});
+  const name = options.name ?? 'sample';
+  const image = buildSampleGuest(log);
+  const runDir = join(runRoot(), name);
+  rmSync(runDir, { recursive: true, force: true });
+  mkdirSync(runDir, { recursive: true });
+  const launch: QemuLaunchOptions = {
+    name,
+    runDir,
+    memoryMiB: options.memoryMiB ?? 256,
+    vcpus: options.vcpus ?? 2,
+    kernel: image.kernel,
+    initrd: image.initrd,
+    append: 'console=ttyS0 panic=-1 quiet',
+    ...(options.plugin ? { plugin: options.plugin } : {}),
+  };
+  const endpoints = qemuEndpoints(launch);
+  log(`starting ${QEMU_BINARY} (${launch.vcpus} vCPUs, ${launch.memoryMiB} MiB) in ${runDir}`);
+  const child = spawn(QEMU_BINARY, qemuArguments(launch), {
+    detached: options.detached ?? false,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+  const spawnFailed = new Promise<never>((_, reject) =>
+    child.once('error', (error) =>
+      reject(
+        new RingsideError(
+          'BACKEND',
+          `cannot start ${QEMU_BINARY}: ${error.message} (run scripts/setup.sh)`,
+        ),
+      ),
+    ),
+  );
+
+  const deadline = Date.now() + (options.bootTimeoutMs ?? 120_000);
+  let consoleText = '';
+  for (;;) {
+    const state = await Promise.race([
+      exited.then((code) => ({ exited: code })),
+      spawnFailed,
+      new Promise<null>((done) => setTimeout(() => done(null), 250)),
+    ]);
+    if (state && 'exited' in state) {
+      throw new RingsideError(
+        'BACKEND',
+        `QEMU exited (code ${state.exited}) before the guest was ready: ${stderr.trim()}`,
+      );
+    }
+    consoleText = existsSync(endpoints.consoleLog)
+      ? readFileSync(endpoints.consoleLog, 'utf8')
+      : '';
+    if (consoleText.includes(READY_MARKER)) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new RingsideError(
+        'BACKEND',
+        `the sample guest did not become ready; console:\n${consoleText.slice(-2000)}`,
+      );
+    }
+  }
+  if (options.detached) {
+    child.stderr?.destroy();
+    child.unref();
+  }
+  const view = parseGuestView(consoleText);
+  log(`guest ready: Linux ${view.release}, ${view.processes.length} processes`);
+
+  const qmp = (): Promise<QmpClient> => QmpClient.connect(endpoints.qmpSocket);
+  return {
+    name,
+    image,
+    endpoints,
+    pid: child.pid!,
+    view,
+    qmp,
+    async snapshot(path: string): Promise<void> {
+      await takeSnapshot(endpoints.qmpSocket, path);
+    },
+    async stop(): Promise<void> {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+        await exited;
+        clearTimeout(timer);
+      }
+      rmSync(endpoints.ramFile, { force: true });
+    },
+  };
+}
+
+/** Takes an ELF core snapshot (with register notes) of a running QEMU guest over QMP. */
+export async function takeSnapshot(qmpSocket: string, path: string): Promise<void> {
+  const client = await QmpClient.connect(qmpSocket);
+  try {
+    rmSync(path, { force: true });
+    await client.execute('dump-guest-memory', {
+      paging: false,
+      protocol: `file:${resolve(path)}`,
+      detach: false,
+    });
+  } finally {
+    client.close();
+  }
+}
