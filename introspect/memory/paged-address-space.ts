@@ -1,0 +1,78 @@
+// A virtual address space: a page-table root over physical memory, with a translation cache that is
+// valid for one "generation" (a snapshot forever; a live guest until it runs again).
+import { MemoryError } from '../errors.js';
+import type { AddressSpace, PhysicalMemory, TranslationResult } from './types.js';
+import { translateX86, type X86PagingMode } from './x86/paging.js';
+
+const PAGE_SHIFT = 12n;
+const PAGE_SIZE = 4096;
+
+export type Translator = (
+  root: bigint,
+  address: bigint,
+  readEntry: (pa: bigint) => bigint | undefined,
+) => TranslationResult;
+
+export const x86Translator =
+  (mode: X86PagingMode): Translator =>
+  (root, address, readEntry) =>
+    translateX86(mode, root, address, readEntry);
+
+export class PagedAddressSpace implements AddressSpace {
+  private readonly cache = new Map<bigint, TranslationResult>();
+  private readonly entry = new Uint8Array(8);
+  private readonly entryView = new DataView(this.entry.buffer);
+
+  constructor(
+    readonly physical: PhysicalMemory,
+    readonly root: bigint,
+    private readonly translator: Translator,
+    readonly name = `virtual@0x${root.toString(16)}`,
+  ) {}
+
+  /** Forgets cached translations (the guest ran; its page tables may have changed). */
+  newGeneration(): void {
+    this.cache.clear();
+  }
+
+  translate(address: bigint): TranslationResult {
+    const page = address >> PAGE_SHIFT;
+    const cached = this.cache.get(page);
+    if (cached) {
+      return cached.ok
+        ? { ...cached, physical: (cached.physical & ~0xfffn) | (address & 0xfffn) }
+        : cached;
+    }
+    const result = this.translator(this.root, address, this.readEntry);
+    this.cache.set(page, result);
+    return result;
+  }
+
+  readInto(address: bigint, target: Uint8Array): void {
+    let done = 0;
+    while (done < target.length) {
+      const current = address + BigInt(done);
+      const translation = this.translate(current);
+      if (!translation.ok) {
+        throw new MemoryError(
+          `cannot translate (${translation.fault} at level ${translation.level})`,
+          current,
+          this.name,
+        );
+      }
+      const inPage = PAGE_SIZE - Number(current & 0xfffn);
+      const count = Math.min(inPage, target.length - done);
+      this.physical.readInto(translation.physical, target.subarray(done, done + count));
+      done += count;
+    }
+  }
+
+  private readonly readEntry = (physical: bigint): bigint | undefined => {
+    try {
+      this.physical.readInto(physical, this.entry);
+    } catch {
+      return undefined;
+    }
+    return this.entryView.getBigUint64(0, true);
+  };
+}
