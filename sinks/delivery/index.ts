@@ -1,0 +1,5 @@
+export * from './backoff.js';
+export * from './dead-letter.js';
+export * from './fanout.js';
+export * from './metrics-file.js';
+export * from './queued-sink.js';
