@@ -1,0 +1,205 @@
+// Pass 3 of the loader: checks every field against the event catalogue and every value against its
+// field's type, and produces the typed tree the compiler and the reference interpreter both run.
+import type { FieldType } from '../introspect/events/fields.js';
+import { EVENT_FIELDS } from '../introspect/events/fields.js';
+import type { DiagnosticBag } from './diagnostics.js';
+import type { Network } from './matchers.js';
+import { globToRegExp, ipKey, parseCidr, parseIp } from './matchers.js';
+import type { ComparisonOperator, Condition, Literal, Location, TypedValue } from './types.js';
+
+export type Checked =
+  | { kind: 'and' | 'or'; left: Checked; right: Checked }
+  | { kind: 'not'; operand: Checked }
+  | { kind: 'bool'; value: boolean }
+  | { kind: 'exists'; field: string }
+  | CheckedCompare;
+
+export interface CheckedCompare {
+  kind: 'compare';
+  field: string;
+  type: FieldType;
+  operator: ComparisonOperator;
+  /** Typed values: strings, numbers (number fields), bigints (address), booleans, IP keys (ip `=`/`in`). */
+  values: TypedValue[];
+  /** regex and glob: the compiled patterns, one per value. */
+  patterns?: RegExp[];
+  /** cidr: the networks. */
+  networks?: Network[];
+}
+
+const OPERATORS_BY_TYPE: Record<FieldType, ReadonlySet<ComparisonOperator>> = {
+  string: new Set([
+    '=',
+    '!=',
+    'in',
+    'contains',
+    'icontains',
+    'startswith',
+    'endswith',
+    'glob',
+    'regex',
+  ]),
+  'string[]': new Set([
+    '=',
+    '!=',
+    'in',
+    'contains',
+    'icontains',
+    'startswith',
+    'endswith',
+    'glob',
+    'regex',
+  ]),
+  number: new Set(['=', '!=', '<', '<=', '>', '>=', 'in']),
+  address: new Set(['=', '!=', '<', '<=', '>', '>=', 'in']),
+  boolean: new Set(['=', '!=']),
+  ip: new Set(['=', '!=', 'in', 'cidr']),
+};
+
+const DECIMAL = /^-?[0-9]+(\.[0-9]+)?$/;
+const HEX = /^0x[0-9a-fA-F]+$/;
+
+function typeValue(
+  literal: Literal,
+  type: FieldType,
+  operator: ComparisonOperator,
+  field: string,
+  bag: DiagnosticBag,
+): TypedValue | undefined {
+  const mismatch = (expected: string): undefined => {
+    const shown = literal.kind === 'string' ? `"${literal.text}"` : literal.text;
+    bag.error('TYPE_MISMATCH', `${field} is ${type}: ${shown} is not ${expected}`, literal.at);
+    return undefined;
+  };
+  switch (type) {
+    case 'string':
+    case 'string[]':
+      return literal.text;
+    case 'number':
+      if (literal.kind !== 'number') return mismatch('a number');
+      return HEX.test(literal.text) ? Number(BigInt(literal.text)) : Number(literal.text);
+    case 'address':
+      if (literal.kind !== 'number' || !(HEX.test(literal.text) || /^[0-9]+$/.test(literal.text)))
+        return mismatch('an address (0x… or a non-negative integer)');
+      return BigInt(literal.text);
+    case 'boolean':
+      if (literal.text !== 'true' && literal.text !== 'false') return mismatch('true or false');
+      return literal.text === 'true';
+    case 'ip': {
+      if (operator === 'cidr') return literal.text;
+      const ip = parseIp(literal.text);
+      if (ip === undefined) {
+        bag.error('BAD_CIDR', `${field}: "${literal.text}" is not an IP address`, literal.at);
+        return undefined;
+      }
+      return ipKey(ip);
+    }
+  }
+}
+
+/** Types one resolved condition; returns undefined (with diagnostics) when any part is wrong. */
+export function checkCondition(condition: Condition, bag: DiagnosticBag): Checked | undefined {
+  switch (condition.kind) {
+    case 'and':
+    case 'or': {
+      const left = checkCondition(condition.left, bag);
+      const right = checkCondition(condition.right, bag);
+      return left === undefined || right === undefined
+        ? undefined
+        : { kind: condition.kind, left, right };
+    }
+    case 'not': {
+      const operand = checkCondition(condition.operand, bag);
+      return operand === undefined ? undefined : { kind: 'not', operand };
+    }
+    case 'bool':
+      return { kind: 'bool', value: condition.value };
+    case 'macro':
+      // resolve has removed every macro; one left here is a bug.
+      throw new Error(`unresolved macro ${condition.name}`);
+    case 'exists': {
+      if (checkField(condition.field, condition.at, bag) === undefined) return undefined;
+      return { kind: 'exists', field: condition.field };
+    }
+    case 'compare':
+      return checkCompare(condition, bag);
+  }
+}
+
+export function checkField(field: string, at: Location, bag: DiagnosticBag): FieldType | undefined {
+  const definition = EVENT_FIELDS[field];
+  if (definition === undefined) {
+    bag.error('UNKNOWN_FIELD', `unknown field '${field}'${suggest(field)}`, at);
+    return undefined;
+  }
+  return definition.type;
+}
+
+function suggest(field: string): string {
+  const last = field.split('.').pop() ?? field;
+  const close = Object.keys(EVENT_FIELDS).filter(
+    (known) => known.endsWith(`.${last}`) || known === last,
+  );
+  return close.length > 0 ? ` (did you mean ${close.slice(0, 3).join(', ')}?)` : '';
+}
+
+function checkCompare(
+  condition: Extract<Condition, { kind: 'compare' }>,
+  bag: DiagnosticBag,
+): Checked | undefined {
+  const type = checkField(condition.field, condition.at, bag);
+  if (type === undefined) return undefined;
+  const { operator, field } = condition;
+  if (!OPERATORS_BY_TYPE[type].has(operator)) {
+    bag.error(
+      'BAD_OPERATOR',
+      `'${operator}' does not apply to ${field} (${type}); use one of ${[...OPERATORS_BY_TYPE[type]].join(' ')}`,
+      condition.at,
+    );
+    return undefined;
+  }
+  const values: TypedValue[] = [];
+  let failed = false;
+  for (const literal of condition.values) {
+    const value = typeValue(literal, type, operator, field, bag);
+    if (value === undefined) failed = true;
+    else values.push(value);
+  }
+  if (failed) return undefined;
+  const checked: CheckedCompare = { kind: 'compare', field, type, operator, values };
+  if (operator === 'regex' || operator === 'glob') {
+    const patterns: RegExp[] = [];
+    for (const literal of condition.values) {
+      if (operator === 'glob') patterns.push(globToRegExp(literal.text));
+      else
+        try {
+          patterns.push(new RegExp(literal.text, 'u'));
+        } catch (error) {
+          bag.error(
+            'BAD_REGEX',
+            `invalid regex "${literal.text}": ${(error as Error).message}`,
+            literal.at,
+          );
+          return undefined;
+        }
+    }
+    checked.patterns = patterns;
+  }
+  if (operator === 'cidr') {
+    const networks: Network[] = [];
+    for (const literal of condition.values) {
+      const network = parseCidr(literal.text);
+      if (network === undefined) {
+        bag.error(
+          'BAD_CIDR',
+          `"${literal.text}" is not a CIDR block (a.b.c.d/n or x:y::/n)`,
+          literal.at,
+        );
+        return undefined;
+      }
+      networks.push(network);
+    }
+    checked.networks = networks;
+  }
+  return checked;
+}

@@ -1,0 +1,244 @@
+// The matching core: compiled conditions indexed by event type and then by field values (equality,
+// prefix, suffix), so an event is tested only against the rules that can match it. No state here.
+import type { VmiEvent } from '../introspect/events/event.js';
+import { fieldGetter } from './access.js';
+import type { FieldGetter } from './access.js';
+import type { Checked, CheckedCompare } from './check.js';
+import type { Predicate } from './compile.js';
+import { CompileContext, compileCondition } from './compile.js';
+import type { LoadedRule, Ruleset } from './load.js';
+
+/** One compiled condition: a plain rule, or one step of a correlation rule. */
+export interface Matcher {
+  rule: LoadedRule;
+  ruleIndex: number;
+  step: number;
+  /** Sort key: rule order, and within a correlation rule later steps first (see Detector). */
+  order: number;
+  predicate: Predicate;
+  /** The condition, for tools and tests. */
+  condition: Checked;
+  /** Stamp of the last match() that tested it through an affix index (tested once per event). */
+  seen: number;
+}
+
+interface ValueGroup {
+  field: string;
+  get: FieldGetter;
+  map: Map<unknown, Matcher[]>;
+}
+
+interface AffixGroup {
+  field: string;
+  get: FieldGetter;
+  /** Distinct affix lengths, ascending. */
+  lengths: number[];
+  map: Map<string, Matcher[]>;
+}
+
+interface Bucket {
+  equal: ValueGroup[];
+  prefix: AffixGroup[];
+  suffix: AffixGroup[];
+  always: Matcher[];
+}
+
+export interface EngineStats {
+  matchers: number;
+  /** Distinct leaf comparisons after sharing, and how many the rules named in all. */
+  distinctLeaves: number;
+  leaves: number;
+  /** Matchers reached only through a value index (never tested on events that cannot match). */
+  indexed: number;
+}
+
+function conjuncts(condition: Checked, out: Checked[] = []): Checked[] {
+  if (condition.kind === 'and') {
+    conjuncts(condition.left, out);
+    conjuncts(condition.right, out);
+  } else out.push(condition);
+  return out;
+}
+
+/** Event types a condition can match: undefined for any. */
+function eventTypes(condition: Checked): Set<string> | undefined {
+  let types: Set<string> | undefined;
+  for (const part of conjuncts(condition)) {
+    if (
+      part.kind !== 'compare' ||
+      part.field !== 'type' ||
+      (part.operator !== '=' && part.operator !== 'in')
+    )
+      continue;
+    const these = new Set(part.values as string[]);
+    types = types === undefined ? these : new Set([...types].filter((type) => these.has(type)));
+  }
+  return types;
+}
+
+const EQUAL_TYPES = new Set(['string', 'number', 'address', 'boolean']);
+
+type Anchor = { kind: 'equal' | 'prefix' | 'suffix'; compare: CheckedCompare };
+
+function anchorsOf(condition: Checked): Anchor[] {
+  const anchors: Anchor[] = [];
+  for (const part of conjuncts(condition)) {
+    if (part.kind !== 'compare' || part.field === 'type') continue;
+    if ((part.operator === '=' || part.operator === 'in') && EQUAL_TYPES.has(part.type))
+      anchors.push({ kind: 'equal', compare: part });
+    else if (part.operator === 'startswith' && part.type === 'string')
+      anchors.push({ kind: 'prefix', compare: part });
+    else if (part.operator === 'endswith' && part.type === 'string')
+      anchors.push({ kind: 'suffix', compare: part });
+  }
+  return anchors;
+}
+
+function push<K>(map: Map<K, Matcher[]>, key: K, matcher: Matcher): void {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [matcher]);
+  else if (!list.includes(matcher)) list.push(matcher);
+}
+
+function buildBucket(matchers: Matcher[], fieldPopularity: Map<string, number>): Bucket {
+  const bucket: Bucket = { equal: [], prefix: [], suffix: [], always: [] };
+  const groups = new Map<string, ValueGroup | AffixGroup>();
+  const rank = { equal: 0, prefix: 1, suffix: 2 };
+  for (const matcher of matchers) {
+    const anchors = anchorsOf(matcher.condition).sort(
+      (a, b) =>
+        rank[a.kind] - rank[b.kind] ||
+        (fieldPopularity.get(b.compare.field) ?? 0) - (fieldPopularity.get(a.compare.field) ?? 0),
+    );
+    const anchor = anchors[0];
+    if (anchor === undefined || anchor.compare.values.length === 0) {
+      if (anchor === undefined) bucket.always.push(matcher);
+      continue; // `in ()` with an empty list can never match
+    }
+    const name = `${anchor.kind}:${anchor.compare.field}`;
+    let group = groups.get(name);
+    if (group === undefined) {
+      const get = fieldGetter(anchor.compare.field);
+      group =
+        anchor.kind === 'equal'
+          ? { field: anchor.compare.field, get, map: new Map() }
+          : { field: anchor.compare.field, get, lengths: [], map: new Map() };
+      groups.set(name, group);
+      if (anchor.kind === 'equal') bucket.equal.push(group as ValueGroup);
+      else bucket[anchor.kind].push(group as AffixGroup);
+    }
+    for (const value of anchor.compare.values) {
+      if (anchor.kind === 'equal') push((group as ValueGroup).map, value, matcher);
+      else {
+        const affix = group as AffixGroup;
+        const text = value as string;
+        push(affix.map, text, matcher);
+        if (!affix.lengths.includes(text.length)) affix.lengths.push(text.length);
+      }
+    }
+  }
+  for (const group of [...bucket.prefix, ...bucket.suffix]) group.lengths.sort((a, b) => a - b);
+  return bucket;
+}
+
+export class RuleEngine {
+  readonly matchers: Matcher[] = [];
+  private readonly buckets = new Map<string, Bucket>();
+  private readonly anyType: Bucket;
+  private stamp = 0;
+  readonly stats: EngineStats;
+
+  constructor(ruleset: Ruleset) {
+    const context = new CompileContext();
+    ruleset.rules.forEach((rule, ruleIndex) => {
+      if (!rule.enabled) return;
+      const steps =
+        rule.correlation?.steps ??
+        (rule.condition === undefined ? [] : [{ name: rule.name, condition: rule.condition }]);
+      steps.forEach((step, index) => {
+        this.matchers.push({
+          rule,
+          ruleIndex,
+          step: index,
+          order: ruleIndex * 1024 + (1023 - index),
+          predicate: compileCondition(step.condition, context),
+          condition: step.condition,
+          seen: 0,
+        });
+      });
+    });
+    const popularity = new Map<string, number>();
+    for (const matcher of this.matchers)
+      for (const anchor of anchorsOf(matcher.condition))
+        if (anchor.kind === 'equal')
+          popularity.set(anchor.compare.field, (popularity.get(anchor.compare.field) ?? 0) + 1);
+    const byType = new Map<string, Matcher[]>();
+    const wildcard: Matcher[] = [];
+    for (const matcher of this.matchers) {
+      const types = eventTypes(matcher.condition);
+      if (types === undefined) wildcard.push(matcher);
+      else for (const type of types) byType.set(type, [...(byType.get(type) ?? []), matcher]);
+    }
+    for (const [type, matchers] of byType)
+      this.buckets.set(type, buildBucket([...matchers, ...wildcard], popularity));
+    this.anyType = buildBucket(wildcard, popularity);
+    const everyBucket = [...this.buckets.values(), this.anyType];
+    const always = new Set(everyBucket.flatMap((bucket) => bucket.always));
+    this.stats = {
+      matchers: this.matchers.length,
+      distinctLeaves: context.leaves.size,
+      leaves: context.requested,
+      indexed: this.matchers.filter((matcher) => !always.has(matcher)).length,
+    };
+  }
+
+  private testOnce(candidates: Matcher[], event: VmiEvent, hits: Matcher[]): void {
+    for (const matcher of candidates) {
+      if (matcher.seen === this.stamp) continue;
+      matcher.seen = this.stamp;
+      if (matcher.predicate(event)) hits.push(matcher);
+    }
+  }
+
+  /**
+   * Appends to `hits` the matchers whose condition holds for the event, sorted by `order`; returns
+   * how many. `hits` is the caller's array, reused from event to event to spare allocations.
+   */
+  match(event: VmiEvent, hits: Matcher[]): number {
+    const start = hits.length;
+    this.stamp += 1;
+    const bucket = this.buckets.get(event.type) ?? this.anyType;
+    for (const group of bucket.equal) {
+      const value = group.get(event);
+      if (value === undefined) continue;
+      const candidates = group.map.get(value);
+      if (candidates !== undefined)
+        for (const matcher of candidates) if (matcher.predicate(event)) hits.push(matcher);
+    }
+    for (const group of bucket.prefix) {
+      const value = group.get(event);
+      if (typeof value !== 'string') continue;
+      for (const length of group.lengths) {
+        if (length > value.length) break;
+        const candidates = group.map.get(value.slice(0, length));
+        if (candidates !== undefined) this.testOnce(candidates, event, hits);
+      }
+    }
+    for (const group of bucket.suffix) {
+      const value = group.get(event);
+      if (typeof value !== 'string') continue;
+      for (const length of group.lengths) {
+        if (length > value.length) break;
+        const candidates = group.map.get(value.slice(value.length - length));
+        if (candidates !== undefined) this.testOnce(candidates, event, hits);
+      }
+    }
+    for (const matcher of bucket.always) if (matcher.predicate(event)) hits.push(matcher);
+    const found = hits.length - start;
+    if (found > 1) {
+      const sorted = hits.splice(start, found).sort((a, b) => a.order - b.order);
+      hits.push(...sorted);
+    }
+    return found;
+  }
+}

@@ -1,0 +1,324 @@
+// The condition language: a small recursive-descent parser from text to a located AST.
+// Nothing here evaluates anything; values stay text until the checker types them by their field.
+//
+//   condition  := or EOF
+//   or         := and ( "or" and )*
+//   and        := not ( "and" not )*
+//   not        := "not" not | primary
+//   primary    := "(" or ")" | "true" | "false" | NAME [ postfix ]      (NAME alone: a macro)
+//   postfix    := "exists"
+//               | "in" "(" value ( "," value )* ")"                    (a list name inside is expanded)
+//               | "in" NAME                                             (a list)
+//               | op value
+//   op         := "=" | "!=" | "<" | "<=" | ">" | ">=" | "contains" | "icontains" | "startswith"
+//               | "endswith" | "glob" | "regex" | "cidr"
+//   value      := STRING | NUMBER | WORD
+//   STRING     := '…' | "…"         (backslash escapes only \\, \' and \")
+//   NUMBER     := -?[0-9]+(.[0-9]+)? | 0x[0-9a-f]+
+//   WORD       := any run of characters other than space, quotes, parentheses, comma, = < > !
+//   NAME       := [A-Za-z_][A-Za-z0-9_]*(.[A-Za-z0-9_]+)*
+import type { SourceText } from './source.js';
+import type { ComparisonOperator, Condition, Literal, Location } from './types.js';
+
+type TokenKind = '(' | ')' | ',' | 'op' | 'string' | 'word' | 'eof';
+
+interface Token {
+  kind: TokenKind;
+  text: string;
+  offset: number;
+}
+
+export interface SyntaxError {
+  message: string;
+  at: Location;
+}
+
+export type ParseResult = { ok: true; condition: Condition } | { ok: false; error: SyntaxError };
+
+const KEYWORD_OPERATORS = new Set<string>([
+  'contains',
+  'icontains',
+  'startswith',
+  'endswith',
+  'glob',
+  'regex',
+  'cidr',
+]);
+const RESERVED = new Set<string>([
+  'and',
+  'or',
+  'not',
+  'in',
+  'exists',
+  'true',
+  'false',
+  ...KEYWORD_OPERATORS,
+]);
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$/;
+const NUMBER = /^(-?[0-9]+(\.[0-9]+)?|0x[0-9a-fA-F]+)$/;
+const WORD_STOP = new Set([' ', '\t', '\n', '\r', '(', ')', ',', '"', "'", '=', '<', '>', '!']);
+
+class ParseFailure extends Error {
+  constructor(
+    message: string,
+    readonly offset: number,
+  ) {
+    super(message);
+  }
+}
+
+function tokenize(text: string): Token[] {
+  const tokens: Token[] = [];
+  let index = 0;
+  while (index < text.length) {
+    const char = text[index]!;
+    if (char === ' ' || char === '\t' || char === '\n' || char === '\r') {
+      index += 1;
+    } else if (char === '(' || char === ')' || char === ',') {
+      tokens.push({ kind: char, text: char, offset: index });
+      index += 1;
+    } else if (char === '"' || char === "'") {
+      const start = index;
+      let value = '';
+      index += 1;
+      while (index < text.length && text[index] !== char) {
+        if (text[index] === '\\' && index + 1 < text.length) {
+          const next = text[index + 1]!;
+          if (next === '\\' || next === '"' || next === "'") {
+            value += next;
+            index += 2;
+            continue;
+          }
+        }
+        value += text[index];
+        index += 1;
+      }
+      if (index >= text.length) throw new ParseFailure('unterminated string', start);
+      index += 1;
+      tokens.push({ kind: 'string', text: value, offset: start });
+    } else if (char === '=' || char === '<' || char === '>' || char === '!') {
+      const two = text.slice(index, index + 2);
+      if (two === '!=' || two === '<=' || two === '>=' || two === '==') {
+        tokens.push({ kind: 'op', text: two === '==' ? '=' : two, offset: index });
+        index += 2;
+      } else if (char === '!') {
+        throw new ParseFailure("unexpected '!' (did you mean '!=' or 'not'?)", index);
+      } else {
+        tokens.push({ kind: 'op', text: char, offset: index });
+        index += 1;
+      }
+    } else {
+      const start = index;
+      while (index < text.length && !WORD_STOP.has(text[index]!)) index += 1;
+      tokens.push({ kind: 'word', text: text.slice(start, index), offset: start });
+    }
+  }
+  tokens.push({ kind: 'eof', text: '', offset: text.length });
+  return tokens;
+}
+
+class Parser {
+  private position = 0;
+
+  constructor(
+    private readonly tokens: Token[],
+    private readonly source: SourceText,
+  ) {}
+
+  private peek(): Token {
+    return this.tokens[this.position]!;
+  }
+
+  private next(): Token {
+    const token = this.tokens[this.position]!;
+    if (token.kind !== 'eof') this.position += 1;
+    return token;
+  }
+
+  private isWord(text: string): boolean {
+    const token = this.peek();
+    return token.kind === 'word' && token.text === text;
+  }
+
+  private at(token: Token): Location {
+    return this.source.locate(token.offset);
+  }
+
+  private describe(token: Token): string {
+    return token.kind === 'eof'
+      ? 'the end of the condition'
+      : token.kind === 'string'
+        ? `the string "${token.text}"`
+        : `'${token.text}'`;
+  }
+
+  parseCondition(): Condition {
+    const condition = this.parseOr();
+    const token = this.peek();
+    if (token.kind !== 'eof')
+      throw new ParseFailure(
+        `expected 'and', 'or' or the end, found ${this.describe(token)}`,
+        token.offset,
+      );
+    return condition;
+  }
+
+  private parseOr(): Condition {
+    let left = this.parseAnd();
+    while (this.isWord('or')) {
+      const token = this.next();
+      const right = this.parseAnd();
+      left = { kind: 'or', left, right, at: this.at(token) };
+    }
+    return left;
+  }
+
+  private parseAnd(): Condition {
+    let left = this.parseNot();
+    while (this.isWord('and')) {
+      const token = this.next();
+      const right = this.parseNot();
+      left = { kind: 'and', left, right, at: this.at(token) };
+    }
+    return left;
+  }
+
+  private parseNot(): Condition {
+    if (this.isWord('not')) {
+      const token = this.next();
+      return { kind: 'not', operand: this.parseNot(), at: this.at(token) };
+    }
+    return this.parsePrimary();
+  }
+
+  private parsePrimary(): Condition {
+    const token = this.next();
+    if (token.kind === '(') {
+      const inner = this.parseOr();
+      const close = this.next();
+      if (close.kind !== ')')
+        throw new ParseFailure(`expected ')', found ${this.describe(close)}`, close.offset);
+      return inner;
+    }
+    if (token.kind === 'word' && (token.text === 'true' || token.text === 'false'))
+      return { kind: 'bool', value: token.text === 'true', at: this.at(token) };
+    if (token.kind !== 'word' || RESERVED.has(token.text) || !NAME.test(token.text))
+      throw new ParseFailure(
+        `expected a field, a macro or '(', found ${this.describe(token)}`,
+        token.offset,
+      );
+    const at = this.at(token);
+    const name = token.text;
+    const following = this.peek();
+    if (following.kind === 'word' && following.text === 'exists') {
+      this.next();
+      return { kind: 'exists', field: name, at };
+    }
+    if (following.kind === 'word' && following.text === 'in') {
+      this.next();
+      return { kind: 'compare', field: name, operator: 'in', values: this.parseInValues(), at };
+    }
+    if (
+      following.kind === 'op' ||
+      (following.kind === 'word' && KEYWORD_OPERATORS.has(following.text))
+    ) {
+      this.next();
+      const operator = following.text as ComparisonOperator;
+      return { kind: 'compare', field: name, operator, values: [this.parseValue()], at };
+    }
+    return { kind: 'macro', name, at };
+  }
+
+  private parseInValues(): Literal[] {
+    const open = this.next();
+    if (open.kind === 'word' && NAME.test(open.text) && !RESERVED.has(open.text))
+      return [{ kind: 'list', text: open.text, at: this.at(open) }];
+    if (open.kind !== '(')
+      throw new ParseFailure(
+        `expected '(' or a list name after 'in', found ${this.describe(open)}`,
+        open.offset,
+      );
+    const values: Literal[] = [];
+    if (this.peek().kind === ')')
+      throw new ParseFailure("expected a value in 'in (…)', found ')'", this.peek().offset);
+    for (;;) {
+      values.push(this.parseValue());
+      const separator = this.next();
+      if (separator.kind === ')') return values;
+      if (separator.kind !== ',')
+        throw new ParseFailure(
+          `expected ',' or ')', found ${this.describe(separator)}`,
+          separator.offset,
+        );
+    }
+  }
+
+  private parseValue(): Literal {
+    const token = this.next();
+    if (token.kind === 'string') return { kind: 'string', text: token.text, at: this.at(token) };
+    if (token.kind === 'word' && token.text !== '') {
+      if (RESERVED.has(token.text) && token.text !== 'true' && token.text !== 'false')
+        throw new ParseFailure(`expected a value, found the keyword '${token.text}'`, token.offset);
+      return {
+        kind: NUMBER.test(token.text) ? 'number' : 'word',
+        text: token.text,
+        at: this.at(token),
+      };
+    }
+    throw new ParseFailure(`expected a value, found ${this.describe(token)}`, token.offset);
+  }
+}
+
+/** Parses a condition; a syntax error is returned (with its position), not thrown. */
+export function parseCondition(source: SourceText): ParseResult {
+  try {
+    const tokens = tokenize(source.text);
+    return { ok: true, condition: new Parser(tokens, source).parseCondition() };
+  } catch (error) {
+    if (error instanceof ParseFailure)
+      return { ok: false, error: { message: error.message, at: source.locate(error.offset) } };
+    throw error;
+  }
+}
+
+const SAFE_WORD = /^[A-Za-z0-9_./:*?@%+-][A-Za-z0-9_./:*?@%+\-[\]{}^$|\\~#&;]*$/;
+
+function formatLiteral(literal: Literal): string {
+  if (literal.kind === 'number' || literal.kind === 'list') return literal.text;
+  if (literal.kind === 'word' && SAFE_WORD.test(literal.text) && !RESERVED.has(literal.text))
+    return literal.text;
+  return `"${literal.text.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+/**
+ * Writes a condition back as text that parses to the same tree (positions aside): used by the Sigma
+ * importer and checked by a round-trip property test. Strings are always quoted and escaped.
+ */
+export function formatCondition(condition: Condition): string {
+  const precedence = (node: Condition): number =>
+    node.kind === 'or' ? 1 : node.kind === 'and' ? 2 : 3;
+  const wrap = (node: Condition, minimum: number): string =>
+    precedence(node) < minimum ? `(${formatCondition(node)})` : formatCondition(node);
+  switch (condition.kind) {
+    case 'or':
+      return `${wrap(condition.left, 1)} or ${wrap(condition.right, 2)}`;
+    case 'and':
+      return `${wrap(condition.left, 2)} and ${wrap(condition.right, 3)}`;
+    case 'not':
+      return `not ${wrap(condition.operand, 3)}`;
+    case 'bool':
+      return condition.value ? 'true' : 'false';
+    case 'macro':
+      return condition.name;
+    case 'exists':
+      return `${condition.field} exists`;
+    case 'compare':
+      if (condition.operator === 'in') {
+        const only = condition.values[0];
+        if (condition.values.length === 1 && only?.kind === 'list')
+          return `${condition.field} in ${only.text}`;
+        return `${condition.field} in (${condition.values.map(formatLiteral).join(', ')})`;
+      }
+      return `${condition.field} ${condition.operator} ${formatLiteral(condition.values[0]!)}`;
+  }
+}
