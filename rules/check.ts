@@ -56,7 +56,6 @@ const OPERATORS_BY_TYPE: Record<FieldType, ReadonlySet<ComparisonOperator>> = {
   ip: new Set(['=', '!=', 'in', 'cidr']),
 };
 
-const DECIMAL = /^-?[0-9]+(\.[0-9]+)?$/;
 const HEX = /^0x[0-9a-fA-F]+$/;
 
 function typeValue(
