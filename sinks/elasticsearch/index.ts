@@ -1,0 +1,3 @@
+export * from './destination.js';
+export * from './sink.js';
+export * from './template.js';
