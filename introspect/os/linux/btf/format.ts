@@ -53,6 +53,12 @@ export const BTF_KIND_NAMES: readonly string[] = [
   'enum64',
 ];
 
+/**
+ * Longest name accepted, NUL excluded: the kernel's own limit (KSYM_NAME_LEN), which it checks
+ * when it loads BTF. It also bounds the work on a hostile string section without NULs.
+ */
+export const BTF_MAX_NAME_LENGTH = 512;
+
 /** INT encoding bits (the high byte of the INT's extra word, BTF_INT_ENCODING). */
 export const BTF_INT_SIGNED = 1;
 export const BTF_INT_CHAR = 2;

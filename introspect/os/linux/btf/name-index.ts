@@ -2,6 +2,8 @@
 // section: no string is decoded to build it, which keeps the first look-up in a 100k-type BTF to a
 // few milliseconds. Chains are kept in id order.
 
+import { BTF_MAX_NAME_LENGTH } from './format.js';
+
 const textEncoder = new TextEncoder();
 
 export class BtfNameIndex {
@@ -35,8 +37,8 @@ export class BtfNameIndex {
 
   /** Ids whose name is exactly `name`, in id order. */
   lookup(name: string): number[] {
-    if (name === '') return [];
     const needle = textEncoder.encode(name);
+    if (needle.length === 0 || needle.length > BTF_MAX_NAME_LENGTH) return [];
     let hash = 0x811c9dc5;
     for (const byte of needle) hash = Math.imul(hash ^ byte, 0x01000193);
     const found: number[] = [];
@@ -49,7 +51,10 @@ export class BtfNameIndex {
   private hashAt(start: number): number {
     const bytes = this.bytes;
     let hash = 0x811c9dc5;
-    for (let position = start; position < this.stringEnd; position++) {
+    // Names longer than the limit cannot match a look-up (see `lookup`), so hashing a prefix is
+    // enough, and a hostile section without NULs costs at most the limit per type.
+    const limit = Math.min(this.stringEnd, start + BTF_MAX_NAME_LENGTH + 1);
+    for (let position = start; position < limit; position++) {
       const byte = bytes[position]!;
       if (byte === 0) break;
       hash = Math.imul(hash ^ byte, 0x01000193);

@@ -1,6 +1,7 @@
 // The BTF string section: NUL-terminated names addressed by their offset. Decoding is lazy and
 // cached, with a fast path for the ASCII that C identifiers are made of.
 import { InputError } from '../../../errors.js';
+import { BTF_MAX_NAME_LENGTH } from './format.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 
@@ -34,11 +35,19 @@ export class BtfStrings {
       );
     }
     const bytes = this.bytes;
+    const limit = Math.min(this.end, first + BTF_MAX_NAME_LENGTH + 1);
     let position = first;
     let ascii = true;
-    while (position < this.end && bytes[position] !== 0) {
+    while (position < limit && bytes[position] !== 0) {
       if (bytes[position]! >= 0x80) ascii = false;
       position++;
+    }
+    if (position === limit && position < this.end) {
+      throw new InputError(
+        `BTF name at string offset ${offset} is longer than ${BTF_MAX_NAME_LENGTH} bytes`,
+        this.source,
+        { offset: first },
+      );
     }
     if (position >= this.end) {
       throw new InputError(
