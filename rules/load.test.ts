@@ -1,0 +1,293 @@
+import { formatDiagnostic } from './diagnostics.js';
+import { loadRuleFiles } from './load.js';
+import type { LoadResult } from './load.js';
+
+const load = (...texts: string[]): LoadResult =>
+  loadRuleFiles(texts.map((text, index) => ({ file: `f${index}.yaml`, text })));
+const lines = (result: LoadResult): string[] =>
+  result.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic);
+
+describe('loadRuleFiles', () => {
+  it('loads rules with macros, lists, severity, tags and techniques', () => {
+    const result = load(`
+- list: shells
+  items: [bash, sh]
+- macro: spawned
+  condition: type = process.exec
+- rule: Shell
+  id: RS-1
+  desc: a shell
+  condition: spawned and process.name in (shells, zsh)
+  output: "%process.name (%%)"
+  priority: WARNING
+  mitre: [T1059.004]
+  tags: [attack.t1059, linux]
+  fields: [process.pid]
+`);
+    expect(result.diagnostics).toEqual([]);
+    const [rule] = result.ruleset.rules;
+    expect(rule).toMatchObject({
+      id: 'RS-1',
+      severity: 'medium',
+      mitre: [{ id: 'T1059.004' }, { id: 'T1059' }],
+      tags: ['attack.t1059', 'linux'],
+      output: [{ field: 'process.name' }, { text: ' (' }, { text: '%' }, { text: ')' }],
+      fields: ['process.pid'],
+    });
+    expect(JSON.stringify(rule!.condition)).toContain('"values":["bash","sh","zsh"]');
+  });
+
+  it('reports YAML syntax errors with their position', () => {
+    expect(lines(load('- rule: a\n  condition: [x\n'))).toEqual([
+      expect.stringMatching(/^f0\.yaml:3:1: error YAML_SYNTAX: /),
+    ]);
+  });
+
+  it('reports a condition syntax error at its column inside a plain, quoted or folded scalar', () => {
+    expect(lines(load('- rule: a\n  severity: low\n  condition: process.name = \n'))[0]).toMatch(
+      /^f0\.yaml:3:/,
+    );
+    expect(lines(load('- rule: a\n  severity: low\n  condition: "process.name = x y"\n'))).toEqual([
+      "f0.yaml:3:32: error SYNTAX: expected 'and', 'or' or the end, found 'y'",
+    ]);
+    expect(
+      lines(load('- rule: a\n  severity: low\n  condition: >\n    process.name = x\n    and or\n')),
+    ).toEqual(["f0.yaml:5:9: error SYNTAX: expected a field, a macro or '(', found 'or'"]);
+  });
+
+  it('rejects unknown fields, type mismatches and bad operators before anything runs', () => {
+    expect(
+      lines(
+        load(`
+- rule: a
+  severity: low
+  condition: process.nme = x or user.id = root or vmi.gpa contains 1 or process.kernel_thread = yes
+`),
+      ),
+    ).toEqual([
+      "f0.yaml:4:14: error UNKNOWN_FIELD: unknown field 'process.nme'",
+      'f0.yaml:4:43: error TYPE_MISMATCH: user.id is number: root is not a number',
+      "f0.yaml:4:51: error BAD_OPERATOR: 'contains' does not apply to vmi.gpa (address); use one of = != < <= > >= in",
+      'f0.yaml:4:97: error TYPE_MISMATCH: process.kernel_thread is boolean: yes is not true or false',
+    ]);
+  });
+
+  it('rejects bad regexes, CIDRs and IPs', () => {
+    expect(
+      lines(
+        load(`
+- rule: a
+  severity: low
+  condition: process.name regex "a(" or network.destination_ip cidr 10.0.0.0/33 or network.source_ip = 1.2.3
+`),
+      ).map((line) => line.split(': ')[1]),
+    ).toEqual(['error BAD_REGEX', 'error BAD_CIDR', 'error BAD_CIDR']);
+  });
+
+  it('reports unknown macros and lists, and macro cycles', () => {
+    expect(
+      lines(
+        load(`
+- macro: m1
+  condition: m2
+- macro: m2
+  condition: m1 and process.name in nolist
+- rule: a
+  severity: low
+  condition: m1 or nomacro or process.name
+`),
+      ).map((line) => line.split(': ').slice(1, 3).join(': ')),
+    ).toEqual([
+      "error MACRO_CYCLE: macro 'm1' includes itself (m1 -> m2 -> m1)",
+      "error UNKNOWN_LIST: list 'nolist' is not defined",
+      "error UNKNOWN_MACRO: 'nomacro' is not a macro",
+      "error UNKNOWN_MACRO: 'process.name' is not a macro ('process.name' is a field",
+    ]);
+  });
+
+  it('names a missing list', () => {
+    expect(
+      lines(load('- rule: a\n  severity: low\n  condition: process.name in nolist\n')),
+    ).toEqual(["f0.yaml:3:30: error UNKNOWN_LIST: list 'nolist' is not defined"]);
+  });
+
+  it('checks the shape of items and keys', () => {
+    const result = load(`
+- rule: a
+  condition: process.name = x
+  severity: fatal
+  mitre: [X1]
+  colour: red
+- 42
+- something: else
+- rule: b
+`);
+    expect(result.diagnostics.map((d) => `${d.at.line} ${d.severity} ${d.code}`)).toEqual([
+      '4 error BAD_SEVERITY',
+      '5 error BAD_MITRE',
+      '6 warning UNKNOWN_KEY',
+      '7 error BAD_ITEM',
+      '8 error BAD_ITEM',
+      '9 error MISSING_KEY',
+      '9 warning MISSING_KEY',
+    ]);
+  });
+
+  it('appends and overrides across files, as Falco does', () => {
+    const base = `
+- list: shells
+  items: [bash]
+- macro: spawned
+  condition: type = process.exec
+- rule: Shell
+  condition: spawned and process.name in (shells)
+  severity: low
+  exceptions:
+    - name: parent
+      fields: process.parent.name
+      values: [cron]
+`;
+    const local = `
+- list: shells
+  items: [zsh]
+  append: true
+- rule: Shell
+  condition: and user.id = 0
+  exceptions:
+    - name: pair
+      fields: [process.parent.name, process.name]
+      values: [[sshd, zsh]]
+  severity: critical
+  override:
+    condition: append
+    exceptions: append
+    severity: replace
+- rule: Missing
+  enabled: false
+  override: { enabled: replace }
+`;
+    const result = load(base, local);
+    expect(lines(result)).toEqual([
+      "f1.yaml:16:9: error APPEND_UNKNOWN: rule 'Missing' is appended to or overridden but not defined before",
+    ]);
+    const [rule] = result.ruleset.rules;
+    expect(rule!.severity).toBe('critical');
+    const text = JSON.stringify(rule!.condition);
+    expect(text).toContain('"values":["bash","zsh"]');
+    expect(text).toContain('"field":"user.id"');
+    expect(text).toContain('"values":["cron"]');
+    expect(text).toContain('"values":["sshd"]');
+  });
+
+  it('disables a rule defined earlier with enabled: false alone', () => {
+    const result = load(
+      '- rule: a\n  severity: low\n  condition: process.name = x\n',
+      '- rule: a\n  enabled: false\n',
+    );
+    expect(result.errorCount).toBe(0);
+    expect(result.ruleset.rules[0]!.enabled).toBe(false);
+  });
+
+  it('reports a key given again without override', () => {
+    expect(
+      lines(
+        load(
+          '- rule: a\n  severity: low\n  condition: process.name = x\n',
+          '- rule: a\n  append: false\n  severity: high\n',
+        ),
+      ),
+    ).toEqual([
+      "f1.yaml:3:13: error BAD_VALUE: 'severity' of rule 'a' is given without override (append or replace)",
+    ]);
+  });
+
+  it('keeps the position of an appended condition in its own file', () => {
+    const result = load(
+      '- rule: a\n  severity: low\n  condition: process.name = x\n',
+      '- rule: a\n  append: true\n  condition: and process.nam = y\n',
+    );
+    expect(lines(result)).toEqual([
+      "f1.yaml:3:18: error UNKNOWN_FIELD: unknown field 'process.nam'",
+    ]);
+  });
+
+  it('loads sequences and thresholds and checks their settings', () => {
+    const good = load(`
+- rule: seq
+  severity: high
+  sequence:
+    by: [domain, process.pid]
+    within: 2s
+    max_keys: 100
+    steps:
+      - name: shell
+        condition: type = process.exec
+      - type = module.load
+- rule: burst
+  severity: low
+  condition: type = module.load
+  threshold: { count: 3, within: 500ms }
+`);
+    expect(good.diagnostics).toEqual([]);
+    expect(good.ruleset.rules.map((rule) => rule.correlation)).toMatchObject([
+      {
+        kind: 'sequence',
+        by: ['domain', 'process.pid'],
+        within: 2000,
+        maxKeys: 100,
+        steps: [{ name: 'shell' }, { name: 'step 2' }],
+      },
+      { kind: 'threshold', by: ['domain'], within: 500, count: 3, maxKeys: 10000 },
+    ]);
+    const bad = load(`
+- rule: seq
+  severity: high
+  sequence:
+    by: [process.pidd]
+    within: soon
+    steps: [type = process.exec]
+- rule: burst
+  severity: low
+  condition: type = module.load
+  threshold: { within: 1s, max_keys: 0 }
+`);
+    expect(bad.diagnostics.map((d) => `${d.at.line}:${d.at.col} ${d.code}`)).toEqual([
+      '5:5 BAD_VALUE',
+      '5:10 UNKNOWN_FIELD',
+      '6:13 BAD_DURATION',
+      '11:14 MISSING_KEY',
+      '11:38 BAD_VALUE',
+    ]);
+  });
+
+  it('rejects two rules with the same id and warns about unused macros', () => {
+    const result = load(`
+- macro: unused
+  condition: process.name = x
+- rule: One
+  id: same
+  severity: low
+  condition: process.name = a
+- rule: Two
+  id: same
+  severity: low
+  condition: process.name = b
+`);
+    expect(result.diagnostics.map((d) => `${d.at.line} ${d.severity} ${d.code}`)).toEqual([
+      '2 warning UNUSED',
+      '9 error DUPLICATE',
+    ]);
+  });
+
+  it('checks fields named in output templates', () => {
+    expect(
+      lines(
+        load(
+          '- rule: a\n  severity: low\n  condition: process.name = x\n  output: "%process.nmae"\n',
+        ),
+      ),
+    ).toEqual([
+      expect.stringContaining("f0.yaml:4:11: error UNKNOWN_FIELD: unknown field 'process.nmae'"),
+    ]);
+  });
+});
