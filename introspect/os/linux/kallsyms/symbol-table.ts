@@ -1,0 +1,112 @@
+// A SymbolTable over decoded kallsyms that creates no object per symbol: names are found with a
+// string search, addresses with a binary search over a typed array. Kallsyms is sorted by address.
+import type { KernelSymbol, SymbolTable } from '../profile/types.js';
+import { addressOf, sortKeyOf, type KallsymsResult } from './reconstruct.js';
+
+export class KallsymsSymbolTable implements SymbolTable {
+  private materialised: KernelSymbol[] | undefined;
+  private readonly order: Uint32Array;
+  private readonly keys: Float64Array;
+
+  constructor(private readonly table: KallsymsResult) {
+    // Kallsyms is sorted by address in the kernel; sort an index anyway so that a tampered table
+    // cannot break the binary search.
+    const count = table.offsets.length;
+    this.keys = new Float64Array(count);
+    let sorted = true;
+    for (let index = 0; index < count; index++) {
+      this.keys[index] = sortKeyOf(table, index);
+      if (index > 0 && this.keys[index - 1]! > this.keys[index]!) sorted = false;
+    }
+    this.order = Uint32Array.from({ length: count }, (_, index) => index);
+    if (!sorted) this.order.sort((a, b) => this.keys[a]! - this.keys[b]!);
+  }
+
+  get size(): number {
+    return this.table.offsets.length;
+  }
+
+  symbolAt(index: number): KernelSymbol {
+    const start = this.table.starts[index]!;
+    const end = this.table.names.indexOf('\n', start);
+    return {
+      name: this.table.names.slice(start, end),
+      type: String.fromCharCode(this.table.types[index]!),
+      address: addressOf(this.table, index),
+    };
+  }
+
+  /** Every index whose name is exactly `name`. */
+  private indexesOf(name: string): number[] {
+    const needle = `\n${name}\n`;
+    const found: number[] = [];
+    for (
+      let at = this.table.names.indexOf(needle);
+      at >= 0;
+      at = this.table.names.indexOf(needle, at + 1)
+    ) {
+      found.push(this.indexOfStart(at + 1));
+    }
+    return found;
+  }
+
+  private indexOfStart(start: number): number {
+    const starts = this.table.starts;
+    let low = 0;
+    let high = starts.length - 1;
+    while (low < high) {
+      const middle = (low + high + 1) >>> 1;
+      if (starts[middle]! <= start) low = middle;
+      else high = middle - 1;
+    }
+    return low;
+  }
+
+  symbol(name: string): KernelSymbol | undefined {
+    const indexes = this.indexesOf(name);
+    if (indexes.length === 0) return undefined;
+    // Prefer a global symbol (upper-case type) when a static name repeats.
+    const global = indexes.find((index) => {
+      const type = this.table.types[index]!;
+      return type >= 0x41 && type <= 0x5a;
+    });
+    return this.symbolAt(global ?? indexes[0]!);
+  }
+
+  address(name: string): bigint | undefined {
+    return this.symbol(name)?.address;
+  }
+
+  nearest(address: bigint): { symbol: KernelSymbol; offset: bigint } | undefined {
+    let low = 0;
+    let high = this.order.length - 1;
+    let found = -1;
+    while (low <= high) {
+      const middle = (low + high) >>> 1;
+      if (addressOf(this.table, this.order[middle]!) <= address) {
+        found = middle;
+        low = middle + 1;
+      } else high = middle - 1;
+    }
+    if (found < 0) return undefined;
+    const symbol = this.symbolAt(this.order[found]!);
+    return { symbol, offset: address - symbol.address };
+  }
+
+  /** The first symbol strictly above `address`. */
+  next(address: bigint): KernelSymbol | undefined {
+    let low = 0;
+    let high = this.order.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (addressOf(this.table, this.order[middle]!) <= address) low = middle + 1;
+      else high = middle;
+    }
+    return low < this.order.length ? this.symbolAt(this.order[low]!) : undefined;
+  }
+
+  all(): readonly KernelSymbol[] {
+    this.materialised ??= Array.from(this.order, (index) => this.symbolAt(index));
+    return this.materialised;
+  }
+}

@@ -1,0 +1,168 @@
+// Finds the running Linux kernel's image in physical memory: a page-table root that maps it (from the
+// vCPUs' CR3, or by scanning for a top-level table when a dump has no registers), the virtual and
+// physical address of its first mapped page, and a copy of its bytes for the table searches.
+import { GuestStructureError } from '../../errors.js';
+import type { PhysicalMemory, TranslationResult } from '../../memory/types.js';
+import {
+  cr3ToRoot,
+  translateX86,
+  X86_64_4LEVEL,
+  X86_64_5LEVEL,
+  type X86PagingMode,
+} from '../../memory/x86/paging.js';
+import type { VcpuState } from '../../backends/snapshot/types.js';
+
+/** The kernel's high mapping: __START_KERNEL_map … the module area (arch/x86/include/asm/page_64_types.h). */
+export const KERNEL_MAP_START = 0xffff_ffff_8000_0000n;
+export const KERNEL_MAP_END = 0xffff_ffff_c000_0000n;
+/** Link-time address of _text without KASLR (__START_KERNEL). */
+export const DEFAULT_TEXT_ADDRESS = 0xffff_ffff_8100_0000n;
+const LARGE_PAGE = 0x20_0000n;
+const CR4_LA57 = 1n << 12n;
+const MAX_IMAGE_BYTES = 256 << 20;
+
+export interface KernelImage {
+  /** Physical address of a top-level page table that maps the kernel. */
+  root: bigint;
+  mode: X86PagingMode;
+  /** Virtual address of the first mapped 2 MiB page of the kernel image. */
+  virtualStart: bigint;
+  physicalStart: bigint;
+  /** The mapped image (contiguous physically), for kallsyms and BTF searches. */
+  bytes: Uint8Array;
+  /** How the root was found. */
+  rootSource: 'cr3' | 'scan';
+}
+
+export function entryReader(memory: PhysicalMemory): (physical: bigint) => bigint | undefined {
+  const buffer = new Uint8Array(8);
+  const view = new DataView(buffer.buffer);
+  return (physical) => {
+    try {
+      memory.readInto(physical, buffer);
+      return view.getBigUint64(0, true);
+    } catch {
+      return undefined;
+    }
+  };
+}
+
+/** Runs of the kernel high mapping whose 2 MiB steps are physically contiguous, lowest first. */
+function kernelRuns(
+  memory: PhysicalMemory,
+  root: bigint,
+  mode: X86PagingMode,
+): { virtual: bigint; physical: bigint; length: bigint }[] {
+  const read = entryReader(memory);
+  const runs: { virtual: bigint; physical: bigint; length: bigint }[] = [];
+  let current: { virtual: bigint; physical: bigint; length: bigint } | undefined;
+  for (let virtual = KERNEL_MAP_START; virtual < KERNEL_MAP_END; virtual += LARGE_PAGE) {
+    const result: TranslationResult = translateX86(mode, root, virtual, read);
+    if (result.ok && current && result.physical === current.physical + current.length) {
+      current.length += LARGE_PAGE;
+      continue;
+    }
+    if (current) runs.push(current);
+    current = result.ok ? { virtual, physical: result.physical, length: LARGE_PAGE } : undefined;
+  }
+  if (current) runs.push(current);
+  return runs;
+}
+
+function imageFrom(
+  memory: PhysicalMemory,
+  root: bigint,
+  mode: X86PagingMode,
+  rootSource: 'cr3' | 'scan',
+): KernelImage | undefined {
+  const runs = kernelRuns(memory, root, mode).filter((run) => run.length >= 4n * LARGE_PAGE);
+  const run = runs[0];
+  if (!run) return undefined;
+  const length = Number(
+    run.length > BigInt(MAX_IMAGE_BYTES) ? BigInt(MAX_IMAGE_BYTES) : run.length,
+  );
+  const bytes = Buffer.allocUnsafe(length);
+  // Read in 2 MiB steps: a page past the end of RAM ends the image instead of failing it.
+  let read = 0;
+  for (; read < length; read += Number(LARGE_PAGE)) {
+    try {
+      memory.readInto(run.physical + BigInt(read), bytes.subarray(read, read + Number(LARGE_PAGE)));
+    } catch {
+      break;
+    }
+  }
+  if (read === 0) return undefined;
+  return {
+    root,
+    mode,
+    virtualStart: run.virtual,
+    physicalStart: run.physical,
+    bytes: bytes.subarray(0, read),
+    rootSource,
+  };
+}
+
+/** Page-table roots worth trying, from each vCPU's CR3 (with the PTI user-half bit cleared too). */
+function rootsFromVcpus(vcpus: readonly VcpuState[]): { root: bigint; mode: X86PagingMode }[] {
+  const seen = new Set<bigint>();
+  const roots: { root: bigint; mode: X86PagingMode }[] = [];
+  for (const vcpu of vcpus) {
+    const cr3 = vcpu.registers.cr3;
+    if (cr3 === undefined || cr3 === 0n) continue;
+    const mode = ((vcpu.registers.cr4 ?? 0n) & CR4_LA57) !== 0n ? X86_64_5LEVEL : X86_64_4LEVEL;
+    for (const root of [cr3ToRoot(cr3) & ~0x1000n, cr3ToRoot(cr3)]) {
+      if (!seen.has(root)) {
+        seen.add(root);
+        roots.push({ root, mode });
+      }
+    }
+  }
+  return roots;
+}
+
+/**
+ * Scans physical memory for a top-level table whose last entry maps the kernel high mapping, for dumps
+ * without registers (raw, LiME). Reads in large chunks and checks entry 511 of each page in place.
+ */
+function* scanForRoots(memory: PhysicalMemory): Generator<bigint> {
+  const chunk = Buffer.allocUnsafe(16 << 20);
+  const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  const frameLimit = memory
+    .ranges()
+    .reduce((max, range) => (range.end > max ? range.end : max), 0n);
+  for (const range of memory.ranges()) {
+    for (let base = range.start; base < range.end; base += BigInt(chunk.length)) {
+      const length = Number(
+        range.end - base < BigInt(chunk.length) ? range.end - base : BigInt(chunk.length),
+      );
+      const window = chunk.subarray(0, length);
+      memory.readInto(base, window);
+      for (let page = 0; page + 4096 <= length; page += 4096) {
+        const last = view.getBigUint64(page + 0xff8, true);
+        if ((last & 0x3n) !== 0x3n || (last & 0x80n) !== 0n) continue;
+        const frame = last & 0x000f_ffff_ffff_f000n;
+        if (frame === 0n || frame >= frameLimit) continue;
+        // The low (user) half of a kernel table is mostly empty; its last entry maps the kernel.
+        yield base + BigInt(page);
+      }
+    }
+  }
+}
+
+export function findKernelImage(memory: PhysicalMemory, vcpus: readonly VcpuState[]): KernelImage {
+  for (const { root, mode } of rootsFromVcpus(vcpus)) {
+    const image = imageFrom(memory, root, mode, 'cr3');
+    if (image) return image;
+  }
+  let tried = 0;
+  for (const root of scanForRoots(memory)) {
+    if (++tried > 100_000) break;
+    const image = imageFrom(memory, root, X86_64_4LEVEL, 'scan');
+    if (image) return image;
+  }
+  throw new GuestStructureError(
+    vcpus.length > 0
+      ? 'no page-table root maps a Linux kernel image: neither the vCPUs’ CR3 nor a scan of memory found one'
+      : 'no page-table root maps a Linux kernel image (the dump has no registers and a scan found none)',
+  );
+}
