@@ -45,11 +45,14 @@ export function replayTrace(path: string, options: ReplayOptions = {}): Observab
       if (!stopped) subscriber.complete();
       stopped = true;
     });
-    stream.on('error', (cause) => {
+    // readline re-emits the stream's errors on the interface: both lead here, once.
+    const fail = (cause: unknown): void => {
       if (stopped) return;
       stop();
       subscriber.error(new InputError('cannot read the trace', path, { cause }));
-    });
+    };
+    stream.on('error', fail);
+    lines.on('error', fail);
     return stop;
   });
 }
