@@ -1,4 +1,9 @@
 // Every subcommand of `ringside`, registered on one commander program.
 import type { Command } from 'commander';
+import { registerGuestCommands } from './guest.js';
+import { registerSnapshotCommands } from './snapshot.js';
 
-export function registerCommands(_program: Command): void {}
+export function registerCommands(program: Command): void {
+  registerSnapshotCommands(program);
+  registerGuestCommands(program);
+}

@@ -1,0 +1,164 @@
+// `ringside guest build|start|stop|snapshot` for the sample guest, and `ringside demo`: the main job
+// on the embedded default (build, boot, snapshot, then the process tree and a short report).
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { RingsideError } from '../../introspect/errors.js';
+import { hex } from '../../introspect/memory/address.js';
+import { listModules } from '../../introspect/os/linux/modules.js';
+import { readSyscallTable } from '../../introspect/os/linux/syscalls.js';
+import { listTasks } from '../../introspect/os/linux/tasks.js';
+import { qemuEndpoints } from '../../introspect/backends/qemu/launch-args.js';
+import { buildSampleGuest } from '../../samples/guest/build.js';
+import { startSampleGuest, takeSnapshot } from '../../samples/guest/launch.js';
+import { cacheRoot, runRoot } from '../../samples/guest/paths.js';
+import { createProgress } from '../progress.js';
+import { openSnapshotKernel } from '../snapshot-context.js';
+import { toJson } from '../table.js';
+import { pstreeLines } from './snapshot.js';
+
+const say = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
+
+function endpointsFor(name: string) {
+  return qemuEndpoints({ name, runDir: join(runRoot(), name), memoryMiB: 0, vcpus: 0 });
+}
+
+export function registerGuestCommands(program: Command): void {
+  const guest = program
+    .command('guest')
+    .description('The sample guest: a Debian cloud kernel with a busybox workload under QEMU');
+
+  guest
+    .command('build')
+    .description('Build the sample guest from Debian packages (cached under ~/.cache/ringside)')
+    .action(() => {
+      const image = buildSampleGuest(say);
+      process.stdout.write(`${toJson(image)}\n`);
+    });
+
+  guest
+    .command('start')
+    .description(
+      'Boot the sample guest and leave it running; prints where its sockets and RAM file are',
+    )
+    .option('--name <name>', 'guest name', 'sample')
+    .option('--vcpus <n>', 'virtual CPUs', '2')
+    .option('--memory <MiB>', 'guest RAM in MiB', '256')
+    .action(async (options: { name: string; vcpus: string; memory: string }) => {
+      const progress = createProgress();
+      progress.step('booting the sample guest');
+      const running = await startSampleGuest({
+        name: options.name,
+        vcpus: Number(options.vcpus),
+        memoryMiB: Number(options.memory),
+        detached: true,
+        log: say,
+      });
+      progress.done();
+      process.stdout.write(
+        `${toJson({ name: running.name, pid: running.pid, kernel: running.view.release, ...running.endpoints })}\n`,
+      );
+    });
+
+  guest
+    .command('stop')
+    .description('Stop a sample guest started with `guest start`')
+    .option('--name <name>', 'guest name', 'sample')
+    .action((options: { name: string }) => {
+      const endpoints = endpointsFor(options.name);
+      if (!existsSync(endpoints.pidFile))
+        throw new RingsideError(
+          'NOT_FOUND',
+          `no running guest named ${options.name} (${endpoints.pidFile} is missing)`,
+        );
+      const pid = Number(readFileSync(endpoints.pidFile, 'utf8').trim());
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+      rmSync(endpoints.ramFile, { force: true });
+      rmSync(endpoints.pidFile, { force: true });
+      say(`stopped ${options.name} (pid ${pid})`);
+    });
+
+  guest
+    .command('snapshot')
+    .description(
+      'Write an ELF core of a running guest (QMP dump-guest-memory, with register notes)',
+    )
+    .option('--name <name>', 'guest name', 'sample')
+    .option('--qmp <socket>', 'QMP socket of any QEMU guest (instead of --name)')
+    .requiredOption('-o, --output <file>', 'where to write the snapshot')
+    .action(async (options: { name: string; qmp?: string; output: string }) => {
+      const progress = createProgress();
+      progress.step('dump-guest-memory');
+      await takeSnapshot(options.qmp ?? endpointsFor(options.name).qmpSocket, options.output);
+      progress.done();
+      say(`wrote ${options.output}`);
+    });
+
+  program
+    .command('demo')
+    .description('The main job on the embedded default: boot the sample guest, snapshot it, report')
+    .option('--keep <file>', 'keep the snapshot at this path')
+    .action(async (options: { keep?: string }) => {
+      const progress = createProgress();
+      progress.step('building and booting the sample guest');
+      const running = await startSampleGuest({ name: 'demo', log: say });
+      const dir = join(cacheRoot(), 'snapshots');
+      mkdirSync(dir, { recursive: true });
+      const path = options.keep ?? join(dir, 'demo.elf');
+      try {
+        progress.step('taking a snapshot over QMP');
+        await running.snapshot(path);
+      } finally {
+        await running.stop();
+        progress.done();
+      }
+      const started = performance.now();
+      const { snapshot, kernel } = openSnapshotKernel(path);
+      try {
+        const { tasks, problem } = listTasks(kernel);
+        const { modules } = listModules(kernel);
+        const syscalls = readSyscallTable(kernel);
+        const elapsed = performance.now() - started;
+        const out: string[] = [];
+        out.push(
+          `Snapshot ${path} (${snapshot.layout.format}, ${snapshot.layout.vcpus.length} vCPUs)`,
+        );
+        out.push(`Kernel   ${kernel.banner}`);
+        out.push(
+          `KASLR    _text at ${hex(kernel.symbols.address('_text') ?? 0n)} (slide ${hex(kernel.slide)}), physical ${hex(kernel.textPhysical)}`,
+        );
+        out.push(
+          `Profile  ${kernel.symbols.size} symbols from ${kernel.sources.symbols}; types from ${kernel.sources.types}`,
+        );
+        out.push('');
+        out.push('Process tree:');
+        out.push(
+          ...pstreeLines(tasks.filter((task) => !task.kernelThread)).map((line) => `  ${line}`),
+        );
+        out.push('');
+        const users = new Set(tasks.map((task) => task.uid));
+        out.push(
+          `${tasks.length} processes (${tasks.filter((task) => task.kernelThread).length} kernel threads), ${users.size} distinct uids`,
+        );
+        out.push(
+          `${modules.length} modules: ${modules.map((module) => module.name).join(', ') || 'none'}`,
+        );
+        const flagged = syscalls.filter((entry) => entry.suspicious);
+        out.push(
+          `${syscalls.length} system calls, ${flagged.length} flagged${flagged.length ? `: ${flagged.map((entry) => entry.index).join(', ')}` : ''}`,
+        );
+        if (problem) out.push(`warning: ${problem.message}`);
+        out.push(`analysed in ${elapsed.toFixed(0)} ms`);
+        process.stdout.write(`${out.join('\n')}\n`);
+      } finally {
+        snapshot.close();
+        if (!options.keep) rmSync(path, { force: true });
+      }
+    });
+}

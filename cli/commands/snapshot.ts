@@ -1,0 +1,239 @@
+// `ringside snapshot info|pslist|pstree|lsmod|syscalls <dump>`: questions asked of a memory snapshot.
+import type { Command } from 'commander';
+import { hex } from '../../introspect/memory/address.js';
+import { listModules } from '../../introspect/os/linux/modules.js';
+import { readSyscallTable } from '../../introspect/os/linux/syscalls.js';
+import { listTasks, type TaskInfo } from '../../introspect/os/linux/tasks.js';
+import { createProgress } from '../progress.js';
+import { openSnapshotKernel, type OpenedSnapshot } from '../snapshot-context.js';
+import { formatTable, toJson } from '../table.js';
+
+interface CommonOptions {
+  json?: boolean;
+  systemMap?: string;
+}
+
+const write = (text: string): void => {
+  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+};
+
+function withKernel<T>(
+  dump: string,
+  options: CommonOptions,
+  body: (opened: OpenedSnapshot) => T,
+): T {
+  const progress = createProgress();
+  progress.step(`reading ${dump}`);
+  const opened = openSnapshotKernel(
+    dump,
+    options.systemMap ? { systemMap: options.systemMap } : {},
+  );
+  try {
+    const result = body(opened);
+    progress.done();
+    return result;
+  } finally {
+    progress.done();
+    opened.snapshot.close();
+  }
+}
+
+function warn(problem: { message: string } | undefined): void {
+  if (problem) process.stderr.write(`ringside: warning: partial answer: ${problem.message}\n`);
+}
+
+export const taskJson = (task: TaskInfo) => ({
+  pid: task.pid,
+  ppid: task.ppid,
+  tgid: task.tgid,
+  uid: task.uid,
+  gid: task.gid,
+  euid: task.euid,
+  egid: task.egid,
+  comm: task.comm,
+  kernel_thread: task.kernelThread,
+  start_time: Number(task.startTime) / 1e9,
+  task: hex(task.address),
+  ...(task.pageTableRoot !== undefined ? { page_table_root: hex(task.pageTableRoot) } : {}),
+});
+
+export function pstreeLines(tasks: readonly TaskInfo[]): string[] {
+  const children = new Map<number, TaskInfo[]>();
+  const pids = new Set(tasks.map((task) => task.pid));
+  for (const task of tasks) {
+    const parent = pids.has(task.ppid) && task.ppid !== task.pid ? task.ppid : 0;
+    children.set(parent, [...(children.get(parent) ?? []), task]);
+  }
+  const lines: string[] = [];
+  const seen = new Set<number>();
+  const visit = (task: TaskInfo, prefix: string, last: boolean, root: boolean): void => {
+    if (seen.has(task.pid)) return; // a hostile parent cycle must not loop
+    seen.add(task.pid);
+    const branch = root ? '' : last ? '└─ ' : '├─ ';
+    lines.push(`${prefix}${branch}${task.comm} (${task.pid}, uid ${task.uid})`);
+    const kids = (children.get(task.pid) ?? []).sort((a, b) => a.pid - b.pid);
+    const nextPrefix = root ? '' : `${prefix}${last ? '   ' : '│  '}`;
+    kids.forEach((kid, index) =>
+      visit(kid, root ? '' : nextPrefix, index === kids.length - 1, false),
+    );
+  };
+  const roots = (children.get(0) ?? []).sort((a, b) => a.pid - b.pid);
+  for (const root of roots) visit(root, '', true, true);
+  // Tasks whose parent chain loops never hang off a root: list them rather than drop them.
+  for (const task of tasks) if (!seen.has(task.pid)) visit(task, '', true, true);
+  return lines;
+}
+
+export function registerSnapshotCommands(program: Command): void {
+  const snapshot = program
+    .command('snapshot')
+    .description('Ask a memory snapshot (QEMU ELF core, LiME or raw) about the Linux kernel in it');
+  const common = (command: Command): Command =>
+    command
+      .argument('<dump>', 'memory snapshot: QEMU dump-guest-memory ELF core, LiME, or raw')
+      .option('--json', 'print a JSON array instead of a table')
+      .option('--system-map <file>', 'use this System.map instead of the kernel’s own kallsyms');
+
+  common(
+    snapshot
+      .command('info')
+      .description('Kernel, KASLR, vCPUs and where symbols and types came from'),
+  ).action((dump: string, options: CommonOptions) =>
+    withKernel(dump, options, ({ snapshot: file, kernel }) => {
+      const info = {
+        file: dump,
+        format: file.layout.format,
+        architecture: 'x86_64',
+        memory_bytes: file.memory
+          .ranges()
+          .reduce((sum, range) => sum + Number(range.end - range.start), 0),
+        vcpus: file.layout.vcpus.length,
+        banner: kernel.banner,
+        release: kernel.release,
+        kaslr_slide: hex(kernel.slide),
+        text_virtual: hex(kernel.symbols.address('_text') ?? 0n),
+        text_physical: hex(kernel.textPhysical),
+        direct_map_base: hex(kernel.directMapBase),
+        kernel_page_table: hex(kernel.root),
+        page_table_found_by: kernel.image.rootSource,
+        paging: kernel.image.mode.name,
+        symbols: kernel.symbols.size,
+        symbols_from: kernel.sources.symbols,
+        types_from: kernel.sources.types,
+      };
+      if (options.json) write(toJson(info));
+      else
+        write(
+          Object.entries(info)
+            .map(([key, value]) => `${key.padEnd(20)} ${value}`)
+            .join('\n'),
+        );
+    }),
+  );
+
+  common(
+    snapshot
+      .command('pslist')
+      .description('Processes (thread-group leaders) from the kernel task list'),
+  ).action((dump: string, options: CommonOptions) =>
+    withKernel(dump, options, ({ kernel }) => {
+      const { tasks, problem } = listTasks(kernel);
+      warn(problem);
+      if (options.json) return write(toJson(tasks.map(taskJson)));
+      write(
+        formatTable(
+          [
+            { header: 'PID', value: (t: TaskInfo) => t.pid, align: 'right' },
+            { header: 'PPID', value: (t) => t.ppid, align: 'right' },
+            { header: 'UID', value: (t) => t.uid, align: 'right' },
+            { header: 'GID', value: (t) => t.gid, align: 'right' },
+            { header: 'EUID', value: (t) => t.euid, align: 'right' },
+            { header: 'KTHREAD', value: (t) => (t.kernelThread ? 'yes' : '') },
+            {
+              header: 'START(s)',
+              value: (t) => (Number(t.startTime) / 1e9).toFixed(3),
+              align: 'right',
+            },
+            { header: 'TASK', value: (t) => hex(t.address) },
+            { header: 'COMM', value: (t) => t.comm },
+          ],
+          tasks,
+        ),
+      );
+    }),
+  );
+
+  common(
+    snapshot.command('pstree').description('Processes as a tree of parents and children'),
+  ).action((dump: string, options: CommonOptions) =>
+    withKernel(dump, options, ({ kernel }) => {
+      const { tasks, problem } = listTasks(kernel);
+      warn(problem);
+      if (options.json) return write(toJson(tasks.map(taskJson)));
+      write(pstreeLines(tasks).join('\n'));
+    }),
+  );
+
+  common(snapshot.command('lsmod').description('Loaded kernel modules')).action(
+    (dump: string, options: CommonOptions) =>
+      withKernel(dump, options, ({ kernel }) => {
+        const { modules, problem } = listModules(kernel);
+        warn(problem);
+        const rows = modules.map((module) => ({
+          name: module.name,
+          base: hex(module.base),
+          size: module.size,
+          state: module.state,
+          module: hex(module.address),
+        }));
+        if (options.json) return write(toJson(rows));
+        write(
+          formatTable(
+            [
+              { header: 'NAME', value: (m: (typeof rows)[number]) => m.name },
+              { header: 'SIZE', value: (m) => m.size, align: 'right' },
+              { header: 'BASE', value: (m) => m.base },
+              {
+                header: 'STATE',
+                value: (m) => ['live', 'coming', 'going', 'unformed'][m.state] ?? String(m.state),
+              },
+            ],
+            rows,
+          ),
+        );
+      }),
+  );
+
+  common(
+    snapshot
+      .command('syscalls')
+      .description('The system call table, each entry resolved or flagged'),
+  ).action((dump: string, options: CommonOptions) =>
+    withKernel(dump, options, ({ kernel }) => {
+      const entries = readSyscallTable(kernel);
+      const rows = entries.map((entry) => ({
+        index: entry.index,
+        target: hex(entry.target),
+        symbol: entry.symbol ?? null,
+        location: entry.location,
+        module: entry.module ?? null,
+        suspicious: entry.suspicious,
+      }));
+      if (options.json) return write(toJson(rows));
+      write(
+        formatTable(
+          [
+            { header: 'NR', value: (e: (typeof rows)[number]) => e.index, align: 'right' },
+            { header: 'TARGET', value: (e) => e.target },
+            { header: 'SYMBOL', value: (e) => e.symbol ?? (e.module ? `[${e.module}]` : '?') },
+            { header: 'WHERE', value: (e) => e.location },
+            { header: 'FLAG', value: (e) => (e.suspicious ? 'SUSPICIOUS' : '') },
+          ],
+          rows,
+        ),
+      );
+      const flagged = rows.filter((row) => row.suspicious).length;
+      process.stderr.write(`${rows.length} entries, ${flagged} flagged\n`);
+    }),
+  );
+}

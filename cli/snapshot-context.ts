@@ -1,0 +1,55 @@
+// Opens a snapshot and the Linux kernel in it for the CLI, with the optional profile sources a user
+// may give instead of the kernel's own (a System.map, a Volatility 3 ISF).
+import { readFileSync } from 'node:fs';
+import { InputError } from '../introspect/errors.js';
+import { openSnapshot, type Snapshot } from '../introspect/backends/snapshot/index.js';
+import {
+  openLinuxKernel,
+  type LinuxKernel,
+  type OpenKernelOptions,
+} from '../introspect/os/linux/linux-kernel.js';
+import { parseSystemMap } from '../introspect/os/linux/profile/system-map.js';
+
+export interface ProfileOptions {
+  systemMap?: string;
+}
+
+export interface OpenedSnapshot {
+  snapshot: Snapshot;
+  kernel: LinuxKernel;
+}
+
+function readText(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new InputError(
+      `cannot read the ${what} (${(error as NodeJS.ErrnoException).code})`,
+      path,
+      { cause: error },
+    );
+  }
+}
+
+export function openSnapshotKernel(path: string, profile: ProfileOptions = {}): OpenedSnapshot {
+  const snapshot = openSnapshot(path);
+  try {
+    const options: OpenKernelOptions = {};
+    if (profile.systemMap) {
+      const text = readText(profile.systemMap, 'System.map');
+      const source = profile.systemMap;
+      options.symbols = (image) => {
+        // Link-time _text against where the image is mapped gives the KASLR slide.
+        const linked = parseSystemMap(text, { source }).address('_text');
+        if (linked === undefined) throw new InputError('has no _text symbol', source);
+        return parseSystemMap(text, { source, slide: image.virtualStart - linked });
+      };
+      options.symbolsSource = profile.systemMap;
+    }
+    const kernel = openLinuxKernel(snapshot.memory, snapshot.layout.vcpus, options);
+    return { snapshot, kernel };
+  } catch (error) {
+    snapshot.close();
+    throw error;
+  }
+}

@@ -1,0 +1,31 @@
+// Plain-text tables for the terminal: columns padded to their widest cell, numbers right-aligned.
+
+export interface Column<Row> {
+  header: string;
+  value: (row: Row) => string | number;
+  align?: 'left' | 'right';
+}
+
+export function formatTable<Row>(columns: readonly Column<Row>[], rows: readonly Row[]): string {
+  const cells = rows.map((row) => columns.map((column) => String(column.value(row))));
+  const widths = columns.map((column, index) =>
+    Math.max(column.header.length, ...cells.map((line) => line[index]!.length)),
+  );
+  const render = (line: readonly string[]): string =>
+    line
+      .map((cell, index) => {
+        const right = (columns[index]!.align ?? 'left') === 'right';
+        return right ? cell.padStart(widths[index]!) : cell.padEnd(widths[index]!);
+      })
+      .join('  ')
+      .trimEnd();
+  return [render(columns.map((column) => column.header)), ...cells.map(render)].join('\n');
+}
+
+/** JSON with bigint written as "0x…" strings. */
+export const toJson = (value: unknown): string =>
+  JSON.stringify(
+    value,
+    (_key, item) => (typeof item === 'bigint' ? `0x${item.toString(16)}` : item),
+    2,
+  );

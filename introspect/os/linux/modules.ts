@@ -1,0 +1,79 @@
+// The kernel's module list (the `modules` list of struct module): name, base and size of each
+// module's core, as /proc/modules shows them.
+import { isRingsideError } from '../../errors.js';
+import type { LinuxKernel } from './linux-kernel.js';
+import { walkList, type WalkProblem } from './list-walk.js';
+
+const MODULE_NAME_LEN = 56; // 64 - sizeof(unsigned long)
+
+export interface ModuleInfo {
+  address: bigint;
+  name: string;
+  base: bigint;
+  size: number;
+  /** enum module_state: 0 live, 1 coming, 2 going, 3 unformed. */
+  state: number;
+}
+
+export interface ModuleList {
+  modules: ModuleInfo[];
+  problem?: WalkProblem;
+}
+
+export function readModule(kernel: LinuxKernel, address: bigint): ModuleInfo {
+  const r = kernel.reader;
+  let base: bigint;
+  let size: number;
+  if (r.hasField('module', 'core_layout.base')) {
+    // Up to 6.3: one core layout.
+    base = r.u64(address + r.offset('module', 'core_layout.base'));
+    size = r.fieldNumber(address, 'module', 'core_layout.size');
+  } else {
+    // 6.4 on: mem[MOD_TEXT] is the base; /proc/modules sums the core memory types' sizes.
+    const memory = r.field('module', 'mem');
+    const entry = r.types.sizeOf(r.types.resolve(memory.type)) / 7; // MOD_TEXT … MOD_INIT_RODATA (+ RO_AFTER_INIT)
+    const entrySize = Math.round(entry);
+    const baseOffset = BigInt(memory.offset + (r.field('module_memory', 'base').offset ?? 0));
+    base = r.u64(address + baseOffset);
+    size = 0;
+    for (const index of [0, 1, 2, 3]) {
+      size += r.u32(
+        address +
+          BigInt(memory.offset + index * entrySize + r.field('module_memory', 'size').offset),
+      );
+    }
+  }
+  return {
+    address,
+    name: r.cString(address + r.offset('module', 'name'), MODULE_NAME_LEN),
+    base,
+    size,
+    state: r.fieldNumber(address, 'module', 'state'),
+  };
+}
+
+export function listModules(kernel: LinuxKernel, limit = 65536): ModuleList {
+  const r = kernel.reader;
+  const head = kernel.symbols.address('modules');
+  if (head === undefined)
+    return { modules: [], problem: { address: 0n, message: 'no modules symbol' } };
+  const listOffset = r.offset('module', 'list');
+  const walk = walkList(r, head, limit);
+  const modules: ModuleInfo[] = [];
+  for (const node of walk.nodes) {
+    const address = node - listOffset;
+    try {
+      modules.push(readModule(kernel, address));
+    } catch (error) {
+      if (!isRingsideError(error)) throw error;
+      return {
+        modules,
+        problem: {
+          address,
+          message: `module at 0x${address.toString(16)} unreadable: ${error.message}`,
+        },
+      };
+    }
+  }
+  return walk.problem ? { modules, problem: walk.problem } : { modules };
+}

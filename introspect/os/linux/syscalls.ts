@@ -1,0 +1,81 @@
+// The system call table: each entry resolved to the kernel symbol it points at, or flagged when it
+// points outside the kernel's text (into a module, or anywhere else: a hook).
+import type { LinuxKernel } from './linux-kernel.js';
+import { listModules, type ModuleInfo } from './modules.js';
+
+const MAX_SYSCALLS = 1024;
+
+export interface SyscallEntry {
+  index: number;
+  target: bigint;
+  /** `name` or `name+0xoff` of the nearest symbol below the target. */
+  symbol?: string;
+  /** Where the target lies. */
+  location: 'kernel-text' | 'module' | 'elsewhere';
+  module?: string;
+  /** True when the entry is not what a clean kernel holds: outside text, or inside a function. */
+  suspicious: boolean;
+}
+
+export function tableLength(kernel: LinuxKernel, table: bigint): number {
+  // The table's extent is the distance to the next symbol; a clean kernel has ~450 entries.
+  const next = kernel.symbols.nearest(table) && nextSymbolAbove(kernel, table);
+  const bytes = next !== undefined ? next - table : 0n;
+  const entries = Number(bytes / 8n);
+  return entries > 0 && entries <= MAX_SYSCALLS ? entries : 0;
+}
+
+function nextSymbolAbove(kernel: LinuxKernel, address: bigint): bigint | undefined {
+  const symbols = kernel.symbols as { next?: (address: bigint) => { address: bigint } | undefined };
+  if (symbols.next) return symbols.next(address)?.address;
+  return kernel.symbols.all().find((symbol) => symbol.address > address)?.address;
+}
+
+export function readSyscallTable(kernel: LinuxKernel, name = 'sys_call_table'): SyscallEntry[] {
+  const table = kernel.symbols.address(name);
+  if (table === undefined) return [];
+  const count = tableLength(kernel, table);
+  const start = kernel.symbols.address('_stext') ?? kernel.symbols.address('_text')!;
+  const end = kernel.symbols.address('_etext') ?? start;
+  let modules: ModuleInfo[] | undefined;
+  const bytes = kernel.reader.bytes(table, count * 8);
+  const view = new DataView(bytes.buffer);
+  const entries: SyscallEntry[] = [];
+  // NULL entries after the last real one are the alignment padding up to the next symbol.
+  let used = count;
+  while (used > 0 && view.getBigUint64((used - 1) * 8, true) === 0n) used--;
+  for (let index = 0; index < used; index++) {
+    const target = view.getBigUint64(index * 8, true);
+    if (target >= start && target < end) {
+      const nearest = kernel.symbols.nearest(target);
+      const offset = nearest?.offset ?? 0n;
+      entries.push({
+        index,
+        target,
+        ...(nearest
+          ? {
+              symbol:
+                offset === 0n
+                  ? nearest.symbol.name
+                  : `${nearest.symbol.name}+0x${offset.toString(16)}`,
+            }
+          : {}),
+        location: 'kernel-text',
+        suspicious: offset !== 0n,
+      });
+      continue;
+    }
+    modules ??= listModules(kernel).modules;
+    const owner = modules.find(
+      (module) => target >= module.base && target < module.base + BigInt(module.size),
+    );
+    entries.push({
+      index,
+      target,
+      location: owner ? 'module' : 'elsewhere',
+      ...(owner ? { module: owner.name } : {}),
+      suspicious: true,
+    });
+  }
+  return entries;
+}

@@ -1,0 +1,89 @@
+// The kernel's process list: every thread-group leader on init_task.tasks, with ids, credentials,
+// name, start time and address space, read through the kernel's types.
+import { isRingsideError } from '../../errors.js';
+import type { LinuxKernel } from './linux-kernel.js';
+import { walkList, type WalkProblem } from './list-walk.js';
+
+/** include/linux/sched.h */
+const PF_KTHREAD = 0x0020_0000n;
+const TASK_COMM_LEN = 16;
+
+export interface TaskInfo {
+  /** Address of the task_struct. */
+  address: bigint;
+  pid: number;
+  tgid: number;
+  ppid: number;
+  uid: number;
+  gid: number;
+  euid: number;
+  egid: number;
+  comm: string;
+  /** Nanoseconds since boot (task_struct.start_time, monotonic). */
+  startTime: bigint;
+  kernelThread: boolean;
+  /** mm_struct address; 0 for kernel threads. */
+  mm: bigint;
+  /** Physical address of the process's top-level page table, when it has one. */
+  pageTableRoot?: bigint;
+}
+
+export interface TaskList {
+  tasks: TaskInfo[];
+  /** Set when the walk stopped early (a corrupt or hostile list); the tasks before it are kept. */
+  problem?: WalkProblem;
+}
+
+export function readTask(kernel: LinuxKernel, address: bigint): TaskInfo {
+  const r = kernel.reader;
+  const cred = r.u64(address + r.offset('task_struct', 'real_cred'));
+  const parent = r.u64(address + r.offset('task_struct', 'real_parent'));
+  const mm = r.u64(address + r.offset('task_struct', 'mm'));
+  const flags = r.fieldValue(address, 'task_struct', 'flags');
+  const task: TaskInfo = {
+    address,
+    pid: r.fieldNumber(address, 'task_struct', 'pid'),
+    tgid: r.fieldNumber(address, 'task_struct', 'tgid'),
+    ppid: parent === 0n ? 0 : r.fieldNumber(parent, 'task_struct', 'tgid'),
+    uid: r.fieldNumber(cred, 'cred', 'uid.val'),
+    gid: r.fieldNumber(cred, 'cred', 'gid.val'),
+    euid: r.fieldNumber(cred, 'cred', 'euid.val'),
+    egid: r.fieldNumber(cred, 'cred', 'egid.val'),
+    comm: r.cString(address + r.offset('task_struct', 'comm'), TASK_COMM_LEN),
+    startTime: r.fieldValue(address, 'task_struct', 'start_time'),
+    kernelThread: (flags & PF_KTHREAD) !== 0n,
+    mm,
+  };
+  if (mm !== 0n) {
+    const pgd = r.u64(mm + r.offset('mm_struct', 'pgd'));
+    if (pgd >= kernel.directMapBase) task.pageTableRoot = pgd - kernel.directMapBase;
+  }
+  return task;
+}
+
+/** Walks init_task.tasks. A task that cannot be read ends the walk with a problem, not an exception. */
+export function listTasks(kernel: LinuxKernel, limit?: number): TaskList {
+  const r = kernel.reader;
+  const initTask = kernel.symbols.address('init_task');
+  if (initTask === undefined)
+    return { tasks: [], problem: { address: 0n, message: 'no init_task symbol' } };
+  const tasksOffset = r.offset('task_struct', 'tasks');
+  const walk = walkList(r, initTask + tasksOffset, limit);
+  const tasks: TaskInfo[] = [];
+  for (const node of walk.nodes) {
+    const address = node - tasksOffset;
+    try {
+      tasks.push(readTask(kernel, address));
+    } catch (error) {
+      if (!isRingsideError(error)) throw error;
+      return {
+        tasks,
+        problem: {
+          address,
+          message: `task at 0x${address.toString(16)} unreadable: ${error.message}`,
+        },
+      };
+    }
+  }
+  return walk.problem ? { tasks, problem: walk.problem } : { tasks };
+}
