@@ -24,7 +24,8 @@ export function parseLime(name: string, fileSize: number, read: RangeReader): Sn
         { code: 'TRUNCATED', offset },
       );
     }
-    const header = new DataView(read(offset, HEADER_SIZE).buffer);
+    const headerBytes = read(offset, HEADER_SIZE);
+    const header = new DataView(headerBytes.buffer, headerBytes.byteOffset, HEADER_SIZE);
     if (header.getUint32(0, true) !== LIME_MAGIC)
       throw new InputError(`bad LiME magic at ${offset}`, name, { offset });
     const version = header.getUint32(4, true);
