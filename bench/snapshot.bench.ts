@@ -1,0 +1,132 @@
+// Snapshot benchmarks (issue: forensic snapshots): the whole `ringside snapshot pslist --json`
+// command from a cold process on a 256 MiB dump of the sample guest, and physical read throughput
+// from the snapshot against plain reads of the same file.
+import { spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openSnapshot } from '../introspect/backends/snapshot/index.js';
+import { startSampleGuest } from '../samples/guest/launch.js';
+import { cacheRoot } from '../samples/guest/paths.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const cli = join(here, '..', 'cli', 'main.js');
+/** Volatility 3 linux.pslist on a 256 MiB dump of this guest, warm cache (shared/anchors/README.md). */
+const VOLATILITY_PSLIST_SECONDS = Number(process.env.VOLATILITY_PSLIST_SECONDS ?? 8.3);
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+};
+
+async function benchDump(): Promise<string> {
+  const path = process.env.RINGSIDE_BENCH_DUMP ?? join(cacheRoot(), 'snapshots', 'bench-256m.elf');
+  if (existsSync(path)) return path;
+  mkdirSync(dirname(path), { recursive: true });
+  process.stdout.write(`booting the sample guest for ${path}…\n`);
+  const guest = await startSampleGuest({ name: 'bench' });
+  try {
+    await guest.snapshot(path);
+  } finally {
+    await guest.stop();
+  }
+  return path;
+}
+
+function benchPslist(dump: string): void {
+  const runs: number[] = [];
+  spawnSync(process.execPath, [cli, 'snapshot', 'pslist', '--json', dump]); // warm the page cache
+  for (let run = 0; run < 7; run++) {
+    const started = process.hrtime.bigint();
+    const result = spawnSync(process.execPath, [cli, 'snapshot', 'pslist', '--json', dump], {
+      encoding: 'utf8',
+    });
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    if (result.status !== 0) throw new Error(`pslist failed: ${result.stderr}`);
+    runs.push(seconds);
+  }
+  const tasks = (
+    JSON.parse(
+      spawnSync(process.execPath, [cli, 'snapshot', 'pslist', '--json', dump], { encoding: 'utf8' })
+        .stdout,
+    ) as unknown[]
+  ).length;
+  const wall = median(runs);
+  process.stdout.write(
+    `pslist --json, whole command, cold process: median ${(wall * 1000).toFixed(0)} ms of ${runs.length} (min ${(Math.min(...runs) * 1000).toFixed(0)} ms, max ${(Math.max(...runs) * 1000).toFixed(0)} ms), ${tasks} tasks — target < 400 ms: ${wall < 0.4 ? 'met' : 'MISSED'}\n`,
+  );
+  process.stdout.write(
+    `  vs Volatility 3 linux.pslist ${VOLATILITY_PSLIST_SECONDS} s on the same kind of dump: ${(VOLATILITY_PSLIST_SECONDS / wall).toFixed(1)}× faster (goal ≥ 20×)\n`,
+  );
+  const bare: number[] = [];
+  for (let run = 0; run < 5; run++) {
+    const started = process.hrtime.bigint();
+    spawnSync(process.execPath, ['-e', '0']);
+    bare.push(Number(process.hrtime.bigint() - started) / 1e9);
+  }
+  process.stdout.write(
+    `  (of which starting a bare Node process: ${(median(bare) * 1000).toFixed(0)} ms)\n`,
+  );
+}
+
+function benchReads(dump: string): void {
+  const snapshot = openSnapshot(dump);
+  const ranges = snapshot.memory.ranges();
+  const ram = ranges.reduce((best, range) =>
+    range.end - range.start > best.end - best.start ? range : best,
+  );
+  const size = Number(ram.end - ram.start);
+  const chunk = Buffer.allocUnsafe(1 << 20);
+
+  // Plain sequential reads of the same file, 1 MiB at a time (page cache warm after the first pass).
+  const fd = openSync(dump, 'r');
+  const fileSize = statSync(dump).size;
+  const plainPass = (): number => {
+    const started = process.hrtime.bigint();
+    for (let offset = 0; offset < fileSize; offset += chunk.length)
+      readSync(fd, chunk, 0, chunk.length, offset);
+    return fileSize / (Number(process.hrtime.bigint() - started) / 1e9);
+  };
+  const snapshotPass = (): number => {
+    const started = process.hrtime.bigint();
+    for (let offset = 0; offset < size; offset += chunk.length)
+      snapshot.memory.readInto(
+        ram.start + BigInt(offset),
+        chunk.subarray(0, Math.min(chunk.length, size - offset)),
+      );
+    return size / (Number(process.hrtime.bigint() - started) / 1e9);
+  };
+  plainPass();
+  snapshotPass();
+  const plain = median([plainPass(), plainPass(), plainPass()]);
+  const ours = median([snapshotPass(), snapshotPass(), snapshotPass()]);
+  closeSync(fd);
+  process.stdout.write(
+    `sequential physical reads: ${(ours / 1e9).toFixed(2)} GB/s vs plain file reads ${(plain / 1e9).toFixed(2)} GB/s = ${((ours / plain) * 100).toFixed(0)}% (target ≥ 50%)\n`,
+  );
+
+  // Random 4 KiB reads anywhere in RAM.
+  const page = new Uint8Array(4096);
+  const pages = size / 4096;
+  const count = 200_000;
+  const addresses = new Float64Array(count);
+  let seed = 12345;
+  for (let index = 0; index < count; index++) {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    addresses[index] = (seed % pages) * 4096;
+  }
+  for (let index = 0; index < 10_000; index++)
+    snapshot.memory.readInto(ram.start + BigInt(addresses[index]!), page);
+  const started = process.hrtime.bigint();
+  for (let index = 0; index < count; index++)
+    snapshot.memory.readInto(ram.start + BigInt(addresses[index]!), page);
+  const each = Number(process.hrtime.bigint() - started) / 1e3 / count;
+  process.stdout.write(
+    `random 4 KiB physical reads: ${each.toFixed(2)} µs each over ${count} reads (target ≤ 2 µs)\n`,
+  );
+  snapshot.close();
+}
+
+const dump = await benchDump();
+benchPslist(dump);
+benchReads(dump);
