@@ -88,7 +88,8 @@ const leaf: fc.Arbitrary<Condition> = fc.oneof(
         values: fc.array(spec.literal, { minLength: 1, maxLength: 3 }),
       })
       .map(({ operator, values }): Condition => {
-        let chosen = operator === 'in' ? values : [values[0]!];
+        // `in` and the word operators take sets (`startswith (a, b)`); the symbols take one value.
+        let chosen = /^[a-z]+$/.test(operator) ? values : [values[0]!];
         if (operator === 'regex')
           chosen = chosen.map((v) => ({ ...v, text: `^${regexSafe(v.text)}` }));
         if (operator === 'glob') chosen = chosen.map((v) => ({ ...v, text: `${v.text}*` }));

@@ -17,3 +17,5 @@ export type { DetectorOptions, DetectorStats } from './detector.js';
 export type { CorrelationStats } from './correlation.js';
 export { detect } from './detect.js';
 export type { DetectOptions } from './detect.js';
+export { checkTestCase, formatTestResult, parseTestFile } from './testing.js';
+export type { FindingExpectation, RuleTestCase, RuleTestResult } from './testing.js';

@@ -105,6 +105,21 @@ describe('loadRuleFiles', () => {
     ]);
   });
 
+  it('expands lists inside the set of a string operator', () => {
+    const result = load(`
+- list: dirs
+  items: [/tmp/, /dev/shm/]
+- rule: a
+  severity: low
+  condition: process.executable startswith (dirs, /run/user/)
+`);
+    expect(result.diagnostics).toEqual([]);
+    expect(result.ruleset.rules[0]!.condition).toMatchObject({
+      operator: 'startswith',
+      values: ['/tmp/', '/dev/shm/', '/run/user/'],
+    });
+  });
+
   it('names a missing list', () => {
     expect(
       lines(load('- rule: a\n  severity: low\n  condition: process.name in nolist\n')),

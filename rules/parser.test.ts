@@ -38,6 +38,7 @@ function shape(condition: Condition): unknown {
           value.kind === 'word' ? 'string' : value.kind,
           value.text,
         ]),
+        ...(condition.operator !== 'in' && condition.grouped === true ? ['set'] : []),
       ];
   }
 }
@@ -103,6 +104,18 @@ describe('parseCondition', () => {
     ]);
   });
 
+  it('reads a parenthesised set after a string operator as any of its values', () => {
+    expect(shape(parse('process.executable startswith (/tmp/, "/dev/shm/")'))).toEqual([
+      'process.executable',
+      'startswith',
+      [
+        ['string', '/tmp/'],
+        ['string', '/dev/shm/'],
+      ],
+      'set',
+    ]);
+  });
+
   it('accepts == as =', () => {
     expect(shape(parse('a == 1'))).toEqual(shape(parse('a = 1')));
   });
@@ -123,7 +136,8 @@ describe('parseCondition', () => {
     ['(a = 1', "expected ')', found the end of the condition", 7],
     ['a = "x', 'unterminated string', 5],
     ['a in (1 2)', "expected ',' or ')', found '2'", 9],
-    ['a in ()', "expected a value in 'in (…)', found ')'", 7],
+    ['a in ()', "expected a value in '(…)', found ')'", 7],
+    ['a startswith ()', "expected a value in '(…)', found ')'", 15],
     ['and', "expected a field, a macro or '(', found 'and'", 1],
     ['a ! b', "unexpected '!' (did you mean '!=' or 'not'?)", 3],
     ['a = and', "expected a value, found the keyword 'and'", 5],
@@ -160,6 +174,22 @@ const conditionArbitrary: fc.Arbitrary<Condition> = fc.letrec<{ node: Condition 
         field,
         operator,
         values: [value],
+        at,
+      })),
+    fc
+      .record({
+        field: names,
+        operator: fc.constantFrom(
+          ...COMPARISON_OPERATORS.filter((op) => /^[a-z]+$/.test(op) && op !== 'in'),
+        ),
+        values: fc.array(literal, { minLength: 1, maxLength: 3 }),
+      })
+      .map(({ field, operator, values }): Condition => ({
+        kind: 'compare',
+        field,
+        operator,
+        values,
+        grouped: true,
         at,
       })),
     fc

@@ -10,8 +10,10 @@
 //               | "in" "(" value ( "," value )* ")"                    (a list name inside is expanded)
 //               | "in" NAME                                             (a list)
 //               | op value
+//               | setop "(" value ( "," value )* ")"                 (any of the values)
 //   op         := "=" | "!=" | "<" | "<=" | ">" | ">=" | "contains" | "icontains" | "startswith"
 //               | "endswith" | "glob" | "regex" | "cidr"
+//   setop      := "contains" | "icontains" | "startswith" | "endswith" | "glob" | "regex" | "cidr"
 //   value      := STRING | NUMBER | WORD
 //   STRING     := '…' | "…"         (backslash escapes only \\, \' and \")
 //   NUMBER     := -?[0-9]+(.[0-9]+)? | 0x[0-9a-f]+
@@ -224,6 +226,17 @@ class Parser {
     ) {
       this.next();
       const operator = following.text as ComparisonOperator;
+      if (KEYWORD_OPERATORS.has(operator) && this.peek().kind === '(') {
+        this.next();
+        return {
+          kind: 'compare',
+          field: name,
+          operator,
+          values: this.parseValueSet(),
+          grouped: true,
+          at,
+        };
+      }
       return { kind: 'compare', field: name, operator, values: [this.parseValue()], at };
     }
     return { kind: 'macro', name, at };
@@ -238,9 +251,14 @@ class Parser {
         `expected '(' or a list name after 'in', found ${this.describe(open)}`,
         open.offset,
       );
+    return this.parseValueSet();
+  }
+
+  /** The values of a set, after its opening parenthesis. */
+  private parseValueSet(): Literal[] {
     const values: Literal[] = [];
     if (this.peek().kind === ')')
-      throw new ParseFailure("expected a value in 'in (…)', found ')'", this.peek().offset);
+      throw new ParseFailure("expected a value in '(…)', found ')'", this.peek().offset);
     for (;;) {
       values.push(this.parseValue());
       const separator = this.next();
@@ -319,6 +337,8 @@ export function formatCondition(condition: Condition): string {
           return `${condition.field} in ${only.text}`;
         return `${condition.field} in (${condition.values.map(formatLiteral).join(', ')})`;
       }
+      if (condition.grouped === true || condition.values.length !== 1)
+        return `${condition.field} ${condition.operator} (${condition.values.map(formatLiteral).join(', ')})`;
       return `${condition.field} ${condition.operator} ${formatLiteral(condition.values[0]!)}`;
   }
 }

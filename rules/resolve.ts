@@ -92,7 +92,7 @@ export function resolveCondition(
       return resolveCondition(body, definitions, bag, usage, [...stack, condition.name]);
     }
     case 'compare': {
-      if (condition.operator !== 'in') return condition;
+      if (condition.operator !== 'in' && condition.grouped !== true) return condition;
       const values: Literal[] = [];
       for (const value of condition.values) {
         if (value.kind === 'list') {

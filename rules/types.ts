@@ -60,8 +60,13 @@ export type Condition =
       kind: 'compare';
       field: string;
       operator: ComparisonOperator;
-      /** One value, or several for `in (…)`; a list name inside `in (…)` is expanded by resolve. */
+      /**
+       * One value, or several for `in (…)` and for the string operators given a parenthesised set
+       * (`startswith (/tmp/, /dev/shm/)`: any of them). List names inside parentheses are expanded.
+       */
       values: Literal[];
+      /** The values were written in parentheses (a set). */
+      grouped?: boolean;
       at: Location;
     }
   | { kind: 'macro'; name: string; at: Location }

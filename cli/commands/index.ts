@@ -1,9 +1,11 @@
 // Every subcommand of `ringside`, registered on one commander program.
 import type { Command } from 'commander';
 import { registerGuestCommands } from './guest.js';
+import { registerRulesCommands } from './rules.js';
 import { registerSnapshotCommands } from './snapshot.js';
 
 export function registerCommands(program: Command): void {
   registerSnapshotCommands(program);
   registerGuestCommands(program);
+  registerRulesCommands(program);
 }

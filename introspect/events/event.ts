@@ -95,6 +95,10 @@ export interface UserFields {
   group_id?: number;
   effective_id?: number;
   previous_id?: number;
+  /** Effective uid before a credential change. */
+  previous_effective_id?: number;
+  /** The credential change came from executing a set-user-ID / set-group-ID file. */
+  setuid_exec?: boolean;
 }
 
 export interface ModuleFields {

@@ -42,6 +42,14 @@ export const EVENT_FIELDS: Readonly<Record<string, FieldDefinition>> = {
   'user.group_id': { type: 'number', description: 'Real gid' },
   'user.effective_id': { type: 'number', description: 'Effective uid' },
   'user.previous_id': { type: 'number', description: 'uid before a credential change' },
+  'user.previous_effective_id': {
+    type: 'number',
+    description: 'Effective uid before a credential change',
+  },
+  'user.setuid_exec': {
+    type: 'boolean',
+    description: 'The credential change came from executing a set-user-ID or set-group-ID file',
+  },
   'module.name': { type: 'string', description: 'Kernel module name' },
   'module.base': { type: 'address', description: 'Module base address' },
   'module.size': { type: 'number', description: 'Module size' },

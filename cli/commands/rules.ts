@@ -1,0 +1,173 @@
+// `ringside rules lint|test|run <path…>`: check rule files, run their tests on recorded traces, or run
+// them over a trace. Exit codes for CI: 0 clean, 1 rule errors or failed tests, 2 unusable input.
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { from, lastValueFrom, toArray } from 'rxjs';
+import { replayTrace } from '../../introspect/backends/replay/index.js';
+import type { VmiEvent } from '../../introspect/events/event.js';
+import type { Finding } from '../../introspect/events/finding.js';
+import { encodeTraceEvent } from '../../introspect/events/trace.js';
+import { InputError } from '../../introspect/errors.js';
+import {
+  DiagnosticBag,
+  detect,
+  findTestFiles,
+  formatDiagnostic,
+  loadRulePaths,
+  RuleEngine,
+  sortDiagnostics,
+} from '../../rules/index.js';
+import type { Diagnostic, DetectorStats, LoadResult } from '../../rules/index.js';
+import type { RuleTestResult } from '../../rules/testing.js';
+import { checkTestCase, formatTestResult, parseTestFile } from '../../rules/testing.js';
+
+export interface Output {
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+const stdio: Output = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+};
+
+function printDiagnostics(diagnostics: readonly Diagnostic[], output: Output): void {
+  for (const diagnostic of diagnostics) output.err(formatDiagnostic(diagnostic));
+}
+
+function summary(result: LoadResult): string {
+  const warnings = result.diagnostics.length - result.errorCount;
+  const enabled = result.ruleset.rules.filter((rule) => rule.enabled).length;
+  return `${result.ruleset.files.length} file(s), ${result.ruleset.rules.length} rule(s) (${enabled} enabled), ${result.errorCount} error(s), ${warnings} warning(s)`;
+}
+
+/** `rules lint`: every diagnostic, then a summary; 1 if any error (or warning with strict). */
+export async function lintRules(
+  paths: string[],
+  options: { strict?: boolean; json?: boolean },
+  output: Output = stdio,
+): Promise<number> {
+  const result = await loadRulePaths(paths);
+  if (options.json === true)
+    output.out(
+      JSON.stringify(
+        { diagnostics: result.diagnostics, rules: result.ruleset.rules.map((rule) => rule.id) },
+        null,
+        2,
+      ),
+    );
+  else {
+    printDiagnostics(result.diagnostics, output);
+    output.out(summary(result));
+  }
+  const failing = options.strict === true ? result.diagnostics.length : result.errorCount;
+  return failing > 0 ? 1 : 0;
+}
+
+async function readTrace(path: string): Promise<VmiEvent[]> {
+  return lastValueFrom(replayTrace(path).pipe(toArray()));
+}
+
+/** `rules test`: loads the rules under the paths and runs every `*.tests.yaml` case found there. */
+export async function testRules(
+  paths: string[],
+  options: { verbose?: boolean },
+  output: Output = stdio,
+): Promise<number> {
+  const result = await loadRulePaths(paths);
+  if (result.errorCount > 0) {
+    printDiagnostics(result.diagnostics, output);
+    output.err(`rules do not load: ${summary(result)}`);
+    return 1;
+  }
+  const engine = new RuleEngine(result.ruleset);
+  const known = new Set(result.ruleset.rules.filter((rule) => rule.enabled).map((rule) => rule.id));
+  const testFiles = await findTestFiles(paths);
+  if (testFiles.length === 0) {
+    output.err(`no test files (*.tests.yaml) under ${paths.join(', ')}`);
+    return 1;
+  }
+  const bag = new DiagnosticBag();
+  const results: RuleTestResult[] = [];
+  for (const file of testFiles) {
+    const cases = parseTestFile(file, await readFile(file, 'utf8'), bag);
+    for (const test of cases) {
+      let events: VmiEvent[];
+      if (test.events !== undefined) events = test.events;
+      else {
+        const tracePath = resolve(dirname(file), test.trace!);
+        try {
+          events = await readTrace(tracePath);
+        } catch (error) {
+          bag.error('BAD_VALUE', `test '${test.name}': ${(error as Error).message}`, test.at);
+          continue;
+        }
+      }
+      const findings = await lastValueFrom(from(events).pipe(detect(engine), toArray()));
+      const outcome = checkTestCase(test, findings, known);
+      results.push(outcome);
+      if (!outcome.passed || options.verbose === true) output.out(formatTestResult(outcome));
+    }
+  }
+  printDiagnostics(sortDiagnostics(bag.items), output);
+  const failed = results.filter((outcome) => !outcome.passed).length;
+  output.out(
+    `${results.length - failed} passed, ${failed} failed, ${bag.errorCount} test file error(s) (${testFiles.length} test file(s), ${result.ruleset.rules.length} rule(s))`,
+  );
+  return failed > 0 || bag.errorCount > 0 ? 1 : 0;
+}
+
+/** `rules run`: the findings of the rules over a trace, as NDJSON on stdout. */
+export async function runRules(
+  paths: string[],
+  options: { trace: string; stats?: boolean },
+  output: Output = stdio,
+): Promise<number> {
+  const result = await loadRulePaths(paths);
+  printDiagnostics(result.diagnostics, output);
+  if (result.errorCount > 0) return 1;
+  let stats: DetectorStats | undefined;
+  const findings: Finding[] = await lastValueFrom(
+    replayTrace(options.trace).pipe(
+      detect(result.ruleset, { onStats: (figures) => (stats = figures) }),
+      toArray(),
+    ),
+  );
+  for (const finding of findings) output.out(encodeTraceEvent(finding as unknown as VmiEvent));
+  if (options.stats === true && stats !== undefined) output.err(JSON.stringify(stats));
+  return 0;
+}
+
+export function registerRulesCommands(program: Command): void {
+  const rules = program.command('rules').description('Check, test and run detection rules');
+  rules
+    .command('lint')
+    .description('Load rule files and report every problem with file:line:col (exit 1 on errors)')
+    .argument('<paths...>', 'rule files or folders')
+    .option('--strict', 'fail on warnings too')
+    .option('--json', 'diagnostics as JSON')
+    .action(async (paths: string[], options: { strict?: boolean; json?: boolean }) => {
+      process.exitCode = await lintRules(paths, options);
+    });
+  rules
+    .command('test')
+    .description(
+      'Run the test cases (*.tests.yaml) beside the rules on their traces (exit 1 on failure)',
+    )
+    .argument('<paths...>', 'rule folders or files (test files are found in the same folders)')
+    .option('-v, --verbose', 'print passing tests too')
+    .action(async (paths: string[], options: { verbose?: boolean }) => {
+      process.exitCode = await testRules(paths, options);
+    });
+  rules
+    .command('run')
+    .description('Run rules over a recorded trace and print findings as NDJSON')
+    .argument('<paths...>', 'rule files or folders')
+    .requiredOption('-t, --trace <file>', 'NDJSON trace to replay')
+    .option('--stats', 'print detector figures (events, findings, correlation keys) to stderr')
+    .action(async (paths: string[], options: { trace: string; stats?: boolean }) => {
+      if (options.trace === '') throw new InputError('empty trace path', '--trace');
+      process.exitCode = await runRules(paths, options);
+    });
+}
