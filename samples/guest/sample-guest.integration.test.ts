@@ -160,6 +160,65 @@ describe('snapshots of the sample guest', () => {
   });
 });
 
+describe('hostile kernel structures in a real dump', () => {
+  /** A copy of the raw dump with 8 bytes replaced at the physical address behind a kernel virtual one. */
+  function patchedRaw(kernel: LinuxKernel, virtual: bigint, value: bigint, name: string): string {
+    const translation = kernel.reader.space.translate(virtual);
+    if (!translation.ok) throw new Error('cannot translate the patch address');
+    const path = join(dir, name);
+    execFileSync('cp', [rawPath, path]);
+    const fd = openSync(path, 'r+');
+    const bytes = Buffer.alloc(8);
+    bytes.writeBigUInt64LE(value);
+    writeSync(fd, bytes, 0, 8, Number(translation.physical));
+    closeSync(fd);
+    return path;
+  }
+
+  function taskListPatch(
+    make: (kernel: LinuxKernel, victim: bigint, tasksOffset: bigint) => bigint,
+    name: string,
+  ) {
+    const clean = openSnapshot(rawPath);
+    const kernel = openLinuxKernel(clean.memory, []);
+    const tasks = listTasks(kernel).tasks;
+    const tasksOffset = kernel.reader.offset('task_struct', 'tasks');
+    const victim = tasks[10]!.address;
+    const path = patchedRaw(kernel, victim + tasksOffset, make(kernel, victim, tasksOffset), name);
+    clean.close();
+    return { path, expectedPrefix: tasks.slice(0, 11).map((task) => task.pid) };
+  }
+
+  it('a task list looped back on itself gives the tasks before the loop and a warning, not a hang', () => {
+    const { path, expectedPrefix } = taskListPatch(
+      (_kernel, victim, offset) => victim + offset,
+      'cyclic.raw',
+    );
+    const result = spawnSync(process.execPath, [cli, 'snapshot', 'pslist', '--json', path], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(result.status).toBe(0);
+    expect((JSON.parse(result.stdout) as { pid: number }[]).map((row) => row.pid)).toEqual(
+      expectedPrefix,
+    );
+    expect(result.stderr).toMatch(/partial answer: the list loops back/);
+  });
+
+  it('a task list pointing into nowhere gives the tasks before it and names the address', () => {
+    const { path, expectedPrefix } = taskListPatch(() => 0xffff_dead_beef_0000n, 'wild.raw');
+    const result = spawnSync(process.execPath, [cli, 'snapshot', 'pslist', '--json', path], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(result.status).toBe(0);
+    expect((JSON.parse(result.stdout) as { pid: number }[]).map((row) => row.pid)).toEqual(
+      expectedPrefix,
+    );
+    expect(result.stderr).toMatch(/partial answer: .*unreadable.*0xffffdeadbeef/);
+  });
+});
+
 describe('the ringside CLI on the snapshot', () => {
   it('pslist --json carries pid, ppid, uid, gid, comm and kernel_thread for every process', () => {
     const output = execFileSync(process.execPath, [cli, 'snapshot', 'pslist', '--json', elfPath], {
