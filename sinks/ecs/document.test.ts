@@ -19,7 +19,7 @@ describe('toEcs', () => {
     ['privilege escalation', privilegeFinding],
     ['synthetic', syntheticFinding(3)],
   ])('maps the %s finding to a document valid against ecs_flat', (_name, finding) => {
-    expect(validateEcs(toEcs(finding, observer))).toEqual([]);
+    expect(validateEcs(JSON.parse(JSON.stringify(toEcs(finding, observer))))).toEqual([]);
   });
 
   it('fills the alert, rule, threat, host, observer, process and user fields', () => {
@@ -82,7 +82,7 @@ describe('toEcs', () => {
   });
 
   it('is caught by the validator when a field breaks the schema', () => {
-    const document = toEcs(rootkitFinding, observer) as Loose;
+    const document = JSON.parse(JSON.stringify(toEcs(rootkitFinding, observer))) as Loose;
     document.event.kind = 'finding';
     document.event.severity = 'high';
     document.process.args = 'insmod evil.ko';
@@ -97,6 +97,16 @@ describe('toEcs', () => {
         'event.type: installation is not expected for categories intrusion_detection,host',
       ]),
     );
+  });
+
+  it('sends no empty object and no null', () => {
+    const minimal = {
+      ...syntheticFinding(1),
+      events: [{ type: 'breakpoint' as const, domain: 'g', time: 1, user: {} }],
+    };
+    const json = JSON.stringify(toEcs(minimal, observer));
+    expect(json).not.toMatch(/:\{\}|null/);
+    expect(validateEcs(JSON.parse(json))).toEqual([]);
   });
 
   it('is pure: the same finding gives the same document', () => {

@@ -93,15 +93,12 @@ const lastWith = <K extends keyof VmiEvent>(
 
 function processFields(event: VmiEvent['process']): EcsDocument | undefined {
   if (!event) return undefined;
-  const parent =
-    event.parent || event.ppid !== undefined
-      ? {
-          pid: event.parent?.pid ?? event.ppid,
-          name: event.parent?.name,
-          executable: event.parent?.executable,
-        }
-      : undefined;
-  return {
+  const parent = compact({
+    pid: event.parent?.pid ?? event.ppid,
+    name: event.parent?.name,
+    executable: event.parent?.executable,
+  });
+  return compact({
     pid: event.pid ?? event.tgid,
     name: event.name,
     executable: event.executable,
@@ -109,34 +106,28 @@ function processFields(event: VmiEvent['process']): EcsDocument | undefined {
     args_count: event.args?.length,
     command_line: event.command_line ?? event.args?.join(' '),
     parent,
-  };
+  });
 }
 
 function userFields(user: VmiEvent['user']): EcsDocument | undefined {
   if (!user) return undefined;
-  return {
+  return compact({
     id: user.id?.toString(),
     group: user.group_id !== undefined ? { id: user.group_id.toString() } : undefined,
     effective: user.effective_id !== undefined ? { id: user.effective_id.toString() } : undefined,
-  };
+  });
 }
 
-/** Drops undefined members and empty objects so that the document has no null noise. */
-function prune(value: unknown): unknown {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
-  const out: Record<string, unknown> = {};
-  for (const [key, member] of Object.entries(value)) {
-    const pruned = prune(member);
-    if (pruned === undefined) continue;
-    if (pruned !== null && typeof pruned === 'object' && !Array.isArray(pruned)) {
-      if (Object.keys(pruned).length === 0) continue;
-    }
-    out[key] = pruned;
-  }
-  return out;
+/** The object, or undefined when none of its members is set (so that no empty object is sent). */
+function compact<T extends object>(value: T): T | undefined {
+  for (const key in value) if (value[key] !== undefined) return value;
+  return undefined;
 }
 
-/** The ECS document of a finding. Pure: the observer and the namespace are given, no clock is read. */
+/**
+ * The ECS document of a finding. Pure: the observer and the namespace are given, no clock is read.
+ * Members left undefined are absent from the JSON (JSON.stringify drops them); no object is empty.
+ */
 export function toEcs(finding: Finding, observer: Observer, namespace = 'default'): EcsDocument {
   const types = new Set<string>(['info']);
   const categories = new Set<string>(['intrusion_detection']);
@@ -231,5 +222,5 @@ export function toEcs(finding: Finding, observer: Observer, namespace = 'default
       evidence: finding.evidence ? jsonSafe(finding.evidence) : undefined,
     },
   };
-  return prune(document) as EcsDocument;
+  return document;
 }

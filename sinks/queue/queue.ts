@@ -242,6 +242,8 @@ export class DurableQueue {
     });
     this.pendingBytes += buffer.length;
     this.recordCount += 1;
+    // One sync at a time: a sync in progress picks up what was appended meanwhile when it ends.
+    if (this.syncing) return done;
     if (this.pendingBytes >= this.fsyncBytes) void this.sync();
     else this.syncTimer ??= setTimeout(() => void this.sync(), this.fsyncIntervalMs);
     return done;
@@ -303,7 +305,8 @@ export class DurableQueue {
       this.syncing = undefined;
     });
     await this.syncing;
-    if (this.pending.length > 0 && !this.syncTimer) void this.sync();
+    // What arrived during this write and fdatasync is the next group: write it now.
+    if (this.pending.length > 0 && !this.syncing) void this.sync();
   }
 
   private async writeGroup(group: Pending[]): Promise<void> {
@@ -389,7 +392,7 @@ export class DurableQueue {
       }
       const handle = await this.readHandle(position.segment);
       let length = Math.min(limit - position.offset, Math.max(READ_CHUNK, maxBytes));
-      let chunk = Buffer.allocUnsafe(length);
+      let chunk = this.readBuffer(length);
       let { bytesRead } = await handle.read(chunk, 0, length, position.offset);
       chunk = chunk.subarray(0, bytesRead);
       let offset = 0;
@@ -410,7 +413,7 @@ export class DurableQueue {
         if (offset === 0 && parsed.need > chunk.length && position.offset + parsed.need <= limit) {
           // One record larger than the chunk: read exactly it.
           length = parsed.need;
-          chunk = Buffer.allocUnsafe(length);
+          chunk = this.readBuffer(length);
           ({ bytesRead } = await handle.read(chunk, 0, length, position.offset));
           chunk = chunk.subarray(0, bytesRead);
           continue;
@@ -429,6 +432,14 @@ export class DurableQueue {
   rewind(): void {
     this.readPosition = { ...this.cursor };
     this.batchRecords.clear();
+  }
+
+  /** One buffer reused by every read (records are copied out as strings), grown when needed. */
+  private readScratch = Buffer.alloc(0);
+  private readBuffer(length: number): Buffer {
+    if (this.readScratch.length < length)
+      this.readScratch = Buffer.allocUnsafe(Math.max(length, READ_CHUNK));
+    return this.readScratch.subarray(0, length);
   }
 
   private async readHandle(segment: number): Promise<FileHandle> {

@@ -48,7 +48,8 @@ export function validateEcs(
   const problems: string[] = [];
   const values = new Map<string, unknown>();
   const walk = (prefix: string, value: unknown): void => {
-    if (prefix.startsWith(customPrefix)) return;
+    // JSON leaves undefined members out, so they are not part of the document that is sent.
+    if (value === undefined || prefix.startsWith(customPrefix)) return;
     const definition = FIELDS[prefix];
     if (
       value !== null &&

@@ -1,0 +1,146 @@
+// Sinks benchmark: findings per second into a local bulk endpoint through the Elasticsearch sink with
+// the durable queue on (fdatasync group commit), then memory while the endpoint is down and findings
+// keep coming. Issue 6 asks for a 10-minute outage; the default here is 60 s
+// (RINGSIDE_BENCH_OUTAGE_S=600 for the full one): memory must stay flat, the backlog goes to disk.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { Finding } from '../introspect/events/finding.js';
+import { createElasticsearchSink } from '../sinks/elasticsearch/sink.js';
+import { silentLog } from '../sinks/log.js';
+
+const THROUGHPUT_FINDINGS = Number(process.env.RINGSIDE_BENCH_FINDINGS ?? 200_000);
+const OUTAGE_S = Number(process.env.RINGSIDE_BENCH_OUTAGE_S ?? 60);
+const OUTAGE_RATE = Number(process.env.RINGSIDE_BENCH_OUTAGE_RATE ?? 5000);
+
+/** Findings as a rule engine hands them over; the id is a counter (computing ids is the engine's cost). */
+function finding(n: number): Finding {
+  return {
+    id: n.toString(16).padStart(32, '0'),
+    timestamp: new Date(Date.UTC(2026, 0, 1) + n).toISOString(),
+    rule: { id: `bench.rule.${n % 13}`, name: 'Benchmark finding' },
+    severity: 'high',
+    message: `process ${1000 + (n % 30000)} executed /bin/sh from a kernel thread`,
+    mitre: [{ id: 'T1059.004', name: 'Unix Shell', tactic: { id: 'TA0002', name: 'Execution' } }],
+    host: { name: `guest-${n % 8}` },
+    events: [
+      {
+        type: 'process.exec',
+        domain: `guest-${n % 8}`,
+        vcpu: n % 4,
+        time: n,
+        process: {
+          pid: 1000 + (n % 30000),
+          name: 'sh',
+          executable: '/bin/sh',
+          args: ['sh', '-c', 'id'],
+        },
+        vmi: { rip: 0xffffffff81000000n + BigInt(n) },
+      },
+    ],
+  };
+}
+
+const endpoint = new Worker(new URL('./support/bulk-endpoint.js', import.meta.url));
+const ask = <T>(command: string | undefined, key: string): Promise<T> =>
+  new Promise((resolve) => {
+    const listener = (message: Record<string, T>) => {
+      if (key in message) {
+        endpoint.off('message', listener);
+        resolve(message[key]!);
+      }
+    };
+    endpoint.on('message', listener);
+    if (command) endpoint.postMessage(command);
+  });
+const port = await ask<number>(undefined, 'port');
+const directory = mkdtempSync(join(tmpdir(), 'ringside-bench-sinks-'));
+const gc = (globalThis as { gc?: () => void }).gc;
+const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
+
+const sink = await createElasticsearchSink({
+  node: `http://127.0.0.1:${port}`,
+  observer: { hostname: 'bench', version: '0.1.0' },
+  queue: { directory: join(directory, 'es') },
+  batchSize: 5000,
+  retry: { baseMs: 100, maxMs: 2000 },
+  log: silentLog,
+});
+
+// 1. Throughput: write N findings (each acknowledged once on disk), until all are confirmed.
+{
+  const started = performance.now();
+  // Like a detector, the writer does not wait for each acknowledgement before the next finding; it
+  // keeps at most `window` findings waiting for their fdatasync.
+  const burst = 1000;
+  const window = 16;
+  const inFlight: Promise<unknown>[] = [];
+  for (let n = 0; n < THROUGHPUT_FINDINGS; n += burst) {
+    inFlight.push(Promise.all(Array.from({ length: burst }, (_, k) => sink.write(finding(n + k)))));
+    if (inFlight.length >= window) await inFlight.shift();
+  }
+  await Promise.all(inFlight);
+  const acceptedAt = performance.now();
+  await sink.drained(120_000);
+  const doneAt = performance.now();
+  const count = await ask<number>('count', 'count');
+  const seconds = (doneAt - started) / 1000;
+  process.stdout.write(
+    `throughput: ${THROUGHPUT_FINDINGS} findings, acknowledged on disk in ${((acceptedAt - started) / 1000).toFixed(2)} s, ` +
+      `all confirmed by the endpoint in ${seconds.toFixed(2)} s -> ${Math.round(THROUGHPUT_FINDINGS / seconds)} findings/s ` +
+      `(endpoint holds ${count} ids)\n`,
+  );
+  if (count !== THROUGHPUT_FINDINGS) process.exitCode = 1;
+  if (THROUGHPUT_FINDINGS / seconds < 50_000)
+    process.stdout.write('  below the 50,000 findings/s target\n');
+}
+
+// 2. Outage: the endpoint is down; findings keep coming at a steady rate; memory is sampled after GC.
+{
+  await ask('down', 'down');
+  const samples: { second: number; heap: number; rss: number; queuedBytes: number }[] = [];
+  const started = Date.now();
+  let n = THROUGHPUT_FINDINGS;
+  for (let second = 1; second <= OUTAGE_S; second += 1) {
+    const burst = 500;
+    for (let k = 0; k < OUTAGE_RATE; k += burst)
+      await Promise.all(Array.from({ length: burst }, () => sink.write(finding(n++))));
+    const due = started + second * 1000;
+    if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
+    gc?.();
+    const memory = process.memoryUsage();
+    samples.push({
+      second,
+      heap: memory.heapUsed,
+      rss: memory.rss,
+      queuedBytes: sink.metrics().queuedBytes,
+    });
+  }
+  const first = samples[Math.min(4, samples.length - 1)]!;
+  const last = samples[samples.length - 1]!;
+  const maxHeap = Math.max(...samples.map((s) => s.heap));
+  process.stdout.write(
+    `outage: ${OUTAGE_S} s down, ${OUTAGE_RATE} findings/s kept coming (${n - THROUGHPUT_FINDINGS} queued, ` +
+      `${mb(last.queuedBytes)} MiB on disk)\n` +
+      `  heap after GC: ${mb(first.heap)} MiB at ${first.second} s, ${mb(last.heap)} MiB at ${last.second} s, max ${mb(maxHeap)} MiB; ` +
+      `rss ${mb(first.rss)} -> ${mb(last.rss)} MiB\n`,
+  );
+  const recovering = Date.now();
+  await ask('up', 'up');
+  const drained = await sink.drained(300_000);
+  const count = await ask<number>('count', 'count');
+  process.stdout.write(
+    `recovery: backlog delivered in ${((Date.now() - recovering) / 1000).toFixed(1)} s, drained=${drained}, ` +
+      `endpoint holds ${count} of ${n} ids\n`,
+  );
+  if (!drained || count !== n) process.exitCode = 1;
+}
+
+const metrics = sink.metrics();
+process.stdout.write(
+  `metrics: accepted ${metrics.accepted}, sent ${metrics.sent}, retried ${metrics.retried}, dead-lettered ${metrics.deadLettered}\n`,
+);
+await sink.close();
+await endpoint.terminate();
+rmSync(directory, { recursive: true, force: true });
