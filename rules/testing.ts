@@ -279,10 +279,15 @@ export function checkTestCase(
       const matches = (finding: Finding): boolean =>
         valuesOf(finding).every((value, index) => value === fields[index]![1]);
       if (!found.some(matches)) {
-        const closest = found[0]!;
+        // Compare with the finding that agrees on the most fields: the one the author most likely meant.
+        const score = (finding: Finding): number =>
+          valuesOf(finding).filter((value, index) => value === fields[index]![1]).length;
+        const closest = found.reduce((best, finding) =>
+          score(finding) > score(best) ? finding : best,
+        );
         const actual = valuesOf(closest);
         const lines = [
-          `fields of ${expectation.rule} (${where}), compared with its first finding:`,
+          `fields of ${expectation.rule} (${where}), compared with its closest finding:`,
         ];
         fields.forEach(([field, expected], index) => {
           if (actual[index] === expected) lines.push(`    ${field}: ${expected}`);

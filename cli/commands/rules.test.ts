@@ -1,0 +1,131 @@
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { lintRules, runRules, testRules } from './rules.js';
+import type { Output } from './rules.js';
+
+function capture(): Output & { lines: string[]; errors: string[] } {
+  const lines: string[] = [];
+  const errors: string[] = [];
+  return { lines, errors, out: (line) => lines.push(line), err: (line) => errors.push(line) };
+}
+
+function copySamples(): string {
+  const folder = mkdtempSync(join(tmpdir(), 'ringside-rules-cli-'));
+  cpSync('samples/rules', join(folder, 'rules'), { recursive: true });
+  cpSync('samples/traces', join(folder, 'traces'), { recursive: true });
+  return folder;
+}
+
+describe('ringside rules lint', () => {
+  it('passes the starter rules with exit code 0', async () => {
+    const output = capture();
+    expect(await lintRules(['samples/rules'], {}, output)).toBe(0);
+    expect(output.lines.join('\n')).toMatch(
+      /1 file\(s\), 10 rule\(s\) \(10 enabled\), 0 error\(s\)/,
+    );
+  });
+
+  it('prints file:line:col diagnostics and exits 1 on errors; --strict fails on warnings', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'ringside-lint-'));
+    writeFileSync(
+      join(folder, 'a.yaml'),
+      '- rule: a\n  severity: low\n  condition: process.nam = x\n',
+    );
+    writeFileSync(join(folder, 'b.yaml'), '- list: unused\n  items: [a]\n');
+    const output = capture();
+    expect(await lintRules([folder], {}, output)).toBe(1);
+    expect(output.errors).toEqual([
+      `${join(folder, 'a.yaml')}:3:14: error UNKNOWN_FIELD: unknown field 'process.nam'`,
+      `${join(folder, 'b.yaml')}:1:9: warning UNUSED: list 'unused' is not used by any rule`,
+    ]);
+    writeFileSync(
+      join(folder, 'a.yaml'),
+      '- rule: a\n  severity: low\n  condition: process.name = x\n',
+    );
+    expect(await lintRules([folder], {}, capture())).toBe(0);
+    expect(await lintRules([folder], { strict: true }, capture())).toBe(1);
+  });
+
+  it('throws an input error (exit 2 from the CLI) for a missing path', async () => {
+    await expect(lintRules(['no/such/rules'], {}, capture())).rejects.toMatchObject({
+      code: 'BAD_INPUT',
+    });
+  });
+});
+
+describe('ringside rules test', () => {
+  it('runs the starter rule tests on their traces and passes', async () => {
+    const output = capture();
+    expect(await testRules(['samples/rules'], {}, output)).toBe(0);
+    expect(output.lines.at(-1)).toMatch(/^8 passed, 0 failed, 0 test file error\(s\)/);
+  });
+
+  it('fails with a readable diff when an expectation does not hold', async () => {
+    const folder = copySamples();
+    const tests = join(folder, 'rules', 'linux.tests.yaml');
+    writeFileSync(
+      tests,
+      readFileSync(tests, 'utf8')
+        .replace('count: 2', 'count: 3')
+        .replace('euid 33 to 0', 'euid 34 to 0'),
+    );
+    const output = capture();
+    expect(await testRules([join(folder, 'rules')], {}, output)).toBe(1);
+    const text = output.lines.join('\n');
+    expect(text).toContain('FAIL a program run from /tmp or /dev/shm is reported');
+    expect(text).toContain('  - expected: 3\n      + actual:   2');
+    expect(text).toContain(
+      '  - expected: sh (pid 2301) went from euid 34 to 0 without a setuid exec',
+    );
+    expect(text).toContain(
+      '  + actual:   sh (pid 2301) went from euid 33 to 0 without a setuid exec',
+    );
+    expect(output.lines.at(-1)).toMatch(/^6 passed, 2 failed/);
+  });
+
+  it('fails when a rule no longer loads, and names a missing trace', async () => {
+    const folder = copySamples();
+    const rules = join(folder, 'rules', 'linux.yaml');
+    writeFileSync(
+      rules,
+      readFileSync(rules, 'utf8').replace(
+        'type = module.load and not',
+        'type = module.load and nott',
+      ),
+    );
+    const output = capture();
+    expect(await testRules([join(folder, 'rules')], {}, output)).toBe(1);
+    expect(output.errors.join('\n')).toMatch(/linux\.yaml:\d+:\d+: error SYNTAX/);
+
+    const second = copySamples();
+    const tests = join(second, 'rules', 'linux.tests.yaml');
+    writeFileSync(
+      tests,
+      readFileSync(tests, 'utf8').replace('../traces/setuid-sudo.ndjson', '../traces/none.ndjson'),
+    );
+    const again = capture();
+    expect(await testRules([join(second, 'rules')], {}, again)).toBe(1);
+    expect(again.errors.join('\n')).toMatch(
+      /linux\.tests\.yaml:36:3: error BAD_VALUE: test 'sudo becoming root.*cannot read the trace/,
+    );
+  });
+});
+
+describe('ringside rules run', () => {
+  it('prints the findings of a trace as NDJSON', async () => {
+    const output = capture();
+    expect(
+      await runRules(['samples/rules'], { trace: 'samples/traces/kernel-writes.ndjson' }, output),
+    ).toBe(0);
+    const findings = output.lines.map(
+      (line) => JSON.parse(line) as { rule: { id: string }; events: { vmi?: { gva?: string } }[] },
+    );
+    expect(findings.map((finding) => finding.rule.id)).toEqual([
+      'lnx-syscall-table-write',
+      'lnx-kernel-text-write',
+      'lnx-hidden-process',
+    ]);
+    expect(findings[0]!.events[0]!.vmi!.gva).toBe('0xffffffff822002b0');
+  });
+});
