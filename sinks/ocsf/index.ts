@@ -1,0 +1,1 @@
+export * from './detection-finding.js';
