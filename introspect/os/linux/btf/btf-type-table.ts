@@ -355,6 +355,31 @@ export class BtfTypeTable implements TypeTable {
     }
   }
 
+  /**
+   * Return and parameter types of a FUNC_PROTO (or of the prototype of a FUNC); a trailing
+   * `...` is reported as `variadic`.
+   */
+  prototypeOf(
+    id: TypeId,
+  ): { returnType: TypeId; parameters: TypeId[]; variadic: boolean } | undefined {
+    let current = id;
+    if (current !== 0 && this.kindOf(current) === BtfKind.FUNC) {
+      current = this.reference(this.u32(this.record(current) + 8), id);
+    }
+    if (current === 0 || this.kindOf(current) !== BtfKind.FUNC_PROTO) return undefined;
+    const position = this.record(current);
+    const vlen = this.u32(position + 4) & 0xffff;
+    const parameters: TypeId[] = [];
+    let variadic = false;
+    for (let index = 0; index < vlen; index++) {
+      const entry = position + BTF_TYPE_SIZE + index * 8;
+      const type = this.reference(this.u32(entry + 4), current);
+      if (type === 0 && this.u32(entry) === 0 && index === vlen - 1) variadic = true;
+      else parameters.push(type);
+    }
+    return { returnType: this.reference(this.u32(position + 8), current), parameters, variadic };
+  }
+
   // ---- variables and functions ------------------------------------------------------------
 
   /** The VAR record of a kernel variable by name (per-CPU variables, and globals when present). */
