@@ -1,11 +1,13 @@
 // Every subcommand of `ringside`, registered on one commander program.
 import type { Command } from 'commander';
 import { registerGuestCommands } from './guest.js';
+import { registerProfileCommands } from './profile.js';
 import { registerRulesCommands } from './rules.js';
 import { registerSnapshotCommands } from './snapshot.js';
 
 export function registerCommands(program: Command): void {
   registerSnapshotCommands(program);
   registerGuestCommands(program);
+  registerProfileCommands(program);
   registerRulesCommands(program);
 }

@@ -7,6 +7,8 @@ export class KallsymsSymbolTable implements SymbolTable {
   private materialised: KernelSymbol[] | undefined;
   private readonly order: Uint32Array;
   private readonly keys: Float64Array;
+  private lookups = 0;
+  private byName: Map<string, number[]> | undefined;
 
   constructor(private readonly table: KallsymsResult) {
     // Kallsyms is sorted by address in the kernel; sort an index anyway so that a tampered table
@@ -38,6 +40,19 @@ export class KallsymsSymbolTable implements SymbolTable {
 
   /** Every index whose name is exactly `name`. */
   private indexesOf(name: string): number[] {
+    // A few look-ups search the names string; a caller that asks for many (an exporter) gets an index.
+    if (this.byName) return this.byName.get(name) ?? [];
+    if (++this.lookups > 64) {
+      this.byName = new Map();
+      for (let index = 0; index < this.table.starts.length; index++) {
+        const start = this.table.starts[index]!;
+        const key = this.table.names.slice(start, this.table.names.indexOf('\n', start));
+        const list = this.byName.get(key);
+        if (list) list.push(index);
+        else this.byName.set(key, [index]);
+      }
+      return this.byName.get(name) ?? [];
+    }
     const needle = `\n${name}\n`;
     const found: number[] = [];
     for (

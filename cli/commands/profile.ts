@@ -1,0 +1,50 @@
+// `ringside profile isf <dump> -o file.json`: writes a Volatility 3 ISF (symbols and types) built from
+// the kernel's own kallsyms and .BTF in a snapshot, so users can bring Volatility's plugins along.
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { InputError } from '../../introspect/errors.js';
+import { writeIsf } from '../../introspect/os/linux/isf/index.js';
+import { createProgress } from '../progress.js';
+import { openSnapshotKernel } from '../snapshot-context.js';
+
+export function registerProfileCommands(program: Command): void {
+  const profile = program
+    .command('profile')
+    .description('Kernel profiles (symbols + types) for other tools');
+  profile
+    .command('isf')
+    .description('Write a Volatility 3 ISF JSON from the kallsyms and .BTF in a snapshot')
+    .argument('<dump>', 'memory snapshot (ELF core, LiME or raw)')
+    .requiredOption('-o, --output <file>', 'where to write the ISF (.json)')
+    .action((dump: string, options: { output: string }) => {
+      const progress = createProgress();
+      progress.step(`building an ISF from ${dump}`);
+      const { snapshot, kernel } = openSnapshotKernel(dump);
+      try {
+        const text = writeIsf({
+          types: kernel.types,
+          symbols: kernel.symbols,
+          banner: kernel.banner,
+          slide: kernel.slide,
+          symbolSource: kernel.sources.symbols,
+          typeSource: kernel.sources.types,
+          producer: { name: 'ringside', version: '0.1.0' },
+        });
+        try {
+          writeFileSync(options.output, text);
+        } catch (error) {
+          throw new InputError(
+            `cannot write (${(error as NodeJS.ErrnoException).code})`,
+            options.output,
+            { cause: error },
+          );
+        }
+        progress.done();
+        process.stderr.write(
+          `wrote ${options.output} (${(text.length / 1048576).toFixed(1)} MiB) for ${kernel.release}\n`,
+        );
+      } finally {
+        snapshot.close();
+      }
+    });
+}
