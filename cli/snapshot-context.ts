@@ -1,5 +1,6 @@
 // Opens a snapshot and the Linux kernel in it for the CLI, with the optional profile sources a user
 // may give instead of the kernel's own (a System.map, a Volatility 3 ISF).
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { InputError } from '../introspect/errors.js';
 import { openSnapshot, type Snapshot } from '../introspect/backends/snapshot/index.js';
@@ -8,10 +9,30 @@ import {
   type LinuxKernel,
   type OpenKernelOptions,
 } from '../introspect/os/linux/linux-kernel.js';
+import { parseIsf } from '../introspect/os/linux/isf/index.js';
 import { parseSystemMap } from '../introspect/os/linux/profile/system-map.js';
+import { SortedSymbolTable } from '../introspect/os/linux/profile/symbol-table.js';
 
 export interface ProfileOptions {
   systemMap?: string;
+  /** A Volatility 3 ISF (.json or .json.xz) to use instead of the kernel's own symbols and types. */
+  isf?: string;
+}
+
+const KERNEL_HALF = 1n << 63n;
+
+function readIsfFile(path: string) {
+  let text: string;
+  if (path.endsWith('.xz')) {
+    try {
+      text = execFileSync('xz', ['-dc', path], { encoding: 'utf8', maxBuffer: 1 << 30 });
+    } catch (error) {
+      throw new InputError('cannot decompress with xz', path, { cause: error });
+    }
+  } else {
+    text = readText(path, 'ISF');
+  }
+  return parseIsf(text, { source: path });
 }
 
 export interface OpenedSnapshot {
@@ -45,6 +66,27 @@ export function openSnapshotKernel(path: string, profile: ProfileOptions = {}): 
         return parseSystemMap(text, { source, slide: image.virtualStart - linked });
       };
       options.symbolsSource = profile.systemMap;
+    }
+    if (profile.isf) {
+      const isf = readIsfFile(profile.isf);
+      const source = profile.isf;
+      options.types = isf.types;
+      options.typesSource = source;
+      options.symbolsSource = source;
+      options.symbols = (image) => {
+        const linked = isf.symbols.address('_text');
+        if (linked === undefined) throw new InputError('has no _text symbol', source);
+        const slide = image.virtualStart - linked;
+        return new SortedSymbolTable(
+          isf.symbols
+            .all()
+            .map((symbol) =>
+              (symbol.address & KERNEL_HALF) !== 0n
+                ? { ...symbol, address: symbol.address + slide }
+                : symbol,
+            ),
+        );
+      };
     }
     const kernel = openLinuxKernel(snapshot.memory, snapshot.layout.vcpus, options);
     return { snapshot, kernel };

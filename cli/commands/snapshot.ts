@@ -11,6 +11,7 @@ import { formatTable, toJson } from '../table.js';
 interface CommonOptions {
   json?: boolean;
   systemMap?: string;
+  isf?: string;
 }
 
 const write = (text: string): void => {
@@ -24,10 +25,10 @@ function withKernel<T>(
 ): T {
   const progress = createProgress();
   progress.step(`reading ${dump}`);
-  const opened = openSnapshotKernel(
-    dump,
-    options.systemMap ? { systemMap: options.systemMap } : {},
-  );
+  const opened = openSnapshotKernel(dump, {
+    ...(options.systemMap ? { systemMap: options.systemMap } : {}),
+    ...(options.isf ? { isf: options.isf } : {}),
+  });
   try {
     const result = body(opened);
     progress.done();
@@ -92,7 +93,11 @@ export function registerSnapshotCommands(program: Command): void {
     command
       .argument('<dump>', 'memory snapshot: QEMU dump-guest-memory ELF core, LiME, or raw')
       .option('--json', 'print a JSON array instead of a table')
-      .option('--system-map <file>', 'use this System.map instead of the kernel’s own kallsyms');
+      .option('--system-map <file>', 'use this System.map instead of the kernel’s own kallsyms')
+      .option(
+        '--isf <file>',
+        'use this Volatility 3 ISF (.json, .json.xz) instead of kallsyms and BTF',
+      );
 
   common(
     snapshot

@@ -1,7 +1,16 @@
 // Boots the real sample guest, snapshots it (ELF core over QMP, raw with pmemsave, LiME made from the
 // raw), and checks Ringside's answers against what the guest printed about itself.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSnapshot } from '../../introspect/backends/snapshot/index.js';
@@ -274,6 +283,57 @@ describe('the ringside CLI on the snapshot', () => {
     expect(result.stderr).toContain(truncated);
     expect(result.stderr).toMatch(/truncated/);
   });
+
+  it('profile isf writes an ISF that gives the same answers as the kernel’s own kallsyms and BTF', () => {
+    const isf = join(dir, 'ringside.json');
+    const written = spawnSync(process.execPath, [cli, 'profile', 'isf', elfPath, '-o', isf], {
+      encoding: 'utf8',
+    });
+    expect(written.status).toBe(0);
+    const document = JSON.parse(readFileSync(isf, 'utf8')) as {
+      metadata: { format: string };
+      symbols: Record<string, { constant_data?: string }>;
+    };
+    expect(document.metadata.format).toMatch(/^6\./);
+    // Volatility 3 recognises a Linux ISF by linux_banner's bytes.
+    expect(
+      Buffer.from(document.symbols.linux_banner!.constant_data!, 'base64').toString('latin1'),
+    ).toContain(guest.view.version);
+    const ours = spawnSync(
+      process.execPath,
+      [cli, 'snapshot', 'pslist', '--json', '--isf', isf, elfPath],
+      { encoding: 'utf8' },
+    );
+    const native = spawnSync(process.execPath, [cli, 'snapshot', 'pslist', '--json', elfPath], {
+      encoding: 'utf8',
+    });
+    expect(ours.status).toBe(0);
+    expect(JSON.parse(ours.stdout)).toEqual(JSON.parse(native.stdout));
+  });
+
+  const anchor = join(
+    repo,
+    '..',
+    'shared',
+    'anchors',
+    'linux-6.1.0-56-cloud-amd64.dwarf2json.json.xz',
+  );
+  (existsSync(anchor) ? it : it.skip)(
+    'a dwarf2json ISF of the same kernel build gives the same process list (when the anchor fits)',
+    () => {
+      if (guest.view.release !== '6.1.0-56-cloud-amd64') return; // the anchor fits only that build
+      const viaIsf = spawnSync(
+        process.execPath,
+        [cli, 'snapshot', 'pslist', '--json', '--isf', anchor, elfPath],
+        { encoding: 'utf8' },
+      );
+      const native = spawnSync(process.execPath, [cli, 'snapshot', 'pslist', '--json', elfPath], {
+        encoding: 'utf8',
+      });
+      expect(viaIsf.status).toBe(0);
+      expect(JSON.parse(viaIsf.stdout)).toEqual(JSON.parse(native.stdout));
+    },
+  );
 
   it('exits 2 for a missing file', () => {
     const result = spawnSync(process.execPath, [cli, 'snapshot', 'info', join(dir, 'nope.elf')], {
