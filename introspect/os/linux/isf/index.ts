@@ -9,3 +9,4 @@ export { buildIsf, writeIsf } from './write-isf.js';
 export type { IsfWriteInput } from './write-isf.js';
 export { GoTypeStrings } from './go-type-string.js';
 export { WELL_KNOWN_SYMBOL_TYPES } from './well-known-symbols.js';
+export { checkIsf } from './check-isf.js';

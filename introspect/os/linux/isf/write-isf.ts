@@ -180,18 +180,12 @@ class IsfBuilder {
         field.anonymous = true;
       }
       if (member.bitSize > 0) {
-        const storage = Math.max(1, this.types.sizeOf(member.type)) * 8;
-        let position = member.bitOffset % 8;
-        // dwarf2json gives a byte offset and a position below 8. When that would read past the
-        // storage unit Volatility loads, align to the storage unit instead.
-        if (position + member.bitSize > storage) {
-          field.offset = Math.floor(member.bitOffset / storage) * (storage / 8);
-          position = member.bitOffset - field.offset * 8;
-        }
+        // As dwarf2json writes DWARF 5 bitfields: the byte holding the first bit, and the bit in
+        // it; Volatility reads the field's base type from that byte and shifts.
         field.type = {
           kind: 'bitfield',
           bit_length: member.bitSize,
-          bit_position: position,
+          bit_position: member.bitOffset % 8,
           type,
         };
       }
