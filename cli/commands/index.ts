@@ -4,10 +4,12 @@ import { registerGuestCommands } from './guest.js';
 import { registerProfileCommands } from './profile.js';
 import { registerRulesCommands } from './rules.js';
 import { registerSnapshotCommands } from './snapshot.js';
+import { registerStatusCommand } from './status.js';
 
 export function registerCommands(program: Command): void {
   registerSnapshotCommands(program);
   registerGuestCommands(program);
   registerProfileCommands(program);
   registerRulesCommands(program);
+  registerStatusCommand(program);
 }

@@ -1,0 +1,72 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SinkError } from '../errors.js';
+import { memoryLog } from '../log.js';
+import { syntheticFinding } from '../test-support/findings.js';
+import type { Destination } from '../types.js';
+import { createQueuedSink } from './queued-sink.js';
+import { defaultQueueRoot, formatStatus, readQueueStatus } from './status.js';
+
+let root: string;
+beforeEach(() => {
+  root = mkdtempSync(join(tmpdir(), 'ringside-status-'));
+});
+afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+const destination = (name: string, up: boolean): Destination => ({
+  name,
+  encode: (finding) => ({ id: finding.id, body: finding.id }),
+  send: async () => {
+    if (!up) throw new SinkError(name, 'UNAVAILABLE', 'connect ECONNREFUSED 127.0.0.1:9200');
+    return { retry: [], rejected: [] };
+  },
+  close: async () => {},
+});
+
+describe('ringside status data', () => {
+  it('shows each sink from its queue directory, after the process closed it', async () => {
+    const healthy = await createQueuedSink({
+      destination: destination('es-a', true),
+      queue: { directory: join(root, 'a') },
+      log: memoryLog(),
+    });
+    const down = await createQueuedSink({
+      destination: destination('es-b', false),
+      queue: { directory: join(root, 'b') },
+      retry: { baseMs: 5, maxMs: 10 },
+      log: memoryLog(),
+    });
+    for (let n = 0; n < 30; n += 1) {
+      await healthy.write(syntheticFinding(n));
+      await down.write(syntheticFinding(n));
+    }
+    await healthy.drained(5000);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await healthy.close();
+    await down.close();
+
+    const rows = await readQueueStatus(root);
+    expect(rows.map((row) => [row.metrics?.sink, row.metrics?.sent, row.metrics?.queued])).toEqual([
+      ['es-a', 30, 0],
+      ['es-b', 0, 30],
+    ]);
+    expect(rows[1]!.diskBytes).toBeGreaterThan(30 * 32);
+    const lines = formatStatus(rows);
+    expect(lines[0]).toMatch(
+      /^sink\s+health\s+queued\s+on disk\s+sent\s+retried\s+dead-lettered\s+dropped\s+updated$/,
+    );
+    expect(lines[1]).toMatch(/^es-a\s+closed\s+0\s/);
+    expect(lines[2]).toMatch(/^es-b\s+closed\s+30\s/);
+    expect(lines[3]).toContain('es-b: last error at');
+    expect(lines[3]).toContain('ECONNREFUSED');
+  });
+
+  it('says so when there is nothing, and honours RINGSIDE_QUEUE_DIR', async () => {
+    expect(formatStatus(await readQueueStatus(join(root, 'missing')))).toEqual([
+      'no sink queues found',
+    ]);
+    expect(defaultQueueRoot({ RINGSIDE_QUEUE_DIR: '/x' })).toBe('/x');
+    expect(defaultQueueRoot({ XDG_STATE_HOME: '/s' })).toBe('/s/ringside/queues');
+  });
+});

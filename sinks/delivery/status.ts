@@ -1,0 +1,98 @@
+// What `ringside status` shows: each sink's queue directory under a root, its saved metrics, the bytes
+// its queue holds on disk and the findings in its dead-letter file. Reading only; works while Ringside
+// runs (metrics.json is rewritten every second) and after it stopped.
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { DurableQueue } from '../queue/queue.js';
+import type { SinkMetrics } from '../types.js';
+import { loadMetrics } from './metrics-file.js';
+
+/** Where queued sinks keep their queues unless told otherwise: $RINGSIDE_QUEUE_DIR, else a state dir. */
+export function defaultQueueRoot(environment = process.env): string {
+  if (environment.RINGSIDE_QUEUE_DIR) return environment.RINGSIDE_QUEUE_DIR;
+  const state = environment.XDG_STATE_HOME ?? join(homedir(), '.local', 'state');
+  return join(state, 'ringside', 'queues');
+}
+
+export interface QueueStatus {
+  directory: string;
+  metrics: (SinkMetrics & { savedAt?: string }) | undefined;
+  diskBytes: number;
+  deadLetterFindings: number;
+}
+
+export async function readQueueStatus(root: string): Promise<QueueStatus[]> {
+  if (!existsSync(root)) return [];
+  const rows: QueueStatus[] = [];
+  for (const entry of readdirSync(root).sort()) {
+    const directory = join(root, entry);
+    if (!statSync(directory).isDirectory()) continue;
+    const metrics = await loadMetrics(directory);
+    const hasQueue = readdirSync(directory).some((file) => file.endsWith('.q'));
+    if (!metrics && !hasQueue) continue;
+    const deadLetterPath = join(directory, 'dead-letter.ndjson');
+    const deadLetterFindings = existsSync(deadLetterPath)
+      ? readFileSync(deadLetterPath, 'utf8').split('\n').filter(Boolean).length
+      : 0;
+    rows.push({
+      directory,
+      metrics,
+      diskBytes: await DurableQueue.diskUsage(directory),
+      deadLetterFindings,
+    });
+  }
+  return rows;
+}
+
+const bytes = (count: number): string =>
+  count < 1024
+    ? `${count} B`
+    : count < 1 << 20
+      ? `${(count / 1024).toFixed(1)} KiB`
+      : `${(count / (1 << 20)).toFixed(1)} MiB`;
+
+/** A fixed-width table, one line per sink, then the last error of each failing sink. */
+export function formatStatus(rows: readonly QueueStatus[]): string[] {
+  if (rows.length === 0) return ['no sink queues found'];
+  const header = [
+    'sink',
+    'health',
+    'queued',
+    'on disk',
+    'sent',
+    'retried',
+    'dead-lettered',
+    'dropped',
+    'updated',
+  ];
+  const table = rows.map((row) => {
+    const m = row.metrics;
+    return [
+      m?.sink ?? row.directory,
+      m?.health ?? 'unknown',
+      m ? String(m.queued) : '?',
+      bytes(row.diskBytes),
+      m ? String(m.sent) : '?',
+      m ? String(m.retried) : '?',
+      String(Math.max(m?.deadLettered ?? 0, row.deadLetterFindings)),
+      m ? String(m.dropped) : '?',
+      m?.savedAt ?? '-',
+    ];
+  });
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...table.map((cells) => cells[column]!.length)),
+  );
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, column) => cell.padEnd(widths[column]!))
+      .join('  ')
+      .trimEnd();
+  const lines = [line(header), ...table.map(line)];
+  for (const row of rows)
+    if (row.metrics?.lastError && row.metrics.health !== 'ok')
+      lines.push(
+        `${row.metrics.sink}: last error at ${row.metrics.lastErrorAt ?? '?'}: ${row.metrics.lastError}`,
+      );
+  return lines;
+}
