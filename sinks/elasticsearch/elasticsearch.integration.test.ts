@@ -4,12 +4,13 @@
 // The outage lasts RINGSIDE_ES_OUTAGE_MS (default 60 000 ms, the figure of issue 6).
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { memoryLog } from '../log.js';
 import { syntheticFinding } from '../test-support/findings.js';
+import { makeTestCertificates } from '../test-support/tls.js';
 import { createElasticsearchSink } from './sink.js';
 import { FakeElasticsearch } from './test-support/fake-elasticsearch.js';
 
@@ -177,4 +178,51 @@ describe('Elasticsearch sink under faults', () => {
     expect(server.counts.conflicts).toBeGreaterThan(0);
     expect(server.stored.size).toBeGreaterThanOrEqual(acked);
   }, 120_000);
+
+  it('verifies the cluster certificate against the CA, authenticates with an API key from a file, and redacts it', async () => {
+    const certificates = makeTestCertificates(mkdtempSync(join(directory, 'ca-')));
+    const other = makeTestCertificates(mkdtempSync(join(directory, 'other-ca-')));
+    const apiKey = 'cmluZ3NpZGU6dGVzdC1hcGkta2V5LXZhbHVl';
+    const keyFile = join(directory, 'api-key');
+    writeFileSync(keyFile, `${apiKey}\n`, { mode: 0o600 });
+    server = await FakeElasticsearch.start({
+      apiKey,
+      tls: { key: readFileSync(certificates.keyFile), cert: readFileSync(certificates.certFile) },
+    });
+    const url = server.url.replace('127.0.0.1', 'localhost');
+
+    mkdirSync(join(directory, 'good'));
+    const good = await createElasticsearchSink({
+      node: url,
+      observer,
+      auth: { apiKey: { file: keyFile } },
+      tls: { caFile: certificates.caFile },
+      queue: { directory: join(directory, 'good') },
+      log: memoryLog(),
+    });
+    await Promise.all(Array.from({ length: 10 }, (_, n) => good.write(syntheticFinding(n))));
+    expect(await good.drained(10_000)).toBe(true);
+    await good.close();
+    expect(server.stored.size).toBe(10);
+
+    const log = memoryLog();
+    const wrongCa = await createElasticsearchSink({
+      node: url,
+      observer,
+      auth: { apiKey: { file: keyFile } },
+      tls: { caFile: other.caFile },
+      queue: { directory: join(directory, 'wrong-ca') },
+      retry: { baseMs: 10, maxMs: 20 },
+      failingAfter: 2,
+      log,
+    });
+    await wrongCa.write(syntheticFinding(100));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const metrics = wrongCa.metrics();
+    await wrongCa.close();
+    expect(metrics).toMatchObject({ health: 'failing', queued: 1, sent: 0 });
+    expect(metrics.lastError).toMatch(/certificate/i);
+    expect(server.stored.has(syntheticFinding(100).id)).toBe(false);
+    expect(JSON.stringify([metrics, log.lines])).not.toContain(apiKey);
+  }, 60_000);
 });
