@@ -33,11 +33,25 @@ interface ThresholdEntry {
   last: number;
 }
 
+/**
+ * A node of the LRU list. A linked list rather than Map order: V8 maps that churn at the front
+ * leave holes that make finding the oldest key slower and slower under a flood.
+ */
+interface LruNode {
+  key: string;
+  entry: SequenceEntry | ThresholdEntry;
+  older: LruNode | undefined;
+  newer: LruNode | undefined;
+}
+
 const EVIDENCE_EVENTS = 16;
 const SWEEP_EVERY = 1024;
 
 export class CorrelationState {
-  private readonly entries = new Map<string, SequenceEntry | ThresholdEntry>();
+  /** Key to node; the nodes form a list from least to most recently touched. */
+  private readonly entries = new Map<string, LruNode>();
+  private oldest: LruNode | undefined;
+  private newest: LruNode | undefined;
   private readonly getters: FieldGetter[];
   private evicted = 0;
   private expired = 0;
@@ -74,26 +88,50 @@ export class CorrelationState {
     return key;
   }
 
-  /** Drops keys whose window has passed; keys are in LRU order, which follows event time. */
+  private unlink(node: LruNode): void {
+    if (node.older === undefined) this.oldest = node.newer;
+    else node.older.newer = node.newer;
+    if (node.newer === undefined) this.newest = node.older;
+    else node.newer.older = node.older;
+    node.older = undefined;
+    node.newer = undefined;
+  }
+
+  private remove(key: string): void {
+    const node = this.entries.get(key);
+    if (node === undefined) return;
+    this.unlink(node);
+    this.entries.delete(key);
+  }
+
+  /** Drops keys whose window has passed, oldest first; touch order follows event time. */
   private sweep(now: number): void {
-    for (const [key, entry] of this.entries) {
-      if (now - entry.last <= this.correlation.within) break;
-      this.entries.delete(key);
+    while (this.oldest !== undefined && now - this.oldest.entry.last > this.correlation.within) {
+      this.remove(this.oldest.key);
       this.expired += 1;
     }
   }
 
+  /** Marks the key most recently used, inserting it (and evicting the oldest beyond the cap). */
   private touch(key: string, entry: SequenceEntry | ThresholdEntry, now: number): void {
-    this.entries.delete(key);
     entry.last = now;
-    if (this.entries.size >= this.correlation.maxKeys) {
-      const oldest = this.entries.keys().next();
-      if (!oldest.done) {
-        this.entries.delete(oldest.value);
+    let node = this.entries.get(key);
+    if (node !== undefined) {
+      node.entry = entry;
+      if (node === this.newest) return;
+      this.unlink(node);
+    } else {
+      if (this.entries.size >= this.correlation.maxKeys && this.oldest !== undefined) {
+        this.remove(this.oldest.key);
         this.evicted += 1;
       }
+      node = { key, entry, older: undefined, newer: undefined };
+      this.entries.set(key, node);
     }
-    this.entries.set(key, entry);
+    node.older = this.newest;
+    if (this.newest !== undefined) this.newest.newer = node;
+    this.newest = node;
+    this.oldest ??= node;
   }
 
   private tick(now: number): void {
@@ -130,9 +168,9 @@ export class CorrelationState {
   ): VmiEvent[] | undefined {
     const within = this.correlation.within;
     const last = this.correlation.steps.length - 1;
-    let entry = this.entries.get(key) as SequenceEntry | undefined;
+    let entry = this.entries.get(key)?.entry as SequenceEntry | undefined;
     if (entry !== undefined && now - entry.last > within) {
-      this.entries.delete(key);
+      this.remove(key);
       this.expired += 1;
       entry = undefined;
     }
@@ -147,7 +185,7 @@ export class CorrelationState {
       return undefined;
     const events = [...previous.events, event];
     if (step === last) {
-      this.entries.delete(key);
+      this.remove(key);
       return events;
     }
     const current = entry.partials[step];
@@ -159,7 +197,7 @@ export class CorrelationState {
 
   private count(key: string, event: VmiEvent, now: number): VmiEvent[] | undefined {
     const { within, count } = this.correlation;
-    let entry = this.entries.get(key) as ThresholdEntry | undefined;
+    let entry = this.entries.get(key)?.entry as ThresholdEntry | undefined;
     entry ??= { times: [], recent: [], last: now };
     entry.times.push(now);
     entry.recent.push(event);
@@ -173,7 +211,7 @@ export class CorrelationState {
       entry.recent.splice(0, entry.recent.length - keep);
     }
     if (entry.times.length >= count) {
-      this.entries.delete(key);
+      this.remove(key);
       return entry.recent;
     }
     this.touch(key, entry, now);

@@ -25,7 +25,7 @@ export interface Matcher {
 interface ValueGroup {
   field: string;
   get: FieldGetter;
-  map: Map<unknown, Matcher[]>;
+  map: Map<unknown, Candidate[]>;
 }
 
 interface AffixGroup {
@@ -33,14 +33,20 @@ interface AffixGroup {
   get: FieldGetter;
   /** Distinct affix lengths, ascending. */
   lengths: number[];
-  map: Map<string, Matcher[]>;
+  map: Map<string, Candidate[]>;
+}
+
+/** A matcher as filed in one bucket, with what remains to test there. */
+interface Candidate {
+  matcher: Matcher;
+  test: Predicate;
 }
 
 interface Bucket {
   equal: ValueGroup[];
   prefix: AffixGroup[];
   suffix: AffixGroup[];
-  always: Matcher[];
+  always: Candidate[];
 }
 
 export interface EngineStats {
@@ -94,25 +100,87 @@ function anchorsOf(condition: Checked): Anchor[] {
   return anchors;
 }
 
-function push<K>(map: Map<K, Matcher[]>, key: K, matcher: Matcher): void {
+function push<K>(map: Map<K, Candidate[]>, key: K, candidate: Candidate): void {
   const list = map.get(key);
-  if (list === undefined) map.set(key, [matcher]);
-  else if (!list.includes(matcher)) list.push(matcher);
+  if (list === undefined) map.set(key, [candidate]);
+  else if (!list.includes(candidate)) list.push(candidate);
 }
 
-function buildBucket(matchers: Matcher[], fieldPopularity: Map<string, number>): Bucket {
-  const bucket: Bucket = { equal: [], prefix: [], suffix: [], always: [] };
-  const groups = new Map<string, ValueGroup | AffixGroup>();
-  const rank = { equal: 0, prefix: 1, suffix: 2 };
+const ALWAYS: Predicate = () => true;
+
+/**
+ * What is left to test once a matcher is reached through its bucket and anchor: the event type and
+ * the anchor conjunct are already known to hold there, so only the other conjuncts are compiled.
+ */
+function residual(
+  matcher: Matcher,
+  anchor: Anchor | undefined,
+  context: CompileContext,
+): Predicate {
+  const rest = conjuncts(matcher.condition).filter(
+    (part) =>
+      part !== anchor?.compare &&
+      !(
+        part.kind === 'compare' &&
+        part.field === 'type' &&
+        (part.operator === '=' || part.operator === 'in')
+      ),
+  );
+  if (rest.length === 0) return ALWAYS;
+  const tests = rest.map((part) => compileCondition(part, context));
+  if (tests.length === 1) return tests[0]!;
+  if (tests.length === 2) {
+    const [first, second] = tests as [Predicate, Predicate];
+    return (event) => first(event) && second(event);
+  }
+  return (event) => {
+    for (const test of tests) if (!test(event)) return false;
+    return true;
+  };
+}
+
+/**
+ * Picks, for each matcher, the conjunct to index it by: the one whose index sends the fewest rules
+ * per looked-up value (rules anchored on that field / distinct values among them), so that a field
+ * with few values (vmi.access = x) does not gather every rule under one key.
+ */
+function chooseAnchors(matchers: Matcher[]): Map<Matcher, Anchor | undefined> {
+  const usage = new Map<string, { rules: number; values: Set<unknown> }>();
+  const candidates = new Map<Matcher, Anchor[]>();
   for (const matcher of matchers) {
-    const anchors = anchorsOf(matcher.condition).sort(
-      (a, b) =>
-        rank[a.kind] - rank[b.kind] ||
-        (fieldPopularity.get(b.compare.field) ?? 0) - (fieldPopularity.get(a.compare.field) ?? 0),
+    const anchors = anchorsOf(matcher.condition);
+    candidates.set(matcher, anchors);
+    for (const anchor of anchors) {
+      const name = `${anchor.kind}:${anchor.compare.field}`;
+      const entry = usage.get(name) ?? { rules: 0, values: new Set() };
+      entry.rules += 1;
+      for (const value of anchor.compare.values) entry.values.add(value);
+      usage.set(name, entry);
+    }
+  }
+  const rank = { equal: 0, prefix: 1, suffix: 2 };
+  const cost = (anchor: Anchor): number => {
+    const entry = usage.get(`${anchor.kind}:${anchor.compare.field}`)!;
+    return entry.rules / Math.max(1, entry.values.size);
+  };
+  const chosen = new Map<Matcher, Anchor | undefined>();
+  for (const [matcher, anchors] of candidates)
+    chosen.set(
+      matcher,
+      anchors.sort((a, b) => cost(a) - cost(b) || rank[a.kind] - rank[b.kind])[0],
     );
-    const anchor = anchors[0];
+  return chosen;
+}
+
+function buildBucket(matchers: Matcher[], context: CompileContext): Bucket {
+  const bucket: Bucket = { equal: [], prefix: [], suffix: [], always: [] };
+  const anchors = chooseAnchors(matchers);
+  const groups = new Map<string, ValueGroup | AffixGroup>();
+  for (const matcher of matchers) {
+    const anchor = anchors.get(matcher);
     if (anchor === undefined || anchor.compare.values.length === 0) {
-      if (anchor === undefined) bucket.always.push(matcher);
+      if (anchor === undefined)
+        bucket.always.push({ matcher, test: residual(matcher, undefined, context) });
       continue; // `in ()` with an empty list can never match
     }
     const name = `${anchor.kind}:${anchor.compare.field}`;
@@ -127,12 +195,13 @@ function buildBucket(matchers: Matcher[], fieldPopularity: Map<string, number>):
       if (anchor.kind === 'equal') bucket.equal.push(group as ValueGroup);
       else bucket[anchor.kind].push(group as AffixGroup);
     }
+    const candidate: Candidate = { matcher, test: residual(matcher, anchor, context) };
     for (const value of anchor.compare.values) {
-      if (anchor.kind === 'equal') push((group as ValueGroup).map, value, matcher);
+      if (anchor.kind === 'equal') push((group as ValueGroup).map, value, candidate);
       else {
         const affix = group as AffixGroup;
         const text = value as string;
-        push(affix.map, text, matcher);
+        push(affix.map, text, candidate);
         if (!affix.lengths.includes(text.length)) affix.lengths.push(text.length);
       }
     }
@@ -167,11 +236,6 @@ export class RuleEngine {
         });
       });
     });
-    const popularity = new Map<string, number>();
-    for (const matcher of this.matchers)
-      for (const anchor of anchorsOf(matcher.condition))
-        if (anchor.kind === 'equal')
-          popularity.set(anchor.compare.field, (popularity.get(anchor.compare.field) ?? 0) + 1);
     const byType = new Map<string, Matcher[]>();
     const wildcard: Matcher[] = [];
     for (const matcher of this.matchers) {
@@ -180,10 +244,10 @@ export class RuleEngine {
       else for (const type of types) byType.set(type, [...(byType.get(type) ?? []), matcher]);
     }
     for (const [type, matchers] of byType)
-      this.buckets.set(type, buildBucket([...matchers, ...wildcard], popularity));
-    this.anyType = buildBucket(wildcard, popularity);
+      this.buckets.set(type, buildBucket([...matchers, ...wildcard], context));
+    this.anyType = buildBucket(wildcard, context);
     const everyBucket = [...this.buckets.values(), this.anyType];
-    const always = new Set(everyBucket.flatMap((bucket) => bucket.always));
+    const always = new Set(everyBucket.flatMap((bucket) => bucket.always.map((c) => c.matcher)));
     this.stats = {
       matchers: this.matchers.length,
       distinctLeaves: context.leaves.size,
@@ -192,11 +256,11 @@ export class RuleEngine {
     };
   }
 
-  private testOnce(candidates: Matcher[], event: VmiEvent, hits: Matcher[]): void {
-    for (const matcher of candidates) {
+  private testOnce(candidates: Candidate[], event: VmiEvent, hits: Matcher[]): void {
+    for (const { matcher, test } of candidates) {
       if (matcher.seen === this.stamp) continue;
       matcher.seen = this.stamp;
-      if (matcher.predicate(event)) hits.push(matcher);
+      if (test(event)) hits.push(matcher);
     }
   }
 
@@ -213,7 +277,7 @@ export class RuleEngine {
       if (value === undefined) continue;
       const candidates = group.map.get(value);
       if (candidates !== undefined)
-        for (const matcher of candidates) if (matcher.predicate(event)) hits.push(matcher);
+        for (const candidate of candidates) if (candidate.test(event)) hits.push(candidate.matcher);
     }
     for (const group of bucket.prefix) {
       const value = group.get(event);
@@ -233,7 +297,7 @@ export class RuleEngine {
         if (candidates !== undefined) this.testOnce(candidates, event, hits);
       }
     }
-    for (const matcher of bucket.always) if (matcher.predicate(event)) hits.push(matcher);
+    for (const candidate of bucket.always) if (candidate.test(event)) hits.push(candidate.matcher);
     const found = hits.length - start;
     if (found > 1) {
       const sorted = hits.splice(start, found).sort((a, b) => a.order - b.order);
