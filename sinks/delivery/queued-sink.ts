@@ -23,6 +23,8 @@ export interface QueuedSinkOptions {
   batchSize?: number;
   /** Bytes per batch. Default 8 MiB. */
   batchBytes?: number;
+  /** Batches in flight at once (committed in order). Default 2. */
+  concurrency?: number;
   retry?: BackoffOptions;
   /** After this many consecutive failures the sink reports 'failing' instead of 'retrying'. Default 5. */
   failingAfter?: number;
@@ -64,7 +66,15 @@ export async function createQueuedSink(options: QueuedSinkOptions): Promise<Queu
   const batchSize = options.batchSize ?? 2000;
   const batchBytes = options.batchBytes ?? 8 << 20;
   const failingAfter = options.failingAfter ?? 5;
+  const concurrency = Math.max(1, options.concurrency ?? 2);
   const stop = new AbortController();
+  const slotWaiters = new Set<() => void>();
+  const wakeSlotWaiters = (): void => {
+    for (const wake of slotWaiters) wake();
+    slotWaiters.clear();
+  };
+  // A wait for a free slot ends on close too.
+  stop.signal.addEventListener('abort', wakeSlotWaiters, { once: true });
 
   const counters = {
     accepted: 0,
@@ -169,13 +179,29 @@ export async function createQueuedSink(options: QueuedSinkOptions): Promise<Queu
         }
       }
     }
+    // Up to `concurrency` batches are in flight; they are committed strictly in queue order, and once
+    // one is abandoned (close) none after it is committed, so the cursor never skips a finding.
+    let inFlight = 0;
+    let commits: Promise<void> = Promise.resolve();
+    let abandoned = false;
     while (!stop.signal.aborted) {
+      while (inFlight >= concurrency && !stop.signal.aborted)
+        await new Promise<void>((resolve) => slotWaiters.add(resolve));
+      if (stop.signal.aborted) break;
       const batch = await queue.read(batchSize, batchBytes, stop.signal);
       if (batch.records.length === 0) continue;
-      if (!(await deliver(batch))) break;
-      await queue.commit(batch);
-      if (queue.depth().records === 0) for (const wake of drainWaiters) wake();
+      inFlight += 1;
+      const delivered = deliver(batch);
+      commits = commits.then(async () => {
+        const ok = await delivered;
+        if (!ok) abandoned = true;
+        if (!abandoned) await queue.commit(batch);
+        inFlight -= 1;
+        wakeSlotWaiters();
+        if (queue.depth().records === 0) for (const wake of drainWaiters) wake();
+      });
     }
+    await commits;
   };
 
   const loop = run().catch((error: unknown) => {

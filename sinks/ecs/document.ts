@@ -41,7 +41,25 @@ const attackUrl = (id: string): string =>
   `https://attack.mitre.org/techniques/${id.replace('.', '/')}/`;
 const tacticUrl = (id: string): string => `https://attack.mitre.org/tactics/${id}/`;
 
+/** Rules hand the same technique list to each of their findings: map it once (frozen, shared). */
+const threatCache = new WeakMap<readonly AttackTechnique[], EcsDocument | undefined>();
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const member of Object.values(value)) deepFreeze(member);
+    Object.freeze(value);
+  }
+  return value;
+}
+
 function threat(mitre: readonly AttackTechnique[]): EcsDocument | undefined {
+  if (threatCache.has(mitre)) return threatCache.get(mitre);
+  const mapped = deepFreeze(mapThreat(mitre));
+  threatCache.set(mitre, mapped);
+  return mapped;
+}
+
+function mapThreat(mitre: readonly AttackTechnique[]): EcsDocument | undefined {
   if (mitre.length === 0) return undefined;
   const techniques = new Map<string, string | undefined>();
   const subtechniques = new Map<string, string | undefined>();
@@ -128,7 +146,39 @@ function compact<T extends object>(value: T): T | undefined {
  * The ECS document of a finding. Pure: the observer and the namespace are given, no clock is read.
  * Members left undefined are absent from the JSON (JSON.stringify drops them); no object is empty.
  */
+/** The parts that are the same for every finding of one observer and namespace (frozen, shared). */
+const constantCache = new WeakMap<
+  Observer,
+  Map<string, { observer: object; dataStream: object }>
+>();
+const ECS_FIELD = Object.freeze({ version: ECS_VERSION });
+
+function constants(
+  observer: Observer,
+  namespace: string,
+): { observer: object; dataStream: object } {
+  let byNamespace = constantCache.get(observer);
+  if (!byNamespace) constantCache.set(observer, (byNamespace = new Map()));
+  let parts = byNamespace.get(namespace);
+  if (!parts) {
+    parts = deepFreeze({
+      observer: {
+        hostname: observer.hostname,
+        name: 'ringside',
+        product: 'Ringside',
+        vendor: 'Ringside',
+        version: observer.version,
+        type: 'sensor',
+      },
+      dataStream: { type: 'logs', dataset: 'ringside.findings', namespace },
+    });
+    byNamespace.set(namespace, parts);
+  }
+  return parts;
+}
+
 export function toEcs(finding: Finding, observer: Observer, namespace = 'default'): EcsDocument {
+  const shared = constants(observer, namespace);
   const types = new Set<string>(['info']);
   const categories = new Set<string>(['intrusion_detection']);
   for (const event of finding.events) {
@@ -145,10 +195,10 @@ export function toEcs(finding: Finding, observer: Observer, namespace = 'default
   const score = SEVERITY_SCORE[finding.severity];
   const document = {
     '@timestamp': finding.timestamp,
-    ecs: { version: ECS_VERSION },
+    ecs: ECS_FIELD,
     message: finding.message,
     tags: finding.tags && finding.tags.length > 0 ? finding.tags : undefined,
-    data_stream: { type: 'logs', dataset: 'ringside.findings', namespace },
+    data_stream: shared.dataStream,
     event: {
       id: finding.id,
       kind: 'alert',
@@ -177,14 +227,7 @@ export function toEcs(finding: Finding, observer: Observer, namespace = 'default
       os: finding.host.kernel !== undefined ? { kernel: finding.host.kernel } : undefined,
       type: 'virtual-machine',
     },
-    observer: {
-      hostname: observer.hostname,
-      name: 'ringside',
-      product: 'Ringside',
-      vendor: 'Ringside',
-      version: observer.version,
-      type: 'sensor',
-    },
+    observer: shared.observer,
     process: processFields(processEvent),
     user: userFields(lastWith(finding.events, 'user')),
     source:
