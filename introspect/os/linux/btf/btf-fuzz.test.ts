@@ -24,6 +24,8 @@ function exercise(bytes: Uint8Array): void {
     }
     attempt(() => [...table.ids()]);
     attempt(() => table.variables());
+    attempt(() => table.dataSections());
+    for (let id = 0; id < Math.min(table.count, 200); id++) attempt(() => table.prototypeOf(id));
     for (const name of ['a', 'b', 'task_struct', 'list_head', 'int', 'x']) {
       attempt(() => table.findStruct(name));
       attempt(() => table.findTypes(name));

@@ -114,6 +114,11 @@ describe('parseBtf: every kind', () => {
     // Annotations are not data types: void through get(), absent from ids(), named by kindName().
     for (const id of [variable, section, tag]) expect(table.get(id)).toEqual({ kind: 'void' });
     expect(table.kindName(section)).toBe('datasec');
+    expect(table.dataSections()).toEqual(
+      new Map([
+        ['.data..percpu', [{ variable: table.findVariable('runqueues'), offset: 0, size: 16 }]],
+      ]),
+    );
     expect(table.kindName(tag)).toBe('decl_tag');
     const all = [...table.ids()];
     expect(all).toContain(func);

@@ -409,6 +409,32 @@ export class BtfTypeTable implements TypeTable {
     return this.variableIndex;
   }
 
+  /**
+   * Every DATASEC record by name with its variables and their offsets in the section; in vmlinux,
+   * `.data..percpu` gives each per-CPU variable's offset without any symbol table.
+   */
+  dataSections(): Map<string, { variable: BtfVariable; offset: number; size: number }[]> {
+    const sections = new Map<string, { variable: BtfVariable; offset: number; size: number }[]>();
+    for (let id = 1; id < this.count; id++) {
+      const position = this.offsets[id]!;
+      const info = this.u32(position + 4);
+      if (((info >>> 24) & 0x1f) !== BtfKind.DATASEC) continue;
+      const entries: { variable: BtfVariable; offset: number; size: number }[] = [];
+      for (let index = 0; index < (info & 0xffff); index++) {
+        const entry = position + BTF_TYPE_SIZE + index * 12;
+        const variableId = this.reference(this.u32(entry), id);
+        if (variableId === 0 || this.kindOf(variableId) !== BtfKind.VAR) continue;
+        entries.push({
+          variable: this.variableAt(variableId, this.nameOf(variableId)),
+          offset: this.u32(entry + 4),
+          size: this.u32(entry + 8),
+        });
+      }
+      sections.set(this.strings.get(this.u32(position)), entries);
+    }
+    return sections;
+  }
+
   /** The FUNC record of a kernel function by name. */
   findFunction(name: string): TypeId | undefined {
     this.functionIndex ??= this.nameIndex((kind) => kind === BtfKind.FUNC);

@@ -50,5 +50,7 @@ if (!present) {
   it('indexes kernel functions and per-CPU variables', () => {
     expect(table.findFunction('do_exit')).toBeDefined();
     expect(table.findVariable('runqueues')).toBeDefined();
+    const perCpu = table.dataSections().get('.data..percpu');
+    expect(perCpu?.find((entry) => entry.variable.name === 'runqueues')).toBeDefined();
   });
 });
