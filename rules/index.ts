@@ -19,3 +19,5 @@ export { detect } from './detect.js';
 export type { DetectOptions } from './detect.js';
 export { checkTestCase, formatTestResult, parseTestFile } from './testing.js';
 export type { FindingExpectation, RuleTestCase, RuleTestResult } from './testing.js';
+export { importSigma } from './sigma.js';
+export type { SigmaImportResult } from './sigma.js';

@@ -1,7 +1,7 @@
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { lintRules, runRules, testRules } from './rules.js';
+import { importSigmaRules, lintRules, runRules, testRules } from './rules.js';
 import type { Output } from './rules.js';
 
 function capture(): Output & { lines: string[]; errors: string[] } {
@@ -127,5 +127,30 @@ describe('ringside rules run', () => {
       'lnx-hidden-process',
     ]);
     expect(findings[0]!.events[0]!.vmi!.gva).toBe('0xffffffff822002b0');
+  });
+});
+
+describe('ringside rules import-sigma', () => {
+  it('writes rules that lint clean, and reports what does not map with exit 1', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'ringside-sigma-'));
+    const good = join(folder, 'good.yml');
+    const bad = join(folder, 'bad.yml');
+    writeFileSync(
+      good,
+      'title: Netcat listener\nlogsource: { product: linux, category: process_creation }\ndetection:\n  sel:\n    Image|endswith: /nc\n    CommandLine|contains: " -l"\n  condition: sel\nlevel: high\n',
+    );
+    writeFileSync(
+      bad,
+      'title: W\nlogsource: { product: windows, service: security }\ndetection: { sel: { EventID: 4624 }, condition: sel }\n',
+    );
+    const out = join(folder, 'imported.yaml');
+    const output = capture();
+    expect(await importSigmaRules([good], { output: out }, output)).toBe(0);
+    expect(output.errors).toEqual(['1 Sigma rule(s) imported, 0 not mapped']);
+    expect(await lintRules([out], { strict: true }, capture())).toBe(0);
+    const mixed = capture();
+    expect(await importSigmaRules([good, bad], {}, mixed)).toBe(1);
+    expect(mixed.errors[0]).toMatch(/bad\.yml:1:1: error SIGMA_UNMAPPED: W: log source/);
+    expect(mixed.lines.join('\n')).toContain('rule: Netcat listener');
   });
 });

@@ -1,6 +1,6 @@
 // `ringside rules lint|test|run <path…>`: check rule files, run their tests on recorded traces, or run
 // them over a trace. Exit codes for CI: 0 clean, 1 rule errors or failed tests, 2 unusable input.
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { from, lastValueFrom, toArray } from 'rxjs';
@@ -20,6 +20,7 @@ import {
 } from '../../rules/index.js';
 import type { Diagnostic, DetectorStats, LoadResult } from '../../rules/index.js';
 import type { RuleTestResult } from '../../rules/testing.js';
+import { importSigma } from '../../rules/sigma.js';
 import { checkTestCase, formatTestResult, parseTestFile } from '../../rules/testing.js';
 
 export interface Output {
@@ -139,6 +140,35 @@ export async function runRules(
   return 0;
 }
 
+/**
+ * `rules import-sigma`: Sigma rules to Ringside YAML (stdout or --output), what did not map on
+ * stderr; 0 when every rule mapped, 1 when some did not.
+ */
+export async function importSigmaRules(
+  files: string[],
+  options: { output?: string },
+  output: Output = stdio,
+): Promise<number> {
+  const inputs: { file: string; text: string }[] = [];
+  for (const file of files) {
+    try {
+      inputs.push({ file, text: await readFile(file, 'utf8') });
+    } catch (cause) {
+      throw new InputError('cannot read the Sigma rule', file, { cause });
+    }
+  }
+  const result = importSigma(inputs);
+  printDiagnostics(result.diagnostics, output);
+  if (result.yaml !== '') {
+    if (options.output === undefined) output.out(result.yaml.trimEnd());
+    else await writeFile(options.output, result.yaml);
+  }
+  output.err(
+    `${result.imported.length} Sigma rule(s) imported, ${result.diagnostics.length} not mapped`,
+  );
+  return result.diagnostics.length > 0 ? 1 : 0;
+}
+
 export function registerRulesCommands(program: Command): void {
   const rules = program.command('rules').description('Check, test and run detection rules');
   rules
@@ -159,6 +189,16 @@ export function registerRulesCommands(program: Command): void {
     .option('-v, --verbose', 'print passing tests too')
     .action(async (paths: string[], options: { verbose?: boolean }) => {
       process.exitCode = await testRules(paths, options);
+    });
+  rules
+    .command('import-sigma')
+    .description(
+      'Convert Sigma rules to Ringside rules where their log source maps (exit 1 if some do not)',
+    )
+    .argument('<files...>', 'Sigma rule files')
+    .option('-o, --output <file>', 'write the Ringside rules there instead of stdout')
+    .action(async (files: string[], options: { output?: string }) => {
+      process.exitCode = await importSigmaRules(files, options);
     });
   rules
     .command('run')
