@@ -1,5 +1,6 @@
 import { InputError } from '../../../errors.js';
 import { parseBtf } from './btf-type-table.js';
+import { declaredBtfLength } from './header.js';
 import { BtfBuilder } from './test-support/btf-builder.js';
 import { kernelLike } from './test-support/kernel-like.js';
 
@@ -134,6 +135,17 @@ describe('parseBtf: every kind', () => {
     expect(table.header.littleEndian).toBe(false);
     expect(table.field('task_struct', 'cred')?.offset).toBe(24);
     expect(table.get(ids.int)).toMatchObject({ size: 4, signed: true });
+  });
+
+  it('tells from the first 24 bytes how long the whole BTF is', () => {
+    const { b } = kernelLike();
+    const bytes = b.build();
+    expect(declaredBtfLength(bytes.subarray(0, 24))).toBe(bytes.length);
+    expect(declaredBtfLength(b.build({ headerLength: 32 }).subarray(0, 24))).toBe(bytes.length + 8);
+    expect(() => declaredBtfLength(bytes.subarray(0, 12))).toThrow(
+      /shorter than its 24-byte header/,
+    );
+    expect(() => declaredBtfLength(b.build({ magic: 0xbeef }))).toThrow(/bad BTF magic/);
   });
 
   it('honours a header longer than 24 bytes', () => {

@@ -16,7 +16,17 @@ export interface BtfHeader {
   stringEnd: number;
 }
 
-export function readBtfHeader(bytes: Uint8Array, source: string): BtfHeader {
+/**
+ * The length a BTF blob declares in its header: read the first 24 bytes of `.BTF` from guest memory,
+ * then exactly this many. Checks the magic and version; the caller bounds the answer (a hostile
+ * header can declare up to ~8 GiB).
+ */
+export function declaredBtfLength(head: Uint8Array, source = 'BTF'): number {
+  const header = readBtfHeader(head, source, false);
+  return Math.max(header.headerLength, header.typeEnd, header.stringEnd);
+}
+
+export function readBtfHeader(bytes: Uint8Array, source: string, complete = true): BtfHeader {
   if (bytes.length < BTF_HEADER_SIZE) {
     throw new InputError(
       `BTF is ${bytes.length} bytes, shorter than its ${BTF_HEADER_SIZE}-byte header`,
@@ -45,7 +55,7 @@ export function readBtfHeader(bytes: Uint8Array, source: string): BtfHeader {
   const typeLength = view.getUint32(12, littleEndian);
   const stringOffset = view.getUint32(16, littleEndian);
   const stringLength = view.getUint32(20, littleEndian);
-  if (headerLength < BTF_HEADER_SIZE || headerLength > bytes.length) {
+  if (headerLength < BTF_HEADER_SIZE || (complete && headerLength > bytes.length)) {
     throw new InputError(
       `BTF header length ${headerLength} is outside 24..${bytes.length}`,
       source,
@@ -57,6 +67,17 @@ export function readBtfHeader(bytes: Uint8Array, source: string): BtfHeader {
   const typeEnd = typeStart + typeLength;
   const stringStart = headerLength + stringOffset;
   const stringEnd = stringStart + stringLength;
+  if (!complete)
+    return {
+      littleEndian,
+      version,
+      flags,
+      headerLength,
+      typeStart,
+      typeEnd,
+      stringStart,
+      stringEnd,
+    };
   if (typeEnd > bytes.length) {
     throw new InputError(
       `BTF type section [${typeStart}, ${typeEnd}) runs past the end (${bytes.length} bytes)`,

@@ -4,4 +4,5 @@ export { parseBtf, BtfTypeTable } from './btf-type-table.js';
 export type { BtfParseOptions, BtfVariable } from './btf-type-table.js';
 export { locateField, findMember } from './field-path.js';
 export { BtfKind, BTF_MAGIC } from './format.js';
+export { declaredBtfLength } from './header.js';
 export type { BtfHeader } from './header.js';
