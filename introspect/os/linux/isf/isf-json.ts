@@ -1,9 +1,10 @@
 // JSON text <-> ISF documents with exact 64-bit integers. Kernel addresses exceed 2^53, which
-// JSON.parse would round; large integers are read as bigints and written back digit for digit.
+// JSON.parse would round; large integers are read as digit strings and written back digit for digit.
 import { InputError } from '../../../errors.js';
 
 /** Integers of 16 digits or more in value position (after `:`, `[` or `,`), not inside strings. */
 const LARGE_INTEGER = /([:[,]\s*)(-?\d{16,})(?=\s*[,\]}])/g;
+/** Tags a bigint on its way through JSON.stringify, to be unquoted afterwards. */
 const BIGINT_MARK = '\u0000bigint:';
 
 /**
