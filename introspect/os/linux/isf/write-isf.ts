@@ -283,26 +283,28 @@ class IsfBuilder {
   private symbols(): Record<string, IsfSymbol> {
     const { symbols } = this.input;
     const slide = this.input.slide ?? 0n;
-    const btf = this.types instanceof BtfTypeTable ? this.types : undefined;
-    const result: Record<string, IsfSymbol> = {};
+    // BTF VARs are few (per-CPU variables, a few hundred); one map beats a look-up per symbol.
+    const variables = this.types instanceof BtfTypeTable ? this.types.variables() : undefined;
+    const entries = new Map<string, IsfSymbol>();
     for (const symbol of symbols.all()) {
-      if (symbol.name in result) continue;
+      if (entries.has(symbol.name)) continue;
       const address = symbols.address(symbol.name) ?? symbol.address;
       const linked = address >= KERNEL_HALF ? BigInt.asUintN(64, address - slide) : address;
-      result[symbol.name] = { address: linked, type: this.symbolType(symbol.name, btf) };
+      const typeId = this.input.symbolTypes?.get(symbol.name) ?? variables?.get(symbol.name)?.type;
+      entries.set(symbol.name, { address: linked, type: this.symbolType(symbol.name, typeId) });
     }
     const banner = this.input.banner;
     if (banner !== undefined) {
-      const entry = (result['linux_banner'] ??= { address: 0n });
+      let entry = entries.get('linux_banner');
+      if (entry === undefined) entries.set('linux_banner', (entry = { address: 0n }));
       entry.type = { kind: 'array', count: 0, subtype: { kind: 'base', name: 'char' } };
       entry.constant_data = Buffer.from(`${banner}\0`, 'latin1').toString('base64');
     }
-    return result;
+    return Object.fromEntries(entries);
   }
 
-  private symbolType(name: string, btf: BtfTypeTable | undefined): IsfTypeDescriptor {
-    const explicit = this.input.symbolTypes?.get(name) ?? btf?.findVariable(name)?.type;
-    if (explicit !== undefined) return this.descriptor(explicit, 0);
+  private symbolType(name: string, typeId: TypeId | undefined): IsfTypeDescriptor {
+    if (typeId !== undefined) return this.descriptor(typeId, 0);
     const known = WELL_KNOWN_SYMBOL_TYPES[name];
     if (known !== undefined && this.resolvable(known)) return known;
     return VOID;
