@@ -28,12 +28,17 @@ interface ValueGroup {
   map: Map<unknown, Candidate[]>;
 }
 
+/** A character trie: walking a value through it finds every indexed prefix (or suffix) it has. */
+interface TrieNode {
+  next: Map<number, TrieNode>;
+  candidates: Candidate[] | undefined;
+}
+
 interface AffixGroup {
   field: string;
   get: FieldGetter;
-  /** Distinct affix lengths, ascending. */
-  lengths: number[];
-  map: Map<string, Candidate[]>;
+  /** Prefixes stored forwards, suffixes stored backwards; the walk allocates nothing. */
+  root: TrieNode;
 }
 
 /** A matcher as filed in one bucket, with what remains to test there. */
@@ -190,7 +195,7 @@ function buildBucket(matchers: Matcher[], context: CompileContext): Bucket {
       group =
         anchor.kind === 'equal'
           ? { field: anchor.compare.field, get, map: new Map() }
-          : { field: anchor.compare.field, get, lengths: [], map: new Map() };
+          : { field: anchor.compare.field, get, root: { next: new Map(), candidates: undefined } };
       groups.set(name, group);
       if (anchor.kind === 'equal') bucket.equal.push(group as ValueGroup);
       else bucket[anchor.kind].push(group as AffixGroup);
@@ -199,14 +204,22 @@ function buildBucket(matchers: Matcher[], context: CompileContext): Bucket {
     for (const value of anchor.compare.values) {
       if (anchor.kind === 'equal') push((group as ValueGroup).map, value, candidate);
       else {
-        const affix = group as AffixGroup;
         const text = value as string;
-        push(affix.map, text, candidate);
-        if (!affix.lengths.includes(text.length)) affix.lengths.push(text.length);
+        let node = (group as AffixGroup).root;
+        for (let step = 0; step < text.length; step += 1) {
+          const code = text.charCodeAt(anchor.kind === 'prefix' ? step : text.length - 1 - step);
+          let child = node.next.get(code);
+          if (child === undefined) {
+            child = { next: new Map(), candidates: undefined };
+            node.next.set(code, child);
+          }
+          node = child;
+        }
+        node.candidates ??= [];
+        if (!node.candidates.includes(candidate)) node.candidates.push(candidate);
       }
     }
   }
-  for (const group of [...bucket.prefix, ...bucket.suffix]) group.lengths.sort((a, b) => a - b);
   return bucket;
 }
 
@@ -236,6 +249,7 @@ export class RuleEngine {
         });
       });
     });
+    const leavesNamed = context.requested;
     const byType = new Map<string, Matcher[]>();
     const wildcard: Matcher[] = [];
     for (const matcher of this.matchers) {
@@ -251,7 +265,7 @@ export class RuleEngine {
     this.stats = {
       matchers: this.matchers.length,
       distinctLeaves: context.leaves.size,
-      leaves: context.requested,
+      leaves: leavesNamed,
       indexed: this.matchers.filter((matcher) => !always.has(matcher)).length,
     };
   }
@@ -282,19 +296,23 @@ export class RuleEngine {
     for (const group of bucket.prefix) {
       const value = group.get(event);
       if (typeof value !== 'string') continue;
-      for (const length of group.lengths) {
-        if (length > value.length) break;
-        const candidates = group.map.get(value.slice(0, length));
-        if (candidates !== undefined) this.testOnce(candidates, event, hits);
+      let node: TrieNode | undefined = group.root;
+      if (node.candidates !== undefined) this.testOnce(node.candidates, event, hits);
+      for (let index = 0; index < value.length; index += 1) {
+        node = node.next.get(value.charCodeAt(index));
+        if (node === undefined) break;
+        if (node.candidates !== undefined) this.testOnce(node.candidates, event, hits);
       }
     }
     for (const group of bucket.suffix) {
       const value = group.get(event);
       if (typeof value !== 'string') continue;
-      for (const length of group.lengths) {
-        if (length > value.length) break;
-        const candidates = group.map.get(value.slice(value.length - length));
-        if (candidates !== undefined) this.testOnce(candidates, event, hits);
+      let node: TrieNode | undefined = group.root;
+      if (node.candidates !== undefined) this.testOnce(node.candidates, event, hits);
+      for (let index = value.length - 1; index >= 0; index -= 1) {
+        node = node.next.get(value.charCodeAt(index));
+        if (node === undefined) break;
+        if (node.candidates !== undefined) this.testOnce(node.candidates, event, hits);
       }
     }
     for (const candidate of bucket.always) if (candidate.test(event)) hits.push(candidate.matcher);
