@@ -120,6 +120,32 @@ describe('loadRuleFiles', () => {
     });
   });
 
+  it('expands lists that name other lists, and reports a list cycle', () => {
+    const good = load(`
+- list: shells
+  items: [sh, bash]
+- list: interpreters
+  items: [shells, python3]
+- rule: a
+  severity: low
+  condition: process.name in (interpreters, perl)
+`);
+    expect(good.diagnostics).toEqual([]);
+    expect(good.ruleset.rules[0]!.condition).toMatchObject({
+      values: ['sh', 'bash', 'python3', 'perl'],
+    });
+    const cyclic = load(`
+- list: a
+  items: [b]
+- list: b
+  items: [a]
+- rule: r
+  severity: low
+  condition: process.name in a
+`);
+    expect(cyclic.diagnostics.map((d) => d.code)).toEqual(['MACRO_CYCLE']);
+  });
+
   it('names a missing list', () => {
     expect(
       lines(load('- rule: a\n  severity: low\n  condition: process.name in nolist\n')),
