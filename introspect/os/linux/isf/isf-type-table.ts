@@ -4,7 +4,7 @@
 import { InputError } from '../../../errors.js';
 import { locateField } from '../btf/field-path.js';
 import type { FieldLocation, MemberInfo, TypeId, TypeInfo, TypeTable } from '../profile/types.js';
-import type { IsfDocument, IsfTypeDescriptor } from './isf-format.js';
+import type { IsfBaseType, IsfDocument, IsfTypeDescriptor } from './isf-format.js';
 import { exactInteger } from './isf-json.js';
 
 type Named = { table: 'base' | 'user' | 'enum'; name: string };
@@ -35,7 +35,7 @@ export class IsfTypeTable implements TypeTable {
     for (const name of Object.keys(document.enums)) {
       this.enumIds.set(name, this.allocate({ table: 'enum', name }));
     }
-    const pointer = document.base_types['pointer'];
+    const pointer = document.base_types['pointer'] as IsfBaseType | null | undefined;
     this.pointerSize = typeof pointer?.size === 'number' ? pointer.size : 8;
   }
 
@@ -63,7 +63,7 @@ export class IsfTypeTable implements TypeTable {
     const { name } = named;
     switch (named.table) {
       case 'base': {
-        const base = this.document.base_types[name]!;
+        const base = this.entry(this.document.base_types, 'base_types', name);
         const size = this.number(base.size, `base_types.${name}.size`);
         if (base.kind === 'float') return { kind: 'float', name, size };
         if (base.kind === 'void') return { kind: 'void' };
@@ -73,7 +73,7 @@ export class IsfTypeTable implements TypeTable {
         return info;
       }
       case 'enum': {
-        const definition = this.document.enums[name]!;
+        const definition = this.entry(this.document.enums, 'enums', name);
         const values: { name: string; value: bigint }[] = [];
         for (const [constant, raw] of Object.entries(definition.constants ?? {})) {
           const value = exactInteger(raw);
@@ -82,7 +82,7 @@ export class IsfTypeTable implements TypeTable {
           }
           values.push({ name: constant, value });
         }
-        const base = this.document.base_types[definition.base];
+        const base = this.document.base_types[definition.base] as IsfBaseType | null | undefined;
         return {
           kind: 'enum',
           name,
@@ -92,7 +92,7 @@ export class IsfTypeTable implements TypeTable {
         };
       }
       case 'user': {
-        const definition = this.document.user_types[name]!;
+        const definition = this.entry(this.document.user_types, 'user_types', name);
         if (
           definition.kind !== 'struct' &&
           definition.kind !== 'union' &&
@@ -133,6 +133,15 @@ export class IsfTypeTable implements TypeTable {
         };
       }
     }
+  }
+
+  /** An entry of one of the document's tables, which must be an object. */
+  private entry<T>(table: Record<string, T>, tableName: string, name: string): T {
+    const value = table[name];
+    if (typeof value !== 'object' || value === null) {
+      throw this.error(`${tableName}.${name} is not an object`);
+    }
+    return value;
   }
 
   /** The id of a type descriptor; names missing from the document become forward declarations. */

@@ -75,7 +75,7 @@ export function readIsf(document: unknown, options: IsfReadOptions = {}): IsfPro
     symbols: new SortedSymbolTable(symbols),
     format,
     symbolType: (name) => {
-      const descriptor = isf.symbols[name]?.type;
+      const descriptor = (isf.symbols[name] as IsfSymbol | null | undefined)?.type;
       return descriptor === undefined
         ? undefined
         : types.intern(descriptor, `symbols.${name}.type`, 0);
@@ -87,9 +87,13 @@ export function readIsf(document: unknown, options: IsfReadOptions = {}): IsfPro
 }
 
 /** ISF does not record kallsyms letters; data with a type reads as 'D', the rest as '?'. */
-function symbolLetter(symbol: IsfSymbol): string {
-  const type = symbol.type;
-  return type !== undefined && !(type.kind === 'base' && type.name === 'void') ? 'D' : '?';
+function symbolLetter(symbol: IsfSymbol | null): string {
+  const type = symbol?.type;
+  return typeof type === 'object' &&
+    type !== null &&
+    !(type.kind === 'base' && type.name === 'void')
+    ? 'D'
+    : '?';
 }
 
 function bannerOf(symbol: IsfSymbol | undefined): string | undefined {
