@@ -4,6 +4,7 @@ import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments } from 'yaml';
 import type { Node } from 'yaml';
 import type { VmiEvent } from '../introspect/events/event.js';
 import type { Finding } from '../introspect/events/finding.js';
+import { EVENT_FIELDS } from '../introspect/events/fields.js';
 import { decodeTraceEvent } from '../introspect/events/trace.js';
 import { fieldGetter } from './access.js';
 import type { DiagnosticBag } from './diagnostics.js';
@@ -43,6 +44,17 @@ export interface RuleTestResult {
 
 const CASE_KEYS = new Set(['test', 'trace', 'events', 'expect', 'absent', 'exclusive']);
 const EXPECT_KEYS = new Set(['rule', 'count', 'message', 'fields']);
+
+/** The value of a YAML node with integers kept as bigint (`toJSON` would round big ones). */
+function nodeValue(node: unknown): unknown {
+  if (isScalar(node)) return node.value;
+  if (isSeq(node)) return node.items.map(nodeValue);
+  if (isMap(node))
+    return Object.fromEntries(
+      node.items.map((pair) => [String(nodeValue(pair.key)), nodeValue(pair.value)]),
+    );
+  return null;
+}
 
 /** JSON-ready value of a YAML node: big integers as 0x strings (addresses), others as numbers. */
 function plain(value: unknown): unknown {
@@ -124,7 +136,7 @@ export function parseTestFile(file: string, text: string, bag: DiagnosticBag): R
           try {
             events.push(
               decodeTraceEvent(
-                JSON.stringify(plain(eventNode.toJSON())),
+                JSON.stringify(plain(nodeValue(eventNode))),
                 file,
                 locate(eventNode).line,
               ),
@@ -176,7 +188,7 @@ export function parseTestFile(file: string, text: string, bag: DiagnosticBag): R
                   locate(pair.key as Node),
                 );
             }
-            const json = entry.toJSON() as Record<string, unknown>;
+            const json = nodeValue(entry) as Record<string, unknown>;
             const count = json.count === undefined ? undefined : Number(json.count);
             if (count !== undefined && (!Number.isInteger(count) || count < 0))
               bag.error(
@@ -190,8 +202,7 @@ export function parseTestFile(file: string, text: string, bag: DiagnosticBag): R
                 bag.error('BAD_VALUE', "'fields' must map field names to values", locate(entry));
               else
                 for (const [field, value] of Object.entries(json.fields as Record<string, unknown>))
-                  fields[field] =
-                    typeof value === 'bigint' ? `0x${value.toString(16)}` : String(value);
+                  fields[field] = expectedText(field, value);
             }
             expectations.push({
               rule: String(json.rule),
@@ -218,6 +229,15 @@ export function parseTestFile(file: string, text: string, bag: DiagnosticBag): R
     }
   }
   return cases;
+}
+
+/** An expected field value as text, as `show` renders the actual one (addresses in hex). */
+function expectedText(field: string, value: unknown): string {
+  if (typeof value === 'bigint' || typeof value === 'number')
+    return EVENT_FIELDS[field]?.type === 'address'
+      ? `0x${BigInt(value).toString(16)}`
+      : String(value);
+  return String(value);
 }
 
 function show(value: unknown): string {
