@@ -47,6 +47,20 @@ describe('ringside rules lint', () => {
     expect(await lintRules([folder], { strict: true }, capture())).toBe(1);
   });
 
+  it('checks the test files beside the rules too', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'ringside-lint-tests-'));
+    writeFileSync(
+      join(folder, 'a.yaml'),
+      '- rule: a\n  severity: low\n  condition: process.name = x\n',
+    );
+    writeFileSync(join(folder, 'a.tests.yaml'), '- test: t\n  expect: [a]\n');
+    const output = capture();
+    expect(await lintRules([folder], {}, output)).toBe(1);
+    expect(output.errors).toEqual([
+      `${join(folder, 'a.tests.yaml')}:1:3: error MISSING_KEY: test 't' needs either 'trace' (a file) or 'events' (inline)`,
+    ]);
+  });
+
   it('throws an input error (exit 2 from the CLI) for a missing path', async () => {
     await expect(lintRules(['no/such/rules'], {}, capture())).rejects.toMatchObject({
       code: 'BAD_INPUT',
@@ -113,6 +127,21 @@ describe('ringside rules test', () => {
 });
 
 describe('ringside rules run', () => {
+  it('warns when a correlation rule evicted keys at its cap', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'ringside-run-'));
+    writeFileSync(
+      join(folder, 'seq.yaml'),
+      '- rule: s\n  severity: low\n  sequence:\n    by: [process.pid]\n    within: 1h\n    max_keys: 1\n    steps: [type = process.exec, type = cred.change]\n',
+    );
+    const output = capture();
+    expect(await runRules([folder], { trace: 'samples/traces/exec-from-tmp.ndjson' }, output)).toBe(
+      0,
+    );
+    expect(output.errors).toEqual([
+      'warning: s evicted 3 key(s) at its max_keys cap; partial matches were lost',
+    ]);
+  });
+
   it('prints the findings of a trace as NDJSON', async () => {
     const output = capture();
     expect(

@@ -50,6 +50,12 @@ export async function lintRules(
   output: Output = stdio,
 ): Promise<number> {
   const result = await loadRulePaths(paths);
+  // Test files beside the rules are checked too, so that CI catches a broken test before it runs.
+  const testBag = new DiagnosticBag();
+  for (const file of await findTestFiles(paths))
+    parseTestFile(file, await readFile(file, 'utf8'), testBag);
+  result.diagnostics = sortDiagnostics([...result.diagnostics, ...testBag.items]);
+  result.errorCount += testBag.errorCount;
   if (options.json === true)
     output.out(
       JSON.stringify(
@@ -137,6 +143,12 @@ export async function runRules(
   );
   for (const finding of findings) output.out(encodeTraceEvent(finding as unknown as VmiEvent));
   if (options.stats === true && stats !== undefined) output.err(JSON.stringify(stats));
+  // Lost correlation state is never silent: say which rules dropped keys at their cap.
+  for (const [rule, figures] of Object.entries(stats?.correlation ?? {}))
+    if (figures.evicted > 0)
+      output.err(
+        `warning: ${rule} evicted ${figures.evicted} key(s) at its max_keys cap; partial matches were lost`,
+      );
   return 0;
 }
 
