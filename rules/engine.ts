@@ -15,6 +15,7 @@ export interface Matcher {
   step: number;
   /** Sort key: rule order, and within a correlation rule later steps first (see Detector). */
   order: number;
+  /** The whole condition, compiled (match() runs only the residual left after its index). */
   predicate: Predicate;
   /** The condition, for tools and tests. */
   condition: Checked;
