@@ -32,7 +32,13 @@ export interface RawCorrelation {
   within: Located<unknown> | undefined;
   count: Located<unknown> | undefined;
   maxKeys: Located<unknown> | undefined;
-  steps: { name: string; condition: SourceText | undefined; at: Location }[];
+  steps: {
+    name: string;
+    condition: SourceText | undefined;
+    /** This step's own key fields (one per `by` field of the sequence), if it has them. */
+    by: Located<string>[] | undefined;
+    at: Location;
+  }[];
   at: Location;
 }
 
@@ -274,7 +280,8 @@ function collectExceptions(reader: FileReader, node: Node | null): RawException[
     }
     const entries = reader.entries(item);
     checkKeys(reader, entries, new Set(['name', 'fields', 'comps', 'values']), 'exception');
-    const name = reader.string(entries.get('name')?.value, 'name')?.value ?? '';
+    const nameNode = entries.get('name');
+    const name = nameNode === undefined ? '' : (reader.string(nameNode.value, 'name')?.value ?? '');
     const fieldsNode = entries.get('fields');
     if (fieldsNode === undefined) {
       reader.bag.error('MISSING_KEY', `exception '${name}' has no 'fields'`, reader.at(item));
@@ -376,6 +383,7 @@ function collectCorrelation(
           steps.push({
             name: `step ${index + 1}`,
             condition: reader.source(step, 'condition'),
+            by: undefined,
             at: reader.at(step),
           });
           return;
@@ -389,14 +397,19 @@ function collectCorrelation(
           return;
         }
         const stepEntries = reader.entries(step);
-        checkKeys(reader, stepEntries, new Set(['name', 'condition']), 'step');
+        checkKeys(reader, stepEntries, new Set(['name', 'condition', 'by']), 'step');
+        const stepBy = stepEntries.get('by');
         const condition = stepEntries.get('condition');
         if (condition === undefined)
           reader.bag.error('MISSING_KEY', "a step needs a 'condition'", reader.at(step));
         steps.push({
-          name: reader.string(stepEntries.get('name')?.value, 'name')?.value ?? `step ${index + 1}`,
+          name:
+            (stepEntries.has('name')
+              ? reader.string(stepEntries.get('name')!.value, 'name')?.value
+              : undefined) ?? `step ${index + 1}`,
           condition:
             condition === undefined ? undefined : reader.source(condition.value, 'condition'),
+          by: stepBy === undefined ? undefined : reader.stringList(stepBy.value, 'by'),
           at: reader.at(step),
         });
       });

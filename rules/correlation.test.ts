@@ -123,6 +123,44 @@ describe('sequences', () => {
   });
 });
 
+describe('sequences with a key per step', () => {
+  const PARENT_CHILD = `
+- rule: Dropper loads a module
+  severity: high
+  sequence:
+    by: [domain, process.pid]
+    within: 5s
+    steps:
+      - type = process.exec and process.executable startswith /tmp/
+      - condition: type = module.load
+        by: [domain, process.ppid]
+`;
+
+  it('joins a step on other fields: the child of the process of the first step', () => {
+    const detector = new Detector(rulesFrom(PARENT_CHILD));
+    const dropper = exec(0, 'd', { process: { pid: 50, name: 'd', executable: '/tmp/d' } });
+    const load = (ppid: number): VmiEvent => ({
+      type: 'module.load',
+      domain: 'guest',
+      time: 100,
+      process: { pid: 51, ppid, name: 'insmod' },
+      module: { name: 'rk' },
+    });
+    expect(run(detector, [dropper, load(49)])).toHaveLength(0);
+    const findings = run(detector, [load(50)]);
+    expect(findings).toHaveLength(1);
+    expect(findings[0]!.evidence).toMatchObject({
+      correlation: { key: { domain: 'guest', 'process.pid': 50 } },
+    });
+  });
+
+  it('needs as many fields in a step key as in the sequence key', () => {
+    expect(() =>
+      rulesFrom(PARENT_CHILD.replace('[domain, process.ppid]', '[process.ppid]')),
+    ).toThrow("error BAD_VALUE: step 'step 2' has 1 'by' field(s); the sequence's key has 2");
+  });
+});
+
 describe('thresholds', () => {
   const THRESHOLD = `
 - rule: Module burst

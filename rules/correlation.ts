@@ -52,14 +52,15 @@ export class CorrelationState {
   private readonly entries = new Map<string, LruNode>();
   private oldest: LruNode | undefined;
   private newest: LruNode | undefined;
-  private readonly getters: FieldGetter[];
+  /** Per step, the getters of its key fields. */
+  private readonly getters: FieldGetter[][];
   private evicted = 0;
   private expired = 0;
   private unkeyed = 0;
   private sinceSweep = 0;
 
   constructor(readonly correlation: LoadedCorrelation) {
-    this.getters = correlation.by.map((field) => fieldGetter(field));
+    this.getters = correlation.stepBy.map((fields) => fields.map((field) => fieldGetter(field)));
   }
 
   stats(): CorrelationStats {
@@ -71,16 +72,17 @@ export class CorrelationState {
     };
   }
 
-  /** The key values of an event, as an object for the finding's evidence. */
-  keyOf(event: VmiEvent): Record<string, unknown> {
+  /** The key values of an event at a step, named by the sequence's `by`, for the finding's evidence. */
+  keyOf(event: VmiEvent, step = 0): Record<string, unknown> {
     const key: Record<string, unknown> = {};
-    this.correlation.by.forEach((field, index) => (key[field] = this.getters[index]!(event)));
+    const getters = this.getters[step] ?? this.getters[0]!;
+    this.correlation.by.forEach((field, index) => (key[field] = getters[index]!(event)));
     return key;
   }
 
-  private key(event: VmiEvent): string | undefined {
+  private key(event: VmiEvent, step: number): string | undefined {
     let key = '';
-    for (const get of this.getters) {
+    for (const get of this.getters[step]!) {
       const value = get(event);
       if (value === undefined || value === null) return undefined;
       key += `${typeof value === 'bigint' ? `0x${value.toString(16)}` : String(value)}\u0000`;
@@ -150,7 +152,7 @@ export class CorrelationState {
   advance(event: VmiEvent, step: number): VmiEvent[] | undefined {
     const now = event.time;
     this.tick(now);
-    const key = this.key(event);
+    const key = this.key(event, this.correlation.kind === 'threshold' ? 0 : step);
     if (key === undefined) {
       this.unkeyed += 1;
       return undefined;

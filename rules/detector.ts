@@ -64,7 +64,7 @@ export class Detector {
             evidence: {
               correlation: {
                 kind: correlation.kind,
-                key: state.keyOf(event),
+                key: state.keyOf(event, matcher.step),
                 within_ms: correlation.within,
                 ...(correlation.kind === 'threshold'
                   ? { count: correlation.count }

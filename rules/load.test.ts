@@ -220,6 +220,19 @@ describe('loadRuleFiles', () => {
     expect(text).toContain('"values":["sshd"]');
   });
 
+  it('accepts exceptions and steps without names', () => {
+    const result = load(`
+- rule: a
+  severity: low
+  condition: process.name = x
+  exceptions:
+    - fields: [process.pid]
+      values: [[1]]
+`);
+    expect(result.diagnostics).toEqual([]);
+    expect(JSON.stringify(result.ruleset.rules[0]!.condition)).toContain('"field":"process.pid"');
+  });
+
   it('disables a rule defined earlier with enabled: false alone', () => {
     const result = load(
       '- rule: a\n  severity: low\n  condition: process.name = x\n',

@@ -19,6 +19,8 @@ export type OutputPart = { text: string } | { field: string };
 export interface LoadedCorrelation {
   kind: 'sequence' | 'threshold';
   by: string[];
+  /** Per step, the fields its events are keyed by (the sequence's `by` unless the step names its own). */
+  stepBy: string[][];
   /** ms */
   within: number;
   count: number;
@@ -203,6 +205,7 @@ function buildCorrelation(
       : positiveInteger(raw.maxKeys, 'max_keys', bag, 10_000_000);
   let count = 1;
   const steps: LoadedCorrelation['steps'] = [];
+  const stepBy: string[][] = [];
   if (raw.kind === 'threshold') {
     if (raw.count === undefined) {
       bag.error('MISSING_KEY', `threshold of rule '${rule.name}' needs 'count'`, raw.at);
@@ -220,14 +223,28 @@ function buildCorrelation(
         failed = true;
         continue;
       }
+      if (step.by !== undefined) {
+        for (const field of step.by)
+          if (checkField(field.value, field.at, bag) === undefined) failed = true;
+        if (step.by.length !== by.length) {
+          bag.error(
+            'BAD_VALUE',
+            `step '${step.name}' has ${step.by.length} 'by' field(s); the sequence's key has ${by.length}`,
+            step.by[0]?.at ?? step.at,
+          );
+          failed = true;
+        }
+      }
+      stepBy.push(step.by?.map((field) => field.value) ?? by);
       const resolved = parseAndResolve(step.condition, pipeline);
       const checked = resolved === undefined ? undefined : checkCondition(resolved, bag);
       if (checked === undefined) failed = true;
       else steps.push({ name: step.name, condition: checked });
     }
   }
+  if (raw.kind === 'threshold') stepBy.push(by);
   if (failed || within === undefined || maxKeys === undefined || count === 0) return undefined;
-  return { kind: raw.kind, by, within, count, maxKeys, steps };
+  return { kind: raw.kind, by, stepBy, within, count, maxKeys, steps };
 }
 
 function buildRule(raw: RawRule, pipeline: Pipeline): LoadedRule | undefined {
