@@ -453,6 +453,8 @@ export class DurableQueue {
 
   /** The destination confirmed this batch: move the cursor past it and delete finished segments. */
   async commit(batch: QueueBatch): Promise<void> {
+    // A batch confirmed after close() is sent again on the next start (harmless: at least once).
+    if (this.closed) return;
     this.cursor = { ...batch.end };
     this.recordCount -= this.batchRecords.get(batch) ?? batch.records.length;
     this.batchRecords.delete(batch);

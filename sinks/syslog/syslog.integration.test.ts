@@ -127,4 +127,34 @@ describe('syslog connection failures', () => {
     });
     await destination.close();
   });
+
+  it('keeps findings queued while rsyslog is stopped and delivers them when it is back', async () => {
+    const ports = { udpPort: rsyslog.udpPort, tcpPort: rsyslog.tcpPort, tlsPort: rsyslog.tlsPort };
+    const queueDirectory = join(directory, 'queue-restart');
+    const sink = await createSyslogSink({
+      host: '127.0.0.1',
+      port: ports.tcpPort,
+      transport: 'tcp',
+      observer,
+      queue: { directory: queueDirectory },
+      retry: { baseMs: 20, maxMs: 200 },
+      log: memoryLog(),
+    });
+    await sink.write(syntheticFinding(1000));
+    expect(await sink.drained(5000)).toBe(true);
+    await rsyslog.stop();
+    const before = rsyslog.lines().length;
+    const findings = Array.from({ length: 20 }, (_, n) => syntheticFinding(2000 + n));
+    await Promise.all(findings.map((finding) => sink.write(finding)));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(sink.metrics()).toMatchObject({
+      queued: 20,
+      health: expect.stringMatching(/retrying|failing/),
+    });
+    rsyslog = await startRsyslog(directory, certificates, ports);
+    expect(await sink.drained(15_000)).toBe(true);
+    await sink.close();
+    const received = (await rsyslog.waitForLines(before + 20)).slice(before).join('\n');
+    for (const finding of findings) expect(received).toContain(`id="${finding.id}"`);
+  }, 60_000);
 });

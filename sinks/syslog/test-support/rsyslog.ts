@@ -33,8 +33,14 @@ async function freePort(): Promise<number> {
 export async function startRsyslog(
   directory: string,
   certificates: TestCertificates,
+  /** Ports to reuse (to restart a receiver where a sink expects it); free ports by default. */
+  ports?: { udpPort: number; tcpPort: number; tlsPort: number },
 ): Promise<Rsyslog> {
-  const [udpPort, tcpPort, tlsPort] = [await freePort(), await freePort(), await freePort()];
+  const { udpPort, tcpPort, tlsPort } = ports ?? {
+    udpPort: await freePort(),
+    tcpPort: await freePort(),
+    tlsPort: await freePort(),
+  };
   const outputFile = join(directory, 'received.log');
   const config = join(directory, 'rsyslog.conf');
   writeFileSync(
