@@ -354,6 +354,21 @@ export class DurableQueue {
       for (const item of group) item.resolve();
       this.events.emit('data');
     } catch (error) {
+      // A failed write (disk full) may have left part of the group in the file: cut it off, so that the
+      // next group starts where the reader expects it.
+      await this.writeHandle
+        ?.truncate(this.segments.get(this.writeSegment) ?? 0)
+        .catch((cause: unknown) =>
+          this.log.error('queue: cannot cut off a failed write', {
+            queue: this.name,
+            error: cause instanceof Error ? cause.message : String(cause),
+          }),
+        );
+      this.log.error('queue: write failed, findings not acknowledged', {
+        queue: this.name,
+        count: group.length,
+        error: error instanceof Error ? error.message : String(error),
+      });
       this.pendingBytes -= bytes;
       this.recordCount -= group.length;
       for (const item of group) item.reject(error);
