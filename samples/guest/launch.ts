@@ -14,6 +14,7 @@ import {
 import { buildSampleGuest, type GuestImage } from './build.js';
 import { parseGuestView, READY_MARKER, type GuestView } from './guest-view.js';
 import { runRoot } from './paths.js';
+import { GuestControl } from './control.js';
 
 export interface SampleGuestOptions {
   name?: string;
@@ -36,6 +37,8 @@ export interface RunningGuest {
   /** Writes an ELF core of guest memory with per-vCPU register notes (QMP dump-guest-memory). */
   snapshot(path: string): Promise<void>;
   qmp(): Promise<QmpClient>;
+  /** Runs a shell command inside the guest through its control channel. */
+  control(): Promise<GuestControl>;
   stop(): Promise<void>;
 }
 
@@ -119,6 +122,7 @@ export async function startSampleGuest(options: SampleGuestOptions = {}): Promis
     pid: child.pid!,
     view,
     qmp,
+    control: () => GuestControl.connect(endpoints.controlSocket),
     async snapshot(path: string): Promise<void> {
       await takeSnapshot(endpoints.qmpSocket, path);
     },

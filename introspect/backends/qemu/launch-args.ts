@@ -80,7 +80,10 @@ export function qemuArguments(options: QemuLaunchOptions): string[] {
   if (options.initrd) args.push('-initrd', options.initrd);
   if (options.append) args.push('-append', options.append);
   if (options.plugin) {
-    args.push('-plugin', `${options.plugin.path},socket=${options.plugin.socket}`);
+    args.push(
+      '-plugin',
+      `${options.plugin.path},socket=${options.plugin.socket},ram=${endpoints.ramFile}`,
+    );
   }
   args.push(...(options.extra ?? []));
   return args;

@@ -37,9 +37,31 @@ export class KernelReader {
 
   /** A NUL-terminated string of at most `max` bytes (fixed arrays such as comm need no NUL). */
   cString(address: bigint, max: number): string {
-    const bytes = this.bytes(address, max);
-    const end = bytes.indexOf(0);
-    return Buffer.from(bytes.buffer, 0, end < 0 ? max : end).toString('utf8');
+    return this.readCString(address, max).text;
+  }
+
+  /**
+   * Reads a string page by page, so one that ends just before an unmapped page is still read;
+   * `length` counts the bytes before the NUL (or `max`).
+   */
+  readCString(address: bigint, max: number): { text: string; length: number } {
+    const parts: Uint8Array[] = [];
+    let length = 0;
+    let current = address;
+    while (length < max) {
+      const count = Math.min(max - length, 4096 - Number(current & 0xfffn));
+      const bytes = this.bytes(current, count);
+      const end = bytes.indexOf(0);
+      if (end >= 0) {
+        parts.push(bytes.subarray(0, end));
+        length += end;
+        break;
+      }
+      parts.push(bytes);
+      length += count;
+      current += BigInt(count);
+    }
+    return { text: Buffer.concat(parts).toString('utf8'), length };
   }
 
   /** Location of `struct.path` from the kernel's types; a missing field is a clear error. */

@@ -1,0 +1,214 @@
+// The connection to Ringside's TCG plugin inside QEMU: hits come in and are answered with a resume
+// once the handler settles; configuration (exec hooks, frame traps, views, register traps) goes out
+// and is acknowledged once QEMU has retranslated what it must.
+import { createConnection, type Socket } from 'node:net';
+import { RingsideError } from '../../errors.js';
+import {
+  decodeMessage,
+  encodeGetStats,
+  encodeResume,
+  encodeSetExecHooks,
+  encodeSetRegisterTraps,
+  encodeSetWatches,
+  encodeSwitchView,
+  FrameSplitter,
+  MessageType,
+  PROTOCOL_VERSION,
+  type Hello,
+  type Hit,
+  type PluginMessage,
+  type Stats,
+} from './plugin-protocol.js';
+
+export type HitHandler = (hit: Hit) => void | Promise<void>;
+
+export class PluginClient {
+  private readonly splitter = new FrameSplitter();
+  private readonly waiting = new Map<
+    number,
+    { resolve: (message: PluginMessage) => void; reject: (error: Error) => void }
+  >();
+  private nextSequence = 1;
+  private handler: HitHandler | undefined;
+  private queue: Promise<void> = Promise.resolve();
+  private failure: Error | undefined;
+  private readonly closeListeners = new Set<(error: Error) => void>();
+
+  private constructor(
+    private readonly socket: Socket,
+    readonly path: string,
+    readonly hello: Hello,
+    rest: Buffer,
+  ) {
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (error) =>
+      this.fail(
+        new RingsideError('BACKEND', `plugin socket ${path}: ${error.message}`, { cause: error }),
+      ),
+    );
+    socket.on('close', () =>
+      this.fail(
+        new RingsideError(
+          'BACKEND',
+          `plugin socket ${path}: QEMU closed the connection (QEMU exited or the plugin stopped)`,
+        ),
+      ),
+    );
+    if (rest.length > 0) this.onData(rest);
+  }
+
+  /** Connects and waits for the plugin's hello; a clear error when nothing listens. */
+  static async connect(path: string, timeoutMs = 5000): Promise<PluginClient> {
+    return new Promise<PluginClient>((resolve, reject) => {
+      const socket = createConnection(path);
+      const splitter = new FrameSplitter();
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(
+          new RingsideError(
+            'BACKEND',
+            `plugin socket ${path}: no hello within ${timeoutMs} ms (another Ringside attached?)`,
+          ),
+        );
+      }, timeoutMs);
+      const onError = (error: NodeJS.ErrnoException): void => {
+        clearTimeout(timer);
+        const why =
+          error.code === 'ENOENT' || error.code === 'ECONNREFUSED'
+            ? 'nothing listens there: is QEMU running with -plugin ringside-tcg.so,socket=…? (see `ringside qemu-args`)'
+            : error.message;
+        reject(new RingsideError('BACKEND', `plugin socket ${path}: ${why}`, { cause: error }));
+      };
+      socket.once('error', onError);
+      const onData = (chunk: Buffer): void => {
+        let frames: Buffer[];
+        try {
+          frames = splitter.push(chunk);
+        } catch (error) {
+          socket.destroy();
+          reject(
+            new RingsideError('BACKEND', `plugin socket ${path}: ${(error as Error).message}`),
+          );
+          return;
+        }
+        if (frames.length === 0) return;
+        clearTimeout(timer);
+        socket.off('data', onData);
+        socket.off('error', onError);
+        const hello = decodeMessage(frames[0]!);
+        if (hello.type !== MessageType.Hello || hello.version !== PROTOCOL_VERSION) {
+          socket.destroy();
+          reject(
+            new RingsideError(
+              'BACKEND',
+              `plugin socket ${path}: unexpected first message (protocol ${PROTOCOL_VERSION} wanted)`,
+            ),
+          );
+          return;
+        }
+        const rest = Buffer.concat(
+          frames.slice(1).map((frame) => {
+            const header = Buffer.alloc(4);
+            header.writeUInt32LE(frame.length);
+            return Buffer.concat([header, frame]);
+          }),
+        );
+        resolve(new PluginClient(socket, path, hello, rest));
+      };
+      socket.on('data', onData);
+    });
+  }
+
+  /** The one handler of hits; the vCPU is resumed once it returns or its promise settles. */
+  setHitHandler(handler: HitHandler | undefined): void {
+    this.handler = handler;
+  }
+
+  onClose(listener: (error: Error) => void): () => void {
+    if (this.failure) listener(this.failure);
+    else this.closeListeners.add(listener);
+    return () => this.closeListeners.delete(listener);
+  }
+
+  get closed(): boolean {
+    return this.failure !== undefined;
+  }
+
+  setExecHooks(hooks: readonly { address: bigint; id: number }[]): Promise<void> {
+    return this.request((sequence) => encodeSetExecHooks(sequence, hooks)).then(() => undefined);
+  }
+
+  setWatches(view: number, frames: readonly { frame: bigint; access: number }[]): Promise<void> {
+    return this.request((sequence) => encodeSetWatches(sequence, view, frames)).then(
+      () => undefined,
+    );
+  }
+
+  switchView(vcpu: number, view: number): Promise<void> {
+    return this.request((sequence) => encodeSwitchView(sequence, vcpu, view)).then(() => undefined);
+  }
+
+  setRegisterTraps(mask: number): Promise<void> {
+    return this.request((sequence) => encodeSetRegisterTraps(sequence, mask)).then(() => undefined);
+  }
+
+  async stats(): Promise<Stats> {
+    return (await this.request((sequence) => encodeGetStats(sequence))) as Stats;
+  }
+
+  close(): void {
+    this.socket.end();
+    this.socket.destroy();
+  }
+
+  private request(encode: (sequence: number) => Buffer): Promise<PluginMessage> {
+    if (this.failure) return Promise.reject(this.failure);
+    const sequence = this.nextSequence++;
+    return new Promise<PluginMessage>((resolve, reject) => {
+      this.waiting.set(sequence, { resolve, reject });
+      this.socket.write(encode(sequence));
+    });
+  }
+
+  private onData(chunk: Buffer): void {
+    let frames: Buffer[];
+    try {
+      frames = this.splitter.push(chunk);
+    } catch (error) {
+      this.fail(
+        new RingsideError('BACKEND', `plugin socket ${this.path}: ${(error as Error).message}`),
+      );
+      this.socket.destroy();
+      return;
+    }
+    for (const frame of frames) {
+      const message = decodeMessage(frame);
+      if (message.type === MessageType.Hit) {
+        this.queue = this.queue.then(() => this.dispatch(message));
+      } else if (message.type === MessageType.Ack || message.type === MessageType.Stats) {
+        const waiter = this.waiting.get(message.sequence);
+        this.waiting.delete(message.sequence);
+        waiter?.resolve(message);
+      }
+    }
+  }
+
+  private async dispatch(hit: Hit): Promise<void> {
+    try {
+      await this.handler?.(hit);
+    } catch {
+      // A handler's failure must not keep the vCPU held; the domain reports handler errors itself.
+    } finally {
+      if (!this.failure) this.socket.write(encodeResume(hit.sequence));
+    }
+  }
+
+  private fail(error: Error): void {
+    if (this.failure) return;
+    this.failure = error;
+    for (const waiter of this.waiting.values()) waiter.reject(error);
+    this.waiting.clear();
+    for (const listener of this.closeListeners) listener(error);
+    this.closeListeners.clear();
+  }
+}

@@ -1,0 +1,250 @@
+// The wire protocol between Ringside and its TCG plugin inside QEMU (plugin/ringside-tcg.c): frames of
+// u32 length, u8 type and a little-endian payload. Pure encode/decode functions, tested on bytes.
+
+export const PROTOCOL_VERSION = 1;
+
+export enum MessageType {
+  Hello = 1,
+  Hit = 2,
+  Ack = 3,
+  Stats = 4,
+  Resume = 10,
+  SetExecHooks = 11,
+  SetWatches = 12,
+  SwitchView = 13,
+  SetRegisterTraps = 14,
+  GetStats = 15,
+}
+
+export enum HitKind {
+  ExecHook = 1,
+  MemoryAccess = 2,
+  ExecWatch = 3,
+  RegisterWrite = 4,
+}
+
+/** Access bits of a trap: which accesses to a frame are reported. */
+export const ACCESS = { r: 1, w: 2, x: 4 } as const;
+
+/** Register-trap mask bits: CR0, CR3, CR4 (by CR number) and MSR writes. */
+export const REGISTER_TRAP = { cr0: 1 << 0, cr3: 1 << 3, cr4: 1 << 4, msr: 1 << 8 } as const;
+
+export interface Hello {
+  type: MessageType.Hello;
+  version: number;
+  vcpus: number;
+  views: number;
+  registers: string[];
+}
+
+export interface Hit {
+  type: MessageType.Hit;
+  sequence: number;
+  kind: HitKind;
+  vcpu: number;
+  view: number;
+  /** Exec hook id; for register writes the CR number, or 0x100 for an MSR. */
+  hook: number;
+  /** Guest-physical address (traps) or the register/MSR index (register writes). */
+  address: bigint;
+  /** Virtual address of a memory access, or the new value of a register write. */
+  aux1: bigint;
+  /** Memory access: size << 8 | access bit. */
+  aux2: bigint;
+  registers: bigint[];
+}
+
+export interface Ack {
+  type: MessageType.Ack;
+  sequence: number;
+}
+
+export interface Stats {
+  type: MessageType.Stats;
+  sequence: number;
+  hits: bigint;
+  timeouts: bigint;
+  flushes: bigint;
+  dropped: bigint;
+  holdNanosTotal: bigint;
+  holdNanosMax: bigint;
+  execHooks: number;
+  /** Median hold of the last 4096 hits (vCPU held until resumed). */
+  holdNanosMedian: bigint;
+}
+
+export type PluginMessage = Hello | Hit | Ack | Stats;
+
+export class ProtocolError extends Error {
+  override name = 'ProtocolError';
+}
+
+class Reader {
+  private offset = 0;
+  constructor(private readonly view: DataView) {}
+  u8(): number {
+    this.need(1);
+    return this.view.getUint8(this.offset++);
+  }
+  u32(): number {
+    this.need(4);
+    const value = this.view.getUint32(this.offset, true);
+    this.offset += 4;
+    return value;
+  }
+  u64(): bigint {
+    this.need(8);
+    const value = this.view.getBigUint64(this.offset, true);
+    this.offset += 8;
+    return value;
+  }
+  bytes(length: number): Uint8Array {
+    this.need(length);
+    const out = new Uint8Array(this.view.buffer, this.view.byteOffset + this.offset, length);
+    this.offset += length;
+    return out;
+  }
+  private need(count: number): void {
+    if (this.offset + count > this.view.byteLength)
+      throw new ProtocolError('message shorter than its fields');
+  }
+}
+
+/** Decodes one frame body (type byte and payload, without the length). */
+export function decodeMessage(body: Uint8Array): PluginMessage {
+  const reader = new Reader(new DataView(body.buffer, body.byteOffset, body.byteLength));
+  const type = reader.u8();
+  switch (type) {
+    case MessageType.Hello: {
+      const version = reader.u32();
+      const vcpus = reader.u32();
+      const views = reader.u32();
+      const count = reader.u32();
+      if (count > 256) throw new ProtocolError(`implausible register count ${count}`);
+      const registers: string[] = [];
+      for (let index = 0; index < count; index++)
+        registers.push(Buffer.from(reader.bytes(reader.u8())).toString('latin1'));
+      return { type, version, vcpus, views, registers };
+    }
+    case MessageType.Hit: {
+      const sequence = reader.u32();
+      const kind = reader.u8() as HitKind;
+      const vcpu = reader.u32();
+      const view = reader.u32();
+      const hook = reader.u32();
+      const address = reader.u64();
+      const aux1 = reader.u64();
+      const aux2 = reader.u64();
+      const count = reader.u32();
+      if (count > 256) throw new ProtocolError(`implausible register count ${count}`);
+      const registers: bigint[] = [];
+      for (let index = 0; index < count; index++) registers.push(reader.u64());
+      return { type, sequence, kind, vcpu, view, hook, address, aux1, aux2, registers };
+    }
+    case MessageType.Ack:
+      return { type, sequence: reader.u32() };
+    case MessageType.Stats:
+      return {
+        type,
+        sequence: reader.u32(),
+        hits: reader.u64(),
+        timeouts: reader.u64(),
+        flushes: reader.u64(),
+        dropped: reader.u64(),
+        holdNanosTotal: reader.u64(),
+        holdNanosMax: reader.u64(),
+        execHooks: reader.u32(),
+        holdNanosMedian: reader.u64(),
+      };
+    default:
+      throw new ProtocolError(`unknown message type ${type}`);
+  }
+}
+
+class Writer {
+  private buffer = Buffer.alloc(64);
+  private length = 4; // room for the frame length
+  private ensure(count: number): void {
+    if (this.length + count <= this.buffer.length) return;
+    const grown = Buffer.alloc(Math.max(this.buffer.length * 2, this.length + count));
+    this.buffer.copy(grown, 0, 0, this.length);
+    this.buffer = grown;
+  }
+  u8(value: number): this {
+    this.ensure(1);
+    this.buffer.writeUInt8(value, this.length);
+    this.length += 1;
+    return this;
+  }
+  u32(value: number): this {
+    this.ensure(4);
+    this.buffer.writeUInt32LE(value >>> 0, this.length);
+    this.length += 4;
+    return this;
+  }
+  u64(value: bigint): this {
+    this.ensure(8);
+    this.buffer.writeBigUInt64LE(BigInt.asUintN(64, value), this.length);
+    this.length += 8;
+    return this;
+  }
+  frame(): Buffer {
+    this.buffer.writeUInt32LE(this.length - 4, 0);
+    return this.buffer.subarray(0, this.length);
+  }
+}
+
+export const encodeResume = (sequence: number): Buffer =>
+  new Writer().u8(MessageType.Resume).u32(sequence).frame();
+
+export function encodeSetExecHooks(
+  sequence: number,
+  hooks: readonly { address: bigint; id: number }[],
+): Buffer {
+  const writer = new Writer().u8(MessageType.SetExecHooks).u32(sequence).u32(hooks.length);
+  for (const hook of hooks) {
+    if (hook.id <= 0) throw new RangeError('hook ids start at 1');
+    writer.u64(hook.address).u32(hook.id);
+  }
+  return writer.frame();
+}
+
+export function encodeSetWatches(
+  sequence: number,
+  view: number,
+  frames: readonly { frame: bigint; access: number }[],
+): Buffer {
+  const writer = new Writer().u8(MessageType.SetWatches).u32(sequence).u32(view).u32(frames.length);
+  for (const entry of frames) writer.u64(entry.frame).u8(entry.access);
+  return writer.frame();
+}
+
+export const encodeSwitchView = (sequence: number, vcpu: number, view: number): Buffer =>
+  new Writer().u8(MessageType.SwitchView).u32(sequence).u32(vcpu).u32(view).frame();
+
+export const encodeSetRegisterTraps = (sequence: number, mask: number): Buffer =>
+  new Writer().u8(MessageType.SetRegisterTraps).u32(sequence).u32(mask).frame();
+
+export const encodeGetStats = (sequence: number): Buffer =>
+  new Writer().u8(MessageType.GetStats).u32(sequence).frame();
+
+/** Splits a byte stream into frame bodies; keeps an incomplete tail for the next chunk. */
+export class FrameSplitter {
+  private pending: Buffer = Buffer.alloc(0);
+  constructor(private readonly maxFrame = 16 << 20) {}
+  push(chunk: Buffer): Buffer[] {
+    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    const frames: Buffer[] = [];
+    let offset = 0;
+    while (this.pending.length - offset >= 4) {
+      const length = this.pending.readUInt32LE(offset);
+      if (length === 0 || length > this.maxFrame)
+        throw new ProtocolError(`bad frame length ${length}`);
+      if (this.pending.length - offset - 4 < length) break;
+      frames.push(this.pending.subarray(offset + 4, offset + 4 + length));
+      offset += 4 + length;
+    }
+    this.pending = this.pending.subarray(offset);
+    return frames;
+  }
+}

@@ -1,0 +1,418 @@
+// A live QEMU guest as a Domain: memory from the shared RAM file, control over QMP, and hooks through
+// Ringside's TCG plugin (hidden exec hooks, frame traps per emulated view, CR/MSR write traps).
+import { Observable, Subject } from 'rxjs';
+import { RingsideError } from '../../errors.js';
+import type { VmiEvent } from '../../events/event.js';
+import type { PhysicalMemory } from '../../memory/types.js';
+import type {
+  ControlRegister,
+  Domain,
+  DomainCapabilities,
+  HookContext,
+  HookSpec,
+} from '../../domain/types.js';
+import { PluginClient } from './plugin-client.js';
+import { ACCESS, HitKind, REGISTER_TRAP, type Hit } from './plugin-protocol.js';
+import type { QmpClient } from './qmp.js';
+import { RamFileMemory } from './ram-file-memory.js';
+
+type Handler = (context: HookContext) => void;
+
+interface Planted {
+  handlers: Set<Handler>;
+}
+
+const REGISTER_NUMBER: Record<number, ControlRegister> = {
+  0: 'cr0',
+  3: 'cr3',
+  4: 'cr4',
+  0x100: 'msr',
+};
+
+export interface QemuDomainOptions {
+  name: string;
+  pluginSocket: string;
+  ramFile: string;
+  qmp?: QmpClient;
+  /** Reports errors thrown by hook handlers (default: stderr). */
+  onHandlerError?: (error: unknown) => void;
+}
+
+export class QemuDomain implements Domain {
+  readonly capabilities: DomainCapabilities;
+  readonly events$: Observable<VmiEvent>;
+  private readonly events = new Subject<VmiEvent>();
+  private readonly execHooks = new Map<bigint, Planted & { id: number }>();
+  private readonly memoryHooks = new Map<
+    string,
+    Planted & { view: number; frame: bigint; access: number }
+  >();
+  private readonly registerHooks = new Map<ControlRegister, Planted>();
+  private readonly hookIds = new Map<number, bigint>();
+  private nextHookId = 1;
+  private pending: Promise<void> = Promise.resolve();
+  private dirty = { exec: false, views: new Set<number>(), registers: false };
+  private flushScheduled = false;
+  private readonly generationListeners = new Set<() => void>();
+  private readonly failures = new Set<(error: Error) => void>();
+  private closedError: Error | undefined;
+
+  private constructor(
+    readonly name: string,
+    readonly physical: PhysicalMemory,
+    private readonly plugin: PluginClient,
+    private readonly qmp: QmpClient | undefined,
+    private readonly onHandlerError: (error: unknown) => void,
+  ) {
+    this.capabilities = {
+      live: true,
+      memAccess: 'tcg-plugin',
+      breakpoints: 'hidden',
+      altp2m: 'emulated',
+      registerWriteTraps: true,
+      singlestep: false,
+      views: plugin.hello.views,
+    };
+    this.events$ = this.events.asObservable();
+    plugin.setHitHandler((hit) => this.dispatch(hit));
+    plugin.onClose((error) => this.fail(error));
+  }
+
+  static async attach(options: QemuDomainOptions): Promise<QemuDomain> {
+    const physical = new RamFileMemory(options.ramFile);
+    let plugin: PluginClient;
+    try {
+      plugin = await PluginClient.connect(options.pluginSocket);
+    } catch (error) {
+      physical.close();
+      throw error;
+    }
+    const domain = new QemuDomain(
+      options.name,
+      physical,
+      plugin,
+      options.qmp,
+      options.onHandlerError ??
+        ((error) => process.stderr.write(`ringside: hook handler failed: ${String(error)}\n`)),
+    );
+    domain.events.next({
+      type: 'lifecycle',
+      domain: options.name,
+      time: performance.now(),
+      lifecycle: { state: 'attached' },
+    });
+    return domain;
+  }
+
+  hook(spec: HookSpec): Observable<HookContext> {
+    return new Observable<HookContext>((subscriber) => {
+      if (this.closedError) {
+        subscriber.error(this.closedError);
+        return undefined;
+      }
+      const handler: Handler = (context) => subscriber.next(context);
+      const onFailure = (error: Error): void => subscriber.error(error);
+      this.failures.add(onFailure);
+      const remove = this.plant(spec, handler);
+      return () => {
+        this.failures.delete(onFailure);
+        remove();
+      };
+    });
+  }
+
+  synced(): Promise<void> {
+    return this.pending;
+  }
+
+  switchView(vcpu: number, view: number): Promise<void> {
+    if (view < 0 || view >= this.capabilities.views) {
+      return Promise.reject(
+        new RingsideError(
+          'BAD_INPUT',
+          `view ${view} does not exist (0–${this.capabilities.views - 1})`,
+        ),
+      );
+    }
+    return this.plugin.switchView(vcpu, view);
+  }
+
+  async pause(): Promise<void> {
+    if (!this.qmp)
+      throw new RingsideError('CAPABILITY', `${this.name}: pausing needs a QMP connection`);
+    await this.qmp.execute('stop');
+  }
+
+  async resume(): Promise<void> {
+    if (!this.qmp)
+      throw new RingsideError('CAPABILITY', `${this.name}: resuming needs a QMP connection`);
+    this.newGeneration();
+    await this.qmp.execute('cont');
+  }
+
+  onNewGeneration(listener: () => void): () => void {
+    this.generationListeners.add(listener);
+    return () => this.generationListeners.delete(listener);
+  }
+
+  stats() {
+    return this.plugin.stats();
+  }
+
+  async close(): Promise<void> {
+    if (!this.plugin.closed) {
+      this.execHooks.clear();
+      this.memoryHooks.clear();
+      this.registerHooks.clear();
+      try {
+        await Promise.race([
+          Promise.all([
+            this.plugin.setExecHooks([]),
+            this.plugin.setRegisterTraps(0),
+            ...Array.from({ length: this.capabilities.views }, (_, view) =>
+              this.plugin.setWatches(view, []),
+            ),
+          ]),
+          new Promise((resolve) => setTimeout(resolve, 2000)),
+        ]);
+      } catch {
+        // The plugin drops every hook itself when its peer goes away.
+      }
+      this.plugin.close();
+    }
+    this.events.next({
+      type: 'lifecycle',
+      domain: this.name,
+      time: performance.now(),
+      lifecycle: { state: 'detached' },
+    });
+    this.events.complete();
+    this.physical.close();
+  }
+
+  private newGeneration(): void {
+    for (const listener of this.generationListeners) listener();
+  }
+
+  private plant(spec: HookSpec, handler: Handler): () => void {
+    switch (spec.kind) {
+      case 'exec': {
+        let planted = this.execHooks.get(spec.address);
+        if (!planted) {
+          const id = this.nextHookId++;
+          planted = { id, handlers: new Set() };
+          this.execHooks.set(spec.address, planted);
+          this.hookIds.set(id, spec.address);
+          this.markDirty('exec');
+        }
+        planted.handlers.add(handler);
+        const entry = planted;
+        return () => {
+          entry.handlers.delete(handler);
+          if (entry.handlers.size === 0 && this.execHooks.get(spec.address) === entry) {
+            this.execHooks.delete(spec.address);
+            this.hookIds.delete(entry.id);
+            this.markDirty('exec');
+          }
+        };
+      }
+      case 'memory': {
+        const view = spec.view ?? 0;
+        const access =
+          (spec.access.r ? ACCESS.r : 0) |
+          (spec.access.w ? ACCESS.w : 0) |
+          (spec.access.x ? ACCESS.x : 0);
+        if (access === 0)
+          throw new RingsideError('BAD_INPUT', 'a memory hook needs at least one of r, w, x');
+        const key = `${view}:${spec.frame}:${access}`;
+        let planted = this.memoryHooks.get(key);
+        if (!planted) {
+          planted = { handlers: new Set(), view, frame: spec.frame, access };
+          this.memoryHooks.set(key, planted);
+          this.markDirty('views', view);
+        }
+        planted.handlers.add(handler);
+        const entry = planted;
+        return () => {
+          entry.handlers.delete(handler);
+          if (entry.handlers.size === 0 && this.memoryHooks.get(key) === entry) {
+            this.memoryHooks.delete(key);
+            this.markDirty('views', view);
+          }
+        };
+      }
+      case 'register': {
+        let planted = this.registerHooks.get(spec.register);
+        if (!planted) {
+          planted = { handlers: new Set() };
+          this.registerHooks.set(spec.register, planted);
+          this.markDirty('registers');
+        }
+        planted.handlers.add(handler);
+        const entry = planted;
+        return () => {
+          entry.handlers.delete(handler);
+          if (entry.handlers.size === 0 && this.registerHooks.get(spec.register) === entry) {
+            this.registerHooks.delete(spec.register);
+            this.markDirty('registers');
+          }
+        };
+      }
+    }
+  }
+
+  /** Changes made in one tick go to the plugin together: one flush of translated code, not many. */
+  private markDirty(what: 'exec' | 'views' | 'registers', view = 0): void {
+    if (what === 'exec') this.dirty.exec = true;
+    else if (what === 'registers') this.dirty.registers = true;
+    else this.dirty.views.add(view);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    const done = new Promise<void>((resolve) => queueMicrotask(resolve)).then(() =>
+      this.sendChanges(),
+    );
+    this.pending = Promise.all([this.pending, done]).then(() => undefined);
+    // A failure surfaces through the hook observables; keep `pending` itself from rejecting unhandled.
+    this.pending.catch(() => undefined);
+  }
+
+  private async sendChanges(): Promise<void> {
+    this.flushScheduled = false;
+    const { exec, views, registers } = this.dirty;
+    this.dirty = { exec: false, views: new Set(), registers: false };
+    if (this.closedError) return;
+    const work: Promise<void>[] = [];
+    if (exec)
+      work.push(
+        this.plugin.setExecHooks(
+          [...this.execHooks].map(([address, hook]) => ({ address, id: hook.id })),
+        ),
+      );
+    for (const view of views) {
+      const frames = new Map<bigint, number>();
+      for (const hook of this.memoryHooks.values()) {
+        if (hook.view === view) frames.set(hook.frame, (frames.get(hook.frame) ?? 0) | hook.access);
+      }
+      work.push(
+        this.plugin.setWatches(
+          view,
+          [...frames].map(([frame, access]) => ({ frame, access })),
+        ),
+      );
+    }
+    if (registers) {
+      let mask = 0;
+      for (const register of this.registerHooks.keys()) mask |= REGISTER_TRAP[register];
+      work.push(this.plugin.setRegisterTraps(mask));
+    }
+    await Promise.all(work);
+  }
+
+  private registersOf(hit: Hit): Record<string, bigint> {
+    const registers: Record<string, bigint> = {};
+    this.plugin.hello.registers.forEach((name, index) => {
+      const value = hit.registers[index];
+      if (value !== undefined) registers[name === 'eflags' ? 'rflags' : name] = value;
+    });
+    return registers;
+  }
+
+  private async dispatch(hit: Hit): Promise<void> {
+    this.newGeneration();
+    const registers = this.registersOf(hit);
+    const base = {
+      domain: this.name,
+      vcpu: hit.vcpu,
+      time: performance.now(),
+      timestamp: new Date().toISOString(),
+      registers,
+    };
+    let event: VmiEvent;
+    let handlers: Iterable<Handler>;
+    switch (hit.kind) {
+      case HitKind.ExecHook: {
+        const address = this.hookIds.get(hit.hook);
+        handlers = address !== undefined ? (this.execHooks.get(address)?.handlers ?? []) : [];
+        event = {
+          ...base,
+          type: 'breakpoint',
+          vmi: { rip: registers.rip ?? 0n, gva: address ?? registers.rip ?? 0n, view: hit.view },
+        };
+        break;
+      }
+      case HitKind.MemoryAccess:
+      case HitKind.ExecWatch: {
+        const access = hit.kind === HitKind.ExecWatch ? ACCESS.x : Number(hit.aux2 & 0xffn);
+        const frame = hit.address >> 12n;
+        handlers = [...this.memoryHooks.values()]
+          .filter(
+            (hook) =>
+              hook.view === hit.view && hook.frame === frame && (hook.access & access) !== 0,
+          )
+          .flatMap((hook) => [...hook.handlers]);
+        event = {
+          ...base,
+          type: 'mem_access',
+          vmi: {
+            rip: registers.rip ?? 0n,
+            gpa: hit.address,
+            ...(hit.kind === HitKind.MemoryAccess
+              ? { gva: hit.aux1, size: Number(hit.aux2 >> 8n) }
+              : {}),
+            access: access === ACCESS.w ? 'w' : access === ACCESS.r ? 'r' : 'x',
+            view: hit.view,
+          },
+        };
+        break;
+      }
+      case HitKind.RegisterWrite: {
+        const register = REGISTER_NUMBER[hit.hook] ?? 'cr0';
+        handlers = this.registerHooks.get(register)?.handlers ?? [];
+        const name = register === 'msr' ? `msr:0x${hit.address.toString(16)}` : register;
+        const old = register === 'msr' ? undefined : registers[register];
+        event = {
+          ...base,
+          type: 'register_write',
+          vmi: {
+            rip: registers.rip ?? 0n,
+            register: name,
+            new_value: hit.aux1,
+            ...(old !== undefined ? { old_value: old } : {}),
+            view: hit.view,
+          },
+        };
+        break;
+      }
+      default:
+        return;
+    }
+    const holds: Promise<unknown>[] = [];
+    const context: HookContext = { event, hold: (work) => void holds.push(work) };
+    for (const handler of [...handlers]) {
+      try {
+        handler(context);
+      } catch (error) {
+        this.onHandlerError(error);
+      }
+    }
+    this.events.next(event);
+    if (holds.length > 0) {
+      for (const result of await Promise.allSettled(holds)) {
+        if (result.status === 'rejected') this.onHandlerError(result.reason);
+      }
+    }
+  }
+
+  private fail(error: Error): void {
+    if (this.closedError) return;
+    this.closedError = error;
+    for (const failure of [...this.failures]) failure(error);
+    this.events.next({
+      type: 'lifecycle',
+      domain: this.name,
+      time: performance.now(),
+      lifecycle: { state: 'error', reason: error.message },
+    });
+    this.events.error(error);
+  }
+}

@@ -1,0 +1,74 @@
+// Live guest-physical memory straight from QEMU's RAM backing file (memory-backend-file, share=on),
+// laid out as q35 maps it: RAM below the PCI hole at its own address, the rest from 4 GiB on.
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { InputError, MemoryError } from '../../errors.js';
+import type { PhysicalMemory, PhysicalRange } from '../../memory/types.js';
+
+const FOUR_GIB = 4n << 30n;
+
+/** RAM below 4 GiB on q35: all of it up to 2.75 GiB, else 2 GiB. */
+export const q35LowMemory = (ramBytes: bigint): bigint =>
+  ramBytes >= 0xb000_0000n ? 0x8000_0000n : ramBytes;
+
+export class RamFileMemory implements PhysicalMemory {
+  private readonly fd: number;
+  private readonly size: bigint;
+  private readonly low: bigint;
+
+  constructor(readonly name: string) {
+    try {
+      this.fd = openSync(name, 'r');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new InputError(
+        code === 'ENOENT'
+          ? 'no such RAM file (start QEMU with -object memory-backend-file,…,mem-path=FILE,share=on)'
+          : `cannot open the RAM file (${code})`,
+        name,
+        { cause: error },
+      );
+    }
+    this.size = BigInt(fstatSync(this.fd).size);
+    if (this.size === 0n)
+      throw new InputError(
+        'the RAM file is empty: is QEMU running with this memory backend?',
+        name,
+      );
+    this.low = q35LowMemory(this.size);
+  }
+
+  ranges(): readonly PhysicalRange[] {
+    const ranges: PhysicalRange[] = [{ start: 0n, end: this.low }];
+    if (this.size > this.low)
+      ranges.push({ start: FOUR_GIB, end: FOUR_GIB + (this.size - this.low) });
+    return ranges;
+  }
+
+  /** File offset of a guest-physical address, or undefined in the PCI hole or past the end. */
+  private offsetOf(address: bigint): bigint | undefined {
+    if (address < this.low) return address;
+    if (address >= FOUR_GIB && address - FOUR_GIB < this.size - this.low)
+      return this.low + (address - FOUR_GIB);
+    return undefined;
+  }
+
+  readInto(address: bigint, target: Uint8Array): void {
+    let done = 0;
+    while (done < target.length) {
+      const current = address + BigInt(done);
+      const offset = this.offsetOf(current);
+      if (offset === undefined) throw new MemoryError('no guest RAM', current, this.name);
+      const regionEnd = current < this.low ? this.low : this.size;
+      const fileRemaining = Number(current < this.low ? regionEnd - current : this.size - offset);
+      const count = Math.min(target.length - done, fileRemaining);
+      const got = readSync(this.fd, target, done, count, Number(offset));
+      if (got !== count)
+        throw new MemoryError(`short read (${got} of ${count} bytes)`, current, this.name);
+      done += count;
+    }
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+}

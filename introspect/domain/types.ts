@@ -1,0 +1,63 @@
+// The Domain: one guest, whatever the backend. Memory, control, and hooks as observables; the
+// capabilities say honestly what this backend can do, so a plugin can refuse to start without them.
+import type { Observable } from 'rxjs';
+import type { VmiEvent } from '../events/event.js';
+import type { PhysicalMemory } from '../memory/types.js';
+
+export interface DomainCapabilities {
+  live: boolean;
+  /** How memory-access traps on guest frames are made. */
+  memAccess: 'tcg-plugin' | 'ept' | 'watchpoint' | 'none';
+  /** How execution hooks are made: hidden ones leave guest memory untouched. */
+  breakpoints: 'hidden' | 'int3' | 'debugger' | 'none';
+  /** Several views of guest memory with per-frame permissions, switched per vCPU. */
+  altp2m: 'emulated' | 'hardware' | 'none';
+  /** Traps on writes to control registers and MSRs. */
+  registerWriteTraps: boolean;
+  singlestep: boolean;
+  /** Number of views (1 when there is no altp2m). */
+  views: number;
+}
+
+export type ControlRegister = 'cr0' | 'cr3' | 'cr4' | 'msr';
+
+export type HookSpec =
+  /** Execution of a guest-virtual address (kernel addresses are the same in every process). */
+  | { kind: 'exec'; address: bigint; name?: string }
+  /** Accesses to a guest-physical frame (4 KiB), in one view. */
+  | {
+      kind: 'memory';
+      frame: bigint;
+      access: { r?: boolean; w?: boolean; x?: boolean };
+      view?: number;
+      name?: string;
+    }
+  /** Writes to a control register or an MSR. */
+  | { kind: 'register'; register: ControlRegister; name?: string };
+
+/** What a hook handler gets while the vCPU is held. */
+export interface HookContext {
+  event: VmiEvent;
+  /** Keeps the vCPU held until the promise settles (its rejection is reported, not fatal). */
+  hold(work: Promise<unknown>): void;
+}
+
+export interface Domain {
+  readonly name: string;
+  readonly capabilities: DomainCapabilities;
+  /** Guest-physical memory (live for a running guest). */
+  readonly physical: PhysicalMemory;
+  /** Every event of every hook, and lifecycle events. */
+  readonly events$: Observable<VmiEvent>;
+  /** Subscribing plants the hook; the last unsubscribe removes it. */
+  hook(spec: HookSpec): Observable<HookContext>;
+  /** Resolves once every hook change so far is in effect in the guest. */
+  synced(): Promise<void>;
+  switchView(vcpu: number, view: number): Promise<void>;
+  pause(): Promise<void>;
+  resume(): Promise<void>;
+  /** Counts a generation: any resume of the guest starts a new one (translation caches follow it). */
+  onNewGeneration(listener: () => void): () => void;
+  /** Removes every hook and lets the guest run on. */
+  close(): Promise<void>;
+}
