@@ -7,6 +7,7 @@ import type { Checked, CheckedCompare } from './check.js';
 import type { Predicate } from './compile.js';
 import { CompileContext, compileCondition } from './compile.js';
 import type { LoadedRule, Ruleset } from './load.js';
+import { SubstringIndex } from './substrings.js';
 
 /** One compiled condition: a plain rule, or one step of a correlation rule. */
 export interface Matcher {
@@ -48,10 +49,19 @@ interface Candidate {
   test: Predicate;
 }
 
+/** Rules anchored on `contains` / `icontains` of one field, found in one pass over its value. */
+interface SubstringGroup {
+  field: string;
+  get: FieldGetter;
+  ignoreCase: boolean;
+  index: SubstringIndex<Candidate>;
+}
+
 interface Bucket {
   equal: ValueGroup[];
   prefix: AffixGroup[];
   suffix: AffixGroup[];
+  substring: SubstringGroup[];
   always: Candidate[];
 }
 
@@ -90,7 +100,10 @@ function eventTypes(condition: Checked): Set<string> | undefined {
 
 const EQUAL_TYPES = new Set(['string', 'number', 'address', 'boolean']);
 
-type Anchor = { kind: 'equal' | 'prefix' | 'suffix'; compare: CheckedCompare };
+type Anchor = {
+  kind: 'equal' | 'prefix' | 'suffix' | 'contains' | 'icontains';
+  compare: CheckedCompare;
+};
 
 function anchorsOf(condition: Checked): Anchor[] {
   const anchors: Anchor[] = [];
@@ -102,6 +115,11 @@ function anchorsOf(condition: Checked): Anchor[] {
       anchors.push({ kind: 'prefix', compare: part });
     else if (part.operator === 'endswith' && part.type === 'string')
       anchors.push({ kind: 'suffix', compare: part });
+    else if (
+      (part.operator === 'contains' || part.operator === 'icontains') &&
+      part.type === 'string'
+    )
+      anchors.push({ kind: part.operator, compare: part });
   }
   return anchors;
 }
@@ -150,6 +168,8 @@ function residual(
  * per looked-up value (rules anchored on that field / distinct values among them), so that a field
  * with few values (vmi.access = x) does not gather every rule under one key.
  */
+const SCAN_COST = 20;
+
 function chooseAnchors(matchers: Matcher[]): Map<Matcher, Anchor | undefined> {
   const usage = new Map<string, { rules: number; values: Set<unknown> }>();
   const candidates = new Map<Matcher, Anchor[]>();
@@ -164,10 +184,13 @@ function chooseAnchors(matchers: Matcher[]): Map<Matcher, Anchor | undefined> {
       usage.set(name, entry);
     }
   }
-  const rank = { equal: 0, prefix: 1, suffix: 2 };
+  const rank = { equal: 0, prefix: 1, suffix: 2, contains: 3, icontains: 3 };
   const cost = (anchor: Anchor): number => {
     const entry = usage.get(`${anchor.kind}:${anchor.compare.field}`)!;
-    return entry.rules / Math.max(1, entry.values.size);
+    // A substring index costs a pass over the value on every event, about as much as testing
+    // SCAN_COST candidate rules: it wins over a value index only when that one is crowded.
+    const scan = anchor.kind === 'contains' || anchor.kind === 'icontains' ? SCAN_COST : 0;
+    return entry.rules / Math.max(1, entry.values.size) + scan;
   };
   const chosen = new Map<Matcher, Anchor | undefined>();
   for (const [matcher, anchors] of candidates)
@@ -179,9 +202,11 @@ function chooseAnchors(matchers: Matcher[]): Map<Matcher, Anchor | undefined> {
 }
 
 function buildBucket(matchers: Matcher[], context: CompileContext): Bucket {
-  const bucket: Bucket = { equal: [], prefix: [], suffix: [], always: [] };
+  const bucket: Bucket = { equal: [], prefix: [], suffix: [], substring: [], always: [] };
   const anchors = chooseAnchors(matchers);
-  const groups = new Map<string, ValueGroup | AffixGroup>();
+  const equals = new Map<string, ValueGroup>();
+  const affixes = new Map<string, AffixGroup>();
+  const substrings = new Map<string, SubstringGroup>();
   for (const matcher of matchers) {
     const anchor = anchors.get(matcher);
     if (anchor === undefined || anchor.compare.values.length === 0) {
@@ -190,37 +215,56 @@ function buildBucket(matchers: Matcher[], context: CompileContext): Bucket {
       continue; // `in ()` with an empty list can never match
     }
     const name = `${anchor.kind}:${anchor.compare.field}`;
-    let group = groups.get(name);
-    if (group === undefined) {
-      const get = fieldGetter(anchor.compare.field);
-      group =
-        anchor.kind === 'equal'
-          ? { field: anchor.compare.field, get, map: new Map() }
-          : { field: anchor.compare.field, get, root: { next: new Map(), candidates: undefined } };
-      groups.set(name, group);
-      if (anchor.kind === 'equal') bucket.equal.push(group as ValueGroup);
-      else bucket[anchor.kind].push(group as AffixGroup);
-    }
     const candidate: Candidate = { matcher, test: residual(matcher, anchor, context) };
-    for (const value of anchor.compare.values) {
-      if (anchor.kind === 'equal') push((group as ValueGroup).map, value, candidate);
-      else {
-        const text = value as string;
-        let node = (group as AffixGroup).root;
-        for (let step = 0; step < text.length; step += 1) {
-          const code = text.charCodeAt(anchor.kind === 'prefix' ? step : text.length - 1 - step);
-          let child = node.next.get(code);
-          if (child === undefined) {
-            child = { next: new Map(), candidates: undefined };
-            node.next.set(code, child);
-          }
-          node = child;
-        }
-        node.candidates ??= [];
-        if (!node.candidates.includes(candidate)) node.candidates.push(candidate);
+    const field = anchor.compare.field;
+    if (anchor.kind === 'contains' || anchor.kind === 'icontains') {
+      let group = substrings.get(name);
+      if (group === undefined) {
+        const ignoreCase = anchor.kind === 'icontains';
+        group = { field, get: fieldGetter(field), ignoreCase, index: new SubstringIndex() };
+        substrings.set(name, group);
+        bucket.substring.push(group);
       }
+      for (const value of anchor.compare.values)
+        group.index.add(
+          group.ignoreCase ? (value as string).toLowerCase() : (value as string),
+          candidate,
+        );
+      continue;
+    }
+    if (anchor.kind === 'equal') {
+      let group = equals.get(name);
+      if (group === undefined) {
+        group = { field, get: fieldGetter(field), map: new Map() };
+        equals.set(name, group);
+        bucket.equal.push(group);
+      }
+      for (const value of anchor.compare.values) push(group.map, value, candidate);
+      continue;
+    }
+    let group = affixes.get(name);
+    if (group === undefined) {
+      group = { field, get: fieldGetter(field), root: { next: new Map(), candidates: undefined } };
+      affixes.set(name, group);
+      bucket[anchor.kind].push(group);
+    }
+    for (const value of anchor.compare.values) {
+      const text = value as string;
+      let node = group.root;
+      for (let step = 0; step < text.length; step += 1) {
+        const code = text.charCodeAt(anchor.kind === 'prefix' ? step : text.length - 1 - step);
+        let child = node.next.get(code);
+        if (child === undefined) {
+          child = { next: new Map(), candidates: undefined };
+          node.next.set(code, child);
+        }
+        node = child;
+      }
+      node.candidates ??= [];
+      if (!node.candidates.includes(candidate)) node.candidates.push(candidate);
     }
   }
+  for (const group of bucket.substring) group.index.build();
   return bucket;
 }
 
@@ -271,6 +315,12 @@ export class RuleEngine {
     };
   }
 
+  // The substring scan reports through one callback made once, reading the event from here.
+  private scanEvent: VmiEvent | undefined;
+  private scanHits: Matcher[] | undefined;
+  private readonly visitScan = (candidates: Candidate[]): void =>
+    this.testOnce(candidates, this.scanEvent!, this.scanHits!);
+
   private testOnce(candidates: Candidate[], event: VmiEvent, hits: Matcher[]): void {
     for (const { matcher, test } of candidates) {
       if (matcher.seen === this.stamp) continue;
@@ -315,6 +365,17 @@ export class RuleEngine {
         if (node === undefined) break;
         if (node.candidates !== undefined) this.testOnce(node.candidates, event, hits);
       }
+    }
+    if (bucket.substring.length > 0) {
+      this.scanEvent = event;
+      this.scanHits = hits;
+      for (const group of bucket.substring) {
+        const value = group.get(event);
+        if (typeof value !== 'string') continue;
+        group.index.scan(group.ignoreCase ? value.toLowerCase() : value, this.visitScan);
+      }
+      this.scanEvent = undefined;
+      this.scanHits = undefined;
     }
     for (const candidate of bucket.always) if (candidate.test(event)) hits.push(candidate.matcher);
     const found = hits.length - start;

