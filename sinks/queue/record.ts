@@ -23,14 +23,17 @@ export type ParsedRecord =
   | { kind: 'partial'; need: number }
   | { kind: 'corrupt'; reason: string };
 
-/** Parses the record at `offset`; never throws. */
-export function parseRecord(buffer: Buffer, offset: number): ParsedRecord {
+/**
+ * Parses the record at `offset`; never throws. `verify: false` skips the checksum, for records the
+ * queue already verified (at open) or wrote itself in this run.
+ */
+export function parseRecord(buffer: Buffer, offset: number, verify = true): ParsedRecord {
   if (buffer.length - offset < HEADER_BYTES) return { kind: 'partial', need: HEADER_BYTES };
   const payloadLength = buffer.readUInt32LE(offset);
   const total = HEADER_BYTES + payloadLength;
   if (buffer.length - offset < total) return { kind: 'partial', need: total };
   const payload = buffer.subarray(offset + HEADER_BYTES, offset + total);
-  if (crc32(payload) !== buffer.readUInt32LE(offset + 4))
+  if (verify && crc32(payload) !== buffer.readUInt32LE(offset + 4))
     return { kind: 'corrupt', reason: 'checksum mismatch' };
   const newline = payload.indexOf(0x0a);
   if (newline < 0) return { kind: 'corrupt', reason: 'no id separator' };
