@@ -1,5 +1,6 @@
 // sinks/: findings out of Ringside — ECS and OCSF documents, stdout/file, Elasticsearch, syslog/CEF and
 // Splunk HEC, each network sink behind its own durable queue, fanned out with per-sink health.
+export * from './config.js';
 export * from './credentials.js';
 export * from './delivery/index.js';
 export * from './ecs/index.js';
