@@ -80,6 +80,44 @@ const leafSpecs: LeafSpec[] = [
 
 const regexSafe = (text: string): string => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
+/**
+ * Globs made from the values events carry, with characters swapped for `?`, `*`, classes or negated
+ * classes, so that they often match: the engine indexes globs by their literal parts.
+ */
+const globFromPools: fc.Arbitrary<string> = fc
+  .record({
+    base: fc.constantFrom(...names, ...paths),
+    edits: fc.array(
+      fc.record({
+        at: fc.nat(),
+        how: fc.constantFrom('?', '*', 'class', 'not', 'star-before', 'open', 'bracket-first'),
+      }),
+      { maxLength: 3 },
+    ),
+  })
+  .map(({ base, edits }) => {
+    let glob = base;
+    for (const edit of edits) {
+      if (glob.length === 0) glob = '*';
+      const index = edit.at % glob.length;
+      const char = glob[index]!;
+      const replacement =
+        edit.how === 'class'
+          ? `[${char}z]`
+          : edit.how === 'not'
+            ? '[!%]'
+            : edit.how === 'star-before'
+              ? `*${char}`
+              : edit.how === 'open'
+                ? `[${char}`
+                : edit.how === 'bracket-first'
+                  ? `[]${char}]`
+                  : edit.how;
+      glob = glob.slice(0, index) + replacement + glob.slice(index + 1);
+    }
+    return glob;
+  });
+
 const leaf: fc.Arbitrary<Condition> = fc.oneof(
   ...leafSpecs.map((spec) =>
     fc
@@ -92,10 +130,21 @@ const leaf: fc.Arbitrary<Condition> = fc.oneof(
         let chosen = /^[a-z]+$/.test(operator) ? values : [values[0]!];
         if (operator === 'regex')
           chosen = chosen.map((v) => ({ ...v, text: `^${regexSafe(v.text)}` }));
-        if (operator === 'glob') chosen = chosen.map((v) => ({ ...v, text: `${v.text}*` }));
         return { kind: 'compare', field: spec.field, operator, values: chosen, at };
       }),
   ),
+  fc
+    .record({
+      field: fc.constantFrom('process.name', 'process.executable', 'process.args'),
+      patterns: fc.array(globFromPools, { minLength: 1, maxLength: 2 }),
+    })
+    .map(({ field, patterns }): Condition => ({
+      kind: 'compare',
+      field,
+      operator: 'glob',
+      values: patterns.map((pattern) => lit('string', pattern)),
+      at,
+    })),
   fc.constantFrom('10.0.0.0/8', '::/127', '192.168.0.0/16', '0.0.0.0/0').map((cidr): Condition => ({
     kind: 'compare',
     field: 'network.destination_ip',

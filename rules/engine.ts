@@ -100,26 +100,80 @@ function eventTypes(condition: Checked): Set<string> | undefined {
 
 const EQUAL_TYPES = new Set(['string', 'number', 'address', 'boolean']);
 
+/**
+ * How a rule can be found from an event's value. `source` is the conjunct it comes from; when
+ * `exact`, finding the rule through the anchor proves that conjunct, so it is not tested again.
+ * A glob gives an inexact anchor (its literal prefix, suffix or longest literal run).
+ */
 type Anchor = {
   kind: 'equal' | 'prefix' | 'suffix' | 'contains' | 'icontains';
-  compare: CheckedCompare;
+  field: string;
+  values: unknown[];
+  source: CheckedCompare;
+  exact: boolean;
 };
+
+/**
+ * The literal runs of a glob, split where `globToRegExp` puts a wildcard (`*`, `?`, or a `[…]`
+ * class; a `[` with no `]` two or more characters on is a literal there too).
+ */
+function globLiterals(glob: string): string[] {
+  const parts: string[] = [''];
+  for (let index = 0; index < glob.length; index += 1) {
+    const char = glob[index]!;
+    const close = char === '[' ? glob.indexOf(']', index + 2) : -1;
+    if (char === '*' || char === '?' || close >= 0) {
+      parts.push('');
+      if (close >= 0) index = close;
+    } else parts[parts.length - 1] += char;
+  }
+  return parts;
+}
+
+/** A literal every match of the glob must start with, end with, or contain. */
+function globHint(
+  glob: string,
+): { kind: 'prefix' | 'suffix' | 'contains'; text: string } | undefined {
+  const parts = globLiterals(glob);
+  const first = parts[0]!;
+  const last = parts[parts.length - 1]!;
+  if (first !== '') return { kind: 'prefix', text: first };
+  if (last !== '') return { kind: 'suffix', text: last };
+  const longest = parts.reduce((best, part) => (part.length > best.length ? part : best), '');
+  return longest === '' ? undefined : { kind: 'contains', text: longest };
+}
 
 function anchorsOf(condition: Checked): Anchor[] {
   const anchors: Anchor[] = [];
+  const add = (
+    kind: Anchor['kind'],
+    part: CheckedCompare,
+    values: unknown[],
+    exact: boolean,
+  ): void => {
+    anchors.push({ kind, field: part.field, values, source: part, exact });
+  };
   for (const part of conjuncts(condition)) {
     if (part.kind !== 'compare' || part.field === 'type') continue;
     if ((part.operator === '=' || part.operator === 'in') && EQUAL_TYPES.has(part.type))
-      anchors.push({ kind: 'equal', compare: part });
-    else if (part.operator === 'startswith' && part.type === 'string')
-      anchors.push({ kind: 'prefix', compare: part });
-    else if (part.operator === 'endswith' && part.type === 'string')
-      anchors.push({ kind: 'suffix', compare: part });
-    else if (
-      (part.operator === 'contains' || part.operator === 'icontains') &&
-      part.type === 'string'
-    )
-      anchors.push({ kind: part.operator, compare: part });
+      add('equal', part, part.values, true);
+    else if (part.type !== 'string') continue;
+    else if (part.operator === 'startswith') add('prefix', part, part.values, true);
+    else if (part.operator === 'endswith') add('suffix', part, part.values, true);
+    else if (part.operator === 'contains' || part.operator === 'icontains')
+      add(part.operator, part, part.values, true);
+    else if (part.operator === 'glob') {
+      // Every pattern of the set must give the same kind of hint for one index to cover them all.
+      const hints = (part.values as string[]).map(globHint);
+      const kind = hints[0]?.kind;
+      if (kind !== undefined && hints.every((hint) => hint?.kind === kind))
+        add(
+          kind,
+          part,
+          hints.map((hint) => hint!.text),
+          false,
+        );
+    }
   }
   return anchors;
 }
@@ -143,7 +197,7 @@ function residual(
 ): Predicate {
   const rest = conjuncts(matcher.condition).filter(
     (part) =>
-      part !== anchor?.compare &&
+      !(anchor?.exact === true && part === anchor.source) &&
       !(
         part.kind === 'compare' &&
         part.field === 'type' &&
@@ -177,16 +231,16 @@ function chooseAnchors(matchers: Matcher[]): Map<Matcher, Anchor | undefined> {
     const anchors = anchorsOf(matcher.condition);
     candidates.set(matcher, anchors);
     for (const anchor of anchors) {
-      const name = `${anchor.kind}:${anchor.compare.field}`;
+      const name = `${anchor.kind}:${anchor.field}`;
       const entry = usage.get(name) ?? { rules: 0, values: new Set() };
       entry.rules += 1;
-      for (const value of anchor.compare.values) entry.values.add(value);
+      for (const value of anchor.values) entry.values.add(value);
       usage.set(name, entry);
     }
   }
   const rank = { equal: 0, prefix: 1, suffix: 2, contains: 3, icontains: 3 };
   const cost = (anchor: Anchor): number => {
-    const entry = usage.get(`${anchor.kind}:${anchor.compare.field}`)!;
+    const entry = usage.get(`${anchor.kind}:${anchor.field}`)!;
     // A substring index costs a pass over the value on every event, about as much as testing
     // SCAN_COST candidate rules: it wins over a value index only when that one is crowded.
     const scan = anchor.kind === 'contains' || anchor.kind === 'icontains' ? SCAN_COST : 0;
@@ -209,14 +263,14 @@ function buildBucket(matchers: Matcher[], context: CompileContext): Bucket {
   const substrings = new Map<string, SubstringGroup>();
   for (const matcher of matchers) {
     const anchor = anchors.get(matcher);
-    if (anchor === undefined || anchor.compare.values.length === 0) {
+    if (anchor === undefined || anchor.values.length === 0) {
       if (anchor === undefined)
         bucket.always.push({ matcher, test: residual(matcher, undefined, context) });
       continue; // `in ()` with an empty list can never match
     }
-    const name = `${anchor.kind}:${anchor.compare.field}`;
+    const name = `${anchor.kind}:${anchor.field}`;
     const candidate: Candidate = { matcher, test: residual(matcher, anchor, context) };
-    const field = anchor.compare.field;
+    const field = anchor.field;
     if (anchor.kind === 'contains' || anchor.kind === 'icontains') {
       let group = substrings.get(name);
       if (group === undefined) {
@@ -225,7 +279,7 @@ function buildBucket(matchers: Matcher[], context: CompileContext): Bucket {
         substrings.set(name, group);
         bucket.substring.push(group);
       }
-      for (const value of anchor.compare.values)
+      for (const value of anchor.values)
         group.index.add(
           group.ignoreCase ? (value as string).toLowerCase() : (value as string),
           candidate,
@@ -239,7 +293,7 @@ function buildBucket(matchers: Matcher[], context: CompileContext): Bucket {
         equals.set(name, group);
         bucket.equal.push(group);
       }
-      for (const value of anchor.compare.values) push(group.map, value, candidate);
+      for (const value of anchor.values) push(group.map, value, candidate);
       continue;
     }
     let group = affixes.get(name);
@@ -248,7 +302,7 @@ function buildBucket(matchers: Matcher[], context: CompileContext): Bucket {
       affixes.set(name, group);
       bucket[anchor.kind].push(group);
     }
-    for (const value of anchor.compare.values) {
+    for (const value of anchor.values) {
       const text = value as string;
       let node = group.root;
       for (let step = 0; step < text.length; step += 1) {
