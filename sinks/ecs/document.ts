@@ -106,8 +106,13 @@ function mapThreat(mitre: readonly AttackTechnique[]): EcsDocument | undefined {
 const lastWith = <K extends keyof VmiEvent>(
   events: readonly VmiEvent[],
   key: K,
-): VmiEvent[K] | undefined =>
-  [...events].reverse().find((event) => event[key] !== undefined)?.[key];
+): VmiEvent[K] | undefined => {
+  for (let index = events.length - 1; index >= 0; index -= 1) {
+    const value = events[index]![key];
+    if (value !== undefined) return value;
+  }
+  return undefined;
+};
 
 function processFields(event: VmiEvent['process']): EcsDocument | undefined {
   if (!event) return undefined;
@@ -192,6 +197,8 @@ export function toEcs(finding: Finding, observer: Observer, namespace = 'default
   const processEvent = lastWith(finding.events, 'process');
   const network = lastWith(finding.events, 'network');
   const vmi = lastWith(finding.events, 'vmi');
+  const user = lastWith(finding.events, 'user');
+  const module = lastWith(finding.events, 'module');
   const score = SEVERITY_SCORE[finding.severity];
   const document = {
     '@timestamp': finding.timestamp,
@@ -229,7 +236,7 @@ export function toEcs(finding: Finding, observer: Observer, namespace = 'default
     },
     observer: shared.observer,
     process: processFields(processEvent),
-    user: userFields(lastWith(finding.events, 'user')),
+    user: userFields(user),
     source:
       network?.source_ip !== undefined
         ? { ip: network.source_ip, port: network.source_port }
@@ -254,13 +261,8 @@ export function toEcs(finding: Finding, observer: Observer, namespace = 'default
               tgid: processEvent.tgid,
             }
           : undefined,
-      user:
-        lastWith(finding.events, 'user')?.previous_id !== undefined
-          ? { previous_id: lastWith(finding.events, 'user')?.previous_id }
-          : undefined,
-      module: lastWith(finding.events, 'module')
-        ? jsonSafe(lastWith(finding.events, 'module'))
-        : undefined,
+      user: user?.previous_id !== undefined ? { previous_id: user.previous_id } : undefined,
+      module: module ? jsonSafe(module) : undefined,
       registers: first?.registers ? jsonSafe(first.registers) : undefined,
       evidence: finding.evidence ? jsonSafe(finding.evidence) : undefined,
     },
