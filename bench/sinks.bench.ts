@@ -68,7 +68,8 @@ const sink = await createElasticsearchSink({
   node: `http://127.0.0.1:${port}`,
   observer: { hostname: 'bench', version: '0.1.0' },
   queue: { directory: join(directory, 'es') },
-  batchSize: 5000,
+  batchSize: Number(process.env.RINGSIDE_BENCH_BATCH ?? 5000),
+  concurrency: Number(process.env.RINGSIDE_BENCH_CONCURRENCY ?? 2),
   retry: { baseMs: 100, maxMs: 2000 },
   log: silentLog,
 });
