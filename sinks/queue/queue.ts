@@ -232,11 +232,16 @@ export class DurableQueue {
   }
 
   /** Appends a record; resolves once it is on disk (fdatasync), with back-pressure when full. */
-  async append(record: EncodedFinding): Promise<void> {
-    if (this.closed) throw new SinkError(this.name, 'QUEUE_CLOSED', 'the queue is closed');
+  append(record: EncodedFinding): Promise<void> {
+    if (this.closed)
+      return Promise.reject(new SinkError(this.name, 'QUEUE_CLOSED', 'the queue is closed'));
     const buffer = encodeRecord(record);
     if (this.uncommittedBytes() + buffer.length > this.maxBytes)
-      await this.waitForSpace(record, buffer.length);
+      return this.waitForSpace(record, buffer.length).then(() => this.enqueue(buffer));
+    return this.enqueue(buffer);
+  }
+
+  private enqueue(buffer: Buffer): Promise<void> {
     const done = new Promise<void>((resolve, reject) => {
       this.pending.push({ buffer, resolve, reject });
     });
