@@ -1,10 +1,11 @@
 // The Splunk HEC sink against a local server that speaks HEC (events, token, acknowledgements).
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { memoryLog } from '../log.js';
 import { validateEcs } from '../test-support/ecs-schema.js';
 import { syntheticFinding } from '../test-support/findings.js';
+import { makeTestCertificates } from '../test-support/tls.js';
 import { createSplunkDestination } from './destination.js';
 import { createSplunkSink } from './sink.js';
 import { FakeHec } from './test-support/fake-hec.js';
@@ -128,4 +129,43 @@ describe('Splunk HEC sink', () => {
       ),
     ).toThrow('$RINGSIDE_UNSET_VAR');
   });
+
+  it('verifies the collector certificate against the configured CA', async () => {
+    const certificates = makeTestCertificates(mkdtempSync(join(directory, 'ca-')));
+    const other = makeTestCertificates(mkdtempSync(join(directory, 'other-')));
+    const secure = await FakeHec.start(TOKEN, 1, {
+      key: readFileSync(certificates.keyFile),
+      cert: readFileSync(certificates.certFile),
+    });
+    try {
+      mkdirSync(join(directory, 'good'));
+      const good = await createSplunkSink({
+        ...options(),
+        url: secure.url,
+        tls: { caFile: certificates.caFile },
+        queue: { directory: join(directory, 'good') },
+      });
+      await good.write(syntheticFinding(1));
+      expect(await good.drained(5000)).toBe(true);
+      await good.close();
+      expect(secure.events).toHaveLength(1);
+
+      const wrong = await createSplunkSink({
+        ...options(),
+        url: secure.url,
+        tls: { caFile: other.caFile },
+        queue: { directory: join(directory, 'wrong') },
+        failingAfter: 1,
+      });
+      await wrong.write(syntheticFinding(2));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const metrics = wrong.metrics();
+      await wrong.close();
+      expect(metrics).toMatchObject({ health: 'failing', queued: 1 });
+      expect(metrics.lastError).toMatch(/certificate/i);
+      expect(secure.events).toHaveLength(1);
+    } finally {
+      await secure.stop();
+    }
+  }, 30_000);
 });

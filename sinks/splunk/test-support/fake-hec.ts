@@ -2,7 +2,8 @@
 // batched JSON events, ackId per request when the channel header is given) and /services/collector/ack.
 // Faults: "server busy" 503s, acknowledgements that never come, a malformed event refused with code 6.
 import { createServer } from 'node:http';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 export interface HecFaults {
@@ -21,24 +22,33 @@ export class FakeHec {
   private readonly acks = new Map<number, { ready: number; lost: boolean }>();
   private nextAckId = 0;
   private state = 1;
-  private readonly server = createServer(
-    (request, response) => void this.handle(request, response),
-  );
+  private readonly server: Server;
 
   private constructor(
     private readonly token: string,
     /** Polls before an ackId turns true. */
     private readonly ackAfterPolls: number,
-  ) {}
+    private readonly tls?: { key: Buffer; cert: Buffer },
+  ) {
+    const handler = (request: IncomingMessage, response: ServerResponse) =>
+      void this.handle(request, response);
+    this.server = tls ? createTlsServer(tls, handler) : createServer(handler);
+  }
 
-  static async start(token: string, ackAfterPolls = 1): Promise<FakeHec> {
-    const hec = new FakeHec(token, ackAfterPolls);
+  /** Serves HTTPS (for localhost) when given a key and certificate (PEM). */
+  static async start(
+    token: string,
+    ackAfterPolls = 1,
+    tls?: { key: Buffer; cert: Buffer },
+  ): Promise<FakeHec> {
+    const hec = new FakeHec(token, ackAfterPolls, tls);
     await new Promise<void>((resolve) => hec.server.listen(0, '127.0.0.1', resolve));
     return hec;
   }
 
   get url(): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    const host = this.tls ? 'https://localhost' : 'http://127.0.0.1';
+    return `${host}:${(this.server.address() as AddressInfo).port}`;
   }
 
   async stop(): Promise<void> {
