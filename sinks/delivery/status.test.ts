@@ -6,7 +6,7 @@ import { memoryLog } from '../log.js';
 import { syntheticFinding } from '../test-support/findings.js';
 import type { Destination } from '../types.js';
 import { createQueuedSink } from './queued-sink.js';
-import { defaultQueueRoot, formatStatus, readQueueStatus } from './status.js';
+import { defaultQueueRoot, formatMetrics, formatStatus, readQueueStatus } from './status.js';
 
 let root: string;
 beforeEach(() => {
@@ -68,5 +68,39 @@ describe('ringside status data', () => {
     ]);
     expect(defaultQueueRoot({ RINGSIDE_QUEUE_DIR: '/x' })).toBe('/x');
     expect(defaultQueueRoot({ XDG_STATE_HOME: '/s' })).toBe('/s/ringside/queues');
+  });
+
+  it('formats metrics in hand for the summary on exit', () => {
+    const lines = formatMetrics([
+      {
+        sink: 'stdout',
+        health: 'ok',
+        accepted: 5,
+        queued: 0,
+        queuedBytes: 0,
+        sent: 5,
+        retried: 0,
+        deadLettered: 0,
+        dropped: 0,
+      },
+      {
+        sink: 'elasticsearch:es:9200',
+        health: 'failing',
+        accepted: 7,
+        queued: 7,
+        queuedBytes: 4096,
+        sent: 0,
+        retried: 21,
+        deadLettered: 0,
+        dropped: 0,
+        lastError: 'sink elasticsearch:es:9200: ConnectionError: connect ECONNREFUSED',
+        lastErrorAt: '2026-01-01T00:00:00.000Z',
+      },
+    ]);
+    expect(lines[1]).toMatch(/^stdout\s+ok\s+0\s+0 B\s+5\s+0\s+0\s+0\s/);
+    expect(lines[2]).toMatch(/^elasticsearch:es:9200\s+failing\s+7\s+4\.0 KiB\s+0\s+21\s/);
+    expect(lines[3]).toBe(
+      'elasticsearch:es:9200: last error at 2026-01-01T00:00:00.000Z: sink elasticsearch:es:9200: ConnectionError: connect ECONNREFUSED',
+    );
   });
 });

@@ -96,3 +96,15 @@ export function formatStatus(rows: readonly QueueStatus[]): string[] {
       );
   return lines;
 }
+
+/** The same table for metrics in hand (the summary a process prints on exit, from Fanout.all()). */
+export function formatMetrics(metrics: readonly SinkMetrics[]): string[] {
+  return formatStatus(
+    metrics.map((sinkMetrics) => ({
+      directory: sinkMetrics.sink,
+      metrics: { ...sinkMetrics, savedAt: new Date().toISOString() },
+      diskBytes: sinkMetrics.queuedBytes,
+      deadLetterFindings: sinkMetrics.deadLettered,
+    })),
+  );
+}
