@@ -1,10 +1,14 @@
 // Unit tests of the Elasticsearch destination against @elastic/elasticsearch-mock (the HTTP layer only);
 // destination.integration.test.ts runs the same sink against a real HTTP server with faults.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { validateEcs } from '../test-support/ecs-schema.js';
 import { rootkitFinding, syntheticFinding } from '../test-support/findings.js';
 import { SinkError } from '../errors.js';
 import { createElasticsearchDestination } from './destination.js';
+import { FakeElasticsearch } from './test-support/fake-elasticsearch.js';
 
 // The mock is CommonJS and checks `instanceof` against the CommonJS build of the client, so errors it
 // should answer with are made from that build too.
@@ -202,5 +206,41 @@ describe('createElasticsearchDestination', () => {
     expect(error.message).not.toContain('super-secret-key-123');
     expect(error.message).toContain('[REDACTED]');
     await destination.close();
+  });
+
+  it('authenticates with basic credentials whose password comes from a file, and hides it', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'ringside-basic-'));
+    const server = await FakeElasticsearch.start({
+      basic: { username: 'ringside', password: 'c0rrect-horse' },
+    });
+    try {
+      writeFileSync(join(directory, 'good'), 'c0rrect-horse\n');
+      writeFileSync(join(directory, 'bad'), 'wr0ng-battery\n');
+      const make = (file: string) =>
+        createElasticsearchDestination({
+          node: server.url,
+          observer,
+          auth: { username: 'ringside', password: { file: join(directory, file) } },
+        });
+      const good = make('good');
+      expect(await good.send([good.encode(syntheticFinding(1))])).toEqual({
+        retry: [],
+        rejected: [],
+      });
+      await good.close();
+      expect(server.stored.size).toBe(1);
+
+      const bad = make('bad');
+      const error = (await bad
+        .send([bad.encode(syntheticFinding(2))])
+        .catch((e: unknown) => e)) as SinkError;
+      await bad.close();
+      expect(error).toMatchObject({ failure: 'REFUSED', status: 401 });
+      expect(error.message).not.toContain('wr0ng-battery');
+      expect(server.stored.size).toBe(1);
+    } finally {
+      await server.stop();
+      rmSync(directory, { recursive: true, force: true });
+    }
   });
 });

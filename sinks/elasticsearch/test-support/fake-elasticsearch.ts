@@ -26,6 +26,8 @@ export interface FakeElasticsearchOptions {
   seed?: number;
   /** Require this API key (Authorization: ApiKey <key>). */
   apiKey?: string;
+  /** Require basic authentication with these credentials. */
+  basic?: { username: string; password: string };
   /** Serve HTTPS with this key and certificate (PEM). */
   tls?: { key: string | Buffer; cert: string | Buffer };
   /** Called for each bulk request after its documents are stored and before it is answered. */
@@ -64,13 +66,18 @@ export class FakeElasticsearch {
   private readonly sockets = new Set<Socket>();
   private readonly random: () => number;
   private port = 0;
-  private readonly apiKey: string | undefined;
+  private readonly expectedAuthorization: string | undefined;
   private readonly protocol: string;
 
   private constructor(options: FakeElasticsearchOptions) {
     this.faults = options.faults ?? {};
     this.random = random(options.seed ?? 1);
-    this.apiKey = options.apiKey;
+    this.expectedAuthorization =
+      options.apiKey !== undefined
+        ? `ApiKey ${options.apiKey}`
+        : options.basic !== undefined
+          ? `Basic ${Buffer.from(`${options.basic.username}:${options.basic.password}`).toString('base64')}`
+          : undefined;
     this.beforeBulkResponse = options.beforeBulkResponse;
     const handler = (request: IncomingMessage, response: ServerResponse): void => {
       this.handle(request, response).catch((error: unknown) => {
@@ -134,7 +141,10 @@ export class FakeElasticsearch {
     for await (const chunk of request) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks).toString('utf8');
     const path = (request.url ?? '/').split('?')[0]!;
-    if (this.apiKey !== undefined && request.headers.authorization !== `ApiKey ${this.apiKey}`) {
+    if (
+      this.expectedAuthorization !== undefined &&
+      request.headers.authorization !== this.expectedAuthorization
+    ) {
       this.counts.unauthorized += 1;
       return this.send(response, 401, {
         error: { type: 'security_exception', reason: 'missing authentication credentials' },
