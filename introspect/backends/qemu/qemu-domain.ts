@@ -33,6 +33,7 @@ export interface QemuDomainOptions {
   name: string;
   pluginSocket: string;
   ramFile: string;
+  /** A QMP connection for pause/resume; the domain owns it and closes it on close(). */
   qmp?: QmpClient;
   /** Reports errors thrown by hook handlers (default: stderr). */
   onHandlerError?: (error: unknown) => void;
@@ -180,6 +181,7 @@ export class QemuDomain implements Domain {
       }
       this.plugin.close();
     }
+    this.qmp?.close();
     this.events.next({
       type: 'lifecycle',
       domain: this.name,

@@ -53,7 +53,30 @@ export class QmpClient {
       });
     });
     const client = new QmpClient(socket, path);
-    await client.execute('qmp_capabilities');
+    // QEMU serves one QMP client at a time: a second one gets no greeting until the first leaves.
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        client.execute('qmp_capabilities'),
+        new Promise((_, reject) => {
+          timer = setTimeout(
+            () =>
+              reject(
+                new RingsideError(
+                  'BACKEND',
+                  `QMP ${path}: no answer within ${timeoutMs} ms (is another QMP client connected?)`,
+                ),
+              ),
+            timeoutMs,
+          );
+        }),
+      ]);
+    } catch (error) {
+      client.close();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
     return client;
   }
 
