@@ -5,15 +5,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { firstValueFrom, type Subscription } from 'rxjs';
-import type { VmiEvent } from '../../events/event.js';
-import { openLiveKernel } from '../../os/linux/live-kernel.js';
-import type { LinuxKernel } from '../../os/linux/linux-kernel.js';
-import { execMonitor } from '../../../plugins/exec-monitor/index.js';
-import { startSampleGuest, type RunningGuest } from '../../../samples/guest/launch.js';
-import type { GuestControl } from '../../../samples/guest/control.js';
-import { QemuDomain } from './qemu-domain.js';
+import type { VmiEvent } from '../../introspect/events/event.js';
+import { openLiveKernel } from '../../introspect/os/linux/live-kernel.js';
+import type { LinuxKernel } from '../../introspect/os/linux/linux-kernel.js';
+import { execMonitor } from '../../plugins/exec-monitor/index.js';
+import { startSampleGuest, type RunningGuest } from './launch.js';
+import type { GuestControl } from './control.js';
+import { QemuDomain } from '../../introspect/backends/qemu/qemu-domain.js';
 
-const repo = join(import.meta.dirname ?? '.', '..', '..', '..');
+const repo = join(import.meta.dirname ?? '.', '..', '..');
 const pluginPath = join(repo, 'build', 'ringside-tcg.so');
 
 let dir: string;
