@@ -14,6 +14,9 @@ const common = {
 };
 
 export default {
+  // Jest reads testTimeout only at the top level, not per project. Unit tests are quick; the
+  // integration tests drive a real guest under TCG on a shared 2-core machine.
+  testTimeout: 120000,
   reporters: ['default', '<rootDir>/scripts/jest-summary-reporter.cjs'],
   projects: [
     {
@@ -26,7 +29,6 @@ export default {
       ...common,
       displayName: 'integration',
       testMatch: ['<rootDir>/**/*.integration.test.ts'],
-      testTimeout: 300000,
     },
   ],
 };

@@ -1,6 +1,7 @@
 // Every subcommand of `ringside`, registered on one commander program.
 import type { Command } from 'commander';
 import { registerGuestCommands } from './guest.js';
+import { registerLiveCommands } from './live.js';
 import { registerProfileCommands } from './profile.js';
 import { registerRulesCommands } from './rules.js';
 import { registerSnapshotCommands } from './snapshot.js';
@@ -9,6 +10,7 @@ import { registerStatusCommand } from './status.js';
 export function registerCommands(program: Command): void {
   registerSnapshotCommands(program);
   registerGuestCommands(program);
+  registerLiveCommands(program);
   registerProfileCommands(program);
   registerRulesCommands(program);
   registerStatusCommand(program);

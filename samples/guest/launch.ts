@@ -15,6 +15,7 @@ import { buildSampleGuest, type GuestImage } from './build.js';
 import { parseGuestView, READY_MARKER, type GuestView } from './guest-view.js';
 import { runRoot } from './paths.js';
 import { GuestControl } from './control.js';
+import { pluginPath } from '../../introspect/backends/qemu/plugin-path.js';
 
 export interface SampleGuestOptions {
   name?: string;
@@ -23,7 +24,8 @@ export interface SampleGuestOptions {
   /** Keep QEMU running after this process exits (for `ringside guest start`). */
   detached?: boolean;
   bootTimeoutMs?: number;
-  plugin?: QemuLaunchOptions['plugin'];
+  /** Ringside's TCG plugin (default: the built plugin, with its socket in the run directory); false for none. */
+  plugin?: QemuLaunchOptions['plugin'] | false;
   log?: (line: string) => void;
 }
 
@@ -60,8 +62,10 @@ export async function startSampleGuest(options: SampleGuestOptions = {}): Promis
     initrd: image.initrd,
     // nohz=off keeps a periodic tick in an idle guest, so hook changes (applied when a vCPU next runs) never wait long.
     append: 'console=ttyS0 panic=-1 quiet nohz=off',
-    ...(options.plugin ? { plugin: options.plugin } : {}),
   };
+  if (options.plugin !== false) {
+    launch.plugin = options.plugin ?? { path: pluginPath(), socket: join(runDir, 'plugin.sock') };
+  }
   const endpoints = qemuEndpoints(launch);
   log(`starting ${QEMU_BINARY} (${launch.vcpus} vCPUs, ${launch.memoryMiB} MiB) in ${runDir}`);
   const child = spawn(QEMU_BINARY, qemuArguments(launch), {

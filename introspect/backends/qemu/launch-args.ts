@@ -42,7 +42,11 @@ export function qemuEndpoints(options: QemuLaunchOptions): QemuEndpoints {
   };
 }
 
-export function qemuArguments(options: QemuLaunchOptions): string[] {
+/**
+ * The arguments that make any QEMU guest attachable by Ringside: TCG with one thread (all vCPUs stand
+ * still while a hook is handled), RAM in a shared file, QMP and gdbstub sockets, and the plugin.
+ */
+export function attachableArguments(options: QemuLaunchOptions): string[] {
   const endpoints = qemuEndpoints(options);
   const args = [
     '-name',
@@ -57,6 +61,25 @@ export function qemuArguments(options: QemuLaunchOptions): string[] {
     `${options.memoryMiB}M`,
     '-smp',
     String(options.vcpus),
+    '-qmp',
+    `unix:${endpoints.qmpSocket},server=on,wait=off`,
+    '-gdb',
+    `unix:${endpoints.gdbSocket},server=on,wait=off`,
+  ];
+  if (options.plugin) {
+    args.push(
+      '-plugin',
+      `${options.plugin.path},socket=${options.plugin.socket},ram=${endpoints.ramFile}`,
+    );
+  }
+  return args;
+}
+
+/** The sample guest's full command line: attachable, headless, console to a file, control on ttyS1. */
+export function qemuArguments(options: QemuLaunchOptions): string[] {
+  const endpoints = qemuEndpoints(options);
+  const args = [
+    ...attachableArguments(options),
     '-display',
     'none',
     '-no-reboot',
@@ -69,22 +92,12 @@ export function qemuArguments(options: QemuLaunchOptions): string[] {
     `socket,id=control,path=${endpoints.controlSocket},server=on,wait=off`,
     '-serial',
     'chardev:control',
-    '-qmp',
-    `unix:${endpoints.qmpSocket},server=on,wait=off`,
-    '-gdb',
-    `unix:${endpoints.gdbSocket},server=on,wait=off`,
     '-pidfile',
     endpoints.pidFile,
   ];
   if (options.kernel) args.push('-kernel', options.kernel);
   if (options.initrd) args.push('-initrd', options.initrd);
   if (options.append) args.push('-append', options.append);
-  if (options.plugin) {
-    args.push(
-      '-plugin',
-      `${options.plugin.path},socket=${options.plugin.socket},ram=${endpoints.ramFile}`,
-    );
-  }
   args.push(...(options.extra ?? []));
   return args;
 }

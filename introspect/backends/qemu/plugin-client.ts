@@ -77,7 +77,15 @@ export class PluginClient {
           error.code === 'ENOENT' || error.code === 'ECONNREFUSED'
             ? 'nothing listens there: is QEMU running with -plugin ringside-tcg.so,socket=…? (see `ringside qemu-args`)'
             : error.message;
-        reject(new RingsideError('BACKEND', `plugin socket ${path}: ${why}`, { cause: error }));
+        reject(
+          new RingsideError(
+            error.code === 'ENOENT' ? 'NOT_FOUND' : 'BACKEND',
+            `plugin socket ${path}: ${why}`,
+            {
+              cause: error,
+            },
+          ),
+        );
       };
       socket.once('error', onError);
       const onData = (chunk: Buffer): void => {

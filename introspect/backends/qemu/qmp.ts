@@ -49,7 +49,13 @@ export class QmpClient {
           error.code === 'ENOENT'
             ? 'no such socket (is QEMU running with -qmp unix:…?)'
             : error.message;
-        reject(new RingsideError('BACKEND', `QMP ${path}: ${why}`, { cause: error }));
+        reject(
+          new RingsideError(
+            error.code === 'ENOENT' ? 'NOT_FOUND' : 'BACKEND',
+            `QMP ${path}: ${why}`,
+            { cause: error },
+          ),
+        );
       });
     });
     const client = new QmpClient(socket, path);
