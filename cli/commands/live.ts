@@ -56,9 +56,9 @@ export function registerLiveCommands(program: Command): void {
         process.stdout.write(
           options.shell ? `${args.map(quote).join(' ')}\n` : `${args.join('\n')}\n`,
         );
-        process.stderr
-          .write(`create ${runDir} first; add your own disks, network, display and boot options.
-`);
+        process.stderr.write(
+          `create ${runDir} first; add your own disks, network, display and boot options.\n`,
+        );
       },
     );
 
