@@ -18,6 +18,7 @@
  * Wire format (little-endian): frame = u32 length, u8 type, payload; see plugin-protocol.ts.
  */
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -110,13 +111,14 @@ static bool doorbell_rung;
 /* The peer (Ringside) connection. */
 static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER; /* one frame on the socket at a time */
 static pthread_mutex_t hit_lock = PTHREAD_MUTEX_INITIALIZER; /* one held vCPU at a time */
-static pthread_mutex_t resume_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t resume_cond = PTHREAD_COND_INITIALIZER;
+/*
+ * Whoever holds read_lock reads frames from the peer. A held vCPU reads its own resume (and any
+ * configuration that arrives meanwhile) directly, so a hit costs two thread wake-ups, not three.
+ */
+static pthread_mutex_t read_lock = PTHREAD_MUTEX_INITIALIZER;
 static int listen_fd = -1;
 static volatile int peer_fd = -1;
-static uint32_t resumed_sequence;
 static uint32_t next_sequence = 1;
-static uint64_t peer_generation;
 
 static struct {
     uint64_t hits, timeouts, flushes, dropped;
@@ -422,6 +424,60 @@ static void read_registers(unsigned int vcpu_index, uint64_t *values)
     g_byte_array_free(buf, TRUE);
 }
 
+static bool handle_message(uint8_t type, const uint8_t *at, const uint8_t *end);
+
+/* Reads one frame; false on EOF, error or a malformed length. The caller frees *frame. */
+static bool read_frame(int fd, uint8_t **frame, uint32_t *length)
+{
+    if (!read_all(fd, length, 4) || *length == 0 || *length > MAX_FRAME) {
+        return false;
+    }
+    *frame = g_malloc(*length);
+    if (!read_all(fd, *frame, *length)) {
+        g_free(*frame);
+        return false;
+    }
+    return true;
+}
+
+/* In the held vCPU: reads frames until the resume for `sequence`, the timeout, or a broken peer. */
+static void await_resume(int fd, uint32_t sequence)
+{
+    uint64_t deadline = now_ns() + (uint64_t)timeout_ms * 1000000ull;
+    for (;;) {
+        uint64_t now = now_ns();
+        if (now >= deadline) {
+            stats.timeouts++;
+            return;
+        }
+        struct pollfd pending = {.fd = fd, .events = POLLIN};
+        int ready = poll(&pending, 1, (int)((deadline - now + 999999) / 1000000));
+        if (ready < 0 && errno == EINTR) {
+            continue;
+        }
+        if (ready <= 0) {
+            continue; /* the deadline check above ends the wait */
+        }
+        uint8_t *frame;
+        uint32_t length;
+        if (!read_frame(fd, &frame, &length)) {
+            /* EOF or garbage: the peer thread sees it too and drops the peer. */
+            return;
+        }
+        bool resumed = false;
+        if (frame[0] == MSG_RESUME && length >= 5) {
+            uint32_t resumed_sequence_value;
+            memcpy(&resumed_sequence_value, frame + 1, 4);
+            resumed = (int32_t)(resumed_sequence_value - sequence) >= 0;
+        }
+        bool ok = handle_message(frame[0], frame + 1, frame + length);
+        g_free(frame);
+        if (resumed || !ok) {
+            return;
+        }
+    }
+}
+
 /* Sends a hit and holds the vCPU until Ringside resumes it, goes away, or the timeout passes. */
 static void report_hit(unsigned int vcpu_index, uint8_t kind, uint32_t hook, uint64_t address, uint64_t aux1,
                        uint64_t aux2)
@@ -437,7 +493,6 @@ static void report_hit(unsigned int vcpu_index, uint8_t kind, uint32_t hook, uin
         pthread_mutex_unlock(&hit_lock);
         return;
     }
-    uint64_t generation = peer_generation;
     uint32_t sequence = next_sequence++;
     buffer out = begin_frame(MSG_HIT);
     put_u32(&out, sequence);
@@ -452,27 +507,18 @@ static void report_hit(unsigned int vcpu_index, uint8_t kind, uint32_t hook, uin
     for (size_t r = 0; r < REGISTER_COUNT; r++) {
         put_u64(&out, registers[r]);
     }
-    bool sent = send_frame(&out);
+    pthread_mutex_lock(&read_lock);
+    int fd = peer_fd;
+    bool sent = fd >= 0 && send_frame(&out);
     if (sent) {
-        struct timespec deadline;
-        clock_gettime(CLOCK_REALTIME, &deadline);
-        deadline.tv_sec += timeout_ms / 1000;
-        deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-        if (deadline.tv_nsec >= 1000000000L) {
-            deadline.tv_sec++;
-            deadline.tv_nsec -= 1000000000L;
-        }
-        pthread_mutex_lock(&resume_lock);
-        while ((int32_t)(resumed_sequence - sequence) < 0 && peer_fd >= 0 && generation == peer_generation) {
-            if (pthread_cond_timedwait(&resume_cond, &resume_lock, &deadline) == ETIMEDOUT) {
-                stats.timeouts++;
-                break;
-            }
-        }
-        pthread_mutex_unlock(&resume_lock);
+        await_resume(fd, sequence);
     } else {
+        if (fd < 0) {
+            g_free(out.data);
+        }
         stats.dropped++;
     }
+    pthread_mutex_unlock(&read_lock);
     uint64_t held = now_ns() - started;
     hold_samples[stats.hits % HOLD_SAMPLES] = held;
     stats.hits++;
@@ -716,12 +762,7 @@ static bool handle_message(uint8_t type, const uint8_t *at, const uint8_t *end)
     }
     switch (type) {
     case MSG_RESUME:
-        pthread_mutex_lock(&resume_lock);
-        if ((int32_t)(sequence - resumed_sequence) > 0) {
-            resumed_sequence = sequence;
-        }
-        pthread_cond_broadcast(&resume_cond);
-        pthread_mutex_unlock(&resume_lock);
+        /* A held vCPU reads its own resume; one arriving here is late (after a timeout): ignore it. */
         return true;
     case MSG_SET_EXEC_HOOKS: {
         uint32_t count;
@@ -803,14 +844,12 @@ static bool handle_message(uint8_t type, const uint8_t *at, const uint8_t *end)
 
 static void drop_peer(int fd)
 {
+    pthread_mutex_lock(&read_lock);
     pthread_mutex_lock(&write_lock);
     peer_fd = -1;
     close(fd);
     pthread_mutex_unlock(&write_lock);
-    pthread_mutex_lock(&resume_lock);
-    peer_generation++;
-    pthread_cond_broadcast(&resume_cond);
-    pthread_mutex_unlock(&resume_lock);
+    pthread_mutex_unlock(&read_lock);
     pthread_mutex_lock(&config_lock);
     clear_all_locked();
     pthread_mutex_unlock(&config_lock);
@@ -837,16 +876,25 @@ static void *peer_thread(void *unused)
         pthread_mutex_unlock(&write_lock);
         send_hello();
         for (;;) {
+            struct pollfd pending = {.fd = fd, .events = POLLIN};
+            if (poll(&pending, 1, 100) <= 0) {
+                continue;
+            }
+            /* A held vCPU may be reading; wait for it, then check that data is still there. */
+            pthread_mutex_lock(&read_lock);
+            pending.revents = 0;
+            if (poll(&pending, 1, 0) <= 0) {
+                pthread_mutex_unlock(&read_lock);
+                continue;
+            }
+            uint8_t *frame;
             uint32_t length;
-            if (!read_all(fd, &length, 4) || length == 0 || length > MAX_FRAME) {
+            bool ok = read_frame(fd, &frame, &length);
+            pthread_mutex_unlock(&read_lock);
+            if (!ok) {
                 break;
             }
-            uint8_t *frame = g_malloc(length);
-            if (!read_all(fd, frame, length)) {
-                g_free(frame);
-                break;
-            }
-            bool ok = handle_message(frame[0], frame + 1, frame + length);
+            ok = handle_message(frame[0], frame + 1, frame + length);
             g_free(frame);
             if (!ok) {
                 break;
