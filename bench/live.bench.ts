@@ -139,7 +139,7 @@ async function liveProcessList(): Promise<void> {
       const started = performance.now();
       await qmp.execute('stop');
       const walked = performance.now();
-      (kernel.reader.space as { newGeneration?: () => void }).newGeneration?.();
+      kernel.newGeneration();
       count = listTasks(kernel).tasks.length;
       walks.push(performance.now() - walked);
       await qmp.execute('cont');

@@ -136,6 +136,7 @@ export function registerLiveCommands(program: Command): void {
       try {
         const kernel = openLinuxKernel(memory, []);
         await qmp.execute('stop');
+        kernel.newGeneration();
         let list;
         try {
           list = listTasks(kernel);

@@ -120,4 +120,76 @@ export class KernelReader {
   fieldNumber(base: bigint, struct: string, path: string): number {
     return Number(this.fieldValue(base, struct, path));
   }
+
+  /** Reads a whole struct once; its fields are then decoded from the copy (one read, not one per field). */
+  struct(address: bigint, struct: string): StructCopy {
+    let size = this.structSizes.get(struct);
+    if (size === undefined) {
+      const id = this.types.findStruct(struct);
+      if (id === undefined)
+        throw new RingsideError('NOT_FOUND', `the kernel's types have no struct ${struct}`);
+      size = this.types.sizeOf(id);
+      if (size <= 0 || size > 1 << 20)
+        throw new GuestStructureError(`struct ${struct} has an implausible size ${size}`);
+      this.structSizes.set(struct, size);
+    }
+    return new StructCopy(this, struct, address, this.bytes(address, size));
+  }
+
+  private readonly structSizes = new Map<string, number>();
+}
+
+/** A copy of one struct read from guest memory, with typed field access by dotted path. */
+export class StructCopy {
+  private readonly view: DataView;
+
+  constructor(
+    private readonly reader: KernelReader,
+    readonly struct: string,
+    readonly address: bigint,
+    readonly bytes: Uint8Array,
+  ) {
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  offset(path: string): number {
+    return this.reader.field(this.struct, path).offset;
+  }
+
+  u64(path: string): bigint {
+    return this.view.getBigUint64(this.offset(path), true);
+  }
+
+  u32(path: string): number {
+    return this.view.getUint32(this.offset(path), true);
+  }
+
+  i32(path: string): number {
+    return this.view.getInt32(this.offset(path), true);
+  }
+
+  /** An integer field of 1, 2, 4 or 8 bytes, bitfields included. */
+  value(path: string): bigint {
+    const location = this.reader.field(this.struct, path);
+    const size = location.bitSize > 0 ? 8 : this.reader.types.sizeOf(location.type);
+    const at = location.offset;
+    let value: bigint;
+    if (size === 1) value = BigInt(this.view.getUint8(at));
+    else if (size === 2) value = BigInt(this.view.getUint16(at, true));
+    else if (size === 4) value = BigInt(this.view.getUint32(at, true));
+    else if (size === 8) value = this.view.getBigUint64(at, true);
+    else throw new GuestStructureError(`${this.struct}.${path} is ${size} bytes, not an integer`);
+    if (location.bitSize > 0)
+      value = (value >> BigInt(location.bitOffset % 8)) & ((1n << BigInt(location.bitSize)) - 1n);
+    return value;
+  }
+
+  cString(path: string, max: number): string {
+    const at = this.offset(path);
+    const slice = this.bytes.subarray(at, at + max);
+    const end = slice.indexOf(0);
+    return Buffer.from(slice.buffer, slice.byteOffset, end < 0 ? slice.length : end).toString(
+      'utf8',
+    );
+  }
 }

@@ -2,6 +2,7 @@
 // tables, symbols from kallsyms, types from .BTF, KASLR from _text, the kernel's own page-table root.
 // A System.map or a Volatility 3 ISF may be given instead of the kernel's own symbols or types.
 import { GuestStructureError, RingsideError } from '../../errors.js';
+import { CachedPhysicalMemory } from '../../memory/cached-memory.js';
 import { PagedAddressSpace, x86Translator } from '../../memory/paged-address-space.js';
 import type { PhysicalMemory } from '../../memory/types.js';
 import type { VcpuState } from '../../backends/snapshot/types.js';
@@ -36,6 +37,8 @@ export interface LinuxKernel {
   reader: KernelReader;
   /** Where the symbols and types came from. */
   sources: { symbols: string; types: string };
+  /** Drops cached pages and translations: call it whenever the guest has run. */
+  newGeneration(): void;
 }
 
 export interface OpenKernelOptions {
@@ -72,8 +75,11 @@ export function openLinuxKernel(
   const text = requireSymbol(symbols, '_text');
   const slide = text - DEFAULT_TEXT_ADDRESS;
 
+  // Small reads (structures, page-table entries) go through a page cache; a live guest drops it at
+  // every new generation.
+  const cached = new CachedPhysicalMemory(memory);
   // Kernel reads go through the kernel's own top-level table, whatever process a vCPU was running.
-  const bootSpace = new PagedAddressSpace(memory, image.root, x86Translator(image.mode), 'kernel');
+  const bootSpace = new PagedAddressSpace(cached, image.root, x86Translator(image.mode), 'kernel');
   let root = image.root;
   const initTopPgt = symbols.address('init_top_pgt') ?? symbols.address('swapper_pg_dir');
   if (initTopPgt !== undefined) {
@@ -83,7 +89,7 @@ export function openLinuxKernel(
   const space =
     root === image.root
       ? bootSpace
-      : new PagedAddressSpace(memory, root, x86Translator(image.mode), 'kernel');
+      : new PagedAddressSpace(cached, root, x86Translator(image.mode), 'kernel');
 
   let types = options.types;
   let typesSource = options.typesSource ?? 'ISF';
@@ -120,6 +126,10 @@ export function openLinuxKernel(
     types,
     reader,
     sources: { symbols: options.symbolsSource ?? 'kallsyms in guest memory', types: typesSource },
+    newGeneration: () => {
+      cached.newGeneration();
+      space.newGeneration();
+    },
   };
 }
 

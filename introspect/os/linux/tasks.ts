@@ -36,29 +36,29 @@ export interface TaskList {
 
 export function readTask(kernel: LinuxKernel, address: bigint): TaskInfo {
   const r = kernel.reader;
-  const cred = r.u64(address + r.offset('task_struct', 'real_cred'));
-  const parent = r.u64(address + r.offset('task_struct', 'real_parent'));
-  const mm = r.u64(address + r.offset('task_struct', 'mm'));
-  const flags = r.fieldValue(address, 'task_struct', 'flags');
-  const task: TaskInfo = {
+  const task = r.struct(address, 'task_struct');
+  const cred = r.struct(task.u64('real_cred'), 'cred');
+  const parent = task.u64('real_parent');
+  const mm = task.u64('mm');
+  const info: TaskInfo = {
     address,
-    pid: r.fieldNumber(address, 'task_struct', 'pid'),
-    tgid: r.fieldNumber(address, 'task_struct', 'tgid'),
+    pid: Number(task.value('pid')),
+    tgid: Number(task.value('tgid')),
     ppid: parent === 0n ? 0 : r.fieldNumber(parent, 'task_struct', 'tgid'),
-    uid: r.fieldNumber(cred, 'cred', 'uid.val'),
-    gid: r.fieldNumber(cred, 'cred', 'gid.val'),
-    euid: r.fieldNumber(cred, 'cred', 'euid.val'),
-    egid: r.fieldNumber(cred, 'cred', 'egid.val'),
-    comm: r.cString(address + r.offset('task_struct', 'comm'), TASK_COMM_LEN),
-    startTime: r.fieldValue(address, 'task_struct', 'start_time'),
-    kernelThread: (flags & PF_KTHREAD) !== 0n,
+    uid: cred.u32('uid.val'),
+    gid: cred.u32('gid.val'),
+    euid: cred.u32('euid.val'),
+    egid: cred.u32('egid.val'),
+    comm: task.cString('comm', TASK_COMM_LEN),
+    startTime: task.value('start_time'),
+    kernelThread: (task.value('flags') & PF_KTHREAD) !== 0n,
     mm,
   };
   if (mm !== 0n) {
     const pgd = r.u64(mm + r.offset('mm_struct', 'pgd'));
-    if (pgd >= kernel.directMapBase) task.pageTableRoot = pgd - kernel.directMapBase;
+    if (pgd >= kernel.directMapBase) info.pageTableRoot = pgd - kernel.directMapBase;
   }
-  return task;
+  return info;
 }
 
 /** Walks init_task.tasks. A task that cannot be read ends the walk with a problem, not an exception. */

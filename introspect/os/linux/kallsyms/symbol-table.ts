@@ -8,6 +8,8 @@ export class KallsymsSymbolTable implements SymbolTable {
   private readonly order: Uint32Array;
   private readonly keys: Float64Array;
   private lookups = 0;
+  /** Names already looked up (readers ask for the same few symbols again and again). */
+  private readonly found = new Map<string, KernelSymbol | undefined>();
   private byName: Map<string, number[]> | undefined;
 
   constructor(private readonly table: KallsymsResult) {
@@ -78,6 +80,13 @@ export class KallsymsSymbolTable implements SymbolTable {
   }
 
   symbol(name: string): KernelSymbol | undefined {
+    if (this.found.has(name)) return this.found.get(name);
+    const symbol = this.lookUp(name);
+    this.found.set(name, symbol);
+    return symbol;
+  }
+
+  private lookUp(name: string): KernelSymbol | undefined {
     const indexes = this.indexesOf(name);
     if (indexes.length === 0) return undefined;
     // Prefer a global symbol (upper-case type) when a static name repeats.
