@@ -30,7 +30,9 @@ export class PluginClient {
   >();
   private nextSequence = 1;
   private handler: HitHandler | undefined;
-  private queue: Promise<void> = Promise.resolve();
+  /** Hits wait here while an earlier one is still being handled (the plugin sends one at a time per vCPU). */
+  private readonly waitingHits: Hit[] = [];
+  private handling = false;
   private failure: Error | undefined;
   private readonly closeListeners = new Set<(error: Error) => void>();
 
@@ -192,7 +194,8 @@ export class PluginClient {
     for (const frame of frames) {
       const message = decodeMessage(frame);
       if (message.type === MessageType.Hit) {
-        this.queue = this.queue.then(() => this.dispatch(message));
+        this.waitingHits.push(message);
+        if (!this.handling) this.nextHit();
       } else if (message.type === MessageType.Ack || message.type === MessageType.Stats) {
         const waiter = this.waiting.get(message.sequence);
         this.waiting.delete(message.sequence);
@@ -201,14 +204,30 @@ export class PluginClient {
     }
   }
 
-  private async dispatch(hit: Hit): Promise<void> {
+  /**
+   * Runs the handler for the next waiting hit and resumes the vCPU as soon as it settles: in the same
+   * tick when the handler returns synchronously, since every microtask hop adds latency to a held vCPU.
+   */
+  private nextHit(): void {
+    const hit = this.waitingHits.shift();
+    if (!hit) {
+      this.handling = false;
+      return;
+    }
+    this.handling = true;
+    const finish = (): void => {
+      if (!this.failure) this.socket.write(encodeResume(hit.sequence));
+      this.nextHit();
+    };
+    let result: void | Promise<void>;
     try {
-      await this.handler?.(hit);
+      result = this.handler?.(hit);
     } catch {
       // A handler's failure must not keep the vCPU held; the domain reports handler errors itself.
-    } finally {
-      if (!this.failure) this.socket.write(encodeResume(hit.sequence));
+      result = undefined;
     }
+    if (result && typeof result.then === 'function') result.then(finish, finish);
+    else finish();
   }
 
   private fail(error: Error): void {

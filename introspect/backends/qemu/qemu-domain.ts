@@ -319,7 +319,8 @@ export class QemuDomain implements Domain {
     return registers;
   }
 
-  private async dispatch(hit: Hit): Promise<void> {
+  /** Handles one hit; returns a promise only when a handler asked to hold the vCPU. */
+  private dispatch(hit: Hit): void | Promise<void> {
     this.newGeneration();
     const registers = this.registersOf(hit);
     const base = {
@@ -399,10 +400,13 @@ export class QemuDomain implements Domain {
     }
     this.events.next(event);
     if (holds.length > 0) {
-      for (const result of await Promise.allSettled(holds)) {
-        if (result.status === 'rejected') this.onHandlerError(result.reason);
-      }
+      return Promise.allSettled(holds).then((results) => {
+        for (const result of results) {
+          if (result.status === 'rejected') this.onHandlerError(result.reason);
+        }
+      });
     }
+    return undefined;
   }
 
   private fail(error: Error): void {
