@@ -70,7 +70,7 @@ export function listModules(kernel: LinuxKernel, limit = 65536): ModuleList {
         modules,
         problem: {
           address,
-          message: `module at 0x${address.toString(16)} unreadable: ${error.message}`,
+          message: `module at 0x${address.toString(16)} (list pointer 0x${node.toString(16)}) unreadable: ${error.message}`,
         },
       };
     }

@@ -80,7 +80,7 @@ export function listTasks(kernel: LinuxKernel, limit?: number): TaskList {
         tasks,
         problem: {
           address,
-          message: `task at 0x${address.toString(16)} unreadable: ${error.message}`,
+          message: `task at 0x${address.toString(16)} (list pointer 0x${node.toString(16)}) unreadable: ${error.message}`,
         },
       };
     }
