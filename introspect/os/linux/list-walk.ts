@@ -55,3 +55,36 @@ export function walkList(reader: KernelReader, head: bigint, limit = DEFAULT_WAL
     current = next;
   }
 }
+
+export interface ListEntries<T> {
+  entries: T[];
+  /** Set when the walk stopped early; the entries before it are kept. */
+  problem?: WalkProblem;
+}
+
+/**
+ * Reads the objects on a kernel list: `member` is the offset of their list_head. An object that
+ * cannot be read ends the walk with a problem naming it and the list pointer that led to it.
+ */
+export function readListEntries<T>(
+  reader: KernelReader,
+  head: bigint,
+  member: bigint,
+  what: string,
+  read: (address: bigint) => T,
+  limit?: number,
+): ListEntries<T> {
+  const walk = walkList(reader, head, limit);
+  const entries: T[] = [];
+  for (const node of walk.nodes) {
+    const address = node - member;
+    try {
+      entries.push(read(address));
+    } catch (error) {
+      if (!isRingsideError(error)) throw error;
+      const message = `${what} at 0x${address.toString(16)} (list pointer 0x${node.toString(16)}) unreadable: ${error.message}`;
+      return { entries, problem: { address, message } };
+    }
+  }
+  return walk.problem ? { entries, problem: walk.problem } : { entries };
+}

@@ -1,8 +1,7 @@
 // The kernel's module list (the `modules` list of struct module): name, base and size of each
 // module's core, as /proc/modules shows them.
-import { isRingsideError } from '../../errors.js';
 import type { LinuxKernel } from './linux-kernel.js';
-import { walkList, type WalkProblem } from './list-walk.js';
+import { readListEntries, type WalkProblem } from './list-walk.js';
 
 const MODULE_NAME_LEN = 56; // 64 - sizeof(unsigned long)
 
@@ -58,22 +57,13 @@ export function listModules(kernel: LinuxKernel, limit = 65536): ModuleList {
   if (head === undefined)
     return { modules: [], problem: { address: 0n, message: 'no modules symbol' } };
   const listOffset = r.offset('module', 'list');
-  const walk = walkList(r, head, limit);
-  const modules: ModuleInfo[] = [];
-  for (const node of walk.nodes) {
-    const address = node - listOffset;
-    try {
-      modules.push(readModule(kernel, address));
-    } catch (error) {
-      if (!isRingsideError(error)) throw error;
-      return {
-        modules,
-        problem: {
-          address,
-          message: `module at 0x${address.toString(16)} (list pointer 0x${node.toString(16)}) unreadable: ${error.message}`,
-        },
-      };
-    }
-  }
-  return walk.problem ? { modules, problem: walk.problem } : { modules };
+  const { entries, problem } = readListEntries(
+    r,
+    head,
+    listOffset,
+    'module',
+    (address) => readModule(kernel, address),
+    limit,
+  );
+  return problem ? { modules: entries, problem } : { modules: entries };
 }

@@ -1,8 +1,7 @@
 // The kernel's process list: every thread-group leader on init_task.tasks, with ids, credentials,
 // name, start time and address space, read through the kernel's types.
-import { isRingsideError } from '../../errors.js';
 import type { LinuxKernel } from './linux-kernel.js';
-import { walkList, type WalkProblem } from './list-walk.js';
+import { readListEntries, type WalkProblem } from './list-walk.js';
 
 /** include/linux/sched.h */
 const PF_KTHREAD = 0x0020_0000n;
@@ -68,22 +67,13 @@ export function listTasks(kernel: LinuxKernel, limit?: number): TaskList {
   if (initTask === undefined)
     return { tasks: [], problem: { address: 0n, message: 'no init_task symbol' } };
   const tasksOffset = r.offset('task_struct', 'tasks');
-  const walk = walkList(r, initTask + tasksOffset, limit);
-  const tasks: TaskInfo[] = [];
-  for (const node of walk.nodes) {
-    const address = node - tasksOffset;
-    try {
-      tasks.push(readTask(kernel, address));
-    } catch (error) {
-      if (!isRingsideError(error)) throw error;
-      return {
-        tasks,
-        problem: {
-          address,
-          message: `task at 0x${address.toString(16)} (list pointer 0x${node.toString(16)}) unreadable: ${error.message}`,
-        },
-      };
-    }
-  }
-  return walk.problem ? { tasks, problem: walk.problem } : { tasks };
+  const { entries, problem } = readListEntries(
+    r,
+    initTask + tasksOffset,
+    tasksOffset,
+    'task',
+    (address) => readTask(kernel, address),
+    limit,
+  );
+  return problem ? { tasks: entries, problem } : { tasks: entries };
 }
