@@ -201,6 +201,31 @@ describe('frame traps and views', () => {
     expect(await countDuring(hook, BUSY)).toBe(0);
   });
 
+  it('an execute trap fires when code in the frame runs, and not on a data frame', async () => {
+    const code = frameOf(kernel.symbols.address('bprm_execve')!);
+    const data = frameOf(
+      kernel.symbols.address('jiffies_64') ?? kernel.symbols.address('jiffies')!,
+    );
+    const seen: VmiEvent[] = [];
+    const executed = await countDuring(
+      () =>
+        domain
+          .hook({ kind: 'memory', frame: code, access: { x: true } })
+          .subscribe(({ event }) => void seen.push(event)),
+      'for i in 1 2 3; do /bin/true; done',
+    );
+    expect(executed).toBeGreaterThan(0);
+    expect(
+      seen.every((event) => event.vmi!.access === 'x' && event.vmi!.gpa! >> 12n === code),
+    ).toBe(true);
+    expect(
+      await countDuring(
+        () => domain.hook({ kind: 'memory', frame: data, access: { x: true } }).subscribe(),
+        BUSY,
+      ),
+    ).toBe(0);
+  });
+
   it('register-write traps see CR3 loads at context switches', async () => {
     const writes: VmiEvent[] = [];
     const subscription = domain
