@@ -7,6 +7,7 @@ import { RingsideError } from '../../introspect/errors.js';
 import { attachableArguments } from '../../introspect/backends/qemu/launch-args.js';
 import { pluginPath } from '../../introspect/backends/qemu/plugin-path.js';
 import { QemuDomain } from '../../introspect/backends/qemu/qemu-domain.js';
+import { GdbDomain } from '../../introspect/backends/qemu/gdb-domain.js';
 import { QmpClient } from '../../introspect/backends/qemu/qmp.js';
 import { RamFileMemory } from '../../introspect/backends/qemu/ram-file-memory.js';
 import { openLinuxKernel } from '../../introspect/os/linux/linux-kernel.js';
@@ -65,7 +66,11 @@ export function registerLiveCommands(program: Command): void {
   program
     .command('monitor')
     .description('Attach to a running QEMU guest and stream events as NDJSON until Ctrl-C')
-    .requiredOption('--plugin-socket <path>', 'the socket of Ringside’s TCG plugin in that QEMU')
+    .option('--plugin-socket <path>', 'the socket of Ringside’s TCG plugin in that QEMU')
+    .option(
+      '--gdb <path>',
+      'without the plugin: QEMU’s gdbstub socket (slow breakpoints, exec hooks only)',
+    )
     .requiredOption('--ram <file>', 'the guest’s RAM backing file (memory-backend-file, share=on)')
     .option('--qmp <path>', 'QMP socket (for pause/resume)')
     .option('--name <name>', 'guest name in events', 'guest')
@@ -76,12 +81,19 @@ export function registerLiveCommands(program: Command): void {
     )
     .action(
       async (options: {
-        pluginSocket: string;
+        pluginSocket?: string;
+        gdb?: string;
         ram: string;
         qmp?: string;
         name: string;
         plugins: string;
       }) => {
+        if (!options.pluginSocket && !options.gdb) {
+          throw new RingsideError(
+            'BAD_INPUT',
+            'monitor needs --plugin-socket (Ringside’s TCG plugin) or, as a slow fallback, --gdb',
+          );
+        }
         const chosen = options.plugins
           .split(',')
           .map((name) => name.trim())
@@ -96,12 +108,15 @@ export function registerLiveCommands(program: Command): void {
         config.onUnhandledError = (error) =>
           process.stderr.write(`ringside: subscriber failed: ${String(error)}\n`);
         const qmp = options.qmp ? await QmpClient.connect(options.qmp) : undefined;
-        const domain = await QemuDomain.attach({
-          name: options.name,
-          pluginSocket: options.pluginSocket,
-          ramFile: options.ram,
-          ...(qmp ? { qmp } : {}),
-        });
+        const common = { name: options.name, ramFile: options.ram, ...(qmp ? { qmp } : {}) };
+        const domain = options.pluginSocket
+          ? await QemuDomain.attach({ ...common, pluginSocket: options.pluginSocket })
+          : await GdbDomain.attach({ ...common, gdbSocket: options.gdb! });
+        if (!options.pluginSocket) {
+          process.stderr.write(
+            'ringside: no plugin: using the gdbstub fallback (every hook change flushes QEMU’s code cache; expect a much slower guest)\n',
+          );
+        }
         const kernel = openLiveKernel(domain);
         process.stderr.write(
           `attached to ${options.name}: Linux ${kernel.release}; plugins: ${chosen.join(', ')}; Ctrl-C to detach\n`,

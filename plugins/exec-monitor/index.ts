@@ -46,7 +46,7 @@ export const execMonitor: DetectorPlugin = {
     version: '1.0.0',
     description: 'Every program execution in the guest, from bprm_execve',
     symbols: ['bprm_execve'],
-    capabilities: { live: [true], breakpoints: ['hidden', 'int3'] },
+    capabilities: { live: [true], breakpoints: ['hidden', 'int3', 'debugger'] },
     emits: ['process.exec'],
   },
   start({ domain, kernel }: PluginContext): Observable<VmiEvent> {

@@ -12,6 +12,7 @@ import { execMonitor } from '../../plugins/exec-monitor/index.js';
 import { startSampleGuest, type RunningGuest } from './launch.js';
 import type { GuestControl } from './control.js';
 import { QemuDomain } from '../../introspect/backends/qemu/qemu-domain.js';
+import { GdbDomain } from '../../introspect/backends/qemu/gdb-domain.js';
 
 const repo = join(import.meta.dirname ?? '.', '..', '..');
 const pluginPath = join(repo, 'build', 'ringside-tcg.so');
@@ -292,5 +293,42 @@ process.stdout.write('planted\\n');
     await domain.synced();
     process.kill(guest.pid, 'SIGKILL');
     await expect(failure).resolves.toMatch(/QEMU closed the connection/);
+  });
+});
+
+describe('a QEMU without the plugin: the gdbstub fallback', () => {
+  it('declares what it can do, runs the exec monitor through breakpoints, and detaches cleanly', async () => {
+    const plain = await startSampleGuest({ name: 'it-gdb', plugin: false });
+    try {
+      const fallback = await GdbDomain.attach({
+        name: 'it-gdb',
+        gdbSocket: plain.endpoints.gdbSocket,
+        ramFile: plain.endpoints.ramFile,
+      });
+      expect(fallback.capabilities).toMatchObject({
+        breakpoints: 'debugger',
+        memAccess: 'none',
+        altp2m: 'none',
+      });
+      const fallbackKernel = openLiveKernel(fallback);
+      const refused = firstValueFrom(
+        fallback.hook({ kind: 'memory', frame: 0n, access: { w: true } }),
+      ).catch((error: Error) => error.message);
+      await expect(refused).resolves.toMatch(/need Ringside's TCG plugin/);
+      const events: VmiEvent[] = [];
+      const subscription = execMonitor
+        .start({ domain: fallback, kernel: fallbackKernel })
+        .subscribe((event) => events.push(event));
+      await fallback.synced();
+      const plainControl = await plain.control();
+      await plainControl.run('for i in 1 2 3; do /bin/true via-gdb; done');
+      subscription.unsubscribe();
+      expect(events.filter((event) => event.process?.args?.[1] === 'via-gdb')).toHaveLength(3);
+      await fallback.close();
+      expect((await plainControl.run('echo still running')).output).toContain('still running');
+      plainControl.close();
+    } finally {
+      await plain.stop();
+    }
   });
 });

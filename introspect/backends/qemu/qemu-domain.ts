@@ -12,6 +12,7 @@ import type {
   HookSpec,
 } from '../../domain/types.js';
 import { PluginClient } from './plugin-client.js';
+import { runHandlers } from './run-handlers.js';
 import { ACCESS, HitKind, REGISTER_TRAP, type Hit } from './plugin-protocol.js';
 import type { QmpClient } from './qmp.js';
 import { RamFileMemory } from './ram-file-memory.js';
@@ -389,24 +390,9 @@ export class QemuDomain implements Domain {
       default:
         return;
     }
-    const holds: Promise<unknown>[] = [];
-    const context: HookContext = { event, hold: (work) => void holds.push(work) };
-    for (const handler of [...handlers]) {
-      try {
-        handler(context);
-      } catch (error) {
-        this.onHandlerError(error);
-      }
-    }
+    const settled = runHandlers(handlers, event, this.onHandlerError);
     this.events.next(event);
-    if (holds.length > 0) {
-      return Promise.allSettled(holds).then((results) => {
-        for (const result of results) {
-          if (result.status === 'rejected') this.onHandlerError(result.reason);
-        }
-      });
-    }
-    return undefined;
+    return settled;
   }
 
   private fail(error: Error): void {

@@ -1,0 +1,270 @@
+// The fallback live backend for a QEMU started without Ringside's plugin: exec hooks as gdbstub
+// breakpoints. QEMU keeps them out of guest memory, but every insert or removal flushes its
+// translated code and each hit is a stop, a step over and a continue, so it is far slower than the
+// plugin; it offers no memory or register traps and no views, and says so in its capabilities.
+import { Observable, Subject } from 'rxjs';
+import { RingsideError } from '../../errors.js';
+import type { VmiEvent } from '../../events/event.js';
+import type { Domain, DomainCapabilities, HookContext, HookSpec } from '../../domain/types.js';
+import { GdbRemote, registerAt, stopThread } from './gdb-remote.js';
+import type { QmpClient } from './qmp.js';
+import { RamFileMemory } from './ram-file-memory.js';
+import { runHandlers } from './run-handlers.js';
+
+type Handler = (context: HookContext) => void;
+
+/** Byte offsets of registers in QEMU's x86-64 `g` reply. */
+const G_LAYOUT: Record<string, [number, number]> = {
+  rax: [0, 8], rbx: [8, 8], rcx: [16, 8], rdx: [24, 8], rsi: [32, 8], rdi: [40, 8], rbp: [48, 8], rsp: [56, 8],
+  r8: [64, 8], r9: [72, 8], r10: [80, 8], r11: [88, 8], r12: [96, 8], r13: [104, 8], r14: [112, 8], r15: [120, 8],
+  rip: [128, 8], rflags: [136, 4], fs_base: [164, 8], gs_base: [172, 8], k_gs_base: [180, 8],
+  cr0: [188, 8], cr2: [196, 8], cr3: [204, 8], cr4: [212, 8], efer: [228, 8],
+}; // prettier-ignore
+
+export interface GdbDomainOptions {
+  name: string;
+  gdbSocket: string;
+  ramFile: string;
+  qmp?: QmpClient;
+  onHandlerError?: (error: unknown) => void;
+}
+
+export class GdbDomain implements Domain {
+  readonly capabilities: DomainCapabilities = {
+    live: true,
+    memAccess: 'none',
+    breakpoints: 'debugger',
+    altp2m: 'none',
+    registerWriteTraps: false,
+    singlestep: true,
+    views: 1,
+  };
+  readonly events$: Observable<VmiEvent>;
+  private readonly events = new Subject<VmiEvent>();
+  private readonly hooks = new Map<bigint, Set<Handler>>();
+  /** Breakpoints in the stub (may lag `hooks` until the loop applies changes). */
+  private readonly planted = new Set<bigint>();
+  private changesPending = false;
+  private synced$: { promise: Promise<void>; resolve: () => void } | undefined;
+  private running = false;
+  private closing = false;
+  private closedError: Error | undefined;
+  private readonly failures = new Set<(error: Error) => void>();
+  private readonly generationListeners = new Set<() => void>();
+  private loop: Promise<void> = Promise.resolve();
+
+  private constructor(
+    readonly name: string,
+    readonly physical: RamFileMemory,
+    private readonly gdb: GdbRemote,
+    private readonly qmp: QmpClient | undefined,
+    private readonly onHandlerError: (error: unknown) => void,
+  ) {
+    this.events$ = this.events.asObservable();
+    gdb.onClose((error) => this.fail(error));
+  }
+
+  static async attach(options: GdbDomainOptions): Promise<GdbDomain> {
+    const physical = new RamFileMemory(options.ramFile);
+    const gdb = await GdbRemote.connect(options.gdbSocket);
+    const domain = new GdbDomain(
+      options.name,
+      physical,
+      gdb,
+      options.qmp,
+      options.onHandlerError ??
+        ((error) => process.stderr.write(`ringside: hook handler failed: ${String(error)}\n`)),
+    );
+    // QEMU stops the guest when a debugger connects; answer its status query, then let it run.
+    await gdb.request('?');
+    await gdb.request('qSupported:multiprocess+;swbreak+');
+    domain.loop = domain.run();
+    domain.events.next({
+      type: 'lifecycle',
+      domain: options.name,
+      time: performance.now(),
+      lifecycle: { state: 'attached' },
+    });
+    return domain;
+  }
+
+  hook(spec: HookSpec): Observable<HookContext> {
+    return new Observable<HookContext>((subscriber) => {
+      if (spec.kind !== 'exec') {
+        subscriber.error(
+          new RingsideError(
+            'CAPABILITY',
+            `${this.name}: ${spec.kind} hooks need Ringside's TCG plugin; this QEMU offers only the gdbstub (breakpoints)`,
+          ),
+        );
+        return undefined;
+      }
+      if (this.closedError) {
+        subscriber.error(this.closedError);
+        return undefined;
+      }
+      const handler: Handler = (context) => subscriber.next(context);
+      const onFailure = (error: Error): void => subscriber.error(error);
+      this.failures.add(onFailure);
+      const handlers = this.hooks.get(spec.address) ?? new Set<Handler>();
+      handlers.add(handler);
+      this.hooks.set(spec.address, handlers);
+      this.requestChanges();
+      return () => {
+        this.failures.delete(onFailure);
+        handlers.delete(handler);
+        if (handlers.size === 0) this.hooks.delete(spec.address);
+        this.requestChanges();
+      };
+    });
+  }
+
+  synced(): Promise<void> {
+    return this.synced$?.promise ?? Promise.resolve();
+  }
+
+  switchView(): Promise<void> {
+    return Promise.reject(
+      new RingsideError('CAPABILITY', `${this.name}: views need Ringside's TCG plugin`),
+    );
+  }
+
+  async pause(): Promise<void> {
+    if (!this.qmp)
+      throw new RingsideError('CAPABILITY', `${this.name}: pausing needs a QMP connection`);
+    await this.qmp.execute('stop');
+  }
+
+  async resume(): Promise<void> {
+    if (!this.qmp)
+      throw new RingsideError('CAPABILITY', `${this.name}: resuming needs a QMP connection`);
+    for (const listener of this.generationListeners) listener();
+    await this.qmp.execute('cont');
+  }
+
+  onNewGeneration(listener: () => void): () => void {
+    this.generationListeners.add(listener);
+    return () => this.generationListeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    if (!this.closedError) {
+      this.closing = true;
+      this.hooks.clear();
+      this.requestChanges();
+      await this.synced().catch(() => undefined);
+      await this.loop;
+      // Detach (process 1 in multiprocess mode): QEMU removes what is left and lets the guest run.
+      try {
+        await this.gdb.request('D;1');
+      } catch {
+        this.gdb.send('c');
+      }
+      this.gdb.close();
+    }
+    this.qmp?.close();
+    this.events.next({
+      type: 'lifecycle',
+      domain: this.name,
+      time: performance.now(),
+      lifecycle: { state: 'detached' },
+    });
+    this.events.complete();
+    this.physical.close();
+  }
+
+  /** Marks the breakpoint set dirty and stops a running guest so that the loop applies it. */
+  private requestChanges(): void {
+    this.changesPending = true;
+    if (!this.synced$) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((done) => (resolve = done));
+      this.synced$ = { promise, resolve };
+    }
+    if (this.running) this.gdb.interrupt();
+  }
+
+  private async applyChanges(): Promise<void> {
+    this.changesPending = false;
+    for (const address of [...this.planted]) {
+      if (!this.hooks.has(address)) {
+        await this.gdb.request(`z0,${address.toString(16)},1`);
+        this.planted.delete(address);
+      }
+    }
+    for (const address of this.hooks.keys()) {
+      if (!this.planted.has(address)) {
+        await this.gdb.request(`Z0,${address.toString(16)},1`);
+        this.planted.add(address);
+      }
+    }
+    const synced = this.synced$;
+    this.synced$ = undefined;
+    synced?.resolve();
+  }
+
+  /** The control loop: the guest is stopped at the top of each turn (attach, a hit, an interrupt). */
+  private async run(): Promise<void> {
+    try {
+      let stop = '';
+      for (;;) {
+        if (this.changesPending) await this.applyChanges();
+        if (this.closing && this.hooks.size === 0 && this.planted.size === 0) return;
+        const thread = stopThread(stop);
+        if (thread !== undefined && /^T05/.test(stop)) await this.onStop(thread);
+        if (this.changesPending) await this.applyChanges();
+        if (this.closing) return;
+        this.running = true;
+        this.gdb.send('c');
+        stop = await this.gdb.next(0);
+        this.running = false;
+      }
+    } catch (error) {
+      this.fail(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  private async onStop(thread: number): Promise<void> {
+    await this.gdb.request(`Hgp1.${thread.toString(16)}`);
+    const reply = await this.gdb.request('g');
+    const registers: Record<string, bigint> = {};
+    for (const [name, [offset, size]] of Object.entries(G_LAYOUT))
+      registers[name] = registerAt(reply, offset, size);
+    const rip = registers.rip!;
+    const handlers = this.hooks.get(rip);
+    if (!handlers && !this.planted.has(rip)) return; // an interrupt that landed elsewhere
+    for (const listener of this.generationListeners) listener();
+    const event: VmiEvent = {
+      type: 'breakpoint',
+      domain: this.name,
+      vcpu: thread - 1,
+      time: performance.now(),
+      timestamp: new Date().toISOString(),
+      registers,
+      vmi: { rip, gva: rip },
+    };
+    const settled = runHandlers(handlers ?? [], event, this.onHandlerError);
+    this.events.next(event);
+    if (settled) await settled;
+    if (!this.planted.has(rip)) return;
+    // Step over the breakpoint: remove it, single-step this vCPU, put it back.
+    await this.gdb.request(`z0,${rip.toString(16)},1`);
+    this.gdb.send(`vCont;s:p1.${thread.toString(16)}`);
+    await this.gdb.next();
+    await this.gdb.request(`Z0,${rip.toString(16)},1`);
+  }
+
+  private fail(error: Error): void {
+    if (this.closedError || this.closing) return;
+    this.closedError = error;
+    for (const failure of [...this.failures]) failure(error);
+    this.synced$?.resolve();
+    this.events.next({
+      type: 'lifecycle',
+      domain: this.name,
+      time: performance.now(),
+      lifecycle: { state: 'error', reason: error.message },
+    });
+    this.events.error(error);
+  }
+}

@@ -1,0 +1,24 @@
+// Runs a hook's handlers while the vCPU is held: errors in one handler do not stop the others, and
+// the returned promise (only when a handler asked to hold) settles once every hold has.
+import type { HookContext } from '../../domain/types.js';
+import type { VmiEvent } from '../../events/event.js';
+
+export function runHandlers(
+  handlers: Iterable<(context: HookContext) => void>,
+  event: VmiEvent,
+  onError: (error: unknown) => void,
+): Promise<void> | undefined {
+  const holds: Promise<unknown>[] = [];
+  const context: HookContext = { event, hold: (work) => void holds.push(work) };
+  for (const handler of [...handlers]) {
+    try {
+      handler(context);
+    } catch (error) {
+      onError(error);
+    }
+  }
+  if (holds.length === 0) return undefined;
+  return Promise.allSettled(holds).then((results) => {
+    for (const result of results) if (result.status === 'rejected') onError(result.reason);
+  });
+}
