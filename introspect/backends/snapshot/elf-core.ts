@@ -176,7 +176,8 @@ function vcpuAt(vcpus: VcpuState[], index: number): VcpuState {
   return vcpus[index]!;
 }
 
-const align4 = (value: number): number => (value + 3) & ~3;
+// Arithmetic, not bitwise: a hostile 32-bit size must not wrap to a negative number.
+const align4 = (value: number): number => Math.ceil(value / 4) * 4;
 const view = (bytes: Uint8Array): DataView =>
   new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 

@@ -202,6 +202,15 @@ describe('hostile snapshot files', () => {
     },
   );
 
+  it('a note announcing a 2 GiB descriptor is refused, not wrapped to a negative size', () => {
+    const bytes = elf.slice();
+    bytes[183] = 128; // high byte of the first note's descsz (found by the fuzz test above)
+    bytes[184] = 0;
+    expect(() => detectLayout('note.elf', bytes.length, readerOf(bytes))).toThrow(
+      /note.elf: ELF note at .* runs past/,
+    );
+  });
+
   it('a header announcing 2^32-sized segments is refused as truncated', () => {
     const bytes = elf.slice();
     new DataView(bytes.buffer).setBigUint64(64 + 56 + 32, 1n << 32n, true);
