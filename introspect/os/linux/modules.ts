@@ -1,5 +1,6 @@
 // The kernel's module list (the `modules` list of struct module): name, base and size of each
 // module's core, as /proc/modules shows them.
+import { GuestStructureError } from '../../errors.js';
 import type { LinuxKernel } from './linux-kernel.js';
 import { readListEntries, type WalkProblem } from './list-walk.js';
 
@@ -28,18 +29,22 @@ export function readModule(kernel: LinuxKernel, address: bigint): ModuleInfo {
     base = r.u64(address + r.offset('module', 'core_layout.base'));
     size = r.fieldNumber(address, 'module', 'core_layout.size');
   } else {
-    // 6.4 on: mem[MOD_TEXT] is the base; /proc/modules sums the core memory types' sizes.
+    // 6.4 on: `struct module_memory mem[MOD_MEM_NUM_TYPES]`; mem[MOD_TEXT] holds the base and
+    // /proc/modules sums the core types (MOD_TEXT, MOD_DATA, MOD_RODATA, MOD_RO_AFTER_INIT).
     const memory = r.field('module', 'mem');
-    const entry = r.types.sizeOf(r.types.resolve(memory.type)) / 7; // MOD_TEXT … MOD_INIT_RODATA (+ RO_AFTER_INIT)
-    const entrySize = Math.round(entry);
-    const baseOffset = BigInt(memory.offset + (r.field('module_memory', 'base').offset ?? 0));
-    base = r.u64(address + baseOffset);
-    size = 0;
-    for (const index of [0, 1, 2, 3]) {
-      size += r.u32(
-        address +
-          BigInt(memory.offset + index * entrySize + r.field('module_memory', 'size').offset),
+    const array = r.types.get(r.types.resolve(memory.type));
+    if (array.kind !== 'array' || array.count < 4) {
+      throw new GuestStructureError(
+        'module.mem is not the array of module_memory this reader knows',
       );
+    }
+    const entrySize = r.types.sizeOf(array.element);
+    const baseOffset = r.field('module_memory', 'base').offset;
+    const sizeOffset = r.field('module_memory', 'size').offset;
+    base = r.u64(address + BigInt(memory.offset + baseOffset));
+    size = 0;
+    for (let index = 0; index < 4; index++) {
+      size += r.u32(address + BigInt(memory.offset + index * entrySize + sizeOffset));
     }
   }
   return {
