@@ -9,6 +9,7 @@ import type { Domain, DomainCapabilities, HookContext, HookSpec } from '../../do
 import { GdbRemote, registerAt, stopThread } from './gdb-remote.js';
 import type { QmpClient } from './qmp.js';
 import { RamFileMemory } from './ram-file-memory.js';
+import { VmControl } from './vm-control.js';
 import { runHandlers } from './run-handlers.js';
 
 type Handler = (context: HookContext) => void;
@@ -49,17 +50,18 @@ export class GdbDomain implements Domain {
   private running = false;
   private closing = false;
   private closedError: Error | undefined;
+  private readonly control: VmControl;
   private readonly failures = new Set<(error: Error) => void>();
-  private readonly generationListeners = new Set<() => void>();
   private loop: Promise<void> = Promise.resolve();
 
   private constructor(
     readonly name: string,
     readonly physical: RamFileMemory,
     private readonly gdb: GdbRemote,
-    private readonly qmp: QmpClient | undefined,
+    qmp: QmpClient | undefined,
     private readonly onHandlerError: (error: unknown) => void,
   ) {
+    this.control = new VmControl(name, qmp);
     this.events$ = this.events.asObservable();
     gdb.onClose((error) => this.fail(error));
   }
@@ -129,22 +131,16 @@ export class GdbDomain implements Domain {
     );
   }
 
-  async pause(): Promise<void> {
-    if (!this.qmp)
-      throw new RingsideError('CAPABILITY', `${this.name}: pausing needs a QMP connection`);
-    await this.qmp.execute('stop');
+  pause(): Promise<void> {
+    return this.control.pause();
   }
 
-  async resume(): Promise<void> {
-    if (!this.qmp)
-      throw new RingsideError('CAPABILITY', `${this.name}: resuming needs a QMP connection`);
-    for (const listener of this.generationListeners) listener();
-    await this.qmp.execute('cont');
+  resume(): Promise<void> {
+    return this.control.resume();
   }
 
   onNewGeneration(listener: () => void): () => void {
-    this.generationListeners.add(listener);
-    return () => this.generationListeners.delete(listener);
+    return this.control.onNewGeneration(listener);
   }
 
   async close(): Promise<void> {
@@ -162,7 +158,7 @@ export class GdbDomain implements Domain {
       }
       this.gdb.close();
     }
-    this.qmp?.close();
+    this.control.close();
     this.events.next({
       type: 'lifecycle',
       domain: this.name,
@@ -233,7 +229,7 @@ export class GdbDomain implements Domain {
     const rip = registers.rip!;
     const handlers = this.hooks.get(rip);
     if (!handlers && !this.planted.has(rip)) return; // an interrupt that landed elsewhere
-    for (const listener of this.generationListeners) listener();
+    this.control.newGeneration();
     const event: VmiEvent = {
       type: 'breakpoint',
       domain: this.name,

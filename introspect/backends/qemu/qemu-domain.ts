@@ -16,6 +16,7 @@ import { runHandlers } from './run-handlers.js';
 import { ACCESS, HitKind, REGISTER_TRAP, type Hit } from './plugin-protocol.js';
 import type { QmpClient } from './qmp.js';
 import { RamFileMemory } from './ram-file-memory.js';
+import { VmControl } from './vm-control.js';
 
 type Handler = (context: HookContext) => void;
 
@@ -55,17 +56,18 @@ export class QemuDomain implements Domain {
   private pending: Promise<void> = Promise.resolve();
   private dirty = { exec: false, views: new Set<number>(), registers: false };
   private flushScheduled = false;
-  private readonly generationListeners = new Set<() => void>();
   private readonly failures = new Set<(error: Error) => void>();
   private closedError: Error | undefined;
+  private readonly control: VmControl;
 
   private constructor(
     readonly name: string,
     readonly physical: PhysicalMemory,
     private readonly plugin: PluginClient,
-    private readonly qmp: QmpClient | undefined,
+    qmp: QmpClient | undefined,
     private readonly onHandlerError: (error: unknown) => void,
   ) {
+    this.control = new VmControl(name, qmp);
     this.capabilities = {
       live: true,
       memAccess: 'tcg-plugin',
@@ -139,22 +141,16 @@ export class QemuDomain implements Domain {
     return this.plugin.switchView(vcpu, view);
   }
 
-  async pause(): Promise<void> {
-    if (!this.qmp)
-      throw new RingsideError('CAPABILITY', `${this.name}: pausing needs a QMP connection`);
-    await this.qmp.execute('stop');
+  pause(): Promise<void> {
+    return this.control.pause();
   }
 
-  async resume(): Promise<void> {
-    if (!this.qmp)
-      throw new RingsideError('CAPABILITY', `${this.name}: resuming needs a QMP connection`);
-    this.newGeneration();
-    await this.qmp.execute('cont');
+  resume(): Promise<void> {
+    return this.control.resume();
   }
 
   onNewGeneration(listener: () => void): () => void {
-    this.generationListeners.add(listener);
-    return () => this.generationListeners.delete(listener);
+    return this.control.onNewGeneration(listener);
   }
 
   stats() {
@@ -182,7 +178,7 @@ export class QemuDomain implements Domain {
       }
       this.plugin.close();
     }
-    this.qmp?.close();
+    this.control.close();
     this.events.next({
       type: 'lifecycle',
       domain: this.name,
@@ -191,10 +187,6 @@ export class QemuDomain implements Domain {
     });
     this.events.complete();
     this.physical.close();
-  }
-
-  private newGeneration(): void {
-    for (const listener of this.generationListeners) listener();
   }
 
   private plant(spec: HookSpec, handler: Handler): () => void {
@@ -322,7 +314,7 @@ export class QemuDomain implements Domain {
 
   /** Handles one hit; returns a promise only when a handler asked to hold the vCPU. */
   private dispatch(hit: Hit): void | Promise<void> {
-    this.newGeneration();
+    this.control.newGeneration();
     const registers = this.registersOf(hit);
     const base = {
       domain: this.name,

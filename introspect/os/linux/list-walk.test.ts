@@ -1,27 +1,8 @@
 import fc from 'fast-check';
-import { BufferMemory } from '../../memory/buffer-memory.js';
-import type { AddressSpace } from '../../memory/types.js';
+import { identitySpace } from '../../memory/test-support/identity-space.js';
 import { KernelReader } from './kernel-reader.js';
 import { walkList } from './list-walk.js';
 import type { TypeTable } from './profile/types.js';
-
-/** Virtual = physical over a buffer: enough for list walks. */
-function identitySpace(bytes: Uint8Array): AddressSpace {
-  const physical = new BufferMemory(bytes, 0n, 'guest');
-  return {
-    name: 'identity',
-    physical,
-    translate: (address) => ({
-      ok: true,
-      physical: address,
-      pageSize: 4096,
-      writable: true,
-      user: false,
-      executable: false,
-    }),
-    readInto: (address, target) => physical.readInto(address, target),
-  };
-}
 
 const noTypes = {} as TypeTable;
 

@@ -1,6 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { BufferMemory } from '../../memory/buffer-memory.js';
-import type { AddressSpace } from '../../memory/types.js';
+import { identitySpace } from '../../memory/test-support/identity-space.js';
 import { parseBtf } from './btf/index.js';
 import { KernelReader } from './kernel-reader.js';
 import type { LinuxKernel } from './linux-kernel.js';
@@ -14,23 +13,6 @@ const hostTypes = existsSync(HOST_BTF)
 const hasMemArray = hostTypes?.field('module', 'mem') !== undefined;
 if (!hasMemArray)
   console.warn(`module.mem test skipped: ${HOST_BTF} is absent or has no module.mem`);
-
-function identity(bytes: Uint8Array): AddressSpace {
-  const physical = new BufferMemory(bytes);
-  return {
-    name: 'identity',
-    physical,
-    translate: (address) => ({
-      ok: true,
-      physical: address,
-      pageSize: 4096,
-      writable: true,
-      user: false,
-      executable: false,
-    }),
-    readInto: (address, target) => physical.readInto(address, target),
-  };
-}
 
 (hasMemArray ? describe : describe.skip)('readModule on a 6.4+ layout (module.mem[])', () => {
   it('takes the base from mem[MOD_TEXT] and sums the four core sizes, as /proc/modules does', () => {
@@ -54,7 +36,9 @@ function identity(bytes: Uint8Array): AddressSpace {
       .forEach((bytesOfType, index) => {
         view.setUint32(module + mem.offset + index * entry + size, bytesOfType, true);
       });
-    const kernel = { reader: new KernelReader(identity(bytes), types) } as unknown as LinuxKernel;
+    const kernel = {
+      reader: new KernelReader(identitySpace(bytes), types),
+    } as unknown as LinuxKernel;
     expect(readModule(kernel, BigInt(module))).toMatchObject({
       name: 'dummy',
       base: 0xffffffffc0400000n,
