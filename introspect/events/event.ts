@@ -142,3 +142,17 @@ export interface VmiEvent {
   /** Free-form evidence a plugin attaches (never used for matching unless a rule names it). */
   details?: Record<string, unknown>;
 }
+
+/** A lifecycle event of a domain (attached, detached, error …), stamped now. */
+export function lifecycleEvent(
+  domain: string,
+  state: LifecycleFields['state'],
+  reason?: string,
+): VmiEvent {
+  return {
+    type: 'lifecycle',
+    domain,
+    time: performance.now(),
+    lifecycle: reason === undefined ? { state } : { state, reason },
+  };
+}

@@ -24,6 +24,13 @@ const repo = join(import.meta.dirname ?? '.', '..', '..');
 const cli = join(repo, 'dist', 'cli', 'main.js');
 
 let guest: RunningGuest;
+
+/** `ringside snapshot pslist --json` with extra arguments, as a child process. */
+const pslist = (...args: string[]) =>
+  spawnSync(process.execPath, [cli, 'snapshot', 'pslist', '--json', ...args], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
 let dir: string;
 let elfPath: string;
 let rawPath: string;
@@ -203,10 +210,7 @@ describe('hostile kernel structures in a real dump', () => {
       (_kernel, victim, offset) => victim + offset,
       'cyclic.raw',
     );
-    const result = spawnSync(process.execPath, [cli, 'snapshot', 'pslist', '--json', path], {
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
+    const result = pslist(path);
     expect(result.status).toBe(0);
     expect((JSON.parse(result.stdout) as { pid: number }[]).map((row) => row.pid)).toEqual(
       expectedPrefix,
@@ -216,10 +220,7 @@ describe('hostile kernel structures in a real dump', () => {
 
   it('a task list pointing into nowhere gives the tasks before it and names the address', () => {
     const { path, expectedPrefix } = taskListPatch(() => 0xffff_dead_beef_0000n, 'wild.raw');
-    const result = spawnSync(process.execPath, [cli, 'snapshot', 'pslist', '--json', path], {
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
+    const result = pslist(path);
     expect(result.status).toBe(0);
     expect((JSON.parse(result.stdout) as { pid: number }[]).map((row) => row.pid)).toEqual(
       expectedPrefix,
@@ -299,14 +300,8 @@ describe('the ringside CLI on the snapshot', () => {
     expect(
       Buffer.from(document.symbols.linux_banner!.constant_data!, 'base64').toString('latin1'),
     ).toContain(guest.view.version);
-    const ours = spawnSync(
-      process.execPath,
-      [cli, 'snapshot', 'pslist', '--json', '--isf', isf, elfPath],
-      { encoding: 'utf8' },
-    );
-    const native = spawnSync(process.execPath, [cli, 'snapshot', 'pslist', '--json', elfPath], {
-      encoding: 'utf8',
-    });
+    const ours = pslist('--isf', isf, elfPath);
+    const native = pslist(elfPath);
     expect(ours.status).toBe(0);
     expect(JSON.parse(ours.stdout)).toEqual(JSON.parse(native.stdout));
   });
@@ -321,15 +316,13 @@ describe('the ringside CLI on the snapshot', () => {
   (existsSync(anchor) ? it : it.skip)(
     'a dwarf2json ISF of the same kernel build gives the same process list (when the anchor fits)',
     () => {
-      if (guest.view.release !== '6.1.0-56-cloud-amd64') return; // the anchor fits only that build
-      const viaIsf = spawnSync(
-        process.execPath,
-        [cli, 'snapshot', 'pslist', '--json', '--isf', anchor, elfPath],
-        { encoding: 'utf8' },
-      );
-      const native = spawnSync(process.execPath, [cli, 'snapshot', 'pslist', '--json', elfPath], {
-        encoding: 'utf8',
-      });
+      if (guest.view.release !== '6.1.0-56-cloud-amd64') {
+        // The anchor fits only that build; Debian has moved on, so there is nothing to compare.
+        console.warn(`anchor ISF comparison skipped: the guest runs ${guest.view.release}`);
+        return;
+      }
+      const viaIsf = pslist('--isf', anchor, elfPath);
+      const native = pslist(elfPath);
       expect(viaIsf.status).toBe(0);
       expect(JSON.parse(viaIsf.stdout)).toEqual(JSON.parse(native.stdout));
     },

@@ -4,13 +4,13 @@
 // plugin; it offers no memory or register traps and no views, and says so in its capabilities.
 import { Observable, Subject } from 'rxjs';
 import { RingsideError } from '../../errors.js';
-import type { VmiEvent } from '../../events/event.js';
+import { lifecycleEvent, type VmiEvent } from '../../events/event.js';
 import type { Domain, DomainCapabilities, HookContext, HookSpec } from '../../domain/types.js';
 import { GdbRemote, registerAt, stopThread } from './gdb-remote.js';
 import type { QmpClient } from './qmp.js';
 import { RamFileMemory } from './ram-file-memory.js';
 import { VmControl } from './vm-control.js';
-import { runHandlers } from './run-handlers.js';
+import { reportHandlerError, runHandlers } from './run-handlers.js';
 
 type Handler = (context: HookContext) => void;
 
@@ -74,19 +74,13 @@ export class GdbDomain implements Domain {
       physical,
       gdb,
       options.qmp,
-      options.onHandlerError ??
-        ((error) => process.stderr.write(`ringside: hook handler failed: ${String(error)}\n`)),
+      options.onHandlerError ?? reportHandlerError,
     );
     // QEMU stops the guest when a debugger connects; answer its status query, then let it run.
     await gdb.request('?');
     await gdb.request('qSupported:multiprocess+;swbreak+');
     domain.loop = domain.run();
-    domain.events.next({
-      type: 'lifecycle',
-      domain: options.name,
-      time: performance.now(),
-      lifecycle: { state: 'attached' },
-    });
+    domain.events.next(lifecycleEvent(options.name, 'attached'));
     return domain;
   }
 
@@ -159,12 +153,7 @@ export class GdbDomain implements Domain {
       this.gdb.close();
     }
     this.control.close();
-    this.events.next({
-      type: 'lifecycle',
-      domain: this.name,
-      time: performance.now(),
-      lifecycle: { state: 'detached' },
-    });
+    this.events.next(lifecycleEvent(this.name, 'detached'));
     this.events.complete();
     this.physical.close();
   }
@@ -255,12 +244,7 @@ export class GdbDomain implements Domain {
     this.closedError = error;
     for (const failure of [...this.failures]) failure(error);
     this.synced$?.resolve();
-    this.events.next({
-      type: 'lifecycle',
-      domain: this.name,
-      time: performance.now(),
-      lifecycle: { state: 'error', reason: error.message },
-    });
+    this.events.next(lifecycleEvent(this.name, 'error', error.message));
     this.events.error(error);
   }
 }

@@ -2,7 +2,7 @@
 // Ringside's TCG plugin (hidden exec hooks, frame traps per emulated view, CR/MSR write traps).
 import { Observable, Subject } from 'rxjs';
 import { RingsideError } from '../../errors.js';
-import type { VmiEvent } from '../../events/event.js';
+import { lifecycleEvent, type VmiEvent } from '../../events/event.js';
 import type { PhysicalMemory } from '../../memory/types.js';
 import type {
   ControlRegister,
@@ -12,7 +12,7 @@ import type {
   HookSpec,
 } from '../../domain/types.js';
 import { PluginClient } from './plugin-client.js';
-import { runHandlers } from './run-handlers.js';
+import { reportHandlerError, runHandlers } from './run-handlers.js';
 import { ACCESS, HitKind, REGISTER_TRAP, type Hit } from './plugin-protocol.js';
 import type { QmpClient } from './qmp.js';
 import { RamFileMemory } from './ram-file-memory.js';
@@ -96,15 +96,9 @@ export class QemuDomain implements Domain {
       physical,
       plugin,
       options.qmp,
-      options.onHandlerError ??
-        ((error) => process.stderr.write(`ringside: hook handler failed: ${String(error)}\n`)),
+      options.onHandlerError ?? reportHandlerError,
     );
-    domain.events.next({
-      type: 'lifecycle',
-      domain: options.name,
-      time: performance.now(),
-      lifecycle: { state: 'attached' },
-    });
+    domain.events.next(lifecycleEvent(options.name, 'attached'));
     return domain;
   }
 
@@ -179,12 +173,7 @@ export class QemuDomain implements Domain {
       this.plugin.close();
     }
     this.control.close();
-    this.events.next({
-      type: 'lifecycle',
-      domain: this.name,
-      time: performance.now(),
-      lifecycle: { state: 'detached' },
-    });
+    this.events.next(lifecycleEvent(this.name, 'detached'));
     this.events.complete();
     this.physical.close();
   }
@@ -391,12 +380,7 @@ export class QemuDomain implements Domain {
     if (this.closedError) return;
     this.closedError = error;
     for (const failure of [...this.failures]) failure(error);
-    this.events.next({
-      type: 'lifecycle',
-      domain: this.name,
-      time: performance.now(),
-      lifecycle: { state: 'error', reason: error.message },
-    });
+    this.events.next(lifecycleEvent(this.name, 'error', error.message));
     this.events.error(error);
   }
 }

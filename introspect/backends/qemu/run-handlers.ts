@@ -22,3 +22,8 @@ export function runHandlers(
     for (const result of results) if (result.status === 'rejected') onError(result.reason);
   });
 }
+
+/** Where handler errors go when the caller names no reporter. */
+export const reportHandlerError = (error: unknown): void => {
+  process.stderr.write(`ringside: hook handler failed: ${String(error)}\n`);
+};
