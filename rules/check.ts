@@ -27,29 +27,22 @@ export interface CheckedCompare {
   networks?: Network[];
 }
 
+// A list of strings is matched element by element with the same operators as one string.
+const TEXT_OPERATORS: ReadonlySet<ComparisonOperator> = new Set([
+  '=',
+  '!=',
+  'in',
+  'contains',
+  'icontains',
+  'startswith',
+  'endswith',
+  'glob',
+  'regex',
+]);
+
 const OPERATORS_BY_TYPE: Record<FieldType, ReadonlySet<ComparisonOperator>> = {
-  string: new Set([
-    '=',
-    '!=',
-    'in',
-    'contains',
-    'icontains',
-    'startswith',
-    'endswith',
-    'glob',
-    'regex',
-  ]),
-  'string[]': new Set([
-    '=',
-    '!=',
-    'in',
-    'contains',
-    'icontains',
-    'startswith',
-    'endswith',
-    'glob',
-    'regex',
-  ]),
+  string: TEXT_OPERATORS,
+  'string[]': TEXT_OPERATORS,
   number: new Set(['=', '!=', '<', '<=', '>', '>=', 'in']),
   address: new Set(['=', '!=', '<', '<=', '>', '>=', 'in']),
   boolean: new Set(['=', '!=']),

@@ -67,17 +67,17 @@ export function readBtfHeader(bytes: Uint8Array, source: string, complete = true
   const typeEnd = typeStart + typeLength;
   const stringStart = headerLength + stringOffset;
   const stringEnd = stringStart + stringLength;
-  if (!complete)
-    return {
-      littleEndian,
-      version,
-      flags,
-      headerLength,
-      typeStart,
-      typeEnd,
-      stringStart,
-      stringEnd,
-    };
+  const header = {
+    littleEndian,
+    version,
+    flags,
+    headerLength,
+    typeStart,
+    typeEnd,
+    stringStart,
+    stringEnd,
+  };
+  if (!complete) return header;
   if (typeEnd > bytes.length) {
     throw new InputError(
       `BTF type section [${typeStart}, ${typeEnd}) runs past the end (${bytes.length} bytes)`,
@@ -95,14 +95,5 @@ export function readBtfHeader(bytes: Uint8Array, source: string, complete = true
   if (typeStart < stringEnd && stringStart < typeEnd && typeLength > 0 && stringLength > 0) {
     throw new InputError('BTF type and string sections overlap', source, { offset: 8 });
   }
-  return {
-    littleEndian,
-    version,
-    flags,
-    headerLength,
-    typeStart,
-    typeEnd,
-    stringStart,
-    stringEnd,
-  };
+  return header;
 }
