@@ -11,14 +11,33 @@ export class VmControl {
     private readonly qmp: QmpClient | undefined,
   ) {}
 
+  /** Pauses nest: detectors checking the guest at the same time each hold it paused until the last resumes. */
+  private holds = 0;
+  private transition: Promise<void> = Promise.resolve();
+
   async pause(): Promise<void> {
-    await this.requireQmp('pausing').execute('stop');
+    const qmp = this.requireQmp('pausing');
+    this.holds += 1;
+    if (this.holds === 1) this.transition = this.settle(() => qmp.execute('stop'));
+    await this.transition;
   }
 
   async resume(): Promise<void> {
     const qmp = this.requireQmp('resuming');
-    this.newGeneration();
-    await qmp.execute('cont');
+    this.holds = Math.max(0, this.holds - 1);
+    if (this.holds === 0) {
+      this.newGeneration();
+      this.transition = this.settle(() => qmp.execute('cont'));
+    }
+    await this.transition;
+  }
+
+  /** Runs QMP commands one after another, whatever became of the one before. */
+  private settle(command: () => Promise<unknown>): Promise<void> {
+    return this.transition
+      .catch(() => undefined)
+      .then(command)
+      .then(() => undefined);
   }
 
   onNewGeneration(listener: () => void): () => void {

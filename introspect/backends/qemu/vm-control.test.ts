@@ -1,0 +1,47 @@
+import { VmControl } from './vm-control.js';
+import type { QmpClient } from './qmp.js';
+
+function fakeQmp(): { qmp: QmpClient; commands: string[] } {
+  const commands: string[] = [];
+  const qmp = {
+    execute: async (command: string) => {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      commands.push(command);
+      return {};
+    },
+    close: () => undefined,
+  } as unknown as QmpClient;
+  return { qmp, commands };
+}
+
+describe('VmControl', () => {
+  it('nests pauses: the guest runs again only after the last holder resumes', async () => {
+    const { qmp, commands } = fakeQmp();
+    const control = new VmControl('g', qmp);
+    await Promise.all([control.pause(), control.pause()]);
+    expect(commands).toEqual(['stop']);
+    await control.resume();
+    expect(commands).toEqual(['stop']);
+    await control.resume();
+    expect(commands).toEqual(['stop', 'cont']);
+  });
+
+  it('starts a new generation on the resume that lets the guest run', async () => {
+    const { qmp } = fakeQmp();
+    const control = new VmControl('g', qmp);
+    let generations = 0;
+    control.onNewGeneration(() => generations++);
+    await control.pause();
+    await control.pause();
+    await control.resume();
+    expect(generations).toBe(0);
+    await control.resume();
+    expect(generations).toBe(1);
+  });
+
+  it('refuses to pause without QMP, naming the guest', async () => {
+    await expect(new VmControl('web-1', undefined).pause()).rejects.toThrow(
+      /web-1: pausing needs a QMP/,
+    );
+  });
+});

@@ -1,0 +1,64 @@
+// Disassembly of guest code for evidence: what a hooked table entry or a patched kernel function now
+// runs, one instruction per line, so an analyst sees the hook without a debugger. capstone.js (WASM)
+// is loaded once, on first use.
+import capstoneFactory from '@alexaltea/capstone-js';
+
+interface CapstoneInstruction {
+  address: bigint;
+  size: number;
+  mnemonic: string;
+  op_str: string;
+}
+
+interface CapstoneHandle {
+  disasm(bytes: Uint8Array | number[], address: bigint, max?: number): CapstoneInstruction[];
+}
+
+interface CapstoneModule {
+  ARCH_X86: number;
+  MODE_64: number;
+  Capstone: new (arch: number, mode: number) => CapstoneHandle;
+}
+
+let handle: Promise<CapstoneHandle> | undefined;
+
+function x86Handle(): Promise<CapstoneHandle> {
+  handle ??= (capstoneFactory() as Promise<CapstoneModule>).then(
+    (cs) => new cs.Capstone(cs.ARCH_X86, cs.MODE_64),
+  );
+  return handle;
+}
+
+export interface DisassemblyOptions {
+  /** At most this many instructions (default 8). */
+  max?: number;
+}
+
+/**
+ * Disassembles x86-64 code at `address`, as `0xADDR: mnemonic operands` lines. Bytes that do not
+ * decode end the listing with a `(bad)` line rather than an error: the code may be anything.
+ */
+export async function disassembleX86(
+  bytes: Uint8Array,
+  address: bigint,
+  options: DisassemblyOptions = {},
+): Promise<string> {
+  const max = options.max ?? 8;
+  if (bytes.length === 0) return '';
+  const cs = await x86Handle();
+  let instructions: CapstoneInstruction[];
+  try {
+    instructions = cs.disasm(Array.from(bytes), address, max);
+  } catch {
+    instructions = [];
+  }
+  const lines = instructions.map(
+    (insn) =>
+      `0x${BigInt.asUintN(64, BigInt(insn.address)).toString(16)}: ${insn.mnemonic}${insn.op_str ? ` ${insn.op_str}` : ''}`,
+  );
+  const decoded = instructions.reduce((sum, insn) => sum + insn.size, 0);
+  if (instructions.length < max && decoded < bytes.length) {
+    lines.push(`0x${(address + BigInt(decoded)).toString(16)}: (bad)`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,259 @@
+// The kernel's integrity targets, read the same way from a snapshot and a live guest: the system
+// call table, all 256 IDT gates, and the protection bits of CR0/CR4. Each check says what it
+// expected and what it found; what the caller compares against (a baseline, or the kernel's own
+// text) decides whether a difference is a violation.
+import type { LinuxKernel } from './linux-kernel.js';
+import { listModules, type ModuleInfo } from './modules.js';
+import { readSyscallTable } from './syscalls.js';
+
+export const IDT_VECTORS = 256;
+const GATE_BYTES = 16;
+const EARLY_IDT_STUBS = 32;
+
+export const CR0_WP = 1n << 16n;
+export const CR4_SMEP = 1n << 20n;
+export const CR4_SMAP = 1n << 21n;
+/** IA32_LSTAR: the 64-bit system call entry point. */
+export const MSR_LSTAR = 0xc0000082n;
+
+export interface IdtGate {
+  vector: number;
+  handler: bigint;
+  selector: number;
+  /** 0xE interrupt gate, 0xF trap gate. */
+  type: number;
+  dpl: number;
+  ist: number;
+  present: boolean;
+}
+
+/** Decodes one 16-byte x86-64 gate descriptor. */
+export function decodeGate(vector: number, bytes: Uint8Array): IdtGate {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, GATE_BYTES);
+  const low = view.getUint16(0, true);
+  const selector = view.getUint16(2, true);
+  const ist = view.getUint8(4) & 7;
+  const attributes = view.getUint8(5);
+  const middle = view.getUint16(6, true);
+  const high = view.getUint32(8, true);
+  return {
+    vector,
+    handler: (BigInt(high) << 32n) | (BigInt(middle) << 16n) | BigInt(low),
+    selector,
+    type: attributes & 0xf,
+    dpl: (attributes >> 5) & 3,
+    ist,
+    present: (attributes & 0x80) !== 0,
+  };
+}
+
+/** The IDT at `base` (default the kernel's idt_table). */
+export function readIdt(
+  kernel: LinuxKernel,
+  base = kernel.symbols.address('idt_table'),
+): IdtGate[] {
+  if (base === undefined) return [];
+  const bytes = kernel.reader.bytes(base, IDT_VECTORS * GATE_BYTES);
+  return Array.from({ length: IDT_VECTORS }, (_, vector) =>
+    decodeGate(vector, bytes.subarray(vector * GATE_BYTES, (vector + 1) * GATE_BYTES)),
+  );
+}
+
+export interface KernelTextRange {
+  start: bigint;
+  end: bigint;
+}
+
+export function kernelText(kernel: LinuxKernel): KernelTextRange {
+  const start = kernel.symbols.address('_stext') ?? kernel.symbols.address('_text') ?? 0n;
+  return { start, end: kernel.symbols.address('_etext') ?? start };
+}
+
+export interface CodeLocation {
+  where: 'kernel-text' | 'module' | 'elsewhere';
+  /** `name+0xoff` in the kernel, or `[module]+0xoff`. */
+  symbol?: string;
+  module?: string;
+}
+
+export function symbolName(kernel: LinuxKernel, address: bigint): string | undefined {
+  const nearest = kernel.symbols.nearest(address);
+  if (!nearest) return undefined;
+  return `${nearest.symbol.name}+0x${nearest.offset.toString(16)}`;
+}
+
+/** Where code at `address` lives; modules are listed lazily (only for addresses outside the kernel). */
+export function locateCode(
+  kernel: LinuxKernel,
+  address: bigint,
+  modules: () => ModuleInfo[],
+): CodeLocation {
+  const text = kernelText(kernel);
+  if (address >= text.start && address < text.end) {
+    const symbol = symbolName(kernel, address);
+    return symbol ? { where: 'kernel-text', symbol } : { where: 'kernel-text' };
+  }
+  const owner = modules().find(
+    (module) => address >= module.base && address < module.base + BigInt(module.size),
+  );
+  if (owner)
+    return {
+      where: 'module',
+      module: owner.name,
+      symbol: `[${owner.name}]+0x${(address - owner.base).toString(16)}`,
+    };
+  return { where: 'elsewhere' };
+}
+
+export type IntegrityTarget =
+  'syscall_table' | 'idt' | 'cr0.wp' | 'cr4.smep' | 'cr4.smap' | 'lstar';
+
+export interface IntegrityViolation {
+  target: IntegrityTarget;
+  /** What is wrong, in one line. */
+  message: string;
+  /** The entry's address (table entries) or the register name. */
+  address?: bigint;
+  /** `sys_call_table+0x…`, `idt_table+0x…`, or the register. */
+  symbol: string;
+  vcpu?: number;
+  old_value?: bigint;
+  new_value: bigint;
+  /** Where the new value points, for pointers. */
+  location?: CodeLocation;
+}
+
+/** Values a live check compares against: what the tables held when monitoring began. */
+export interface IntegrityBaseline {
+  syscalls: Map<number, bigint>;
+  idt: Map<number, bigint>;
+  cr0?: Map<number, bigint>;
+  cr4?: Map<number, bigint>;
+}
+
+export interface CpuControlState {
+  vcpu: number;
+  cr0?: bigint;
+  cr4?: bigint;
+  lstar?: bigint;
+}
+
+const hex = (value: bigint): string => `0x${value.toString(16)}`;
+
+export function takeBaseline(
+  kernel: LinuxKernel,
+  cpus: readonly CpuControlState[] = [],
+): IntegrityBaseline {
+  return {
+    syscalls: new Map(readSyscallTable(kernel).map((entry) => [entry.index, entry.target])),
+    idt: new Map(readIdt(kernel).map((gate) => [gate.vector, gate.handler])),
+    cr0: new Map(cpus.filter((c) => c.cr0 !== undefined).map((c) => [c.vcpu, c.cr0!])),
+    cr4: new Map(cpus.filter((c) => c.cr4 !== undefined).map((c) => [c.vcpu, c.cr4!])),
+  };
+}
+
+/**
+ * Checks the integrity targets. Without a baseline (a snapshot), a table entry is a violation when
+ * it points outside the kernel's text; with one (live), also when it differs from the baseline.
+ * CR0.WP clear is always a violation; SMEP/SMAP only when the baseline had them set (the vCPU model
+ * may lack them). LSTAR is checked when the backend could read it.
+ */
+export function checkIntegrity(
+  kernel: LinuxKernel,
+  cpus: readonly CpuControlState[] = [],
+  baseline?: IntegrityBaseline,
+): IntegrityViolation[] {
+  const violations: IntegrityViolation[] = [];
+  let moduleList: ModuleInfo[] | undefined;
+  const modules = (): ModuleInfo[] => (moduleList ??= listModules(kernel).modules);
+  const text = kernelText(kernel);
+  const inText = (address: bigint): boolean => address >= text.start && address < text.end;
+
+  const table = kernel.symbols.address('sys_call_table');
+  if (table !== undefined) {
+    for (const entry of readSyscallTable(kernel)) {
+      const before = baseline?.syscalls.get(entry.index);
+      const changed = before !== undefined && before !== entry.target;
+      if (!changed && inText(entry.target) && !entry.suspicious) continue;
+      const location = locateCode(kernel, entry.target, modules);
+      violations.push({
+        target: 'syscall_table',
+        message: `system call ${entry.index} points ${changed ? `to ${hex(entry.target)} instead of ${hex(before)}` : `outside the kernel text (${location.symbol ?? hex(entry.target)})`}`,
+        address: table + BigInt(entry.index * 8),
+        symbol: `sys_call_table+0x${(entry.index * 8).toString(16)}`,
+        ...(before !== undefined ? { old_value: before } : {}),
+        new_value: entry.target,
+        location,
+      });
+    }
+  }
+
+  // Exception vectors the kernel never re-points (reserved ones, MCE without machine-check support)
+  // keep their early-boot stubs in early_idt_handler_array: 32 stubs of 9 bytes, in init text.
+  const early = kernel.symbols.address('early_idt_handler_array');
+  const earlyStub = (address: bigint): boolean =>
+    early !== undefined && address >= early && address < early + BigInt(EARLY_IDT_STUBS * 9);
+  const idt = kernel.symbols.address('idt_table');
+  if (idt !== undefined) {
+    for (const gate of readIdt(kernel, idt)) {
+      const before = baseline?.idt.get(gate.vector);
+      const changed = before !== undefined && before !== gate.handler;
+      if (!changed && (!gate.present || inText(gate.handler) || earlyStub(gate.handler))) continue;
+      const location = locateCode(kernel, gate.handler, modules);
+      violations.push({
+        target: 'idt',
+        message: `IDT vector ${gate.vector} handler ${changed ? `changed from ${hex(before)} to ${hex(gate.handler)}` : `is outside the kernel text (${location.symbol ?? hex(gate.handler)})`}`,
+        address: idt + BigInt(gate.vector * GATE_BYTES),
+        symbol: `idt_table+0x${(gate.vector * GATE_BYTES).toString(16)}`,
+        ...(before !== undefined ? { old_value: before } : {}),
+        new_value: gate.handler,
+        location,
+      });
+    }
+  }
+
+  const entry = kernel.symbols.address('entry_SYSCALL_64');
+  for (const cpu of cpus) {
+    if (cpu.cr0 !== undefined && (cpu.cr0 & CR0_WP) === 0n) {
+      const before = baseline?.cr0?.get(cpu.vcpu);
+      violations.push({
+        target: 'cr0.wp',
+        message: `CR0.WP is clear on vCPU ${cpu.vcpu}: the kernel can write its read-only memory`,
+        symbol: 'cr0',
+        vcpu: cpu.vcpu,
+        ...(before !== undefined ? { old_value: before } : {}),
+        new_value: cpu.cr0,
+      });
+    }
+    const before4 = baseline?.cr4?.get(cpu.vcpu);
+    if (cpu.cr4 !== undefined && before4 !== undefined) {
+      for (const [bit, target, name] of [
+        [CR4_SMEP, 'cr4.smep', 'SMEP'],
+        [CR4_SMAP, 'cr4.smap', 'SMAP'],
+      ] as const) {
+        if ((before4 & bit) !== 0n && (cpu.cr4 & bit) === 0n) {
+          violations.push({
+            target,
+            message: `CR4.${name} was turned off on vCPU ${cpu.vcpu}`,
+            symbol: 'cr4',
+            vcpu: cpu.vcpu,
+            old_value: before4,
+            new_value: cpu.cr4,
+          });
+        }
+      }
+    }
+    if (cpu.lstar !== undefined && entry !== undefined && cpu.lstar !== entry) {
+      violations.push({
+        target: 'lstar',
+        message: `MSR LSTAR on vCPU ${cpu.vcpu} points to ${hex(cpu.lstar)}, not entry_SYSCALL_64`,
+        symbol: 'msr:lstar',
+        vcpu: cpu.vcpu,
+        old_value: entry,
+        new_value: cpu.lstar,
+        location: locateCode(kernel, cpu.lstar, modules),
+      });
+    }
+  }
+  return violations;
+}

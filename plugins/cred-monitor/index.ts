@@ -1,0 +1,144 @@
+// cred.change events: a task's credentials replaced through commit_creds(new), read at its entry
+// where current->real_cred still holds the old ones. A change made while the task is executing a
+// program (current->in_execve) is the exec's doing: a set-user-ID file, flagged setuid_exec.
+// Escalations that write the cred fields directly, bypassing commit_creds, are for the periodic
+// cross-check in the same plugin: a task whose euid became 0 with no change seen is reported too.
+import { Observable, interval, merge } from 'rxjs';
+import type { VmiEvent } from '../../introspect/events/event.js';
+import { isRingsideError } from '../../introspect/errors.js';
+import { currentTaskOffset } from '../../introspect/os/linux/current-task.js';
+import type { LinuxKernel } from '../../introspect/os/linux/linux-kernel.js';
+import { listTasks } from '../../introspect/os/linux/tasks.js';
+import {
+  currentTaskOf,
+  envelope,
+  hookEvents,
+  processFields,
+  unreadable,
+} from '../guest-context.js';
+import { checkRequirements } from '../requirements.js';
+import type { DetectorPlugin, PluginContext } from '../types.js';
+
+export interface Credentials {
+  uid: number;
+  gid: number;
+  euid: number;
+  egid: number;
+}
+
+export function readCredentials(kernel: LinuxKernel, cred: bigint): Credentials {
+  const c = kernel.reader.struct(cred, 'cred');
+  return {
+    uid: c.u32('uid.val'),
+    gid: c.u32('gid.val'),
+    euid: c.u32('euid.val'),
+    egid: c.u32('egid.val'),
+  };
+}
+
+export const sameCredentials = (a: Credentials, b: Credentials): boolean =>
+  a.uid === b.uid && a.gid === b.gid && a.euid === b.euid && a.egid === b.egid;
+
+/** How often the cross-check of every task's credentials runs (ms). */
+export const CRED_SCAN_INTERVAL_MS = 1000;
+
+export const credMonitor: DetectorPlugin = {
+  meta: {
+    id: 'cred-monitor',
+    version: '1.0.0',
+    description:
+      'Credential changes (uid/gid/euid/egid) from commit_creds, with setuid execs told apart',
+    symbols: ['commit_creds'],
+    capabilities: { live: [true], breakpoints: ['hidden', 'int3', 'debugger'] },
+    emits: ['cred.change'],
+  },
+  start({ domain, kernel }: PluginContext): Observable<VmiEvent> {
+    checkRequirements(credMonitor, { domain, kernel });
+    const address = kernel.symbols.address('commit_creds')!;
+    const offset = currentTaskOffset(kernel);
+    const r = kernel.reader;
+    const hasInExecve = r.hasField('task_struct', 'in_execve');
+    // Credentials last seen per task, so the scan reports only changes nobody committed.
+    const seen = new Map<bigint, Credentials>();
+    const hooked = hookEvents(
+      domain,
+      { kind: 'exec', address, name: 'commit_creds' },
+      ({ event }) => {
+        const task = currentTaskOf(kernel, event, offset);
+        const before = readCredentials(
+          kernel,
+          r.u64(task.address + r.offset('task_struct', 'real_cred')),
+        );
+        const after = readCredentials(kernel, event.registers?.rdi ?? 0n);
+        seen.set(task.address, after);
+        if (sameCredentials(before, after)) return undefined;
+        const inExec = hasInExecve && r.fieldNumber(task.address, 'task_struct', 'in_execve') !== 0;
+        return {
+          type: 'cred.change',
+          ...envelope(event),
+          process: processFields(kernel, task),
+          user: {
+            id: after.uid,
+            group_id: after.gid,
+            effective_id: after.euid,
+            previous_id: before.uid,
+            previous_effective_id: before.euid,
+            setuid_exec: inExec,
+          },
+          vmi: { rip: address, hook: 'commit_creds', symbol: 'commit_creds' },
+          details: { previous_group_id: before.gid, via: inExec ? 'exec' : 'commit_creds' },
+        };
+      },
+      (event, error) => unreadable('cred.change', event, 'the credentials', error),
+    );
+    const scanned = new Observable<VmiEvent>((subscriber) => {
+      const subscription = interval(CRED_SCAN_INTERVAL_MS).subscribe(() => {
+        void scan().then(
+          (events) => events.forEach((event) => subscriber.next(event)),
+          (error: unknown) => {
+            if (!isRingsideError(error)) subscriber.error(error);
+          },
+        );
+      });
+      return () => subscription.unsubscribe();
+    });
+    const scan = async (): Promise<VmiEvent[]> => {
+      await domain.pause();
+      const events: VmiEvent[] = [];
+      try {
+        kernel.newGeneration();
+        const { tasks } = listTasks(kernel);
+        const alive = new Set<bigint>();
+        for (const task of tasks) {
+          alive.add(task.address);
+          const now = { uid: task.uid, gid: task.gid, euid: task.euid, egid: task.egid };
+          const before = seen.get(task.address);
+          seen.set(task.address, now);
+          if (before && !sameCredentials(before, now) && now.euid === 0 && before.euid !== 0) {
+            events.push({
+              type: 'cred.change',
+              domain: domain.name,
+              time: performance.now(),
+              timestamp: new Date().toISOString(),
+              process: processFields(kernel, task),
+              user: {
+                id: now.uid,
+                group_id: now.gid,
+                effective_id: now.euid,
+                previous_id: before.uid,
+                previous_effective_id: before.euid,
+                setuid_exec: false,
+              },
+              details: { via: 'direct write (no commit_creds seen)' },
+            });
+          }
+        }
+        for (const address of seen.keys()) if (!alive.has(address)) seen.delete(address);
+      } finally {
+        await domain.resume();
+      }
+      return events;
+    };
+    return merge(hooked, scanned);
+  },
+};

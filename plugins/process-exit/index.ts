@@ -1,0 +1,52 @@
+// process.exit events: a process's last thread leaving, read at do_exit (the exit code in rdi, the
+// exiting task is current). Threads other than the group leader are not processes and are skipped.
+import type { Observable } from 'rxjs';
+import type { VmiEvent } from '../../introspect/events/event.js';
+import { currentTaskOffset } from '../../introspect/os/linux/current-task.js';
+import {
+  currentTaskOf,
+  envelope,
+  hookEvents,
+  processFields,
+  unreadable,
+  userFields,
+} from '../guest-context.js';
+import { checkRequirements } from '../requirements.js';
+import type { DetectorPlugin, PluginContext } from '../types.js';
+
+export const processExit: DetectorPlugin = {
+  meta: {
+    id: 'process-exit',
+    version: '1.0.0',
+    description: 'Every process exit in the guest (pid, name, exit status), from do_exit',
+    symbols: ['do_exit'],
+    capabilities: { live: [true], breakpoints: ['hidden', 'int3', 'debugger'] },
+    emits: ['process.exit'],
+  },
+  start({ domain, kernel }: PluginContext): Observable<VmiEvent> {
+    checkRequirements(processExit, { domain, kernel });
+    const address = kernel.symbols.address('do_exit')!;
+    const offset = currentTaskOffset(kernel);
+    return hookEvents(
+      domain,
+      { kind: 'exec', address, name: 'do_exit' },
+      ({ event }) => {
+        const task = currentTaskOf(kernel, event, offset);
+        if (task.pid !== task.tgid) return undefined;
+        const code = Number((event.registers?.rdi ?? 0n) & 0xffffn);
+        return {
+          type: 'process.exit',
+          ...envelope(event),
+          process: processFields(kernel, task),
+          user: userFields(task),
+          vmi: { rip: address, hook: 'do_exit' },
+          details: {
+            exit_code: (code >> 8) & 0xff,
+            ...(code & 0x7f ? { signal: code & 0x7f } : {}),
+          },
+        };
+      },
+      (event, error) => unreadable('process.exit', event, 'the exiting task', error),
+    );
+  },
+};
