@@ -6,7 +6,7 @@ import { isRingsideError, RingsideError } from '../../errors.js';
 import { walkHlist } from './hlist-walk.js';
 import type { KernelReader } from './kernel-reader.js';
 import type { LinuxKernel } from './linux-kernel.js';
-import { walkList, type WalkProblem } from './list-walk.js';
+import { walkList, type ListWalk, type WalkProblem } from './list-walk.js';
 import { perCpuAddresses } from './per-cpu.js';
 import { walkRbTree } from './rbtree-walk.js';
 import { walkXarray } from './xarray-walk.js';
@@ -51,35 +51,75 @@ export interface PidTree {
 
 const hex = (address: bigint): string => `0x${address.toString(16)}`;
 
-/** Collects a view's tasks up to its limit; beyond it, one problem and no more. */
+/**
+ * Collects a view's tasks up to its limit. Every walk also draws on a budget of nodes (four per
+ * task the view may hold), so hostile lists that all repeat the same tasks cannot cost limit² reads.
+ */
 class ViewBuilder {
   readonly tasks = new Map<bigint, string>();
   readonly problems: WalkProblem[] = [];
-  private full = false;
+  private readonly maxSteps: number;
+  private steps = 0;
+  private stopped = false;
 
   constructor(
+    private readonly reader: KernelReader,
     readonly name: TaskViewName,
     readonly limit: number,
-  ) {}
+  ) {
+    this.maxSteps = 4 * limit;
+  }
 
   /** False once the view is full: the caller stops walking. */
   add(task: bigint, where: string): boolean {
     if (this.tasks.has(task)) return true;
     if (this.tasks.size >= this.limit) {
-      if (!this.full) this.problem(task, `more than ${this.limit} tasks; stopped`);
-      this.full = true;
+      this.stop(task, `more than ${this.limit} tasks; stopped`);
       return false;
     }
     this.tasks.set(task, where);
     return true;
   }
 
-  get remaining(): number {
-    return Math.max(0, this.limit - this.tasks.size);
+  get full(): boolean {
+    return this.stopped;
+  }
+
+  /**
+   * Runs one bounded walk within the budget and returns its nodes, less a last node that could not
+   * be read (a wild pointer is no entry); the walk's problem is recorded under `context`.
+   */
+  walk(context: string, run: (limit: number) => ListWalk): bigint[] {
+    const limit = this.maxSteps - this.steps;
+    if (limit <= 0) {
+      this.stop(0n, `more than ${this.maxSteps} list and tree nodes walked; stopped`);
+      return [];
+    }
+    const walk = run(limit);
+    this.steps += walk.nodes.length;
+    if (!walk.problem) return walk.nodes;
+    this.problem(walk.problem.address, `${context}: ${walk.problem.message}`);
+    const last = walk.nodes.at(-1);
+    return last !== undefined && !this.readable(last) ? walk.nodes.slice(0, -1) : walk.nodes;
+  }
+
+  private readable(address: bigint): boolean {
+    try {
+      this.reader.u64(address);
+      return true;
+    } catch (error) {
+      if (!isRingsideError(error)) throw error;
+      return false;
+    }
   }
 
   problem(address: bigint, message: string): void {
     this.problems.push({ address, message });
+  }
+
+  private stop(address: bigint, message: string): void {
+    if (!this.stopped) this.problem(address, message);
+    this.stopped = true;
   }
 
   /** Runs a part of the walk; a read failure inside it becomes a problem naming `what`. */
@@ -118,38 +158,33 @@ function pidLinkOffset(reader: KernelReader, type: number): bigint {
 /** View 1: init_task.tasks (thread-group leaders), and each leader's threads on signal->thread_head. */
 export function taskListView(kernel: LinuxKernel, limit = MAX_TASKS_PER_VIEW): TaskView {
   const r = kernel.reader;
-  const view = new ViewBuilder('taskList', limit);
+  const view = new ViewBuilder(kernel.reader, 'taskList', limit);
   const initTask = kernel.symbols.address('init_task');
   if (initTask === undefined) {
     view.problem(0n, 'no init_task symbol');
     return view.view();
   }
   const tasksOffset = r.offset('task_struct', 'tasks');
-  const leaders = walkList(r, initTask + tasksOffset, limit);
-  if (leaders.problem) view.problems.push(leaders.problem);
+  const leaders = view.walk('task list', (steps) =>
+    walkList(r, initTask + tasksOffset, Math.min(steps, limit)),
+  );
   const threadHead = r.hasField('signal_struct', 'thread_head');
-  for (const node of leaders.nodes) {
+  const member = r.offset('task_struct', threadHead ? 'thread_node' : 'thread_group');
+  for (const node of leaders) {
     const leader = node - tasksOffset;
     if (!view.add(leader, 'tasks')) break;
     view.guard('thread group of the task', leader, () => {
       // Up to 6.6 the threads are also on the leader's thread_group; thread_head is on 3.14 and later.
-      const threads = threadHead
-        ? walkList(
-            r,
-            r.u64(leader + r.offset('task_struct', 'signal')) +
-              r.offset('signal_struct', 'thread_head'),
-            view.remaining,
-          )
-        : walkList(r, leader + r.offset('task_struct', 'thread_group'), view.remaining);
-      const member = r.offset('task_struct', threadHead ? 'thread_node' : 'thread_group');
-      for (const thread of threads.nodes)
+      const head = threadHead
+        ? r.u64(leader + r.offset('task_struct', 'signal')) +
+          r.offset('signal_struct', 'thread_head')
+        : leader + r.offset('task_struct', 'thread_group');
+      for (const thread of view.walk(`threads of ${hex(leader)}`, (steps) =>
+        walkList(r, head, steps),
+      ))
         if (!view.add(thread - member, `thread of ${hex(leader)}`)) return;
-      if (threads.problem)
-        view.problem(
-          threads.problem.address,
-          `threads of ${hex(leader)}: ${threads.problem.message}`,
-        );
     });
+    if (view.full) break;
   }
   return view.view();
 }
@@ -214,15 +249,11 @@ function addPidTasks(
 ): boolean {
   const head =
     pid.pid + r.offset('pid', 'tasks') + BigInt(type * arrayElementSize(r, 'pid', 'tasks'));
-  const walk = walkHlist(r, head, view.remaining + 1);
   const link = pidLinkOffset(r, type);
-  for (const node of walk.nodes) if (!view.add(node - link, where)) return false;
-  if (walk.problem)
-    view.problem(
-      walk.problem.address,
-      `tasks[${PID_TYPES[type]}] of struct pid ${hex(pid.pid)} (ID ${pid.index}): ${walk.problem.message}`,
-    );
-  return true;
+  const context = `tasks[${PID_TYPES[type]}] of struct pid ${hex(pid.pid)} (ID ${pid.index})`;
+  for (const node of view.walk(context, (steps) => walkHlist(r, head, steps)))
+    if (!view.add(node - link, where)) return false;
+  return !view.full;
 }
 
 /** View 2: each struct pid in the ID tree → the task on its pid->tasks[PIDTYPE_PID] (via pid_links[PID]). */
@@ -231,7 +262,7 @@ export function idTreeView(
   tree = readPidTree(kernel),
   limit = MAX_TASKS_PER_VIEW,
 ): TaskView {
-  const view = new ViewBuilder('idTree', limit);
+  const view = new ViewBuilder(kernel.reader, 'idTree', limit);
   view.problems.push(...tree.problems);
   for (const pid of tree.pids)
     if (!addPidTasks(kernel.reader, view, pid, 0, `pid ${pid.number ?? pid.index}`)) break;
@@ -248,7 +279,7 @@ export function pidLinksView(
   tree = readPidTree(kernel),
   limit = MAX_TASKS_PER_VIEW,
 ): TaskView {
-  const view = new ViewBuilder('pidLinks', limit);
+  const view = new ViewBuilder(kernel.reader, 'pidLinks', limit);
   view.problems.push(...tree.problems);
   const types = Math.min(PID_TYPES.length, arrayOf(kernel.reader, 'pid', 'tasks').count);
   for (const pid of tree.pids) {
@@ -266,7 +297,7 @@ export function pidLinksView(
  */
 export function runQueueView(kernel: LinuxKernel, limit = MAX_TASKS_PER_VIEW): TaskView {
   const r = kernel.reader;
-  const view = new ViewBuilder('runQueues', limit);
+  const view = new ViewBuilder(kernel.reader, 'runQueues', limit);
   const { addresses, problem } = perCpuAddresses(kernel, 'runqueues');
   if (problem) view.problems.push(problem);
   const seOffset = r.offset('task_struct', 'se');
@@ -293,10 +324,8 @@ export function runQueueView(kernel: LinuxKernel, limit = MAX_TASKS_PER_VIEW): T
           continue;
         }
         seenQueues.add(cfsRq);
-        const tree = walkRbTree(r, cfsRq + timeline, view.remaining + 1);
-        if (tree.problem)
-          view.problem(tree.problem.address, `cpu ${cpu} cfs: ${tree.problem.message}`);
-        for (const node of tree.nodes) {
+        const tree = view.walk(`cpu ${cpu} cfs`, (steps) => walkRbTree(r, cfsRq + timeline, steps));
+        for (const node of tree) {
           const entity = node - runNode;
           const group = groupQueue !== undefined ? r.u64(entity + groupQueue) : 0n;
           if (group === 0n) {
@@ -330,13 +359,9 @@ export function runQueueView(kernel: LinuxKernel, limit = MAX_TASKS_PER_VIEW): T
         }
         seenQueues.add(rtRq);
         for (let priority = 0; priority < count; priority++) {
-          const list = walkList(r, rtRq + queues + BigInt(priority) * listSize, view.remaining + 1);
-          if (list.problem)
-            view.problem(
-              list.problem.address,
-              `cpu ${cpu} rt[${priority}]: ${list.problem.message}`,
-            );
-          for (const node of list.nodes) {
+          const head = rtRq + queues + BigInt(priority) * listSize;
+          const list = view.walk(`cpu ${cpu} rt[${priority}]`, (steps) => walkList(r, head, steps));
+          for (const node of list) {
             const entity = node - rtNode;
             const group = rtGroup !== undefined ? r.u64(entity + rtGroup) : 0n;
             if (group === 0n) {
@@ -349,15 +374,10 @@ export function runQueueView(kernel: LinuxKernel, limit = MAX_TASKS_PER_VIEW): T
       }
 
       // Deadline: one tree of sched_dl_entity.rb_node.
-      const dlTree = walkRbTree(
-        r,
-        rq + r.offset('rq', 'dl') + r.offset('dl_rq', 'root') + rootInCached,
-        view.remaining + 1,
-      );
-      if (dlTree.problem)
-        view.problem(dlTree.problem.address, `cpu ${cpu} dl: ${dlTree.problem.message}`);
+      const dlRoot = rq + r.offset('rq', 'dl') + r.offset('dl_rq', 'root') + rootInCached;
+      const dlTree = view.walk(`cpu ${cpu} dl`, (steps) => walkRbTree(r, dlRoot, steps));
       const dlNode = r.offset('sched_dl_entity', 'rb_node') + r.offset('task_struct', 'dl');
-      for (const node of dlTree.nodes) if (!view.add(node - dlNode, `cpu ${cpu} dl`)) return;
+      for (const node of dlTree) if (!view.add(node - dlNode, `cpu ${cpu} dl`)) return;
     });
   });
   return view.view();

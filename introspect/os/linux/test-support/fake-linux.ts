@@ -1,0 +1,356 @@
+// A tiny synthetic Linux kernel in a byte buffer for tests of the task views: init_task and its task
+// list, processes with threads, struct pids in init_pid_ns's ID tree (a real XArray of xa_nodes), and
+// per-CPU run queues with CFS, RT and deadline entries. Tests then corrupt it on purpose.
+import { identitySpace } from '../../../memory/test-support/identity-space.js';
+import { KernelReader } from '../kernel-reader.js';
+import type { LinuxKernel } from '../linux-kernel.js';
+import { fakeTypes, type FakeLayout } from './fake-types.js';
+
+const TASK_COMM_LEN = 16;
+export const XA_CHUNK_SLOTS = 64;
+export const RT_PRIORITIES = 100;
+/** The per-CPU offset of `runqueues` (the symbol's value). */
+const RUNQUEUES = 0x100n;
+
+export const fakeLayout: FakeLayout = {
+  task_struct: {
+    size: 0x400,
+    fields: {
+      __state: { offset: 0x0, size: 4 },
+      flags: { offset: 0x4, size: 4 },
+      pid: { offset: 0x8, size: 4 },
+      tgid: { offset: 0xc, size: 4 },
+      exit_state: { offset: 0x10, size: 4 },
+      comm: { offset: 0x20, size: 1, count: TASK_COMM_LEN },
+      tasks: { offset: 0x40, size: 16 },
+      thread_node: { offset: 0x50, size: 16 },
+      pid_links: { offset: 0x60, size: 16, count: 4 },
+      signal: { offset: 0xa0 },
+      se: { offset: 0x100, size: 0x80 },
+      rt: { offset: 0x200, size: 0x40 },
+      dl: { offset: 0x280, size: 0x40 },
+    },
+  },
+  signal_struct: { size: 0x40, fields: { thread_head: { offset: 0x10, size: 16 } } },
+  pid: {
+    size: 0x60,
+    fields: {
+      level: { offset: 0x4, size: 4 },
+      tasks: { offset: 0x10, size: 8, count: 4 },
+      numbers: { offset: 0x50, size: 16, count: 1 },
+    },
+  },
+  upid: { size: 16, fields: { nr: { offset: 0, size: 4 }, ns: { offset: 8 } } },
+  pid_namespace: {
+    size: 0x80,
+    fields: { idr: { offset: 0, size: 24 }, level: { offset: 0x40, size: 4 } },
+  },
+  idr: { size: 24, fields: { idr_rt: { offset: 0, size: 16 }, idr_base: { offset: 16, size: 4 } } },
+  xarray: { size: 16, fields: { xa_head: { offset: 8 } } },
+  xa_node: {
+    size: 576,
+    fields: {
+      shift: { offset: 0, size: 1 },
+      slots: { offset: 40, size: 8, count: XA_CHUNK_SLOTS },
+    },
+  },
+  rq: {
+    size: 0xc00,
+    fields: {
+      cfs: { offset: 0x100, size: 0x80 },
+      rt: { offset: 0x200, size: 0x700 },
+      dl: { offset: 0x900, size: 0x60 },
+      curr: { offset: 0xa00 },
+      idle: { offset: 0xa08 },
+    },
+  },
+  cfs_rq: { size: 0x80, fields: { tasks_timeline: { offset: 0x30, size: 16 } } },
+  rt_rq: { size: 0x700, fields: { active: { offset: 0, size: 0x650 } } },
+  rt_prio_array: {
+    size: 0x650,
+    fields: { queue: { offset: 0x10, size: 16, count: RT_PRIORITIES } },
+  },
+  dl_rq: { size: 0x60, fields: { root: { offset: 0, size: 16 } } },
+  rb_root_cached: { size: 16, fields: { rb_root: { offset: 0, size: 8 } } },
+  rb_node: { size: 24, fields: { rb_right: { offset: 8 }, rb_left: { offset: 16 } } },
+  sched_entity: {
+    size: 0x80,
+    fields: { run_node: { offset: 0x10, size: 24 }, my_q: { offset: 0x40 } },
+  },
+  sched_rt_entity: { size: 0x40, fields: { run_list: { offset: 0, size: 16 } } },
+  sched_dl_entity: { size: 0x40, fields: { rb_node: { offset: 0, size: 24 } } },
+};
+
+const at = (struct: string, field: string): bigint =>
+  BigInt(fakeLayout[struct]!.fields[field]!.offset);
+
+export interface FakeTask {
+  task: bigint;
+  pid: bigint;
+  number: number;
+}
+
+export class FakeLinux {
+  readonly bytes: Uint8Array;
+  private readonly view: DataView;
+  private next = 0x1000;
+  readonly symbols = new Map<string, bigint>();
+  /** ID → struct pid, written into the ID tree by `kernel()`. */
+  readonly ids = new Map<number, bigint>();
+  readonly initTask: bigint;
+  readonly namespace: bigint;
+  readonly runQueues: bigint[] = [];
+
+  constructor(
+    readonly cpus = 2,
+    size = 4 << 20,
+  ) {
+    this.bytes = new Uint8Array(size);
+    this.view = new DataView(this.bytes.buffer);
+    this.initTask = this.task(0, 'swapper/0');
+    this.listInit(this.initTask + at('task_struct', 'tasks'));
+    this.namespace = this.alloc(0x80);
+    const offsets = this.alloc(8 * cpus);
+    const count = this.alloc(8);
+    this.set32(count, cpus);
+    this.symbols.set('init_task', this.initTask);
+    this.symbols.set('init_pid_ns', this.namespace);
+    this.symbols.set('__per_cpu_offset', offsets);
+    this.symbols.set('nr_cpu_ids', count);
+    this.symbols.set('runqueues', RUNQUEUES);
+    for (let cpu = 0; cpu < cpus; cpu++) {
+      const base = this.alloc(0x1000);
+      this.set64(offsets + BigInt(cpu) * 8n, base);
+      const rq = base + RUNQUEUES;
+      this.runQueues.push(rq);
+      const idle = cpu === 0 ? this.initTask : this.task(0, `swapper/${cpu}`);
+      this.set64(rq + at('rq', 'idle'), idle);
+      this.set64(rq + at('rq', 'curr'), idle);
+      for (let priority = 0; priority < RT_PRIORITIES; priority++)
+        this.listInit(this.rtQueue(cpu, priority));
+    }
+  }
+
+  alloc(size: number): bigint {
+    const address = this.next;
+    this.next += (size + 63) & ~63;
+    if (this.next > this.bytes.length) throw new Error('fake kernel out of memory');
+    return BigInt(address);
+  }
+
+  set64(address: bigint, value: bigint): void {
+    this.view.setBigUint64(Number(address), value, true);
+  }
+
+  set32(address: bigint, value: number): void {
+    this.view.setUint32(Number(address), value, true);
+  }
+
+  get64(address: bigint): bigint {
+    return this.view.getBigUint64(Number(address), true);
+  }
+
+  listInit(head: bigint): void {
+    this.set64(head, head);
+    this.set64(head + 8n, head);
+  }
+
+  listAddTail(head: bigint, node: bigint): void {
+    const last = this.get64(head + 8n);
+    this.set64(node, head);
+    this.set64(node + 8n, last);
+    this.set64(last, node);
+    this.set64(head + 8n, node);
+  }
+
+  /** list_del: the neighbours skip the node (what a rootkit hiding a task does). */
+  listDel(node: bigint): void {
+    const next = this.get64(node);
+    const prev = this.get64(node + 8n);
+    this.set64(prev, next);
+    this.set64(next + 8n, prev);
+  }
+
+  hlistAddHead(head: bigint, node: bigint): void {
+    const first = this.get64(head);
+    this.set64(node, first);
+    this.set64(node + 8n, head);
+    if (first !== 0n) this.set64(first + 8n, node);
+    this.set64(head, node);
+  }
+
+  hlistDel(node: bigint): void {
+    const next = this.get64(node);
+    const pprev = this.get64(node + 8n);
+    this.set64(pprev, next);
+    if (next !== 0n) this.set64(next + 8n, pprev);
+  }
+
+  task(number: number, comm: string, tgid = number): bigint {
+    const task = this.alloc(0x400);
+    this.set32(task + at('task_struct', 'pid'), number);
+    this.set32(task + at('task_struct', 'tgid'), tgid);
+    new TextEncoder().encodeInto(
+      comm.slice(0, TASK_COMM_LEN - 1),
+      this.bytes.subarray(Number(task + at('task_struct', 'comm'))),
+    );
+    return task;
+  }
+
+  pidLink(task: bigint, type: number): bigint {
+    return task + at('task_struct', 'pid_links') + BigInt(type * 16);
+  }
+
+  pidTasks(pid: bigint, type: number): bigint {
+    return pid + at('pid', 'tasks') + BigInt(type * 8);
+  }
+
+  private newPid(number: number): bigint {
+    const pid = this.alloc(0x60);
+    this.set32(pid + at('pid', 'numbers') + at('upid', 'nr'), number);
+    this.set64(pid + at('pid', 'numbers') + at('upid', 'ns'), this.namespace);
+    this.ids.set(number, pid);
+    return pid;
+  }
+
+  /** A process (thread-group leader) and its threads, on the task list and in the ID tree. */
+  process(number: number, comm: string, threads: number[] = [], group?: FakeTask): FakeTask[] {
+    const signal = this.alloc(0x40);
+    const head = signal + at('signal_struct', 'thread_head');
+    this.listInit(head);
+    const created: FakeTask[] = [];
+    for (const tid of [number, ...threads]) {
+      const task = this.task(tid, comm, number);
+      const pid = this.newPid(tid);
+      this.set64(task + at('task_struct', 'signal'), signal);
+      this.listAddTail(head, task + at('task_struct', 'thread_node'));
+      this.hlistAddHead(this.pidTasks(pid, 0), this.pidLink(task, 0));
+      created.push({ task, pid, number: tid });
+    }
+    const leader = created[0]!;
+    this.listAddTail(
+      this.initTask + at('task_struct', 'tasks'),
+      leader.task + at('task_struct', 'tasks'),
+    );
+    // TGID on its own pid; process group and session on the group leader's (or its own).
+    this.hlistAddHead(this.pidTasks(leader.pid, 1), this.pidLink(leader.task, 1));
+    for (const type of [2, 3])
+      this.hlistAddHead(
+        this.pidTasks((group ?? leader).pid, type),
+        this.pidLink(leader.task, type),
+      );
+    return created;
+  }
+
+  /** Unlinks a task from the task list only: the DKOM this cross-view exists to catch. */
+  unlinkFromTaskList(task: bigint): void {
+    this.listDel(task + at('task_struct', 'tasks'));
+  }
+
+  runQueue(cpu: number): bigint {
+    return this.runQueues[cpu]!;
+  }
+
+  rtQueue(cpu: number, priority: number): bigint {
+    return (
+      this.runQueue(cpu) +
+      at('rq', 'rt') +
+      at('rt_rq', 'active') +
+      at('rt_prio_array', 'queue') +
+      BigInt(priority * 16)
+    );
+  }
+
+  setCurrent(cpu: number, task: bigint): void {
+    this.set64(this.runQueue(cpu) + at('rq', 'curr'), task);
+  }
+
+  /** sched_entity.run_node of a task. */
+  runNode(task: bigint): bigint {
+    return task + at('task_struct', 'se') + at('sched_entity', 'run_node');
+  }
+
+  /** Puts rb_nodes in a tree (a valid binary shape; colours are not read): node i's children are 2i+1, 2i+2. */
+  rbTree(root: bigint, nodes: bigint[]): void {
+    this.set64(root, nodes[0] ?? 0n);
+    nodes.forEach((node, index) => {
+      this.set64(node + at('rb_node', 'rb_left'), nodes[2 * index + 1] ?? 0n);
+      this.set64(node + at('rb_node', 'rb_right'), nodes[2 * index + 2] ?? 0n);
+    });
+  }
+
+  cfsTimeline(cfsRq: bigint): bigint {
+    return cfsRq + at('cfs_rq', 'tasks_timeline') + at('rb_root_cached', 'rb_root');
+  }
+
+  /** Queues tasks on a CPU's CFS tree, optionally through a group entity with its own cfs_rq. */
+  queueCfs(cpu: number, tasks: bigint[], viaGroup = false): void {
+    const top = this.runQueue(cpu) + at('rq', 'cfs');
+    if (!viaGroup)
+      return this.rbTree(
+        this.cfsTimeline(top),
+        tasks.map((task) => this.runNode(task)),
+      );
+    const group = this.alloc(0x80);
+    const groupQueue = this.alloc(0x80);
+    this.set64(group + at('sched_entity', 'my_q'), groupQueue);
+    this.rbTree(this.cfsTimeline(top), [group + at('sched_entity', 'run_node')]);
+    this.rbTree(
+      this.cfsTimeline(groupQueue),
+      tasks.map((task) => this.runNode(task)),
+    );
+  }
+
+  queueRt(cpu: number, priority: number, task: bigint): void {
+    this.listAddTail(
+      this.rtQueue(cpu, priority),
+      task + at('task_struct', 'rt') + at('sched_rt_entity', 'run_list'),
+    );
+  }
+
+  queueDl(cpu: number, task: bigint): void {
+    const root =
+      this.runQueue(cpu) + at('rq', 'dl') + at('dl_rq', 'root') + at('rb_root_cached', 'rb_root');
+    this.rbTree(root, [task + at('task_struct', 'dl') + at('sched_dl_entity', 'rb_node')]);
+  }
+
+  /** The address of init_pid_ns's xa_head. */
+  get xaHead(): bigint {
+    return (
+      this.namespace + at('pid_namespace', 'idr') + at('idr', 'idr_rt') + at('xarray', 'xa_head')
+    );
+  }
+
+  /** Writes the ID tree from `ids` as an XArray: nodes of 64 slots, shifts 6 apart, tagged pointers. */
+  writeIdTree(): void {
+    const entries = [...this.ids.entries()].sort((a, b) => a[0] - b[0]);
+    const max = entries.at(-1)?.[0] ?? 0;
+    if (entries.length === 0) return this.set64(this.xaHead, 0n);
+    if (max === 0) return this.set64(this.xaHead, entries[0]![1]);
+    let shift = 0;
+    while (max >= 2 ** (shift + 6)) shift += 6;
+    const build = (nodeShift: number, base: number): bigint => {
+      const node = this.alloc(576);
+      this.bytes[Number(node + at('xa_node', 'shift'))] = nodeShift;
+      const span = 2 ** nodeShift;
+      for (let slot = 0; slot < XA_CHUNK_SLOTS; slot++) {
+        const from = base + slot * span;
+        const inside = entries.filter(([index]) => index >= from && index < from + span);
+        if (inside.length === 0) continue;
+        const value = nodeShift === 0 ? inside[0]![1] : build(nodeShift - 6, from) + 2n;
+        this.set64(node + at('xa_node', 'slots') + BigInt(slot * 8), value);
+      }
+      return node;
+    };
+    this.set64(this.xaHead, build(shift, 0) + 2n);
+  }
+
+  /** The kernel as the views see it (the ID tree written first). */
+  kernel(): LinuxKernel {
+    this.writeIdTree();
+    return {
+      reader: new KernelReader(identitySpace(this.bytes), fakeTypes(fakeLayout)),
+      symbols: { address: (name: string) => this.symbols.get(name) },
+    } as unknown as LinuxKernel;
+  }
+}

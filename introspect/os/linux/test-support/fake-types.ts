@@ -1,0 +1,49 @@
+// A TypeTable written as a plain layout (struct → field → offset and size, arrays with their element
+// size and count): enough for tests of kernel walkers without building BTF.
+import type { FieldLocation, TypeId, TypeInfo, TypeTable } from '../profile/types.js';
+
+export interface FakeField {
+  offset: number;
+  /** Bytes of an integer or pointer field (8 by default); for an array, of one element. */
+  size?: number;
+  /** Makes the field an array of this many elements. */
+  count?: number;
+}
+
+export type FakeLayout = Record<string, { size: number; fields: Record<string, FakeField> }>;
+
+export function fakeTypes(layout: FakeLayout): TypeTable {
+  const types: TypeInfo[] = [{ kind: 'void' }];
+  const add = (type: TypeInfo): TypeId => types.push(type) - 1;
+  const structs = new Map<string, TypeId>();
+  const fields = new Map<string, FieldLocation>();
+  for (const [name, struct] of Object.entries(layout)) {
+    structs.set(name, add({ kind: 'struct', name, size: struct.size, members: [] }));
+    for (const [path, field] of Object.entries(struct.fields)) {
+      const size = field.size ?? 8;
+      let type = add({ kind: 'int', name: `u${size * 8}`, size, signed: false });
+      if (field.count !== undefined)
+        type = add({ kind: 'array', element: type, count: field.count });
+      fields.set(`${name}.${path}`, {
+        offset: field.offset,
+        type,
+        bitOffset: field.offset * 8,
+        bitSize: 0,
+      });
+    }
+  }
+  const sizeOf = (id: TypeId): number => {
+    const type = types[id];
+    if (!type) return 0;
+    if (type.kind === 'array') return type.count * sizeOf(type.element);
+    return 'size' in type ? type.size : 0;
+  };
+  return {
+    get: (id) => types[id] ?? { kind: 'void' },
+    findStruct: (name) => structs.get(name),
+    sizeOf,
+    resolve: (id) => id,
+    field: (struct, path) => fields.get(`${struct}.${path}`),
+    ids: () => types.keys(),
+  };
+}
