@@ -1,8 +1,10 @@
-// `ringside snapshot info|pslist|pstree|lsmod|syscalls <dump>`: questions asked of a memory snapshot.
+// `ringside snapshot info|pslist|pstree|psxview|lsmod|syscalls <dump>`: questions asked of a memory snapshot.
 import type { Command } from 'commander';
 import { hex } from '../../introspect/memory/address.js';
+import { crossView, type CrossViewTask } from '../../introspect/os/linux/cross-view.js';
 import { listModules } from '../../introspect/os/linux/modules.js';
 import { readSyscallTable } from '../../introspect/os/linux/syscalls.js';
+import { TASK_VIEW_NAMES } from '../../introspect/os/linux/task-views.js';
 import { listTasks, type TaskInfo } from '../../introspect/os/linux/tasks.js';
 import { createProgress } from '../progress.js';
 import { openSnapshotKernel, type OpenedSnapshot } from '../snapshot-context.js';
@@ -56,6 +58,22 @@ export const taskJson = (task: TaskInfo) => ({
   start_time: Number(task.startTime) / 1e9,
   task: hex(task.address),
   ...(task.pageTableRoot !== undefined ? { page_table_root: hex(task.pageTableRoot) } : {}),
+});
+
+export const psxviewJson = (task: CrossViewTask) => ({
+  pid: task.pid ?? null,
+  tgid: task.tgid ?? null,
+  comm: task.comm ?? null,
+  kernel_thread: task.kernelThread ?? null,
+  task: hex(task.address),
+  task_list: task.views.taskList,
+  id_tree: task.views.idTree,
+  pid_links: task.views.pidLinks,
+  run_queues: task.views.runQueues,
+  hidden: task.hidden,
+  exiting: task.exiting,
+  where: task.where,
+  ...(task.unreadable ? { unreadable: task.unreadable } : {}),
 });
 
 export function pstreeLines(tasks: readonly TaskInfo[]): string[] {
@@ -176,6 +194,43 @@ export function registerSnapshotCommands(program: Command): void {
       warn(problem);
       if (options.json) return write(toJson(tasks.map(taskJson)));
       write(pstreeLines(tasks).join('\n'));
+    }),
+  );
+
+  common(
+    snapshot
+      .command('psxview')
+      .description(
+        'Hidden processes: each task as seen by the task list, the PID ID tree, the pid links and the run queues',
+      ),
+  ).action((dump: string, options: CommonOptions) =>
+    withKernel(dump, options, ({ kernel }) => {
+      const view = crossView(kernel);
+      for (const name of TASK_VIEW_NAMES)
+        for (const problem of view.views[name].problems)
+          warn({ message: `${name}: ${problem.message}` });
+      if (options.json) return write(toJson(view.tasks.map(psxviewJson)));
+      const mark = (seen: boolean) => (seen ? 'yes' : '-');
+      write(
+        formatTable(
+          [
+            { header: 'PID', value: (t: CrossViewTask) => t.pid ?? '?', align: 'right' },
+            { header: 'TGID', value: (t) => t.tgid ?? '?', align: 'right' },
+            { header: 'COMM', value: (t) => t.comm ?? `(unreadable)` },
+            { header: 'TASK', value: (t) => hex(t.address) },
+            { header: 'TASKLIST', value: (t) => mark(t.views.taskList) },
+            { header: 'IDTREE', value: (t) => mark(t.views.idTree) },
+            { header: 'PIDLINKS', value: (t) => mark(t.views.pidLinks) },
+            { header: 'RUNQUEUE', value: (t) => mark(t.views.runQueues) },
+            {
+              header: 'HIDDEN',
+              value: (t) => (t.hidden ? 'HIDDEN' : t.exiting && !t.views.taskList ? 'exiting' : ''),
+            },
+          ],
+          view.tasks,
+        ),
+      );
+      process.stderr.write(`${view.tasks.length} tasks, ${view.hidden.length} hidden\n`);
     }),
   );
 
