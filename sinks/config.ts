@@ -10,6 +10,7 @@ import type { Fanout } from './delivery/fanout.js';
 import type { Observer } from './ecs/document.js';
 import { createElasticsearchSink } from './elasticsearch/sink.js';
 import { createFileSink } from './file/sink.js';
+import { DOCUMENT_FORMATS, type DocumentFormat } from './format.js';
 import { stderrLog } from './log.js';
 import type { SinkLog } from './log.js';
 import { createSplunkSink } from './splunk/sink.js';
@@ -69,10 +70,18 @@ export async function createSinksFromConfig(config: unknown, setup: SinksSetup):
       const common = { ...entry, observer: setup.observer, log, queue };
       switch (entry.type) {
         case 'stdout':
+          if (
+            entry.format !== undefined &&
+            !DOCUMENT_FORMATS.includes(entry.format as DocumentFormat)
+          )
+            throw new InputError(
+              `format must be one of ${DOCUMENT_FORMATS.join(', ')}, not ${JSON.stringify(entry.format)}`,
+              where,
+            );
           sinks.push(
             createStdoutSink({
               observer: setup.observer,
-              format: entry.format as 'ecs' | 'ocsf' | undefined,
+              format: entry.format as DocumentFormat | undefined,
             }),
           );
           break;

@@ -61,4 +61,17 @@ export const EVENT_FIELDS: Readonly<Record<string, FieldDefinition>> = {
   'network.transport': { type: 'string', description: 'tcp, udp …' },
   'lifecycle.state': { type: 'string', description: 'attached, detached, paused …' },
   'lifecycle.reason': { type: 'string', description: 'Why the state changed' },
+  'details.check': {
+    type: 'string',
+    description:
+      'integrity.violation: the check that failed (syscall_table, idt, cr0.wp, cr4.smep, cr4.smap, lstar)',
+  },
+  'details.message': {
+    type: 'string',
+    description: 'integrity.violation: what is wrong, in one line',
+  },
+  'details.via': {
+    type: 'string',
+    description: 'cred.change: how the change was made (commit_creds, exec, a direct write)',
+  },
 };

@@ -28,7 +28,7 @@ export function createStdoutSink(options: StdoutSinkOptions): Sink {
       : Promise.resolve();
 
   return {
-    name: options.format === 'ocsf' ? 'stdout:ocsf' : 'stdout',
+    name: options.format && options.format !== 'ecs' ? `stdout:${options.format}` : 'stdout',
     async write(finding: Finding): Promise<void> {
       if (closed) throw new SinkError('stdout', 'QUEUE_CLOSED', 'write after close');
       const line = `${format(finding)}\n`;

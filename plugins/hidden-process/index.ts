@@ -1,0 +1,115 @@
+// process.hidden events: tasks the ID tree, the pid links or a run queue know but the task list does
+// not (unlinked by a rootkit). Live, the cross-view runs periodically with the guest paused, and a
+// task is reported once it has been hidden in two checks in a row (a task being forked or reaped can
+// be caught between lists for an instant); on a snapshot, every hidden task is reported.
+import { Observable } from 'rxjs';
+import { isRingsideError } from '../../introspect/errors.js';
+import type { VmiEvent } from '../../introspect/events/event.js';
+import { crossView, type CrossViewTask } from '../../introspect/os/linux/cross-view.js';
+import type { LinuxKernel } from '../../introspect/os/linux/linux-kernel.js';
+import { checkRequirements } from '../requirements.js';
+import type { DetectorPlugin, PluginContext } from '../types.js';
+
+export const HIDDEN_INTERVAL_MS = 1000;
+
+/** Hidden tasks of a cross-view, as events (also what a snapshot check reports). */
+export function hiddenProcessEvents(
+  kernel: LinuxKernel,
+  base: Pick<VmiEvent, 'domain' | 'time' | 'timestamp'>,
+): VmiEvent[] {
+  const view = crossView(kernel);
+  return view.hidden.filter((task) => !task.exiting).map((task) => hiddenEvent(task, base));
+}
+
+function hiddenEvent(
+  task: CrossViewTask,
+  base: Pick<VmiEvent, 'domain' | 'time' | 'timestamp'>,
+): VmiEvent {
+  const seenBy = Object.entries(task.views)
+    .filter(([, seen]) => seen)
+    .map(([name]) => name);
+  return {
+    type: 'process.hidden',
+    ...base,
+    process: {
+      ...(task.tgid !== undefined ? { pid: task.tgid, tgid: task.tgid } : {}),
+      ...(task.comm !== undefined ? { name: task.comm } : {}),
+      ...(task.kernelThread !== undefined ? { kernel_thread: task.kernelThread } : {}),
+      task: task.address,
+    },
+    details: {
+      ...(task.pid !== undefined && task.pid !== task.tgid ? { thread_id: task.pid } : {}),
+      seen_by: seenBy,
+      missing_from: 'taskList',
+      where: task.where,
+      ...(task.unreadable ? { unreadable: task.unreadable } : {}),
+    },
+  };
+}
+
+export interface HiddenProcessOptions {
+  intervalMs?: number;
+}
+
+export function createHiddenProcess(options: HiddenProcessOptions = {}): DetectorPlugin {
+  const plugin: DetectorPlugin = {
+    meta: {
+      id: 'hidden-process',
+      version: '1.0.0',
+      description:
+        'Tasks missing from the task list but present in the PID tree, pid links or run queues (DKOM)',
+      symbols: ['init_task', 'init_pid_ns', 'runqueues'],
+      capabilities: { live: [true] },
+      emits: ['process.hidden'],
+    },
+    start({ domain, kernel }: PluginContext): Observable<VmiEvent> {
+      checkRequirements(plugin, { domain, kernel });
+      return new Observable<VmiEvent>((subscriber) => {
+        // task address → consecutive checks it was hidden in; reported ones stay until they reappear.
+        const suspects = new Map<bigint, number>();
+        const reported = new Set<bigint>();
+        let running = false;
+        const check = async (): Promise<void> => {
+          await domain.pause();
+          let hidden: CrossViewTask[];
+          const base = {
+            domain: domain.name,
+            time: performance.now(),
+            timestamp: new Date().toISOString(),
+          };
+          try {
+            kernel.newGeneration();
+            hidden = crossView(kernel).hidden.filter((task) => !task.exiting);
+          } finally {
+            await domain.resume();
+          }
+          const now = new Set(hidden.map((task) => task.address));
+          for (const address of [...suspects.keys()])
+            if (!now.has(address)) suspects.delete(address);
+          for (const address of [...reported]) if (!now.has(address)) reported.delete(address);
+          for (const task of hidden) {
+            const count = (suspects.get(task.address) ?? 0) + 1;
+            suspects.set(task.address, count);
+            if (count >= 2 && !reported.has(task.address)) {
+              reported.add(task.address);
+              subscriber.next(hiddenEvent(task, base));
+            }
+          }
+        };
+        const timer = setInterval(() => {
+          if (running) return;
+          running = true;
+          check()
+            .catch((error: unknown) => {
+              if (!isRingsideError(error)) subscriber.error(error);
+            })
+            .finally(() => (running = false));
+        }, options.intervalMs ?? HIDDEN_INTERVAL_MS);
+        return () => clearInterval(timer);
+      });
+    },
+  };
+  return plugin;
+}
+
+export const hiddenProcess = createHiddenProcess();

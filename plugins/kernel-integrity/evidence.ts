@@ -1,0 +1,56 @@
+// Evidence an analyst reads in a kernel-integrity finding: the code a new pointer leads to (or the
+// patched code itself) disassembled, and where it lives. Reads can fail: the target may be anywhere.
+import { disassembleX86 } from '../../introspect/disasm/x86.js';
+import { isRingsideError } from '../../introspect/errors.js';
+import type { VmiEvent } from '../../introspect/events/event.js';
+import type { IntegrityViolation } from '../../introspect/os/linux/integrity.js';
+import type { LinuxKernel } from '../../introspect/os/linux/linux-kernel.js';
+
+const CODE_BYTES = 48;
+const INSTRUCTIONS = 8;
+
+/** Disassembly of the code at `address`, or a line saying why there is none. */
+export async function codeAt(kernel: LinuxKernel, address: bigint): Promise<string> {
+  let bytes: Uint8Array;
+  try {
+    bytes = kernel.reader.bytes(address, CODE_BYTES);
+  } catch (error) {
+    if (!isRingsideError(error)) throw error;
+    return `(code at 0x${address.toString(16)} is unreadable: ${error.message})`;
+  }
+  return disassembleX86(bytes, address, { max: INSTRUCTIONS });
+}
+
+export const hexBytes = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
+
+/** An integrity.violation event for a violation found by a check (periodic or on a snapshot). */
+export async function violationEvent(
+  kernel: LinuxKernel,
+  violation: IntegrityViolation,
+  base: Pick<VmiEvent, 'domain' | 'time' | 'timestamp'>,
+): Promise<VmiEvent> {
+  const pointer =
+    violation.target === 'syscall_table' ||
+    violation.target === 'idt' ||
+    violation.target === 'lstar';
+  const disassembly = pointer ? await codeAt(kernel, violation.new_value) : undefined;
+  return {
+    type: 'integrity.violation',
+    ...base,
+    ...(violation.vcpu !== undefined ? { vcpu: violation.vcpu } : {}),
+    vmi: {
+      symbol: violation.symbol,
+      ...(violation.address !== undefined ? { gva: violation.address } : {}),
+      ...(violation.target.startsWith('cr') ? { register: violation.symbol } : {}),
+      ...(violation.old_value !== undefined ? { old_value: violation.old_value } : {}),
+      new_value: violation.new_value,
+      hook: violation.target,
+      ...(disassembly !== undefined ? { disassembly } : {}),
+    },
+    details: {
+      check: violation.target,
+      message: violation.message,
+      ...(violation.location ? { target_location: violation.location } : {}),
+    },
+  };
+}

@@ -1,0 +1,259 @@
+// Kernel integrity, live: write traps on the frames of the syscall table, the IDT and the kernel
+// text (any write, through any alias, is seen with the writer's rip and the bytes before and after);
+// traps on CR0/CR4 writes that turn off WP, SMEP or SMAP; and a periodic check of every syscall
+// entry and IDT gate against what monitoring began with, for writes the traps cannot see (DMA, a
+// backend without traps). Legitimate kernel self-patching (text_poke through the poking mm, used by
+// static keys, alternatives and ftrace) is told apart by the address it writes through.
+import { Observable, merge } from 'rxjs';
+import type { HookContext } from '../../introspect/domain/types.js';
+import { isRingsideError } from '../../introspect/errors.js';
+import type { VmiEvent } from '../../introspect/events/event.js';
+import { currentTaskOffset } from '../../introspect/os/linux/current-task.js';
+import {
+  CR0_WP,
+  CR4_SMAP,
+  CR4_SMEP,
+  checkIntegrity,
+  decodeGate,
+  locateCode,
+  symbolName,
+  takeBaseline,
+  type IntegrityBaseline,
+} from '../../introspect/os/linux/integrity.js';
+import type { LinuxKernel } from '../../introspect/os/linux/linux-kernel.js';
+import { listModules } from '../../introspect/os/linux/modules.js';
+import {
+  currentTaskOf,
+  envelope,
+  hookEvents,
+  processFields,
+  unreadable,
+} from '../guest-context.js';
+import { checkRequirements } from '../requirements.js';
+import type { DetectorPlugin, PluginContext } from '../types.js';
+import { codeAt, hexBytes, violationEvent } from './evidence.js';
+import { linuxRegions, type FrameHit, type ProtectedRegions } from './regions.js';
+
+/** How often the periodic check runs (ms). */
+export const INTEGRITY_INTERVAL_MS = 1000;
+/** text_poke maps the page it patches at poking_addr in poking_mm: two pages (a write may straddle). */
+const POKING_BYTES = 2n * 4096n;
+
+function entryOf(hit: FrameHit, size: number): { offset: number; length: number } {
+  if (hit.region.name === 'syscall_table') return { offset: hit.offset & ~7, length: 8 };
+  if (hit.region.name === 'idt') return { offset: hit.offset & ~15, length: 16 };
+  return { offset: hit.offset, length: Math.min(size, hit.region.length - hit.offset) };
+}
+
+const u64 = (bytes: Uint8Array): bigint =>
+  new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
+
+export interface KernelIntegrityOptions {
+  intervalMs?: number;
+}
+
+export function createKernelIntegrity(options: KernelIntegrityOptions = {}): DetectorPlugin {
+  const plugin: DetectorPlugin = {
+    meta: {
+      id: 'kernel-integrity',
+      version: '1.0.0',
+      description:
+        'Writes to the syscall table, IDT and kernel text; CR0.WP/CR4.SMEP/SMAP turned off; periodic table checks',
+      symbols: ['sys_call_table', 'idt_table', '_stext', '_etext'],
+      capabilities: { live: [true], memAccess: ['tcg-plugin', 'ept'], registerWriteTraps: [true] },
+      emits: ['kernel.write', 'integrity.violation'],
+    },
+    start({ domain, kernel }: PluginContext): Observable<VmiEvent> {
+      checkRequirements(plugin, { domain, kernel });
+      const offset = currentTaskOffset(kernel);
+      const regions = linuxRegions(kernel);
+      const baseline = takeBaseline(kernel);
+      const pokingAddress = readPokingAddress(kernel);
+      // Pointers already reported (by a trap or a check), so each change is one finding.
+      const reported = new Set<string>();
+
+      const writes = merge(
+        ...regions.frames().map((frame) =>
+          hookEvents(
+            domain,
+            { kind: 'memory', frame, access: { w: true }, name: 'kernel-integrity' },
+            (context) => onWrite(context),
+            (event, error) => unreadable('kernel.write', event, 'the write', error),
+          ),
+        ),
+      );
+
+      const onWrite = async ({ event }: HookContext): Promise<VmiEvent | undefined> => {
+        const gpa = event.vmi?.gpa;
+        if (gpa === undefined) return undefined;
+        const hit = regions.locate(gpa);
+        if (!hit) return undefined;
+        const { region } = hit;
+        const entry = entryOf(hit, event.vmi?.size ?? 1);
+        const entryAddress = region.start + BigInt(entry.offset);
+        const before = region.shadow.slice(entry.offset, entry.offset + entry.length);
+        const after = kernel.reader.bytes(entryAddress, entry.length).slice();
+        region.shadow.set(after, entry.offset);
+        const alias = event.vmi?.gva;
+        const poke =
+          pokingAddress !== undefined &&
+          alias !== undefined &&
+          alias >= pokingAddress &&
+          alias < pokingAddress + POKING_BYTES;
+        const rip = event.vmi?.rip ?? 0n;
+        const task = currentTaskOf(kernel, event, offset);
+        let symbol: string;
+        let pointer: { old: bigint; new: bigint } | undefined;
+        if (region.name === 'syscall_table') {
+          symbol = `sys_call_table+0x${entry.offset.toString(16)}`;
+          pointer = { old: u64(before), new: u64(after) };
+          baseline.syscalls.set(entry.offset / 8, pointer.new);
+        } else if (region.name === 'idt') {
+          symbol = `idt_table+0x${entry.offset.toString(16)}`;
+          const vector = entry.offset / 16;
+          pointer = {
+            old: decodeGate(vector, before).handler,
+            new: decodeGate(vector, after).handler,
+          };
+          baseline.idt.set(vector, pointer.new);
+        } else {
+          symbol =
+            symbolName(kernel, entryAddress) ??
+            `_stext+0x${(entryAddress - region.start).toString(16)}`;
+        }
+        if (pointer) reported.add(`${symbol}=${pointer.new}`);
+        const modules = () => listModules(kernel).modules;
+        const disassembly = pointer
+          ? await codeAt(kernel, pointer.new)
+          : await codeAt(kernel, entryAddress);
+        return {
+          type: 'kernel.write',
+          ...envelope(event),
+          process: processFields(kernel, task),
+          vmi: {
+            rip,
+            gva: entryAddress,
+            gpa,
+            access: 'w',
+            size: event.vmi?.size ?? entry.length,
+            symbol,
+            hook: poke ? 'text_poke' : region.name,
+            data: hexBytes(after),
+            ...(pointer ? { old_value: pointer.old, new_value: pointer.new } : {}),
+            disassembly,
+          },
+          details: {
+            old_data: hexBytes(before),
+            writer: locateCode(kernel, rip, modules),
+            ...(alias !== undefined && alias !== entryAddress ? { written_through: alias } : {}),
+            ...(pointer ? { target_location: locateCode(kernel, pointer.new, modules) } : {}),
+            ...(poke ? { legitimate: 'text_poke through the poking mm' } : {}),
+          },
+        };
+      };
+
+      const registerTrap = (register: 'cr0' | 'cr4'): Observable<VmiEvent> =>
+        hookEvents(
+          domain,
+          { kind: 'register', register, name: `kernel-integrity:${register}` },
+          ({ event }) => {
+            const old = event.vmi?.old_value;
+            const value = event.vmi?.new_value;
+            if (old === undefined || value === undefined) return undefined;
+            const cleared: [string, string][] = [];
+            if (register === 'cr0' && (old & CR0_WP) !== 0n && (value & CR0_WP) === 0n)
+              cleared.push([
+                'cr0.wp',
+                'CR0.WP turned off: the kernel can now write its read-only memory',
+              ]);
+            if (register === 'cr4') {
+              if ((old & CR4_SMEP) !== 0n && (value & CR4_SMEP) === 0n)
+                cleared.push(['cr4.smep', 'CR4.SMEP turned off']);
+              if ((old & CR4_SMAP) !== 0n && (value & CR4_SMAP) === 0n)
+                cleared.push(['cr4.smap', 'CR4.SMAP turned off']);
+            }
+            if (cleared.length === 0) return undefined;
+            const task = currentTaskOf(kernel, event, offset);
+            const rip = event.vmi?.rip ?? 0n;
+            const writer = locateCode(kernel, rip, () => listModules(kernel).modules);
+            return cleared.map(([check, message]) => ({
+              type: 'integrity.violation' as const,
+              ...envelope(event),
+              process: processFields(kernel, task),
+              vmi: {
+                rip,
+                register,
+                old_value: old,
+                new_value: value,
+                symbol: register,
+                hook: check,
+              },
+              details: {
+                check,
+                message: `${message} (vCPU ${event.vcpu ?? 0}, from ${writer.symbol ?? `0x${rip.toString(16)}`})`,
+                writer,
+              },
+            }));
+          },
+          (event, error) =>
+            unreadable('integrity.violation', event, `the ${register} write`, error),
+        );
+
+      const periodic = new Observable<VmiEvent>((subscriber) => {
+        let running = false;
+        const timer = setInterval(() => {
+          if (running) return;
+          running = true;
+          check(baseline)
+            .then((events) => events.forEach((event) => subscriber.next(event)))
+            .catch((error: unknown) => {
+              if (!isRingsideError(error)) subscriber.error(error);
+            })
+            .finally(() => (running = false));
+        }, options.intervalMs ?? INTEGRITY_INTERVAL_MS);
+        return () => clearInterval(timer);
+      });
+
+      const check = async (against: IntegrityBaseline): Promise<VmiEvent[]> => {
+        await domain.pause();
+        const found: VmiEvent[] = [];
+        try {
+          kernel.newGeneration();
+          const base = {
+            domain: domain.name,
+            time: performance.now(),
+            timestamp: new Date().toISOString(),
+          };
+          for (const violation of checkIntegrity(kernel, [], against)) {
+            const key = `${violation.symbol}=${violation.new_value}`;
+            if (reported.has(key)) continue;
+            reported.add(key);
+            found.push(await violationEvent(kernel, violation, base));
+          }
+        } finally {
+          await domain.resume();
+        }
+        return found;
+      };
+
+      return merge(writes, registerTrap('cr0'), registerTrap('cr4'), periodic);
+    },
+  };
+  return plugin;
+}
+
+function readPokingAddress(kernel: LinuxKernel): bigint | undefined {
+  const variable = kernel.symbols.address('poking_addr');
+  if (variable === undefined) return undefined;
+  try {
+    return kernel.reader.u64(variable);
+  } catch (error) {
+    if (isRingsideError(error)) return undefined;
+    throw error;
+  }
+}
+
+export const kernelIntegrity = createKernelIntegrity();
+
+/** Regions, for tests and benchmarks that want to see what is protected. */
+export { linuxRegions, type ProtectedRegions };
