@@ -32,6 +32,15 @@ SRC
     ca-certificates
 fi
 
+# The attack scenarios' test module is built against the headers of exactly the sample guest's kernel
+# (what linux-image-cloud-amd64 points at; samples/guest/build.ts checks the versions match).
+guest_release=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | sed -n 's/.*Depends: linux-image-\([0-9][^ ]*\)$/\1/p' | head -n1)
+if [ -z "$guest_release" ] || [ ! -f "/usr/src/linux-headers-$guest_release/Makefile" ]; then
+  [ -n "$guest_release" ] || $SUDO apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    make linux-headers-cloud-amd64
+fi
+
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi

@@ -1,5 +1,6 @@
 // Builds the sample guest from Debian packages only: the cloud kernel (linux-image-cloud-amd64) and a
-// busybox-static initramfs holding samples/guest/rootfs. Products are cached outside the repo.
+// busybox-static initramfs holding samples/guest/rootfs and the attack scenarios (samples/scenarios,
+// their module built against the kernel's headers). Products are cached outside the repo.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
@@ -16,8 +17,9 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { join, relative } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { InputError, RingsideError } from '../../introspect/errors.js';
+import { buildScenarios, findKernelHeaders, GUEST_SCENARIO_DIR } from '../scenarios/build.js';
 import { guestCacheDir, guestSourceDir } from './paths.js';
 
 export interface GuestImage {
@@ -120,7 +122,7 @@ function hashTree(dir: string): string {
   return hash.digest('hex').slice(0, 16);
 }
 
-function assembleRootfs(root: string, busybox: string, moduleDir: string): void {
+function assembleRootfs(root: string, busybox: string, moduleDir: string, scenarios: string): void {
   rmSync(root, { recursive: true, force: true });
   cpSync(join(guestSourceDir(), 'rootfs'), root, { recursive: true });
   for (const dir of [
@@ -146,6 +148,7 @@ function assembleRootfs(root: string, busybox: string, moduleDir: string): void 
   for (const [name, path] of Object.entries(SAMPLE_MODULES)) {
     copyFileSync(join(moduleDir, path), join(root, 'lib/modules', `${name}.ko`));
   }
+  cpSync(scenarios, join(root, GUEST_SCENARIO_DIR), { recursive: true });
 }
 
 /** Builds (or finds in the cache) the sample guest image. */
@@ -162,7 +165,13 @@ export function buildSampleGuest(log: (line: string) => void = () => {}): GuestI
   extract(kernelDeb, kernelTree);
   extract(busyboxDeb, busyboxTree);
 
-  const key = hashTree(join(guestSourceDir(), 'rootfs'));
+  // The attack scenarios (samples/scenarios): a test module built against this kernel's headers.
+  const scenarios = buildScenarios(release, findKernelHeaders(release, kernelDeb), log);
+  const key = createHash('sha256')
+    .update(hashTree(join(guestSourceDir(), 'rootfs')))
+    .update(basename(scenarios))
+    .digest('hex')
+    .slice(0, 16);
   const dir = join(cache, `image-${release}-${key}`);
   const image: GuestImage = {
     release,
@@ -180,6 +189,7 @@ export function buildSampleGuest(log: (line: string) => void = () => {}): GuestI
     root,
     join(busyboxTree, 'bin', 'busybox'),
     join(kernelTree, 'lib', 'modules', release),
+    scenarios,
   );
   execFileSync(
     'sh',

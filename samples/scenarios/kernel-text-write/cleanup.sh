@@ -1,0 +1,4 @@
+#!/bin/sh
+# Unloads the module (the text is unchanged: nothing else to undo).
+. /opt/scenarios/lib.sh
+unload_module
