@@ -366,7 +366,12 @@ export function runQueueView(kernel: LinuxKernel, limit = MAX_TASKS_PER_VIEW): T
             const group = rtGroup !== undefined ? r.u64(entity + rtGroup) : 0n;
             if (group === 0n) {
               if (!view.add(entity - r.offset('task_struct', 'rt'), `cpu ${cpu} rt`)) return;
-            } else if (depth + 1 < MAX_GROUP_DEPTH) {
+            } else if (depth + 1 >= MAX_GROUP_DEPTH) {
+              view.problem(
+                entity,
+                `cpu ${cpu}: RT group run queues nested more than ${MAX_GROUP_DEPTH} deep`,
+              );
+            } else {
               pendingRt.push({ rtRq: group, depth: depth + 1 });
             }
           }
