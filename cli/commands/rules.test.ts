@@ -22,7 +22,7 @@ describe('ringside rules lint', () => {
     const output = capture();
     expect(await lintRules(['samples/rules'], {}, output)).toBe(0);
     expect(output.lines.join('\n')).toMatch(
-      /1 file\(s\), 11 rule\(s\) \(11 enabled\), 0 error\(s\)/,
+      /1 file\(s\), 13 rule\(s\) \(13 enabled\), 0 error\(s\)/,
     );
   });
 
