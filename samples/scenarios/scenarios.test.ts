@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { scenarioGuestFiles, scenarioKey } from './build.js';
 import { parseExpectedFindings } from './expected.js';
-import { listScenarios, scenarioCommand } from './scenarios.js';
+import type { CommandResult, GuestControl } from '../guest/control.js';
+import { listScenarios, runScenario, ScenarioError, scenarioCommand } from './scenarios.js';
 import { scenarioSourceDir } from './paths.js';
 
 const parseError = (text: string): string => {
@@ -178,5 +179,63 @@ describe('scenario folders', () => {
     expect(withCleanup).not.toBe(before);
     writeFileSync(join(dir, 'module', 'ringside_test.c'), '/* changed */\n');
     expect(scenarioKey('6.1.192-2', dir)).not.toBe(withCleanup);
+  });
+});
+
+describe('runScenario', () => {
+  let dir: string;
+  const sent: string[] = [];
+  /** A control channel that answers every command with the given result (or failure). */
+  const control = (answer: CommandResult | Error) =>
+    ({
+      run: async (command: string) => {
+        sent.push(command);
+        if (answer instanceof Error) throw answer;
+        return answer;
+      },
+    }) as unknown as GuestControl;
+
+  beforeEach(() => {
+    sent.length = 0;
+    dir = mkdtempSync(join(tmpdir(), 'ringside-scenarios-'));
+    mkdirSync(join(dir, 'one'));
+    writeFileSync(join(dir, 'one', 'run.sh'), 'echo one\n');
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('returns the output and status of the script run in the guest', async () => {
+    await expect(
+      runScenario(control({ status: 0, output: 'did it\n' }), 'one', 'run', { source: dir }),
+    ).resolves.toEqual({ scenario: 'one', phase: 'run', status: 0, output: 'did it\n' });
+    expect(sent).toEqual(['sh /opt/scenarios/one/run.sh']);
+  });
+
+  it('has nothing to do for cleanup without a cleanup.sh', async () => {
+    await expect(
+      runScenario(control({ status: 0, output: '' }), 'one', 'cleanup', { source: dir }),
+    ).resolves.toMatchObject({ status: 0, output: '' });
+    expect(sent).toEqual([]);
+  });
+
+  it('names the scenario, the script and the status when it fails', async () => {
+    const failing = runScenario(control({ status: 3, output: 'oops\n' }), 'one', 'run', {
+      source: dir,
+    });
+    await expect(failing).rejects.toThrow(ScenarioError);
+    await expect(failing).rejects.toThrow('scenario one: run.sh exited with status 3:\noops');
+  });
+
+  it('names the scenario when the guest does not answer', async () => {
+    writeFileSync(join(dir, 'one', 'cleanup.sh'), 'true\n');
+    await expect(
+      runScenario(control(new Error('timed out')), 'one', 'cleanup', { source: dir }),
+    ).rejects.toThrow('scenario one: cleanup.sh did not finish');
+  });
+
+  it('refuses a scenario that does not exist', async () => {
+    await expect(
+      runScenario(control({ status: 0, output: '' }), 'two', 'run', { source: dir }),
+    ).rejects.toThrow(/no scenario two/);
+    expect(sent).toEqual([]);
   });
 });
