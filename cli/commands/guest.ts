@@ -1,5 +1,5 @@
-// `ringside guest build|start|stop|snapshot` for the sample guest, and `ringside demo`: the main job
-// on the embedded default (build, boot, snapshot, then the process tree and a short report).
+// `ringside guest build|start|stop|snapshot|report` for the sample guest; `report` boots it, takes a
+// snapshot and prints the process tree and a short report from it.
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -100,17 +100,19 @@ export function registerGuestCommands(program: Command): void {
       say(`wrote ${options.output}`);
     });
 
-  program
-    .command('demo')
-    .description('The main job on the embedded default: boot the sample guest, snapshot it, report')
+  guest
+    .command('report')
+    .description(
+      'Boot the sample guest, snapshot it, and report its processes, modules and syscalls',
+    )
     .option('--keep <file>', 'keep the snapshot at this path')
     .action(async (options: { keep?: string }) => {
       const progress = createProgress();
       progress.step('building and booting the sample guest');
-      const running = await startSampleGuest({ name: 'demo', log: say });
+      const running = await startSampleGuest({ name: 'report', log: say });
       const dir = join(cacheRoot(), 'snapshots');
       mkdirSync(dir, { recursive: true });
-      const path = options.keep ?? join(dir, 'demo.elf');
+      const path = options.keep ?? join(dir, 'report.elf');
       try {
         progress.step('taking a snapshot over QMP');
         await running.snapshot(path);

@@ -1,5 +1,6 @@
 // Every subcommand of `ringside`, registered on one commander program.
 import type { Command } from 'commander';
+import { registerDemoCommand } from './demo.js';
 import { registerGuestCommands } from './guest.js';
 import { registerLiveCommands } from './live.js';
 import { registerProfileCommands } from './profile.js';
@@ -9,6 +10,7 @@ import { registerStatusCommand } from './status.js';
 
 export function registerCommands(program: Command): void {
   registerSnapshotCommands(program);
+  registerDemoCommand(program);
   registerGuestCommands(program);
   registerLiveCommands(program);
   registerProfileCommands(program);

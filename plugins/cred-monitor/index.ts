@@ -58,8 +58,10 @@ export const credMonitor: DetectorPlugin = {
     const offset = currentTaskOffset(kernel);
     const r = kernel.reader;
     const hasInExecve = r.hasField('task_struct', 'in_execve');
-    // Credentials last seen per task, so the scan reports only changes nobody committed.
-    const seen = new Map<bigint, Credentials>();
+    // Credentials last seen per task (address and start time: a freed task_struct is reused by the
+    // next fork), so the scan reports only changes nobody committed.
+    const seen = new Map<string, Credentials>();
+    const identity = (address: bigint, startTime: bigint): string => `${address}:${startTime}`;
     const hooked = hookEvents(
       domain,
       { kind: 'exec', address, name: 'commit_creds' },
@@ -70,7 +72,7 @@ export const credMonitor: DetectorPlugin = {
           r.u64(task.address + r.offset('task_struct', 'real_cred')),
         );
         const after = readCredentials(kernel, event.registers?.rdi ?? 0n);
-        seen.set(task.address, after);
+        seen.set(identity(task.address, task.startTime), after);
         if (sameCredentials(before, after)) return undefined;
         const inExec = hasInExecve && r.fieldNumber(task.address, 'task_struct', 'in_execve') !== 0;
         return {
@@ -108,12 +110,13 @@ export const credMonitor: DetectorPlugin = {
       try {
         kernel.newGeneration();
         const { tasks } = listTasks(kernel);
-        const alive = new Set<bigint>();
+        const alive = new Set<string>();
         for (const task of tasks) {
-          alive.add(task.address);
+          const key = identity(task.address, task.startTime);
+          alive.add(key);
           const now = { uid: task.uid, gid: task.gid, euid: task.euid, egid: task.egid };
-          const before = seen.get(task.address);
-          seen.set(task.address, now);
+          const before = seen.get(key);
+          seen.set(key, now);
           if (before && !sameCredentials(before, now) && now.euid === 0 && before.euid !== 0) {
             events.push({
               type: 'cred.change',
@@ -133,7 +136,7 @@ export const credMonitor: DetectorPlugin = {
             });
           }
         }
-        for (const address of seen.keys()) if (!alive.has(address)) seen.delete(address);
+        for (const key of seen.keys()) if (!alive.has(key)) seen.delete(key);
       } finally {
         await domain.resume();
       }

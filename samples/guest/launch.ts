@@ -147,13 +147,18 @@ export async function startSampleGuest(options: SampleGuestOptions = {}): Promis
 export async function takeSnapshot(qmpSocket: string, path: string): Promise<void> {
   const client = await QmpClient.connect(qmpSocket);
   try {
-    rmSync(path, { force: true });
-    await client.execute('dump-guest-memory', {
-      paging: false,
-      protocol: `file:${resolve(path)}`,
-      detach: false,
-    });
+    await snapshotWith(client, path);
   } finally {
     client.close();
   }
+}
+
+/** The same through a QMP client already connected (QEMU serves one at a time: a domain's, say). */
+export async function snapshotWith(client: QmpClient, path: string): Promise<void> {
+  rmSync(path, { force: true });
+  await client.execute('dump-guest-memory', {
+    paging: false,
+    protocol: `file:${resolve(path)}`,
+    detach: false,
+  });
 }

@@ -1,0 +1,32 @@
+// A benign, busy guest (shells, many short processes, users switching, no modules) watched by every
+// detector for several minutes must raise no finding at all.
+import { Writable } from 'node:stream';
+import { createStdoutSink } from '../../sinks/stdout/sink.js';
+import { runSuite } from './suite.js';
+
+const BENIGN_MS = Number(process.env.RINGSIDE_BENIGN_MS ?? 180_000);
+
+it(
+  `a benign workload raises no finding over ${BENIGN_MS / 1000} s`,
+  async () => {
+    const lines: string[] = [];
+    const sink = createStdoutSink({
+      observer: { hostname: 'ci', version: 'test' },
+      stream: new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          lines.push(chunk.toString());
+          done();
+        },
+      }),
+    });
+    const report = await runSuite({ sink, benignMs: BENIGN_MS });
+    expect(
+      report.background.map(
+        (finding) =>
+          `${finding.rule.id}: ${finding.message} ${JSON.stringify(finding.events.at(-1)?.details ?? {})}`,
+      ),
+    ).toEqual([]);
+    expect(lines).toEqual([]);
+  },
+  BENIGN_MS + 300_000,
+);

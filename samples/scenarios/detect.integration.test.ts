@@ -1,0 +1,57 @@
+// Every attack scenario, live and on a snapshot taken after it, must raise exactly the findings its
+// expected.yaml lists: all detectors and the starter rules on the real sample guest, findings
+// delivered through a real (stdout-format) sink. Time-to-detect is printed for each scenario.
+import { Writable } from 'node:stream';
+import { createStdoutSink } from '../../sinks/stdout/sink.js';
+import { listScenarios } from './scenarios.js';
+import { runSuite, type SuiteReport } from './suite.js';
+
+const lines: string[] = [];
+const sink = createStdoutSink({
+  observer: { hostname: 'ci', version: 'test' },
+  stream: new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(chunk.toString());
+      done();
+    },
+  }),
+});
+
+let report: SuiteReport;
+
+beforeAll(async () => {
+  report = await runSuite({ sink });
+  const rows = report.scenarios.map((scenario) => {
+    const sorted = [...scenario.latenciesMs].sort((a, b) => a - b);
+    const median = sorted.length ? sorted[Math.floor(sorted.length / 2)]!.toFixed(1) : '-';
+    return `  ${scenario.scenario.padEnd(22)} first finding ${scenario.timeToDetectMs?.toFixed(0) ?? '-'} ms after run.sh started; step → sink median ${median} ms`;
+  });
+  console.log(`time to detect:\n${rows.join('\n')}`);
+}, 900_000);
+
+const names = listScenarios().map((scenario) => scenario.name);
+
+describe('attack scenarios on the live sample guest', () => {
+  it.each(names)('%s raises exactly its expected findings, live and on a snapshot', (name) => {
+    const scenario = report.scenarios.find((entry) => entry.scenario === name)!;
+    const describe = (findings: { rule: { id: string }; message: string }[]) =>
+      findings.map((finding) => `${finding.rule.id}: ${finding.message}`);
+    expect({
+      liveMissing: scenario.live.missing,
+      liveUnexpected: describe(scenario.live.unexpected),
+      snapshotMissing: scenario.snapshot.missing,
+      snapshotUnexpected: describe(scenario.snapshot.unexpected),
+    }).toEqual({
+      liveMissing: [],
+      liveUnexpected: [],
+      snapshotMissing: [],
+      snapshotUnexpected: [],
+    });
+  });
+
+  it('raises nothing outside the scenarios, and every finding left the sink as ECS', () => {
+    expect(report.background.map((finding) => finding.message)).toEqual([]);
+    expect(lines.length).toBe(report.findings);
+    for (const line of lines) expect(JSON.parse(line)).toHaveProperty('rule.id');
+  });
+});
