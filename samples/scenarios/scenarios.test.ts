@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { scenarioGuestFiles, scenarioKey } from './build.js';
+import { findKernelHeaders, scenarioGuestFiles, scenarioKey } from './build.js';
 import { parseExpectedFindings } from './expected.js';
 import type { CommandResult, GuestControl } from '../guest/control.js';
 import { listScenarios, runScenario, ScenarioError, scenarioCommand } from './scenarios.js';
@@ -237,5 +237,13 @@ describe('runScenario', () => {
       runScenario(control({ status: 0, output: '' }), 'two', 'run', { source: dir }),
     ).rejects.toThrow(/no scenario two/);
     expect(sent).toEqual([]);
+  });
+});
+
+describe('findKernelHeaders', () => {
+  it('says which headers package to install when they are missing', () => {
+    expect(() => findKernelHeaders('0.0.0-0-nonexistent', '/nonexistent/kernel.deb')).toThrow(
+      /kernel 0\.0\.0-0-nonexistent, which are not installed: apt-get install linux-headers-0\.0\.0-0-nonexistent /,
+    );
   });
 });
