@@ -228,8 +228,10 @@ static int unhook(void)
 /*
  * Unlinks the task from the task list the way DKOM rootkits do. After a grace period (no RCU
  * walker can still stand on it) its own links point to itself, so that the unlink exit does
- * later (__unhash_process) is harmless even if the task dies hidden. It stays in the PID table,
- * so /proc/<pid> (and busybox ps, which reads /proc) still show it; for_each_process does not.
+ * later (__unhash_process) is harmless even if the task dies hidden. Only a task reaped within
+ * that grace period (milliseconds) would trip list debugging: hide something that will not die
+ * right away. It stays in the PID table, so /proc/<pid> (and busybox ps, which reads /proc)
+ * still show it; for_each_process does not.
  */
 static int hide(pid_t nr)
 {
