@@ -11,47 +11,11 @@ import { RamFileMemory } from '../introspect/backends/qemu/ram-file-memory.js';
 import { openLiveKernel } from '../introspect/os/linux/live-kernel.js';
 import { listTasks } from '../introspect/os/linux/tasks.js';
 import { execMonitor } from '../plugins/exec-monitor/index.js';
-import { startSampleGuest, type RunningGuest } from '../samples/guest/launch.js';
+import type { RunningGuest } from '../samples/guest/launch.js';
+import { guestLoopSeconds, median, say, withGuest } from './support/guest.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..', '..');
-const LOOP = "time sh -c 'for i in $(seq 300); do /bin/true; done'";
-const median = (values: number[]): number =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-const say = (line: string): void => void process.stdout.write(`${line}\n`);
-
-/** Seconds the guest itself measured for the loop (busybox `time` prints "real 0m 2.11s"). */
-async function guestLoopSeconds(guest: RunningGuest, runs = 3): Promise<number> {
-  const control = await guest.control();
-  const times: number[] = [];
-  try {
-    await control.run(LOOP); // warm the translation cache
-    for (let run = 0; run < runs; run++) {
-      const { output } = await control.run(LOOP);
-      const match = /real\s+(\d+)m\s*([\d.]+)s/.exec(output);
-      if (!match) throw new Error(`no timing in: ${output}`);
-      times.push(Number(match[1]) * 60 + Number(match[2]));
-    }
-  } finally {
-    control.close();
-  }
-  return median(times);
-}
-
-async function withGuest<T>(
-  name: string,
-  vcpus: number,
-  plugin: boolean,
-  body: (guest: RunningGuest) => Promise<T>,
-): Promise<T> {
-  const guest = await startSampleGuest({ name, vcpus, ...(plugin ? {} : { plugin: false }) });
-  try {
-    return await body(guest);
-  } finally {
-    await guest.stop();
-  }
-}
-
 async function attach(guest: RunningGuest) {
   const domain = await QemuDomain.attach({
     name: guest.name,

@@ -29,6 +29,11 @@ export type HookSpec =
       kind: 'memory';
       frame: bigint;
       access: { r?: boolean; w?: boolean; x?: boolean };
+      /**
+       * Only reads and writes by kernel-mode code matter (a kernel frame user code cannot map):
+       * backends that instrument accesses in software then skip user code.
+       */
+      kernelOnly?: boolean;
       view?: number;
       name?: string;
     }

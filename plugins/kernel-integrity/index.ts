@@ -1,10 +1,11 @@
 // Kernel integrity, live: write traps on the frames of the syscall table, the IDT and the kernel
-// text (any write, through any alias, is seen with the writer's rip and the bytes before and after);
+// text (any write, through any alias, is seen with the writer's rip and the bytes before and after;
+// with the TCG plugin they are armed while a vCPU runs with CR0.WP clear, see `writeTraps`);
 // traps on CR0/CR4 writes that turn off WP, SMEP or SMAP; and a periodic check of every syscall
 // entry and IDT gate against what monitoring began with, for writes the traps cannot see (DMA, a
 // backend without traps). Legitimate kernel self-patching (text_poke through the poking mm, used by
 // static keys, alternatives and ftrace) is told apart by the address it writes through.
-import { Observable, merge } from 'rxjs';
+import { Observable, Subject, merge, type Subscription } from 'rxjs';
 import type { HookContext } from '../../introspect/domain/types.js';
 import { isRingsideError } from '../../introspect/errors.js';
 import type { VmiEvent } from '../../introspect/events/event.js';
@@ -50,6 +51,11 @@ const u64 = (bytes: Uint8Array): bigint =>
 
 export interface KernelIntegrityOptions {
   intervalMs?: number;
+  /**
+   * When write traps on the protected frames are armed: always, or only while a vCPU has CR0.WP
+   * clear. Default: always with hardware traps (EPT), while-wp-clear with the TCG plugin.
+   */
+  writeTraps?: 'always' | 'while-wp-clear';
 }
 
 export function createKernelIntegrity(options: KernelIntegrityOptions = {}): DetectorPlugin {
@@ -72,16 +78,42 @@ export function createKernelIntegrity(options: KernelIntegrityOptions = {}): Det
       // Pointers already reported (by a trap or a check), so each change is one finding.
       const reported = new Set<string>();
 
-      const writes = merge(
-        ...regions.frames().map((frame) =>
-          hookEvents(
-            domain,
-            { kind: 'memory', frame, access: { w: true }, name: 'kernel-integrity' },
-            (context) => onWrite(context),
-            (event, error) => unreadable('kernel.write', event, 'the write', error),
+      // Write traps on every protected frame: free with hardware (EPT) traps; with the TCG plugin
+      // every kernel store is filtered, so by default they are armed only while some vCPU runs
+      // with CR0.WP clear (the usual way to write read-only kernel memory), and the periodic check
+      // covers the tables against writes through a writable alias.
+      const mode =
+        options.writeTraps ??
+        (domain.capabilities.memAccess === 'ept' ? 'always' : 'while-wp-clear');
+      const written = new Subject<VmiEvent>();
+      let armed: Subscription | undefined;
+      const arm = (): void => {
+        if (armed) return;
+        armed = merge(
+          ...regions.frames().map((frame) =>
+            hookEvents(
+              domain,
+              {
+                kind: 'memory',
+                frame,
+                access: { w: true },
+                kernelOnly: true,
+                name: 'kernel-integrity',
+              },
+              (context) => onWrite(context),
+              (event, error) => unreadable('kernel.write', event, 'the write', error),
+            ),
           ),
-        ),
-      );
+        ).subscribe({
+          next: (event) => written.next(event),
+          error: (error: unknown) => written.error(error),
+        });
+      };
+      const disarm = (): void => {
+        armed?.unsubscribe();
+        armed = undefined;
+      };
+      const wpClear = new Set<number>();
 
       const onWrite = async ({ event }: HookContext): Promise<VmiEvent | undefined> => {
         const gpa = event.vmi?.gpa;
@@ -156,11 +188,23 @@ export function createKernelIntegrity(options: KernelIntegrityOptions = {}): Det
         hookEvents(
           domain,
           { kind: 'register', register, name: `kernel-integrity:${register}` },
-          ({ event }) => {
+          (context) => {
+            const { event } = context;
             const old = event.vmi?.old_value;
             const value = event.vmi?.new_value;
             if (old === undefined || value === undefined) return undefined;
             const cleared: [string, string][] = [];
+            if (register === 'cr0' && mode === 'while-wp-clear') {
+              const vcpu = event.vcpu ?? 0;
+              if ((value & CR0_WP) === 0n) wpClear.add(vcpu);
+              else wpClear.delete(vcpu);
+              if (wpClear.size > 0 && !armed) {
+                arm();
+                // The traps reach the plugin before this vCPU resumes; the mov to CR0 ends its
+                // translation block, and the plugin starts the flush before the next one.
+                context.hold(new Promise((resolve) => setImmediate(resolve)));
+              } else if (wpClear.size === 0) disarm();
+            }
             if (register === 'cr0' && (old & CR0_WP) !== 0n && (value & CR0_WP) === 0n)
               cleared.push([
                 'cr0.wp',
@@ -236,6 +280,14 @@ export function createKernelIntegrity(options: KernelIntegrityOptions = {}): Det
         return found;
       };
 
+      const writes = new Observable<VmiEvent>((subscriber) => {
+        const subscription = written.subscribe(subscriber);
+        if (mode === 'always') arm();
+        return () => {
+          subscription.unsubscribe();
+          disarm();
+        };
+      });
       return merge(writes, registerTrap('cr0'), registerTrap('cr4'), periodic);
     },
   };

@@ -24,7 +24,8 @@ export enum HitKind {
 }
 
 /** Access bits of a trap: which accesses to a frame are reported. */
-export const ACCESS = { r: 1, w: 2, x: 4 } as const;
+/** Access bits of a watch; `kernel`: reads and writes count only from kernel-mode code. */
+export const ACCESS = { r: 1, w: 2, x: 4, kernel: 8 } as const;
 
 /** Register-trap mask bits: CR0, CR3, CR4 (by CR number) and MSR writes. */
 export const REGISTER_TRAP = { cr0: 1 << 0, cr3: 1 << 3, cr4: 1 << 4, msr: 1 << 8 } as const;

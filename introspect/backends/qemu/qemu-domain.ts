@@ -205,8 +205,9 @@ export class QemuDomain implements Domain {
         const access =
           (spec.access.r ? ACCESS.r : 0) |
           (spec.access.w ? ACCESS.w : 0) |
-          (spec.access.x ? ACCESS.x : 0);
-        if (access === 0)
+          (spec.access.x ? ACCESS.x : 0) |
+          (spec.kernelOnly ? ACCESS.kernel : 0);
+        if ((access & ~ACCESS.kernel) === 0)
           throw new RingsideError('BAD_INPUT', 'a memory hook needs at least one of r, w, x');
         const key = `${view}:${spec.frame}:${access}`;
         let planted = this.memoryHooks.get(key);
@@ -275,7 +276,14 @@ export class QemuDomain implements Domain {
     for (const view of views) {
       const frames = new Map<bigint, number>();
       for (const hook of this.memoryHooks.values()) {
-        if (hook.view === view) frames.set(hook.frame, (frames.get(hook.frame) ?? 0) | hook.access);
+        if (hook.view !== view) continue;
+        // Access bits add up; "kernel code only" holds for the frame only if every hook says so.
+        const known = frames.get(hook.frame);
+        const kernel =
+          (known === undefined || (known & ACCESS.kernel) !== 0) &&
+          (hook.access & ACCESS.kernel) !== 0;
+        const bits = ((known ?? 0) | hook.access) & ~ACCESS.kernel;
+        frames.set(hook.frame, kernel ? bits | ACCESS.kernel : bits);
       }
       work.push(
         this.plugin.setWatches(

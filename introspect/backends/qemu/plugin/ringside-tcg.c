@@ -53,7 +53,8 @@ enum message_type {
 };
 
 enum hit_kind { HIT_EXEC_HOOK = 1, HIT_MEM_ACCESS = 2, HIT_EXEC_WATCH = 3, HIT_REGISTER_WRITE = 4 };
-enum access_bits { ACCESS_R = 1, ACCESS_W = 2, ACCESS_X = 4 };
+/* ACCESS_KERNEL: reads/writes of that frame matter only from kernel-mode code (upper-half rip). */
+enum access_bits { ACCESS_R = 1, ACCESS_W = 2, ACCESS_X = 4, ACCESS_KERNEL = 8 };
 enum reg_trap_bits { TRAP_CR0 = 1u << 0, TRAP_CR3 = 1u << 3, TRAP_CR4 = 1u << 4, TRAP_MSR = 1u << 8 };
 
 /* The registers sent with every hit, in this order (names from QEMU's x86-64 gdb description). */
@@ -95,6 +96,11 @@ static pthread_mutex_t config_lock = PTHREAD_MUTEX_INITIALIZER;
 static GHashTable *exec_hooks; /* vaddr -> hook id */
 static GHashTable *exec_frames; /* union of frames any view traps on execute -> 1 */
 static bool rw_watch_active;
+/* Which accesses the memory callback is needed for (ACCESS_R | ACCESS_W), and whether code in the
+ * lower (user) half must be instrumented too: instrumenting only stores, only in kernel code, is
+ * what keeps write traps on kernel frames cheap. */
+static uint8_t rw_watch_mask;
+static bool rw_watch_user;
 static uint32_t register_traps;
 /* Staged changes that need translated code flushed before they take effect. */
 static GHashTable *staged_exec_hooks;
@@ -266,6 +272,8 @@ static bool recompute_watch_union_locked(void)
 {
     GHashTable *frames = g_hash_table_new(g_direct_hash, g_direct_equal);
     bool rw = false;
+    uint8_t mask = 0;
+    bool user = false;
     for (int v = 0; v < MAX_VIEWS; v++) {
         view_table *view = &views[v];
         if (view->count == 0) {
@@ -275,6 +283,8 @@ static bool recompute_watch_union_locked(void)
             for (uint64_t frame = 0; frame < frame_limit; frame++) {
                 uint8_t access = view->frames[frame];
                 rw |= (access & (ACCESS_R | ACCESS_W)) != 0;
+                mask |= access & (ACCESS_R | ACCESS_W);
+                user |= (access & (ACCESS_R | ACCESS_W)) != 0 && !(access & ACCESS_KERNEL);
                 if (access & ACCESS_X) {
                     g_hash_table_insert(frames, GSIZE_TO_POINTER(frame), GUINT_TO_POINTER(1));
                 }
@@ -287,13 +297,16 @@ static bool recompute_watch_union_locked(void)
             while (g_hash_table_iter_next(&iter, &key, &value)) {
                 uint8_t access = (uint8_t)GPOINTER_TO_UINT(value);
                 rw |= (access & (ACCESS_R | ACCESS_W)) != 0;
+                mask |= access & (ACCESS_R | ACCESS_W);
+                user |= (access & (ACCESS_R | ACCESS_W)) != 0 && !(access & ACCESS_KERNEL);
                 if (access & ACCESS_X) {
                     g_hash_table_insert(frames, key, GUINT_TO_POINTER(1));
                 }
             }
         }
     }
-    bool changed = rw != rw_watch_active || g_hash_table_size(frames) != g_hash_table_size(exec_frames);
+    bool changed = rw != rw_watch_active || mask != rw_watch_mask || user != rw_watch_user ||
+                   g_hash_table_size(frames) != g_hash_table_size(exec_frames);
     if (!changed) {
         GHashTableIter iter;
         gpointer key, value;
@@ -309,6 +322,8 @@ static bool recompute_watch_union_locked(void)
         g_hash_table_destroy(exec_frames);
         exec_frames = frames;
         rw_watch_active = rw;
+        rw_watch_mask = mask;
+        rw_watch_user = user;
     } else {
         g_hash_table_destroy(frames);
     }
@@ -479,14 +494,19 @@ static void await_resume(int fd, uint32_t sequence)
 }
 
 /* Sends a hit and holds the vCPU until Ringside resumes it, goes away, or the timeout passes. */
-static void report_hit(unsigned int vcpu_index, uint8_t kind, uint32_t hook, uint64_t address, uint64_t aux1,
-                       uint64_t aux2)
+static void on_doorbell(unsigned int vcpu_index, void *userdata);
+
+static void report_hit_at(unsigned int vcpu_index, uint8_t kind, uint32_t hook, uint64_t address, uint64_t aux1,
+                          uint64_t aux2, uint64_t rip)
 {
     if (peer_fd < 0) {
         return;
     }
     uint64_t registers[REGISTER_COUNT];
     read_registers(vcpu_index, registers);
+    if (rip) {
+        registers[REG_RIP] = rip; /* a callback without register sync: the instruction's own address */
+    }
     uint64_t started = now_ns();
     pthread_mutex_lock(&hit_lock);
     if (peer_fd < 0) {
@@ -519,6 +539,9 @@ static void report_hit(unsigned int vcpu_index, uint8_t kind, uint32_t hook, uin
         stats.dropped++;
     }
     pthread_mutex_unlock(&read_lock);
+    /* Changes made while this vCPU was held (traps armed by the handler) start their flush now,
+     * in vCPU context: it takes effect at the next block boundary, not one block later. */
+    on_doorbell(vcpu_index, NULL);
     uint64_t held = now_ns() - started;
     hold_samples[stats.hits % HOLD_SAMPLES] = held;
     stats.hits++;
@@ -527,6 +550,12 @@ static void report_hit(unsigned int vcpu_index, uint8_t kind, uint32_t hook, uin
         stats.hold_ns_max = held;
     }
     pthread_mutex_unlock(&hit_lock);
+}
+
+static void report_hit(unsigned int vcpu_index, uint8_t kind, uint32_t hook, uint64_t address, uint64_t aux1,
+                       uint64_t aux2)
+{
+    report_hit_at(vcpu_index, kind, hook, address, aux1, aux2, 0);
 }
 
 static void on_exec_hook(unsigned int vcpu_index, void *userdata)
@@ -566,26 +595,50 @@ static void on_mem(unsigned int vcpu_index, qemu_plugin_meminfo_t info, uint64_t
     uint8_t access = view_access(&views[view], physical >> 12);
     if (access & (store ? ACCESS_W : ACCESS_R)) {
         uint64_t size = 1ull << qemu_plugin_mem_size_shift(info);
-        report_hit(vcpu_index, HIT_MEM_ACCESS, 0, physical, vaddr, (size << 8) | (store ? ACCESS_W : ACCESS_R));
-        (void)userdata;
+        report_hit_at(vcpu_index, HIT_MEM_ACCESS, 0, physical, vaddr, (size << 8) | (store ? ACCESS_W : ACCESS_R),
+                      (uint64_t)(uintptr_t)userdata);
     }
 }
 
-/* userdata packs: bits 0-7 register (CR number, or 0xff for wrmsr), bits 8-15 source GPR. */
+/* Where a register write is: the instruction (its address is the writer's rip), the register (CR
+ * number, or 0xff for wrmsr) and the source GPR. One per instrumented instruction, kept for the
+ * plugin's lifetime (such instructions are few). */
+typedef struct {
+    uint64_t vaddr;
+    uint8_t target;
+    uint8_t source;
+} register_site;
+
+/* CR bits whose change is reported: CR0.WP; CR4.SMEP, SMAP, UMIP. Other CR0/CR4 writes (the kernel
+ * toggles CR4 bits on context switches) go by without a round trip. */
+static uint64_t watched_cr_bits(unsigned int cr)
+{
+    if (cr == 0) {
+        return 1ull << 16;
+    }
+    if (cr == 4) {
+        return (1ull << 20) | (1ull << 21) | (1ull << 11);
+    }
+    return ~0ull;
+}
+
 static void on_register_write(unsigned int vcpu_index, void *userdata)
 {
-    uintptr_t packed = (uintptr_t)userdata;
-    unsigned int target = packed & 0xff;
-    unsigned int source = (packed >> 8) & 0xff;
+    const register_site *site = userdata;
     uint64_t registers[REGISTER_COUNT];
     read_registers(vcpu_index, registers);
-    if (target == 0xff) {
+    if (site->target == 0xff) {
         uint64_t msr = registers[GPR_INDEX[1]] & 0xffffffffu; /* ecx */
         uint64_t value = (registers[GPR_INDEX[2]] << 32) | (registers[GPR_INDEX[0]] & 0xffffffffu);
-        report_hit(vcpu_index, HIT_REGISTER_WRITE, 0x100, msr, value, 0);
-    } else {
-        report_hit(vcpu_index, HIT_REGISTER_WRITE, target, target, registers[GPR_INDEX[source]], 0);
+        report_hit_at(vcpu_index, HIT_REGISTER_WRITE, 0x100, msr, value, 0, site->vaddr);
+        return;
     }
+    uint64_t value = registers[GPR_INDEX[site->source]];
+    int index = site->target == 0 ? 18 : site->target == 3 ? 20 : site->target == 4 ? 21 : -1;
+    if (index >= 0 && ((registers[index] ^ value) & watched_cr_bits(site->target)) == 0) {
+        return;
+    }
+    report_hit_at(vcpu_index, HIT_REGISTER_WRITE, site->target, site->target, value, 0, site->vaddr);
 }
 
 /* ------------------------------------------------------------------ translation */
@@ -650,8 +703,13 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
                                                        (void *)(uintptr_t)physical);
             }
         }
-        if (rw_watch_active) {
-            qemu_plugin_register_vcpu_mem_cb(insn, on_mem, QEMU_PLUGIN_CB_R_REGS, QEMU_PLUGIN_MEM_RW, NULL);
+        if (rw_watch_active && (rw_watch_user || (vaddr >> 63) != 0)) {
+            enum qemu_plugin_mem_rw rw = rw_watch_mask == ACCESS_W   ? QEMU_PLUGIN_MEM_W
+                                         : rw_watch_mask == ACCESS_R ? QEMU_PLUGIN_MEM_R
+                                                                     : QEMU_PLUGIN_MEM_RW;
+            /* No register sync on every access: the rare reporting call reads what it needs, and
+             * the writer's rip is the instruction's address, passed here. */
+            qemu_plugin_register_vcpu_mem_cb(insn, on_mem, QEMU_PLUGIN_CB_NO_REGS, rw, (void *)(uintptr_t)vaddr);
         }
         if (register_traps) {
             uint8_t code[16];
@@ -661,8 +719,11 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
                 bool wanted = target == 0xff ? (register_traps & TRAP_MSR) != 0
                                              : target < 16 && (register_traps & (1u << target)) != 0;
                 if (wanted) {
-                    qemu_plugin_register_vcpu_insn_exec_cb(insn, on_register_write, QEMU_PLUGIN_CB_R_REGS,
-                                                           (void *)(uintptr_t)(target | (source << 8)));
+                    register_site *site = g_new(register_site, 1);
+                    site->vaddr = vaddr;
+                    site->target = (uint8_t)target;
+                    site->source = (uint8_t)source;
+                    qemu_plugin_register_vcpu_insn_exec_cb(insn, on_register_write, QEMU_PLUGIN_CB_R_REGS, site);
                 }
             }
         }
@@ -800,7 +861,7 @@ static bool handle_message(uint8_t type, const uint8_t *at, const uint8_t *end)
             read_u64(&at, end, &frame);
             uint8_t access = *at++;
             if (access) {
-                set_view_access(&views[view], frame, access & 7);
+                set_view_access(&views[view], frame, access & 15);
             }
         }
         /* Traps within what is already instrumented take effect at once; otherwise flush. */
