@@ -109,3 +109,31 @@ export function hookEvents(
     return () => subscription.unsubscribe();
   });
 }
+
+/**
+ * A periodic check of a running guest: read while it runs (no pause, no cost to the guest) and,
+ * only when that read looks suspicious, read again with the guest paused, so a structure caught
+ * half-updated is not reported. Returns the read that counts.
+ */
+export async function readConfirmed<T>(
+  domain: Domain,
+  kernel: LinuxKernel,
+  read: () => T,
+  suspicious: (result: T) => boolean,
+): Promise<T> {
+  kernel.newGeneration();
+  let result: T | undefined;
+  try {
+    result = read();
+  } catch (error) {
+    if (!isRingsideError(error)) throw error;
+  }
+  if (result !== undefined && !suspicious(result)) return result;
+  await domain.pause();
+  try {
+    kernel.newGeneration();
+    return read();
+  } finally {
+    await domain.resume();
+  }
+}

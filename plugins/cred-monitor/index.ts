@@ -8,12 +8,13 @@ import type { VmiEvent } from '../../introspect/events/event.js';
 import { isRingsideError } from '../../introspect/errors.js';
 import { currentTaskOffset } from '../../introspect/os/linux/current-task.js';
 import type { LinuxKernel } from '../../introspect/os/linux/linux-kernel.js';
-import { listTasks } from '../../introspect/os/linux/tasks.js';
+import { listTasks, type TaskInfo } from '../../introspect/os/linux/tasks.js';
 import {
   currentTaskOf,
   envelope,
   hookEvents,
   processFields,
+  readConfirmed,
   unreadable,
 } from '../guest-context.js';
 import { checkRequirements } from '../requirements.js';
@@ -104,42 +105,43 @@ export const credMonitor: DetectorPlugin = {
       });
       return () => subscription.unsubscribe();
     });
+    const escalated = (task: TaskInfo): Credentials | undefined => {
+      const before = seen.get(identity(task.address, task.startTime));
+      return before && task.euid === 0 && before.euid !== 0 ? before : undefined;
+    };
     const scan = async (): Promise<VmiEvent[]> => {
-      await domain.pause();
+      const { tasks } = await readConfirmed(
+        domain,
+        kernel,
+        () => listTasks(kernel),
+        (list) => list.tasks.some((task) => escalated(task) !== undefined),
+      );
       const events: VmiEvent[] = [];
-      try {
-        kernel.newGeneration();
-        const { tasks } = listTasks(kernel);
-        const alive = new Set<string>();
-        for (const task of tasks) {
-          const key = identity(task.address, task.startTime);
-          alive.add(key);
-          const now = { uid: task.uid, gid: task.gid, euid: task.euid, egid: task.egid };
-          const before = seen.get(key);
-          seen.set(key, now);
-          if (before && !sameCredentials(before, now) && now.euid === 0 && before.euid !== 0) {
-            events.push({
-              type: 'cred.change',
-              domain: domain.name,
-              time: performance.now(),
-              timestamp: new Date().toISOString(),
-              process: processFields(kernel, task),
-              user: {
-                id: now.uid,
-                group_id: now.gid,
-                effective_id: now.euid,
-                previous_id: before.uid,
-                previous_effective_id: before.euid,
-                setuid_exec: false,
-              },
-              details: { via: 'direct write (no commit_creds seen)' },
-            });
-          }
-        }
-        for (const key of seen.keys()) if (!alive.has(key)) seen.delete(key);
-      } finally {
-        await domain.resume();
+      const alive = new Set<string>();
+      for (const task of tasks) {
+        const key = identity(task.address, task.startTime);
+        alive.add(key);
+        const before = escalated(task);
+        seen.set(key, { uid: task.uid, gid: task.gid, euid: task.euid, egid: task.egid });
+        if (!before) continue;
+        events.push({
+          type: 'cred.change',
+          domain: domain.name,
+          time: performance.now(),
+          timestamp: new Date().toISOString(),
+          process: processFields(kernel, task),
+          user: {
+            id: task.uid,
+            group_id: task.gid,
+            effective_id: task.euid,
+            previous_id: before.uid,
+            previous_effective_id: before.euid,
+            setuid_exec: false,
+          },
+          details: { via: 'direct write (no commit_creds seen)' },
+        });
       }
+      for (const key of seen.keys()) if (!alive.has(key)) seen.delete(key);
       return events;
     };
     return merge(hooked, scanned);

@@ -1,12 +1,14 @@
 // process.hidden events: tasks the ID tree, the pid links or a run queue know but the task list does
-// not (unlinked by a rootkit). Live, the cross-view runs periodically with the guest paused, and a
-// task is reported once it has been hidden in two checks in a row (a task being forked or reaped can
-// be caught between lists for an instant); on a snapshot, every hidden task is reported.
+// not (unlinked by a rootkit). Live, the cross-view runs periodically while the guest runs and again
+// with it paused when a task looks hidden; a task is reported once it has been hidden in two checks
+// in a row (one being forked or reaped can sit between lists for an instant). On a snapshot, every
+// hidden task is reported.
 import { Observable } from 'rxjs';
 import { isRingsideError } from '../../introspect/errors.js';
 import type { VmiEvent } from '../../introspect/events/event.js';
 import { crossView, type CrossViewTask } from '../../introspect/os/linux/cross-view.js';
 import type { LinuxKernel } from '../../introspect/os/linux/linux-kernel.js';
+import { readConfirmed } from '../guest-context.js';
 import { checkRequirements } from '../requirements.js';
 import type { DetectorPlugin, PluginContext } from '../types.js';
 
@@ -70,19 +72,17 @@ export function createHiddenProcess(options: HiddenProcessOptions = {}): Detecto
         const reported = new Set<bigint>();
         let running = false;
         const check = async (): Promise<void> => {
-          await domain.pause();
-          let hidden: CrossViewTask[];
           const base = {
             domain: domain.name,
             time: performance.now(),
             timestamp: new Date().toISOString(),
           };
-          try {
-            kernel.newGeneration();
-            hidden = crossView(kernel).hidden.filter((task) => !task.exiting);
-          } finally {
-            await domain.resume();
-          }
+          const hidden = await readConfirmed(
+            domain,
+            kernel,
+            () => crossView(kernel).hidden.filter((task) => !task.exiting),
+            (found) => found.length > 0,
+          );
           const now = new Set(hidden.map((task) => task.address));
           for (const address of [...suspects.keys()])
             if (!now.has(address)) suspects.delete(address);

@@ -20,6 +20,7 @@ import {
   symbolName,
   takeBaseline,
   type IntegrityBaseline,
+  type IntegrityViolation,
 } from '../../introspect/os/linux/integrity.js';
 import type { LinuxKernel } from '../../introspect/os/linux/linux-kernel.js';
 import { listModules } from '../../introspect/os/linux/modules.js';
@@ -28,6 +29,7 @@ import {
   envelope,
   hookEvents,
   processFields,
+  readConfirmed,
   unreadable,
 } from '../guest-context.js';
 import { checkRequirements } from '../requirements.js';
@@ -259,23 +261,27 @@ export function createKernelIntegrity(options: KernelIntegrityOptions = {}): Det
       });
 
       const check = async (against: IntegrityBaseline): Promise<VmiEvent[]> => {
-        await domain.pause();
+        const fresh = (violations: IntegrityViolation[]): IntegrityViolation[] =>
+          violations.filter(
+            (violation) => !reported.has(`${violation.symbol}=${violation.new_value}`),
+          );
+        const violations = fresh(
+          await readConfirmed(
+            domain,
+            kernel,
+            () => fresh(checkIntegrity(kernel, [], against)),
+            (found) => found.length > 0,
+          ),
+        );
+        const base = {
+          domain: domain.name,
+          time: performance.now(),
+          timestamp: new Date().toISOString(),
+        };
         const found: VmiEvent[] = [];
-        try {
-          kernel.newGeneration();
-          const base = {
-            domain: domain.name,
-            time: performance.now(),
-            timestamp: new Date().toISOString(),
-          };
-          for (const violation of checkIntegrity(kernel, [], against)) {
-            const key = `${violation.symbol}=${violation.new_value}`;
-            if (reported.has(key)) continue;
-            reported.add(key);
-            found.push(await violationEvent(kernel, violation, base));
-          }
-        } finally {
-          await domain.resume();
+        for (const violation of violations) {
+          reported.add(`${violation.symbol}=${violation.new_value}`);
+          found.push(await violationEvent(kernel, violation, base));
         }
         return found;
       };
