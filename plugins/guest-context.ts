@@ -2,8 +2,8 @@
 // envelope of a semantic event, and a hook turned into a stream of semantic events where a guest
 // structure that cannot be read becomes an event saying so, never a dead detector.
 import { Observable } from 'rxjs';
-import type { HookContext, HookSpec, Domain } from '../introspect/domain/types.js';
-import { isRingsideError } from '../introspect/errors.js';
+import type { Capture, HookContext, HookSpec, Domain } from '../introspect/domain/types.js';
+import { isRingsideError, RingsideError } from '../introspect/errors.js';
 import type { ProcessFields, UserFields, VmiEvent } from '../introspect/events/event.js';
 import { currentTask } from '../introspect/os/linux/current-task.js';
 import type { LinuxKernel } from '../introspect/os/linux/linux-kernel.js';
@@ -136,4 +136,154 @@ export async function readConfirmed<T>(
   } finally {
     await domain.resume();
   }
+}
+
+/** What a hook needs to know of the task running at the hit, read by the backend at the hit. */
+export interface CapturedTask {
+  address: bigint;
+  pid: number;
+  tgid: number;
+  comm: string;
+  ppid: number;
+  parentName: string;
+  uid: number;
+  gid: number;
+  euid: number;
+  egid: number;
+  kernelThread: boolean;
+}
+
+/** How many captures currentTaskCaptures gives; a hook's own captures follow them. */
+export const TASK_CAPTURES = 8;
+/** The index of the credentials among them. */
+export const TASK_CRED_CAPTURE = 6;
+const PF_KTHREAD = 0x0020_0000;
+const CRED_BYTES = 32;
+
+/**
+ * Captures of the current task (from GS base) an exec hook can ask for, so its handler need not
+ * hold the vCPU: the task pointer, pid, tgid, comm, parent's tgid and comm, credentials, flags.
+ */
+export function currentTaskCaptures(kernel: LinuxKernel, offset: bigint): Capture[] {
+  const r = kernel.reader;
+  const at = (struct: string, field: string): number => Number(r.offset(struct, field));
+  const current = Number(offset);
+  const parent = at('task_struct', 'real_parent');
+  return [
+    { register: 'gs_base', offset: current, length: 8 },
+    { register: 'gs_base', derefs: [current], offset: at('task_struct', 'pid'), length: 4 },
+    { register: 'gs_base', derefs: [current], offset: at('task_struct', 'tgid'), length: 4 },
+    { register: 'gs_base', derefs: [current], offset: at('task_struct', 'comm'), length: 16 },
+    {
+      register: 'gs_base',
+      derefs: [current, parent],
+      offset: at('task_struct', 'tgid'),
+      length: 4,
+    },
+    {
+      register: 'gs_base',
+      derefs: [current, parent],
+      offset: at('task_struct', 'comm'),
+      length: 16,
+    },
+    {
+      register: 'gs_base',
+      derefs: [current, at('task_struct', 'real_cred')],
+      offset: at('cred', 'uid'),
+      length: CRED_BYTES,
+    },
+    { register: 'gs_base', derefs: [current], offset: at('task_struct', 'flags'), length: 4 },
+  ];
+}
+
+/** The credential bytes a capture of `CRED_BYTES` at cred.uid holds, decoded by field. */
+export function decodeCredentials(
+  kernel: LinuxKernel,
+  bytes: Uint8Array,
+): { uid: number; gid: number; euid: number; egid: number } {
+  const r = kernel.reader;
+  const base = Number(r.offset('cred', 'uid'));
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const field = (name: string): number =>
+    view.getUint32(Number(r.offset('cred', name)) - base, true);
+  return { uid: field('uid'), gid: field('gid'), euid: field('euid'), egid: field('egid') };
+}
+
+export const credentialCapture = (kernel: LinuxKernel, register: string): Capture => ({
+  register,
+  offset: Number(kernel.reader.offset('cred', 'uid')),
+  length: CRED_BYTES,
+});
+
+/** The current task from a hook's captures, or undefined when the backend did not capture. */
+export function capturedTask(
+  kernel: LinuxKernel,
+  captures: HookContext['captures'],
+): CapturedTask | undefined {
+  if (!captures || captures.length < TASK_CAPTURES) return undefined;
+  const [pointer, pid, tgid, comm, ppid, parentComm, cred, flags] = captures;
+  if (!pointer || !pid || !tgid || !comm || !cred) {
+    throw new RingsideError('GUEST_STRUCTURE', 'the current task could not be read at the hook');
+  }
+  const u32 = (bytes: Uint8Array): number =>
+    new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, true);
+  const text = (bytes: Uint8Array | undefined): string => {
+    if (!bytes) return '';
+    const end = bytes.indexOf(0);
+    return Buffer.from(bytes.subarray(0, end < 0 ? bytes.length : end)).toString('latin1');
+  };
+  const credentials = decodeCredentials(kernel, cred);
+  return {
+    address: new DataView(pointer.buffer, pointer.byteOffset, 8).getBigUint64(0, true),
+    pid: u32(pid),
+    tgid: u32(tgid),
+    comm: text(comm),
+    ppid: ppid ? u32(ppid) : 0,
+    parentName: text(parentComm),
+    ...credentials,
+    kernelThread: flags ? (u32(flags) & PF_KTHREAD) !== 0 : false,
+  };
+}
+
+/** The current task at a hook: from captures when the backend took them, else read now (held). */
+export function hookTask(
+  kernel: LinuxKernel,
+  context: HookContext,
+  offset: bigint,
+): { process: ProcessFields; user: UserFields; task: CapturedTask } {
+  const captured = capturedTask(kernel, context.captures);
+  if (captured) {
+    return {
+      task: captured,
+      process: {
+        pid: captured.tgid,
+        tgid: captured.tgid,
+        ppid: captured.ppid,
+        name: captured.comm,
+        kernel_thread: captured.kernelThread,
+        task: captured.address,
+        parent: { pid: captured.ppid, name: captured.parentName },
+      },
+      user: { id: captured.uid, group_id: captured.gid, effective_id: captured.euid },
+    };
+  }
+  const task = currentTaskOf(kernel, context.event, offset);
+  const process = processFields(kernel, task);
+  return {
+    task: {
+      address: task.address,
+      pid: task.pid,
+      tgid: task.tgid,
+      comm: task.comm,
+      ppid: task.ppid,
+      parentName: process.parent?.name ?? '',
+      uid: task.uid,
+      gid: task.gid,
+      euid: task.euid,
+      egid: task.egid,
+      kernelThread: task.kernelThread,
+    },
+    process,
+    user: userFields(task),
+  };
 }

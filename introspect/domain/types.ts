@@ -21,9 +21,34 @@ export interface DomainCapabilities {
 
 export type ControlRegister = 'cr0' | 'cr3' | 'cr4' | 'msr';
 
+/**
+ * A value read in the guest at an exec hook, by the backend, before the vCPU goes on: start from a
+ * register, follow each pointer in `derefs` (read at +offset), then read `length` bytes at
+ * +`offset`. E.g. current->pid: { register: 'gs_base', derefs: [current_task], offset: pid, length: 4 }.
+ */
+export interface Capture {
+  register: string;
+  derefs?: number[];
+  offset: number;
+  length: number;
+}
+
 export type HookSpec =
   /** Execution of a guest-virtual address (kernel addresses are the same in every process). */
-  | { kind: 'exec'; address: bigint; name?: string }
+  | {
+      kind: 'exec';
+      address: bigint;
+      name?: string;
+      /** Values read at the hit (see Capture); handlers get them in HookContext.captures. */
+      capture?: Capture[];
+      /**
+       * false: report the hit without holding the vCPU (no round trip); handlers run later and
+       * should rely on captures, since guest memory moves on. Default true.
+       */
+      hold?: boolean;
+      /** Report only when these two captures differ (e.g. old and new credentials). */
+      reportIfDiffer?: [number, number];
+    }
   /** Accesses to a guest-physical frame (4 KiB), in one view. */
   | {
       kind: 'memory';
@@ -43,6 +68,11 @@ export type HookSpec =
 /** What a hook handler gets while the vCPU is held. */
 export interface HookContext {
   event: VmiEvent;
+  /**
+   * The hook's captures, read at the hit (undefined where the read faulted); absent when the
+   * backend does not capture, and the handler then reads guest memory itself while the vCPU is held.
+   */
+  captures?: (Uint8Array | undefined)[];
   /** Keeps the vCPU held until the promise settles (its rejection is reported, not fatal). */
   hold(work: Promise<unknown>): void;
 }

@@ -10,11 +10,16 @@ import { currentTaskOffset } from '../../introspect/os/linux/current-task.js';
 import type { LinuxKernel } from '../../introspect/os/linux/linux-kernel.js';
 import { listTasks, type TaskInfo } from '../../introspect/os/linux/tasks.js';
 import {
-  currentTaskOf,
+  credentialCapture,
+  currentTaskCaptures,
+  decodeCredentials,
   envelope,
   hookEvents,
+  hookTask,
   processFields,
   readConfirmed,
+  TASK_CAPTURES,
+  TASK_CRED_CAPTURE,
   unreadable,
 } from '../guest-context.js';
 import { checkRequirements } from '../requirements.js';
@@ -63,23 +68,54 @@ export const credMonitor: DetectorPlugin = {
     // next fork), so the scan reports only changes nobody committed.
     const seen = new Map<string, Credentials>();
     const identity = (address: bigint, startTime: bigint): string => `${address}:${startTime}`;
+    // The plugin reads the old (current->real_cred) and new credentials at the hit and reports only
+    // when they differ: most commit_creds calls (every exec) change nothing and cost no round trip.
+    const inExecve = hasInExecve ? r.field('task_struct', 'in_execve') : undefined;
+    const capture = [
+      ...currentTaskCaptures(kernel, offset),
+      credentialCapture(kernel, 'rdi'),
+      ...(inExecve
+        ? [
+            {
+              register: 'gs_base',
+              derefs: [Number(offset)],
+              offset: inExecve.offset,
+              length: 1,
+            },
+          ]
+        : []),
+    ];
     const hooked = hookEvents(
       domain,
-      { kind: 'exec', address, name: 'commit_creds' },
-      ({ event }) => {
-        const task = currentTaskOf(kernel, event, offset);
-        const before = readCredentials(
-          kernel,
-          r.u64(task.address + r.offset('task_struct', 'real_cred')),
-        );
-        const after = readCredentials(kernel, event.registers?.rdi ?? 0n);
-        seen.set(identity(task.address, task.startTime), after);
+      {
+        kind: 'exec',
+        address,
+        name: 'commit_creds',
+        capture,
+        hold: false,
+        reportIfDiffer: [TASK_CRED_CAPTURE, TASK_CAPTURES],
+      },
+      (context) => {
+        const { event } = context;
+        const { task, process } = hookTask(kernel, context, offset);
+        const captured = context.captures;
+        const newCred = captured?.[TASK_CAPTURES];
+        const before = { uid: task.uid, gid: task.gid, euid: task.euid, egid: task.egid };
+        const after = newCred
+          ? decodeCredentials(kernel, newCred)
+          : readCredentials(kernel, event.registers?.rdi ?? 0n);
+        seen.set(identity(task.address, taskStart(task.address)), after);
         if (sameCredentials(before, after)) return undefined;
-        const inExec = hasInExecve && r.fieldNumber(task.address, 'task_struct', 'in_execve') !== 0;
+        const execByte = captured?.[TASK_CAPTURES + 1];
+        const inExec = inExecve
+          ? execByte
+            ? ((execByte[0]! >> (inExecve.bitOffset % 8)) & 1) === 1
+            : r.fieldNumber(task.address, 'task_struct', 'in_execve') !== 0
+          : false;
         return {
           type: 'cred.change',
           ...envelope(event),
-          process: processFields(kernel, task),
+          process,
           user: {
             id: after.uid,
             group_id: after.gid,
@@ -94,6 +130,15 @@ export const credMonitor: DetectorPlugin = {
       },
       (event, error) => unreadable('cred.change', event, 'the credentials', error),
     );
+    /** A task's start time, for the scan's identity (0 when it cannot be read any more). */
+    const taskStart = (task: bigint): bigint => {
+      try {
+        return r.fieldValue(task, 'task_struct', 'start_time');
+      } catch (error) {
+        if (isRingsideError(error)) return 0n;
+        throw error;
+      }
+    };
     const scanned = new Observable<VmiEvent>((subscriber) => {
       const subscription = interval(CRED_SCAN_INTERVAL_MS).subscribe(() => {
         void scan().then(

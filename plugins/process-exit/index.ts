@@ -4,12 +4,11 @@ import type { Observable } from 'rxjs';
 import type { VmiEvent } from '../../introspect/events/event.js';
 import { currentTaskOffset } from '../../introspect/os/linux/current-task.js';
 import {
-  currentTaskOf,
+  currentTaskCaptures,
   envelope,
   hookEvents,
-  processFields,
+  hookTask,
   unreadable,
-  userFields,
 } from '../guest-context.js';
 import { checkRequirements } from '../requirements.js';
 import type { DetectorPlugin, PluginContext } from '../types.js';
@@ -27,18 +26,26 @@ export const processExit: DetectorPlugin = {
     checkRequirements(processExit, { domain, kernel });
     const address = kernel.symbols.address('do_exit')!;
     const offset = currentTaskOffset(kernel);
+    // The exiting task is read by the plugin at the hit; the vCPU is not held (no round trip).
     return hookEvents(
       domain,
-      { kind: 'exec', address, name: 'do_exit' },
-      ({ event }) => {
-        const task = currentTaskOf(kernel, event, offset);
+      {
+        kind: 'exec',
+        address,
+        name: 'do_exit',
+        capture: currentTaskCaptures(kernel, offset),
+        hold: false,
+      },
+      (context) => {
+        const { event } = context;
+        const { task, process, user } = hookTask(kernel, context, offset);
         if (task.pid !== task.tgid) return undefined;
         const code = Number((event.registers?.rdi ?? 0n) & 0xffffn);
         return {
           type: 'process.exit',
           ...envelope(event),
-          process: processFields(kernel, task),
-          user: userFields(task),
+          process,
+          user,
           vmi: { rip: address, hook: 'do_exit' },
           details: {
             exit_code: (code >> 8) & 0xff,

@@ -12,8 +12,10 @@ import {
   encodeSetWatches,
   encodeSwitchView,
   FrameSplitter,
+  HitKind,
   MessageType,
   PROTOCOL_VERSION,
+  type ExecHookEntry,
   type Hello,
   type Hit,
   type PluginMessage,
@@ -144,7 +146,7 @@ export class PluginClient {
     return this.failure !== undefined;
   }
 
-  setExecHooks(hooks: readonly { address: bigint; id: number }[]): Promise<void> {
+  setExecHooks(hooks: readonly ExecHookEntry[]): Promise<void> {
     return this.request((sequence) => encodeSetExecHooks(sequence, hooks)).then(() => undefined);
   }
 
@@ -193,7 +195,14 @@ export class PluginClient {
     }
     for (const frame of frames) {
       const message = decodeMessage(frame);
-      if (message.type === MessageType.Hit) {
+      if (message.type === MessageType.Hit && message.kind === HitKind.ExecNotify) {
+        // Nobody waits for this one: handle it now, answer nothing.
+        try {
+          void this.handler?.(message);
+        } catch {
+          // The domain reports handler errors itself.
+        }
+      } else if (message.type === MessageType.Hit) {
         this.waitingHits.push(message);
         if (!this.handling) this.nextHit();
       } else if (message.type === MessageType.Ack || message.type === MessageType.Stats) {

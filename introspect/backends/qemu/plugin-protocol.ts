@@ -21,7 +21,35 @@ export enum HitKind {
   MemoryAccess = 2,
   ExecWatch = 3,
   RegisterWrite = 4,
+  /** An exec hook that does not hold the vCPU: nobody answers it. */
+  ExecNotify = 5,
 }
+
+/**
+ * A value the plugin reads in the guest at an exec hook, before the vCPU goes on: from a register
+ * (index into the Hello's register list), through `derefs` pointers (each read at +offset), then
+ * `length` bytes (at most 256) at +`offset`.
+ */
+export interface CaptureSpec {
+  register: number;
+  derefs: number[];
+  offset: number;
+  length: number;
+}
+
+export interface ExecHookEntry {
+  address: bigint;
+  id: number;
+  /** Report without holding the vCPU. */
+  notify?: boolean;
+  /** Report only when these two captures differ (or either could not be read). */
+  differ?: [number, number];
+  captures?: CaptureSpec[];
+}
+
+export const MAX_CAPTURES = 12;
+export const MAX_CAPTURE_DEREFS = 4;
+export const MAX_CAPTURE_BYTES = 256;
 
 /** Access bits of a trap: which accesses to a frame are reported. */
 /** Access bits of a watch; `kernel`: reads and writes count only from kernel-mode code. */
@@ -53,6 +81,8 @@ export interface Hit {
   /** Memory access: size << 8 | access bit. */
   aux2: bigint;
   registers: bigint[];
+  /** Capture values of an exec hook, in its order; undefined where the read faulted. */
+  captures?: (Uint8Array | undefined)[];
 }
 
 export interface Ack {
@@ -72,6 +102,10 @@ export interface Stats {
   execHooks: number;
   /** Median hold of the last 4096 hits (vCPU held until resumed). */
   holdNanosMedian: bigint;
+  /** Hits reported without holding the vCPU. */
+  notified: bigint;
+  /** Hits the plugin dropped itself (their captures did not differ). */
+  filtered: bigint;
 }
 
 export type PluginMessage = Hello | Hit | Ack | Stats;
@@ -98,6 +132,15 @@ class Reader {
     const value = this.view.getBigUint64(this.offset, true);
     this.offset += 8;
     return value;
+  }
+  u16(): number {
+    this.need(2);
+    const value = this.view.getUint16(this.offset, true);
+    this.offset += 2;
+    return value;
+  }
+  get remaining(): number {
+    return this.view.byteLength - this.offset;
   }
   bytes(length: number): Uint8Array {
     this.need(length);
@@ -140,7 +183,19 @@ export function decodeMessage(body: Uint8Array): PluginMessage {
       if (count > 256) throw new ProtocolError(`implausible register count ${count}`);
       const registers: bigint[] = [];
       for (let index = 0; index < count; index++) registers.push(reader.u64());
-      return { type, sequence, kind, vcpu, view, hook, address, aux1, aux2, registers };
+      const hit: Hit = { type, sequence, kind, vcpu, view, hook, address, aux1, aux2, registers };
+      if (reader.remaining > 0) {
+        const captured = reader.u8();
+        if (captured > MAX_CAPTURES)
+          throw new ProtocolError(`implausible capture count ${captured}`);
+        hit.captures = [];
+        for (let index = 0; index < captured; index++) {
+          const ok = reader.u8() === 1;
+          const bytes = reader.bytes(reader.u16()).slice();
+          hit.captures.push(ok ? bytes : undefined);
+        }
+      }
+      return hit;
     }
     case MessageType.Ack:
       return { type, sequence: reader.u32() };
@@ -156,6 +211,8 @@ export function decodeMessage(body: Uint8Array): PluginMessage {
         holdNanosMax: reader.u64(),
         execHooks: reader.u32(),
         holdNanosMedian: reader.u64(),
+        notified: reader.remaining >= 8 ? reader.u64() : 0n,
+        filtered: reader.remaining >= 8 ? reader.u64() : 0n,
       };
     default:
       throw new ProtocolError(`unknown message type ${type}`);
@@ -183,6 +240,18 @@ class Writer {
     this.length += 4;
     return this;
   }
+  u16(value: number): this {
+    this.ensure(2);
+    this.buffer.writeUInt16LE(value, this.length);
+    this.length += 2;
+    return this;
+  }
+  i32(value: number): this {
+    this.ensure(4);
+    this.buffer.writeInt32LE(value, this.length);
+    this.length += 4;
+    return this;
+  }
   u64(value: bigint): this {
     this.ensure(8);
     this.buffer.writeBigUInt64LE(BigInt.asUintN(64, value), this.length);
@@ -198,14 +267,31 @@ class Writer {
 export const encodeResume = (sequence: number): Buffer =>
   new Writer().u8(MessageType.Resume).u32(sequence).frame();
 
-export function encodeSetExecHooks(
-  sequence: number,
-  hooks: readonly { address: bigint; id: number }[],
-): Buffer {
+export function encodeSetExecHooks(sequence: number, hooks: readonly ExecHookEntry[]): Buffer {
   const writer = new Writer().u8(MessageType.SetExecHooks).u32(sequence).u32(hooks.length);
   for (const hook of hooks) {
     if (hook.id <= 0) throw new RangeError('hook ids start at 1');
-    writer.u64(hook.address).u32(hook.id);
+    const captures = hook.captures ?? [];
+    if (captures.length > MAX_CAPTURES)
+      throw new RangeError(`at most ${MAX_CAPTURES} captures per hook`);
+    if (hook.differ && hook.differ.some((index) => index >= captures.length))
+      throw new RangeError('differ names a capture the hook does not have');
+    writer
+      .u64(hook.address)
+      .u32(hook.id)
+      .u8((hook.notify ? 1 : 0) | (hook.differ ? 2 : 0))
+      .u8(hook.differ?.[0] ?? 0)
+      .u8(hook.differ?.[1] ?? 0)
+      .u8(captures.length);
+    for (const capture of captures) {
+      if (capture.derefs.length > MAX_CAPTURE_DEREFS)
+        throw new RangeError(`at most ${MAX_CAPTURE_DEREFS} dereferences per capture`);
+      if (capture.length <= 0 || capture.length > MAX_CAPTURE_BYTES)
+        throw new RangeError(`a capture reads 1 to ${MAX_CAPTURE_BYTES} bytes`);
+      writer.u8(capture.register).u8(capture.derefs.length);
+      for (const offset of capture.derefs) writer.i32(offset);
+      writer.i32(capture.offset).u16(capture.length);
+    }
   }
   return writer.frame();
 }

@@ -13,7 +13,16 @@ import type {
 } from '../../domain/types.js';
 import { PluginClient } from './plugin-client.js';
 import { reportHandlerError, runHandlers } from './run-handlers.js';
-import { ACCESS, HitKind, REGISTER_TRAP, type Hit } from './plugin-protocol.js';
+import {
+  ACCESS,
+  HitKind,
+  MAX_CAPTURE_BYTES,
+  MAX_CAPTURE_DEREFS,
+  MAX_CAPTURES,
+  REGISTER_TRAP,
+  type CaptureSpec,
+  type Hit,
+} from './plugin-protocol.js';
 import type { QmpClient } from './qmp.js';
 import { RamFileMemory } from './ram-file-memory.js';
 import { VmControl } from './vm-control.js';
@@ -22,6 +31,13 @@ type Handler = (context: HookContext) => void;
 
 interface Planted {
   handlers: Set<Handler>;
+}
+
+/** What an exec hook asks of the plugin beyond its address. */
+interface ExecHookConfig {
+  notify: boolean;
+  differ?: [number, number];
+  captures: CaptureSpec[];
 }
 
 const REGISTER_NUMBER: Record<number, ControlRegister> = {
@@ -45,7 +61,10 @@ export class QemuDomain implements Domain {
   readonly capabilities: DomainCapabilities;
   readonly events$: Observable<VmiEvent>;
   private readonly events = new Subject<VmiEvent>();
-  private readonly execHooks = new Map<bigint, Planted & { id: number }>();
+  private readonly execHooks = new Map<
+    bigint,
+    Planted & { id: number; config: ExecHookConfig; signature: string }
+  >();
   private readonly memoryHooks = new Map<
     string,
     Planted & { view: number; frame: bigint; access: number }
@@ -181,10 +200,18 @@ export class QemuDomain implements Domain {
   private plant(spec: HookSpec, handler: Handler): () => void {
     switch (spec.kind) {
       case 'exec': {
+        const config = this.execConfig(spec);
+        const signature = JSON.stringify(config);
         let planted = this.execHooks.get(spec.address);
+        if (planted && planted.signature !== signature) {
+          throw new RingsideError(
+            'BAD_INPUT',
+            `0x${spec.address.toString(16)} is already hooked with other captures or hold; one configuration per address`,
+          );
+        }
         if (!planted) {
           const id = this.nextHookId++;
-          planted = { id, handlers: new Set() };
+          planted = { id, handlers: new Set(), config, signature };
           this.execHooks.set(spec.address, planted);
           this.hookIds.set(id, spec.address);
           this.markDirty('exec');
@@ -270,7 +297,13 @@ export class QemuDomain implements Domain {
     if (exec)
       work.push(
         this.plugin.setExecHooks(
-          [...this.execHooks].map(([address, hook]) => ({ address, id: hook.id })),
+          [...this.execHooks].map(([address, hook]) => ({
+            address,
+            id: hook.id,
+            notify: hook.config.notify,
+            ...(hook.config.differ ? { differ: hook.config.differ } : {}),
+            captures: hook.config.captures,
+          })),
         ),
       );
     for (const view of views) {
@@ -309,6 +342,36 @@ export class QemuDomain implements Domain {
     return registers;
   }
 
+  /** Checks an exec hook's captures against what the plugin can do, naming registers by index. */
+  private execConfig(spec: Extract<HookSpec, { kind: 'exec' }>): ExecHookConfig {
+    const registers = this.plugin.hello.registers;
+    const captures = (spec.capture ?? []).map((capture): CaptureSpec => {
+      const index = registers.indexOf(capture.register === 'rflags' ? 'eflags' : capture.register);
+      if (index < 0)
+        throw new RingsideError(
+          'BAD_INPUT',
+          `capture register ${capture.register} is not one the plugin reads (${registers.join(', ')})`,
+        );
+      const derefs = capture.derefs ?? [];
+      if (
+        derefs.length > MAX_CAPTURE_DEREFS ||
+        capture.length <= 0 ||
+        capture.length > MAX_CAPTURE_BYTES
+      )
+        throw new RingsideError(
+          'BAD_INPUT',
+          `a capture follows at most ${MAX_CAPTURE_DEREFS} pointers and reads 1 to ${MAX_CAPTURE_BYTES} bytes`,
+        );
+      return { register: index, derefs, offset: capture.offset, length: capture.length };
+    });
+    if (captures.length > MAX_CAPTURES)
+      throw new RingsideError('BAD_INPUT', `at most ${MAX_CAPTURES} captures per hook`);
+    const differ = spec.reportIfDiffer;
+    if (differ && differ.some((index) => index < 0 || index >= captures.length))
+      throw new RingsideError('BAD_INPUT', 'reportIfDiffer names a capture the hook does not have');
+    return { notify: spec.hold === false, ...(differ ? { differ } : {}), captures };
+  }
+
   /** Handles one hit; returns a promise only when a handler asked to hold the vCPU. */
   private dispatch(hit: Hit): void | Promise<void> {
     this.control.newGeneration();
@@ -323,7 +386,8 @@ export class QemuDomain implements Domain {
     let event: VmiEvent;
     let handlers: Iterable<Handler>;
     switch (hit.kind) {
-      case HitKind.ExecHook: {
+      case HitKind.ExecHook:
+      case HitKind.ExecNotify: {
         const address = this.hookIds.get(hit.hook);
         handlers = address !== undefined ? (this.execHooks.get(address)?.handlers ?? []) : [];
         event = {
@@ -379,7 +443,11 @@ export class QemuDomain implements Domain {
       default:
         return;
     }
-    const settled = runHandlers(handlers, event, this.onHandlerError);
+    const settled = runHandlers(handlers, event, this.onHandlerError, hit.captures);
+    if (hit.kind === HitKind.ExecNotify) {
+      this.events.next(event);
+      return;
+    }
     this.events.next(event);
     return settled;
   }

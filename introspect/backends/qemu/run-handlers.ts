@@ -7,9 +7,14 @@ export function runHandlers(
   handlers: Iterable<(context: HookContext) => void>,
   event: VmiEvent,
   onError: (error: unknown) => void,
+  captures?: (Uint8Array | undefined)[],
 ): Promise<void> | undefined {
   const holds: Promise<unknown>[] = [];
-  const context: HookContext = { event, hold: (work) => void holds.push(work) };
+  const context: HookContext = {
+    event,
+    hold: (work) => void holds.push(work),
+    ...(captures ? { captures } : {}),
+  };
   for (const handler of [...handlers]) {
     try {
       handler(context);

@@ -52,7 +52,45 @@ enum message_type {
     MSG_GET_STATS = 15,
 };
 
-enum hit_kind { HIT_EXEC_HOOK = 1, HIT_MEM_ACCESS = 2, HIT_EXEC_WATCH = 3, HIT_REGISTER_WRITE = 4 };
+/* HIT_EXEC_NOTIFY: an exec hook that does not hold the vCPU (nobody answers it). */
+enum hit_kind {
+    HIT_EXEC_HOOK = 1,
+    HIT_MEM_ACCESS = 2,
+    HIT_EXEC_WATCH = 3,
+    HIT_REGISTER_WRITE = 4,
+    HIT_EXEC_NOTIFY = 5
+};
+
+/*
+ * An exec hook's configuration. Captures are read at the hit, in the vCPU, before it goes on:
+ * start from a register, follow `nderefs` pointers (each at +offset), then read `length` bytes at
+ * +offset. A hook may skip the round trip (HOOK_NOTIFY: report, don't hold) and report only when
+ * two captures differ (HOOK_IF_DIFFER). Configurations are never freed: translated code may still
+ * point at an old one until the flush that follows a change completes.
+ */
+#define MAX_CAPTURES 12
+#define MAX_DEREFS 4
+#define MAX_CAPTURE_BYTES 256
+enum hook_flags { HOOK_NOTIFY = 1, HOOK_IF_DIFFER = 2 };
+typedef struct {
+    uint8_t register_index;
+    uint8_t nderefs;
+    int32_t derefs[MAX_DEREFS];
+    int32_t offset;
+    uint16_t length;
+} capture_spec;
+typedef struct {
+    uint32_t id;
+    uint8_t flags;
+    uint8_t differ_a, differ_b;
+    uint8_t ncaptures;
+    capture_spec captures[MAX_CAPTURES];
+} hook_config;
+typedef struct {
+    bool ok;
+    uint16_t length;
+    uint8_t data[MAX_CAPTURE_BYTES];
+} capture_value;
 /* ACCESS_KERNEL: reads/writes of that frame matter only from kernel-mode code (upper-half rip). */
 enum access_bits { ACCESS_R = 1, ACCESS_W = 2, ACCESS_X = 4, ACCESS_KERNEL = 8 };
 enum reg_trap_bits { TRAP_CR0 = 1u << 0, TRAP_CR3 = 1u << 3, TRAP_CR4 = 1u << 4, TRAP_MSR = 1u << 8 };
@@ -93,7 +131,7 @@ static view_table views[MAX_VIEWS];
 
 /* Active configuration, read by translation and callbacks; changed under config_lock. */
 static pthread_mutex_t config_lock = PTHREAD_MUTEX_INITIALIZER;
-static GHashTable *exec_hooks; /* vaddr -> hook id */
+static GHashTable *exec_hooks; /* vaddr -> hook_config */
 static GHashTable *exec_frames; /* union of frames any view traps on execute -> 1 */
 static bool rw_watch_active;
 /* Which accesses the memory callback is needed for (ACCESS_R | ACCESS_W), and whether code in the
@@ -127,7 +165,7 @@ static volatile int peer_fd = -1;
 static uint32_t next_sequence = 1;
 
 static struct {
-    uint64_t hits, timeouts, flushes, dropped;
+    uint64_t hits, timeouts, flushes, dropped, notified, filtered;
     uint64_t hold_ns_total, hold_ns_max;
 } stats;
 #define HOLD_SAMPLES 4096
@@ -496,14 +534,72 @@ static void await_resume(int fd, uint32_t sequence)
 /* Sends a hit and holds the vCPU until Ringside resumes it, goes away, or the timeout passes. */
 static void on_doorbell(unsigned int vcpu_index, void *userdata);
 
+static void report_hit_full(unsigned int vcpu_index, uint8_t kind, uint32_t hook, uint64_t address, uint64_t aux1,
+                            uint64_t aux2, uint64_t rip, const uint64_t *known_registers,
+                            const capture_value *captures, unsigned int ncaptures);
+
 static void report_hit_at(unsigned int vcpu_index, uint8_t kind, uint32_t hook, uint64_t address, uint64_t aux1,
                           uint64_t aux2, uint64_t rip)
+{
+    report_hit_full(vcpu_index, kind, hook, address, aux1, aux2, rip, NULL, NULL, 0);
+}
+
+static void put_captures(buffer *out, const capture_value *captures, unsigned int ncaptures)
+{
+    put_u8(out, (uint8_t)ncaptures);
+    for (unsigned int c = 0; c < ncaptures; c++) {
+        put_u8(out, captures[c].ok ? 1 : 0);
+        uint16_t length = captures[c].ok ? captures[c].length : 0;
+        put(out, &length, 2);
+        put(out, captures[c].data, length);
+    }
+}
+
+/* A hit nobody answers: sent, and the vCPU goes on at once. */
+static void report_notify(unsigned int vcpu_index, uint32_t hook, const uint64_t *registers,
+                          const capture_value *captures, unsigned int ncaptures)
+{
+    pthread_mutex_lock(&hit_lock);
+    int fd = peer_fd;
+    if (fd < 0) {
+        pthread_mutex_unlock(&hit_lock);
+        return;
+    }
+    uint32_t sequence = next_sequence++;
+    buffer out = begin_frame(MSG_HIT);
+    put_u32(&out, sequence);
+    put_u8(&out, HIT_EXEC_NOTIFY);
+    put_u32(&out, vcpu_index);
+    put_u32(&out, vcpu_index < MAX_VCPUS ? vcpus[vcpu_index].view : 0);
+    put_u32(&out, hook);
+    put_u64(&out, 0);
+    put_u64(&out, 0);
+    put_u64(&out, 0);
+    put_u32(&out, (uint32_t)REGISTER_COUNT);
+    for (size_t r = 0; r < REGISTER_COUNT; r++) {
+        put_u64(&out, registers[r]);
+    }
+    put_captures(&out, captures, ncaptures);
+    if (!send_frame(&out)) {
+        stats.dropped++;
+    }
+    stats.notified++;
+    pthread_mutex_unlock(&hit_lock);
+}
+
+static void report_hit_full(unsigned int vcpu_index, uint8_t kind, uint32_t hook, uint64_t address, uint64_t aux1,
+                            uint64_t aux2, uint64_t rip, const uint64_t *known_registers,
+                            const capture_value *captures, unsigned int ncaptures)
 {
     if (peer_fd < 0) {
         return;
     }
     uint64_t registers[REGISTER_COUNT];
-    read_registers(vcpu_index, registers);
+    if (known_registers) {
+        memcpy(registers, known_registers, sizeof(registers));
+    } else {
+        read_registers(vcpu_index, registers);
+    }
     if (rip) {
         registers[REG_RIP] = rip; /* a callback without register sync: the instruction's own address */
     }
@@ -527,6 +623,7 @@ static void report_hit_at(unsigned int vcpu_index, uint8_t kind, uint32_t hook, 
     for (size_t r = 0; r < REGISTER_COUNT; r++) {
         put_u64(&out, registers[r]);
     }
+    put_captures(&out, captures, ncaptures);
     pthread_mutex_lock(&read_lock);
     int fd = peer_fd;
     bool sent = fd >= 0 && send_frame(&out);
@@ -558,10 +655,61 @@ static void report_hit(unsigned int vcpu_index, uint8_t kind, uint32_t hook, uin
     report_hit_at(vcpu_index, kind, hook, address, aux1, aux2, 0);
 }
 
+/* Follows a capture's pointers and reads its bytes in the vCPU's address space. */
+static void read_capture(const capture_spec *spec, const uint64_t *registers, GByteArray *scratch,
+                         capture_value *value)
+{
+    value->ok = false;
+    value->length = 0;
+    uint64_t address = spec->register_index < REGISTER_COUNT ? registers[spec->register_index] : 0;
+    for (unsigned int d = 0; d < spec->nderefs; d++) {
+        g_byte_array_set_size(scratch, 0);
+        if (!qemu_plugin_read_memory_vaddr(address + (int64_t)spec->derefs[d], scratch, 8) || scratch->len < 8) {
+            return;
+        }
+        memcpy(&address, scratch->data, 8);
+    }
+    g_byte_array_set_size(scratch, 0);
+    if (!qemu_plugin_read_memory_vaddr(address + (int64_t)spec->offset, scratch, spec->length) ||
+        scratch->len < spec->length) {
+        return;
+    }
+    memcpy(value->data, scratch->data, spec->length);
+    value->length = spec->length;
+    value->ok = true;
+}
+
 static void on_exec_hook(unsigned int vcpu_index, void *userdata)
 {
-    uintptr_t packed = (uintptr_t)userdata;
-    report_hit(vcpu_index, HIT_EXEC_HOOK, (uint32_t)packed, 0, 0, 0);
+    const hook_config *config = userdata;
+    if (config->ncaptures == 0 && config->flags == 0) {
+        report_hit(vcpu_index, HIT_EXEC_HOOK, config->id, 0, 0, 0);
+        return;
+    }
+    if (peer_fd < 0) {
+        return;
+    }
+    uint64_t registers[REGISTER_COUNT];
+    read_registers(vcpu_index, registers);
+    capture_value values[MAX_CAPTURES];
+    GByteArray *scratch = g_byte_array_sized_new(MAX_CAPTURE_BYTES);
+    for (unsigned int c = 0; c < config->ncaptures; c++) {
+        read_capture(&config->captures[c], registers, scratch, &values[c]);
+    }
+    g_byte_array_free(scratch, TRUE);
+    if (config->flags & HOOK_IF_DIFFER) {
+        const capture_value *a = &values[config->differ_a];
+        const capture_value *b = &values[config->differ_b];
+        if (a->ok && b->ok && a->length == b->length && memcmp(a->data, b->data, a->length) == 0) {
+            stats.filtered++;
+            return;
+        }
+    }
+    if (config->flags & HOOK_NOTIFY) {
+        report_notify(vcpu_index, config->id, registers, values, config->ncaptures);
+    } else {
+        report_hit_full(vcpu_index, HIT_EXEC_HOOK, config->id, 0, 0, 0, 0, registers, values, config->ncaptures);
+    }
 }
 
 static uint64_t host_to_guest_physical(const void *host)
@@ -811,6 +959,8 @@ static void send_stats(uint32_t sequence)
     put_u32(&out, g_hash_table_size(exec_hooks));
     pthread_mutex_unlock(&config_lock);
     put_u64(&out, median);
+    put_u64(&out, stats.notified);
+    put_u64(&out, stats.filtered);
     send_frame(&out);
 }
 
@@ -827,16 +977,50 @@ static bool handle_message(uint8_t type, const uint8_t *at, const uint8_t *end)
         return true;
     case MSG_SET_EXEC_HOOKS: {
         uint32_t count;
-        if (!read_u32(&at, end, &count) || (uint64_t)count * 12 > (uint64_t)(end - at)) {
+        if (!read_u32(&at, end, &count) || (uint64_t)count * 16 > (uint64_t)(end - at)) {
             return false;
         }
         GHashTable *hooks = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
         for (uint32_t i = 0; i < count; i++) {
             uint64_t *vaddr = g_new(uint64_t, 1);
-            uint32_t hook = 0;
-            read_u64(&at, end, vaddr);
-            read_u32(&at, end, &hook);
-            g_hash_table_insert(hooks, vaddr, GUINT_TO_POINTER(hook));
+            hook_config *config = g_new0(hook_config, 1);
+            bool ok = read_u64(&at, end, vaddr) && read_u32(&at, end, &config->id) && end - at >= 4;
+            if (ok) {
+                config->flags = *at++;
+                config->differ_a = *at++;
+                config->differ_b = *at++;
+                config->ncaptures = *at++;
+                ok = config->ncaptures <= MAX_CAPTURES && config->differ_a < MAX_CAPTURES &&
+                     config->differ_b < MAX_CAPTURES;
+            }
+            for (unsigned int c = 0; ok && c < config->ncaptures; c++) {
+                capture_spec *spec = &config->captures[c];
+                ok = end - at >= 2;
+                if (!ok) {
+                    break;
+                }
+                spec->register_index = *at++;
+                spec->nderefs = *at++;
+                ok = spec->nderefs <= MAX_DEREFS && (size_t)(end - at) >= 4u * spec->nderefs + 6;
+                for (unsigned int d = 0; ok && d < spec->nderefs; d++) {
+                    memcpy(&spec->derefs[d], at, 4);
+                    at += 4;
+                }
+                if (ok) {
+                    memcpy(&spec->offset, at, 4);
+                    at += 4;
+                    memcpy(&spec->length, at, 2);
+                    at += 2;
+                    ok = spec->length > 0 && spec->length <= MAX_CAPTURE_BYTES;
+                }
+            }
+            if (!ok) {
+                g_free(vaddr);
+                g_free(config);
+                g_hash_table_destroy(hooks);
+                return false;
+            }
+            g_hash_table_insert(hooks, vaddr, config);
         }
         pthread_mutex_lock(&config_lock);
         if (staged_exec_hooks) {
