@@ -5,6 +5,7 @@ import { exactInteger, parseIsfJson } from './isf-json.js';
 import { parseIsf } from './read-isf.js';
 import { BANNER, SLIDE, sample, symbols } from './test-support/sample-types.js';
 import { buildIsf, writeIsf } from './write-isf.js';
+import { SortedSymbolTable } from '../profile/symbol-table.js';
 
 describe('writeIsf', () => {
   const types = sample();
@@ -146,6 +147,17 @@ describe('writeIsf', () => {
     const banner = document.symbols['linux_banner']!;
     expect(exactInteger(banner.address)).toBe(0xffffffff82000000n);
     expect(Buffer.from(banner.constant_data!, 'base64').toString('latin1')).toBe(`${BANNER}\0`);
+  });
+
+  it('adds the absolute phys_startup_64 that kallsyms lacks (LibVMI file mode needs it)', () => {
+    const withStartup = new SortedSymbolTable([
+      ...symbols.all(),
+      { name: 'startup_64', address: 0xffffffff81000000n + SLIDE, type: 'T' },
+    ]);
+    const isf = buildIsf({ types, symbols: withStartup, slide: SLIDE });
+    expect(isf.symbols['phys_startup_64']!.address).toBe(0x1000000n);
+    // Not invented where there is no x86-64 startup_64 to derive it from.
+    expect(document.symbols['phys_startup_64']).toBeUndefined();
   });
 
   it('round-trips through the ISF reader with the same layout as the BTF', () => {

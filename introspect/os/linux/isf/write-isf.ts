@@ -44,6 +44,13 @@ export interface IsfWriteInput {
 }
 
 const KERNEL_HALF = 1n << 63n;
+/**
+ * x86-64 links the kernel at __START_KERNEL_map + its physical start; vmlinux.lds.S defines the
+ * absolute `phys_startup_64 = startup_64 - __START_KERNEL_map`. Absolute symbols are not in
+ * kallsyms, but System.map (and so dwarf2json's ISF) has it, and LibVMI's file mode needs it to
+ * find the kernel's page tables.
+ */
+const X86_64_START_KERNEL_MAP = 0xffffffff80000000n;
 const VOID: IsfTypeDescriptor = { kind: 'base', name: 'void' };
 const MAX_DEPTH = 64;
 
@@ -293,6 +300,17 @@ class IsfBuilder {
       const typeId = this.input.symbolTypes?.get(symbol.name) ?? variables?.get(symbol.name)?.type;
       entries.set(symbol.name, { address: linked, type: this.symbolType(symbol.name, typeId) });
     }
+    const startup = entries.get('startup_64');
+    if (
+      startup !== undefined &&
+      !entries.has('phys_startup_64') &&
+      typeof startup.address === 'bigint' &&
+      startup.address >= X86_64_START_KERNEL_MAP
+    )
+      entries.set('phys_startup_64', {
+        address: startup.address - X86_64_START_KERNEL_MAP,
+        type: VOID,
+      });
     const banner = this.input.banner;
     if (banner !== undefined) {
       let entry = entries.get('linux_banner');
