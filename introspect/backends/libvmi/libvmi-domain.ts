@@ -1,0 +1,463 @@
+// A LibVMI guest as a Domain: Xen (vm_event, EPT, altp2m), KVMi, or a memory file. Hooks become
+// LibVMI events; capabilities say what each mode really gives.
+import koffi from 'koffi';
+import { Observable, Subject } from 'rxjs';
+import { RingsideError } from '../../errors.js';
+import { lifecycleEvent, type VmiEvent } from '../../events/event.js';
+import type {
+  ControlRegister,
+  Domain,
+  DomainCapabilities,
+  HookContext,
+  HookSpec,
+} from '../../domain/types.js';
+import { reportHandlerError, runHandlers } from '../qemu/run-handlers.js';
+import { EventListener, type DeliveredEvent } from './event-listener.js';
+import { translateEvent } from './event-translation.js';
+import {
+  EventResponse,
+  EventType,
+  MemAccess,
+  RegAccess,
+  Register,
+  VMI_EVENTS_VERSION,
+  VmiEventStruct,
+  type VmiModeName,
+} from './layouts.js';
+import { LibvmiInstance, type LibvmiOpenOptions } from './libvmi-instance.js';
+import { LibvmiPhysicalMemory } from './libvmi-memory.js';
+
+type Handler = (context: HookContext) => void;
+
+/** Xen allows up to ten altp2m views per domain (MAX_ALTP2M), view 0 being the host p2m. */
+const XEN_ALTP2M_VIEWS = 10;
+const slatId = koffi.offsetof(VmiEventStruct, 'slat_id');
+
+/** What each LibVMI mode gives, honestly (see docs/xen.md). */
+export function libvmiCapabilities(mode: VmiModeName, events: boolean): DomainCapabilities {
+  if (mode === 'file' || !events)
+    return {
+      live: mode !== 'file',
+      memAccess: 'none',
+      breakpoints: 'none',
+      altp2m: 'none',
+      registerWriteTraps: false,
+      singlestep: false,
+      views: 1,
+    };
+  if (mode === 'xen')
+    return {
+      live: true,
+      memAccess: 'ept',
+      // Execute traps on the frame in the EPT, the instruction emulated: guest memory untouched.
+      breakpoints: 'hidden',
+      altp2m: 'hardware',
+      registerWriteTraps: true,
+      // LibVMI can single-step (vmi_step_event), but the Domain has no hook for it yet.
+      singlestep: false,
+      views: XEN_ALTP2M_VIEWS,
+    };
+  // KVMi: EPT access restrictions and CR/MSR traps, but no SLAT views and no emulate-through
+  // response in LibVMI's KVM driver, so no hidden execution hooks.
+  return {
+    live: true,
+    memAccess: 'ept',
+    breakpoints: 'none',
+    altp2m: 'none',
+    registerWriteTraps: true,
+    singlestep: false,
+    views: 1,
+  };
+}
+
+export interface LibvmiDomainOptions extends LibvmiOpenOptions {
+  /** The domain's name in events (default: `domain`). */
+  name?: string;
+  onHandlerError?: (error: unknown) => void;
+  /** How long one vmi_events_listen call waits on the worker thread (ms, default 100). */
+  listenTimeoutMs?: number;
+}
+
+interface MemoryHook {
+  view: number;
+  frame: bigint;
+  access: number;
+  handlers: Set<Handler>;
+}
+
+interface ExecHook {
+  address: bigint;
+  frame: bigint;
+  handlers: Set<Handler>;
+}
+
+interface CEvent {
+  pointer: bigint;
+  handlers: Set<Handler>;
+}
+
+export class LibvmiDomain implements Domain {
+  readonly capabilities: DomainCapabilities;
+  readonly events$: Observable<VmiEvent>;
+  readonly physical: LibvmiPhysicalMemory;
+  private readonly events = new Subject<VmiEvent>();
+  private readonly memoryHooks = new Map<string, MemoryHook>();
+  private readonly execHooks = new Map<bigint, ExecHook>();
+  private readonly registerEvents = new Map<ControlRegister, CEvent>();
+  private genericMemoryEvent: bigint | undefined;
+  private listener: EventListener | undefined;
+  private readonly generationListeners = new Set<() => void>();
+  private pendingView: { vcpu: number; view: number } | undefined;
+  private currentVcpu: number | undefined;
+  private closed = false;
+
+  private constructor(
+    readonly name: string,
+    readonly instance: LibvmiInstance,
+    private readonly onHandlerError: (error: unknown) => void,
+    private readonly listenTimeoutMs: number,
+  ) {
+    this.capabilities = libvmiCapabilities(instance.mode, instance.eventsEnabled);
+    this.physical = new LibvmiPhysicalMemory(instance);
+    this.events$ = this.events.asObservable();
+  }
+
+  static open(options: LibvmiDomainOptions): LibvmiDomain {
+    const instance = LibvmiInstance.open(options);
+    const domain = new LibvmiDomain(
+      options.name ?? options.domain,
+      instance,
+      options.onHandlerError ?? reportHandlerError,
+      options.listenTimeoutMs ?? 100,
+    );
+    domain.events.next(lifecycleEvent(domain.name, 'attached'));
+    return domain;
+  }
+
+  hook(spec: HookSpec): Observable<HookContext> {
+    return new Observable<HookContext>((subscriber) => {
+      if (this.closed) {
+        subscriber.error(new RingsideError('BACKEND', `${this.name}: the domain is closed`));
+        return undefined;
+      }
+      const handler: Handler = (context) => subscriber.next(context);
+      let remove: () => void;
+      try {
+        remove = this.plant(spec, handler);
+      } catch (error) {
+        subscriber.error(error);
+        return undefined;
+      }
+      return () => remove();
+    });
+  }
+
+  /** Hooks are set synchronously in LibVMI: nothing is pending. */
+  synced(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /**
+   * LibVMI switches one vCPU's view only in the response to that vCPU's event; outside a hook
+   * handler it can only switch every vCPU (vmi_slat_switch), which is not what was asked.
+   */
+  switchView(vcpu: number, view: number): Promise<void> {
+    if (this.capabilities.altp2m === 'none')
+      return Promise.reject(this.lacks('switching views', 'altp2m'));
+    if (view < 0 || view >= this.capabilities.views)
+      return Promise.reject(
+        new RingsideError(
+          'BAD_INPUT',
+          `view ${view} does not exist (0–${this.capabilities.views - 1})`,
+        ),
+      );
+    if (this.currentVcpu !== vcpu)
+      return Promise.reject(
+        new RingsideError(
+          'CAPABILITY',
+          `${this.name}: LibVMI switches vCPU ${vcpu}'s view only from a handler of an event of that vCPU`,
+        ),
+      );
+    this.pendingView = { vcpu, view };
+    return Promise.resolve();
+  }
+
+  pause(): Promise<void> {
+    return this.whenFree(() => this.instance.pause());
+  }
+
+  resume(): Promise<void> {
+    this.newGeneration();
+    return this.whenFree(() => this.instance.resume());
+  }
+
+  onNewGeneration(listener: () => void): () => void {
+    this.generationListeners.add(listener);
+    return () => this.generationListeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.listener?.stop();
+    try {
+      for (const hook of this.memoryHooks.values())
+        this.instance.setMemoryEvent(hook.frame, MemAccess.n, hook.view);
+      for (const event of this.registerEvents.values()) this.freeEvent(event.pointer);
+      if (this.genericMemoryEvent !== undefined) this.freeEvent(this.genericMemoryEvent);
+    } finally {
+      this.memoryHooks.clear();
+      this.execHooks.clear();
+      this.registerEvents.clear();
+      this.listener?.release();
+      this.instance.destroy();
+      this.events.next(lifecycleEvent(this.name, 'detached'));
+      this.events.complete();
+    }
+  }
+
+  private whenFree(work: () => void): Promise<void> {
+    if (this.listener?.active) return this.listener.exclusive(work);
+    try {
+      work();
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  private newGeneration(): void {
+    for (const listener of this.generationListeners) listener();
+  }
+
+  private lacks(what: string, capability: string): RingsideError {
+    return new RingsideError(
+      'CAPABILITY',
+      `${this.name}: ${what} needs ${capability}, which LibVMI in ${this.instance.mode} mode${this.instance.eventsEnabled ? '' : ' without events'} does not give`,
+    );
+  }
+
+  private plant(spec: HookSpec, handler: Handler): () => void {
+    switch (spec.kind) {
+      case 'memory': {
+        if (this.capabilities.memAccess === 'none')
+          throw this.lacks('a memory hook', 'memory-access traps');
+        const view = spec.view ?? 0;
+        if (view < 0 || view >= this.capabilities.views)
+          throw new RingsideError('BAD_INPUT', `view ${view} does not exist`);
+        const access =
+          (spec.access.r ? MemAccess.r : 0) |
+          (spec.access.w ? MemAccess.w : 0) |
+          (spec.access.x ? MemAccess.x : 0);
+        if (access === 0)
+          throw new RingsideError('BAD_INPUT', 'a memory hook needs at least one of r, w, x');
+        const key = `${view}:${spec.frame}:${access}`;
+        let hook = this.memoryHooks.get(key);
+        if (!hook) {
+          hook = { view, frame: spec.frame, access, handlers: new Set() };
+          this.memoryHooks.set(key, hook);
+          this.applyFrame(view, spec.frame);
+        }
+        hook.handlers.add(handler);
+        const entry = hook;
+        return () => {
+          entry.handlers.delete(handler);
+          if (entry.handlers.size === 0 && this.memoryHooks.get(key) === entry) {
+            this.memoryHooks.delete(key);
+            if (!this.closed) this.applyFrame(view, spec.frame);
+          }
+        };
+      }
+      case 'exec': {
+        if (this.capabilities.breakpoints === 'none')
+          throw this.lacks('an execution hook', 'hidden breakpoints');
+        let hook = this.execHooks.get(spec.address);
+        if (!hook) {
+          const physical = this.instance.translateKernel(spec.address);
+          if (physical === undefined)
+            throw new RingsideError(
+              'BAD_INPUT',
+              `${this.name}: exec hook address 0x${spec.address.toString(16)} is not mapped in the kernel`,
+            );
+          hook = { address: spec.address, frame: physical >> 12n, handlers: new Set() };
+          this.execHooks.set(spec.address, hook);
+          this.applyFrame(0, hook.frame);
+        }
+        hook.handlers.add(handler);
+        const entry = hook;
+        return () => {
+          entry.handlers.delete(handler);
+          if (entry.handlers.size === 0 && this.execHooks.get(spec.address) === entry) {
+            this.execHooks.delete(spec.address);
+            if (!this.closed) this.applyFrame(0, entry.frame);
+          }
+        };
+      }
+      case 'register': {
+        if (!this.capabilities.registerWriteTraps)
+          throw this.lacks('a register hook', 'register-write traps');
+        let planted = this.registerEvents.get(spec.register);
+        if (!planted) {
+          const pointer = this.allocateEvent({
+            type: EventType.register,
+            u: {
+              reg_event: {
+                reg: BigInt(spec.register === 'msr' ? Register.msrAll : Register[spec.register]),
+                in_access: RegAccess.w,
+              },
+            },
+          });
+          planted = { pointer, handlers: new Set() };
+          this.registerEvents.set(spec.register, planted);
+        }
+        planted.handlers.add(handler);
+        const entry = planted;
+        return () => {
+          entry.handlers.delete(handler);
+          if (entry.handlers.size === 0 && this.registerEvents.get(spec.register) === entry) {
+            this.registerEvents.delete(spec.register);
+            if (!this.closed) this.freeEvent(entry.pointer);
+          }
+        };
+      }
+    }
+  }
+
+  /** The traps on one frame of one view: the union of its memory hooks and exec hooks. */
+  private applyFrame(view: number, frame: bigint): void {
+    let access = 0;
+    for (const hook of this.memoryHooks.values())
+      if (hook.view === view && hook.frame === frame) access |= hook.access;
+    if (view === 0)
+      for (const hook of this.execHooks.values()) if (hook.frame === frame) access |= MemAccess.x;
+    if (access !== 0) this.ensureGenericMemoryEvent();
+    this.instance.setMemoryEvent(frame, access === 0 ? MemAccess.n : access, view);
+  }
+
+  /** One generic memory event receives every frame trap set with vmi_set_mem_event. */
+  private ensureGenericMemoryEvent(): void {
+    if (this.genericMemoryEvent !== undefined) return;
+    this.genericMemoryEvent = this.allocateEvent({
+      type: EventType.memory,
+      u: {
+        mem_event: {
+          gfn: 0xffffffffffffffffn,
+          generic: 1,
+          in_access: MemAccess.r | MemAccess.w | MemAccess.x,
+        },
+      },
+    });
+  }
+
+  /** A vmi_event_t in C memory (LibVMI keeps the pointer), registered with our callback. */
+  private allocateEvent(fields: Record<string, unknown>): bigint {
+    const listener = this.ensureListener();
+    const pointer = koffi.alloc(VmiEventStruct, 1) as bigint;
+    koffi.encode(pointer, VmiEventStruct, {
+      version: VMI_EVENTS_VERSION,
+      callback: listener.callback,
+      ...fields,
+    });
+    try {
+      this.instance.registerEvent(pointer);
+    } catch (error) {
+      koffi.free(pointer);
+      throw error;
+    }
+    listener.start();
+    return pointer;
+  }
+
+  private freeEvent(pointer: bigint): void {
+    try {
+      this.instance.clearEvent(pointer);
+    } finally {
+      koffi.free(pointer);
+    }
+  }
+
+  private ensureListener(): EventListener {
+    this.listener ??= new EventListener(
+      this.instance,
+      (event) => this.dispatch(event),
+      (error) => this.fail(error),
+      this.listenTimeoutMs,
+    );
+    return this.listener;
+  }
+
+  /** One LibVMI event: handlers run now; a hold pauses the whole VM until it settles. */
+  private dispatch(delivered: DeliveredEvent): number {
+    this.newGeneration();
+    const event = translateEvent(delivered, this.name, performance.now());
+    if (!event) return EventResponse.none;
+    let handlers: Handler[] = [];
+    let response: number = EventResponse.none;
+    switch (event.type) {
+      case 'mem_access': {
+        const gpa = event.vmi?.gpa ?? 0n;
+        const frame = gpa >> 12n;
+        const bit = MemAccess[event.vmi?.access ?? 'r'];
+        for (const hook of this.memoryHooks.values())
+          if (hook.view === (event.vmi?.view ?? 0) && hook.frame === frame && hook.access & bit)
+            handlers.push(...hook.handlers);
+        // Let the access happen without lifting the trap.
+        response = EventResponse.emulate;
+        if (event.vmi?.access === 'x') {
+          const hook = event.vmi.gva !== undefined ? this.execHooks.get(event.vmi.gva) : undefined;
+          if (hook) {
+            const breakpoint: VmiEvent = {
+              ...event,
+              type: 'breakpoint',
+              vmi: { ...event.vmi, gva: hook.address },
+            };
+            this.run([...hook.handlers], breakpoint, event.vcpu);
+          }
+        }
+        break;
+      }
+      case 'register_write': {
+        const name = event.vmi?.register ?? '';
+        const register: ControlRegister = name.startsWith('msr')
+          ? 'msr'
+          : (name as ControlRegister);
+        handlers = [...(this.registerEvents.get(register)?.handlers ?? [])];
+        break;
+      }
+      default:
+        break;
+    }
+    this.run(handlers, event, event.vcpu);
+    if (this.pendingView) {
+      new DataView(koffi.view(delivered.pointer, slatId + 2)).setUint16(
+        slatId,
+        this.pendingView.view,
+        true,
+      );
+      response |= EventResponse.slatId;
+      this.pendingView = undefined;
+    }
+    return response;
+  }
+
+  private run(handlers: Handler[], event: VmiEvent, vcpu: number | undefined): void {
+    this.currentVcpu = vcpu;
+    let held: Promise<void> | undefined;
+    try {
+      held = runHandlers(handlers, event, this.onHandlerError);
+      this.events.next(event);
+    } finally {
+      this.currentVcpu = undefined;
+    }
+    if (held) {
+      // LibVMI answers an event when its callback returns; a handler that holds keeps the whole
+      // VM paused instead, until its work settles.
+      this.instance.pause();
+      void held.then(() => this.whenFree(() => this.instance.resume()).catch(this.onHandlerError));
+    }
+  }
+
+  private fail(error: Error): void {
+    this.events.next(lifecycleEvent(this.name, 'error', error.message));
+  }
+}
