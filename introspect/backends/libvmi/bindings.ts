@@ -122,7 +122,7 @@ const CANDIDATES = [
 export const LIBVMI_MISSING =
   'LibVMI is not installed: build and install it from https://github.com/libvmi/libvmi (it is not packaged for Debian), or set RINGSIDE_LIBVMI to the path of libvmi.so';
 
-let loaded: LoadedLibvmi | undefined;
+const loaded = new Map<string, LoadedLibvmi>();
 
 /** Where libvmi.so is looked for: RINGSIDE_LIBVMI alone when set, else the system library path. */
 export function libvmiCandidates(env: NodeJS.ProcessEnv = process.env): string[] {
@@ -135,9 +135,12 @@ export function libvmiCandidates(env: NodeJS.ProcessEnv = process.env): string[]
  * tried and what to install, when no candidate loads.
  */
 export function loadLibvmi(env: NodeJS.ProcessEnv = process.env): LoadedLibvmi {
-  if (loaded) return loaded;
+  const candidates = libvmiCandidates(env);
+  const key = candidates.join('\0');
+  const cached = loaded.get(key);
+  if (cached) return cached;
   const tried: string[] = [];
-  for (const path of libvmiCandidates(env)) {
+  for (const path of candidates) {
     let library: LibraryHandle;
     try {
       library = koffi.load(path);
@@ -145,8 +148,9 @@ export function loadLibvmi(env: NodeJS.ProcessEnv = process.env): LoadedLibvmi {
       tried.push(`${path} (${firstLine(error)})`);
       continue;
     }
-    loaded = { path, functions: bind(library, path) };
-    return loaded;
+    const result = { path, functions: bind(library, path) };
+    loaded.set(key, result);
+    return result;
   }
   throw new RingsideError('NOT_FOUND', `${LIBVMI_MISSING}; tried ${tried.join(', ')}`);
 }

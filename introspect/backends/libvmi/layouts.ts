@@ -1,5 +1,7 @@
 // The C structures of LibVMI's API as koffi types (x86-64, LP64), with the constants that go with
-// them. Their sizes and offsets are checked against the C compiler's in layouts.test.ts.
+// them. Their sizes and offsets are checked against the C compiler's in layouts.test.ts. The types
+// are anonymous: koffi's type names are process-wide, and this module may be evaluated more than
+// once in one process (test runners reset modules, not native add-ons).
 import koffi, { type TypeObject } from 'koffi';
 
 /** vmi_event_t.version must equal the library's VMI_EVENTS_VERSION (events.h). */
@@ -163,12 +165,11 @@ export const X86_REGISTER_NAMES = [
 ] as const;
 
 export const X86Registers = koffi.struct(
-  'ringside_x86_registers_t',
   Object.fromEntries(X86_REGISTER_NAMES.map((name) => [name, u64])),
 );
 
 /** access_context_t, its unions flattened: `addr` doubles as `ksym`, `pt` as `dtb` and `pid`. */
-export const AccessContext = koffi.struct('ringside_access_context_t', {
+export const AccessContext = koffi.struct({
   version: u32,
   _pad: u32,
   pm: u32,
@@ -180,7 +181,7 @@ export const AccessContext = koffi.struct('ringside_access_context_t', {
   pt: u64,
 });
 
-export const RegEvent = koffi.struct('ringside_reg_event_t', {
+export const RegEvent = koffi.struct({
   reg: u64,
   equal: u64,
   async: u8,
@@ -194,7 +195,7 @@ export const RegEvent = koffi.struct('ringside_reg_event_t', {
   _pad2: u32,
 });
 
-export const MemAccessEvent = koffi.struct('ringside_mem_access_event_t', {
+export const MemAccessEvent = koffi.struct({
   gfn: u64,
   generic: u8,
   in_access: u8,
@@ -206,7 +207,7 @@ export const MemAccessEvent = koffi.struct('ringside_mem_access_event_t', {
   offset: u64,
 });
 
-export const InterruptEvent = koffi.struct('ringside_interrupt_event_t', {
+export const InterruptEvent = koffi.struct({
   intr: u8,
   _pad1: koffi.array(u8, 7),
   u: koffi.union({
@@ -229,7 +230,7 @@ export const InterruptEvent = koffi.struct('ringside_interrupt_event_t', {
   }),
 });
 
-export const SingleStepEvent = koffi.struct('ringside_single_step_event_t', {
+export const SingleStepEvent = koffi.struct({
   vcpus: u32,
   enable: u8,
   _pad: koffi.array(u8, 3),
@@ -238,7 +239,7 @@ export const SingleStepEvent = koffi.struct('ringside_single_step_event_t', {
   offset: u64,
 });
 
-export const DebugEvent = koffi.struct('ringside_debug_event_t', {
+export const DebugEvent = koffi.struct({
   gla: u64,
   gfn: u64,
   offset: u64,
@@ -249,9 +250,9 @@ export const DebugEvent = koffi.struct('ringside_debug_event_t', {
 });
 
 /** event_response_t (*event_callback_t)(vmi_instance_t, vmi_event_t *). */
-export const EventCallback = koffi.proto('ringside_event_callback_t', u32, ['void *', 'void *']);
+export const EventCallback = koffi.proto(u32, ['void *', 'void *']);
 
-export const VmiEventStruct = koffi.struct('ringside_vmi_event_t', {
+export const VmiEventStruct = koffi.struct({
   version: u32,
   type: u16,
   slat_id: u16,

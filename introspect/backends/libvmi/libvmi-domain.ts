@@ -87,12 +87,14 @@ interface MemoryHook {
 
 interface ExecHook {
   address: bigint;
-  frame: bigint;
+  /** Known once the address was translated (the change is queued). */
+  frame?: bigint;
   handlers: Set<Handler>;
 }
 
 interface CEvent {
-  pointer: bigint;
+  /** Set once the event is registered (the change is queued). */
+  pointer?: bigint;
   handlers: Set<Handler>;
 }
 
@@ -110,6 +112,8 @@ export class LibvmiDomain implements Domain {
   private pendingView: { vcpu: number; view: number } | undefined;
   private currentVcpu: number | undefined;
   private closed = false;
+  /** C-side hook changes, in order; each waits for a pause between two listens. */
+  private pending: Promise<void> = Promise.resolve();
 
   private constructor(
     readonly name: string,
@@ -141,20 +145,21 @@ export class LibvmiDomain implements Domain {
         return undefined;
       }
       const handler: Handler = (context) => subscriber.next(context);
-      let remove: () => void;
+      let planted: { remove: () => void; applied: Promise<void> };
       try {
-        remove = this.plant(spec, handler);
+        planted = this.plant(spec, handler);
       } catch (error) {
         subscriber.error(error);
         return undefined;
       }
-      return () => remove();
+      planted.applied.catch((error: unknown) => subscriber.error(error));
+      return () => planted.remove();
     });
   }
 
-  /** Hooks are set synchronously in LibVMI: nothing is pending. */
+  /** Resolves once every hook change so far is set in LibVMI (between two listens). */
   synced(): Promise<void> {
-    return Promise.resolve();
+    return this.pending.catch(() => undefined);
   }
 
   /**
@@ -199,11 +204,15 @@ export class LibvmiDomain implements Domain {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.synced();
     await this.listener?.stop();
     try {
       for (const hook of this.memoryHooks.values())
         this.instance.setMemoryEvent(hook.frame, MemAccess.n, hook.view);
-      for (const event of this.registerEvents.values()) this.freeEvent(event.pointer);
+      for (const hook of this.execHooks.values())
+        if (hook.frame !== undefined) this.instance.setMemoryEvent(hook.frame, MemAccess.n, 0);
+      for (const event of this.registerEvents.values())
+        if (event.pointer !== undefined) this.freeEvent(event.pointer);
       if (this.genericMemoryEvent !== undefined) this.freeEvent(this.genericMemoryEvent);
     } finally {
       this.memoryHooks.clear();
@@ -226,6 +235,19 @@ export class LibvmiDomain implements Domain {
     }
   }
 
+  /** Queues C-side work after the changes before it, run when no listen is in flight. */
+  private schedule(work: () => void): Promise<void> {
+    // The listener starts after the work: a listen in flight would refuse the rest of it.
+    const next = this.pending
+      .catch(() => undefined)
+      .then(() => this.whenFree(work))
+      .finally(() => {
+        if (!this.closed && this.listener) this.listener.start();
+      });
+    this.pending = next;
+    return next;
+  }
+
   private newGeneration(): void {
     for (const listener of this.generationListeners) listener();
   }
@@ -237,7 +259,7 @@ export class LibvmiDomain implements Domain {
     );
   }
 
-  private plant(spec: HookSpec, handler: Handler): () => void {
+  private plant(spec: HookSpec, handler: Handler): { remove: () => void; applied: Promise<void> } {
     switch (spec.kind) {
       case 'memory': {
         if (this.capabilities.memAccess === 'none')
@@ -253,72 +275,89 @@ export class LibvmiDomain implements Domain {
           throw new RingsideError('BAD_INPUT', 'a memory hook needs at least one of r, w, x');
         const key = `${view}:${spec.frame}:${access}`;
         let hook = this.memoryHooks.get(key);
+        let applied = this.pending;
         if (!hook) {
           hook = { view, frame: spec.frame, access, handlers: new Set() };
           this.memoryHooks.set(key, hook);
-          this.applyFrame(view, spec.frame);
+          applied = this.schedule(() => this.applyFrame(view, spec.frame));
         }
         hook.handlers.add(handler);
         const entry = hook;
-        return () => {
+        const remove = () => {
           entry.handlers.delete(handler);
           if (entry.handlers.size === 0 && this.memoryHooks.get(key) === entry) {
             this.memoryHooks.delete(key);
-            if (!this.closed) this.applyFrame(view, spec.frame);
+            if (!this.closed) void this.schedule(() => this.applyFrame(view, spec.frame));
           }
         };
+        return { remove, applied };
       }
       case 'exec': {
         if (this.capabilities.breakpoints === 'none')
           throw this.lacks('an execution hook', 'hidden breakpoints');
         let hook = this.execHooks.get(spec.address);
+        let applied = this.pending;
         if (!hook) {
-          const physical = this.instance.translateKernel(spec.address);
-          if (physical === undefined)
-            throw new RingsideError(
-              'BAD_INPUT',
-              `${this.name}: exec hook address 0x${spec.address.toString(16)} is not mapped in the kernel`,
-            );
-          hook = { address: spec.address, frame: physical >> 12n, handlers: new Set() };
-          this.execHooks.set(spec.address, hook);
-          this.applyFrame(0, hook.frame);
+          const entry: ExecHook = { address: spec.address, handlers: new Set() };
+          this.execHooks.set(spec.address, entry);
+          applied = this.schedule(() => {
+            const physical = this.instance.translateKernel(spec.address);
+            if (physical === undefined) {
+              this.execHooks.delete(spec.address);
+              throw new RingsideError(
+                'BAD_INPUT',
+                `${this.name}: exec hook address 0x${spec.address.toString(16)} is not mapped in the kernel`,
+              );
+            }
+            entry.frame = physical >> 12n;
+            this.applyFrame(0, entry.frame);
+          });
+          hook = entry;
         }
         hook.handlers.add(handler);
         const entry = hook;
-        return () => {
+        const remove = () => {
           entry.handlers.delete(handler);
           if (entry.handlers.size === 0 && this.execHooks.get(spec.address) === entry) {
             this.execHooks.delete(spec.address);
-            if (!this.closed) this.applyFrame(0, entry.frame);
+            if (!this.closed)
+              void this.schedule(() => {
+                if (entry.frame !== undefined) this.applyFrame(0, entry.frame);
+              });
           }
         };
+        return { remove, applied };
       }
       case 'register': {
         if (!this.capabilities.registerWriteTraps)
           throw this.lacks('a register hook', 'register-write traps');
         let planted = this.registerEvents.get(spec.register);
+        let applied = this.pending;
         if (!planted) {
-          const pointer = this.allocateEvent({
-            type: EventType.register,
-            u: {
-              reg_event: {
-                reg: BigInt(spec.register === 'msr' ? Register.msrAll : Register[spec.register]),
-                in_access: RegAccess.w,
-              },
-            },
+          const entry: CEvent = { handlers: new Set() };
+          this.registerEvents.set(spec.register, entry);
+          const reg = spec.register === 'msr' ? Register.msrAll : Register[spec.register];
+          applied = this.schedule(() => {
+            entry.pointer = this.allocateEvent({
+              type: EventType.register,
+              u: { reg_event: { reg: BigInt(reg), in_access: RegAccess.w } },
+            });
           });
-          planted = { pointer, handlers: new Set() };
-          this.registerEvents.set(spec.register, planted);
+          planted = entry;
         }
         planted.handlers.add(handler);
         const entry = planted;
-        return () => {
+        const remove = () => {
           entry.handlers.delete(handler);
           if (entry.handlers.size === 0 && this.registerEvents.get(spec.register) === entry) {
             this.registerEvents.delete(spec.register);
-            if (!this.closed) this.freeEvent(entry.pointer);
+            if (!this.closed)
+              void this.schedule(() => {
+                if (entry.pointer !== undefined) this.freeEvent(entry.pointer);
+              });
           }
         };
+        return { remove, applied };
       }
     }
   }
@@ -364,7 +403,6 @@ export class LibvmiDomain implements Domain {
       koffi.free(pointer);
       throw error;
     }
-    listener.start();
     return pointer;
   }
 
