@@ -4,9 +4,14 @@ import koffi, { type LibraryHandle } from 'koffi';
 import { RingsideError } from '../../errors.js';
 import { AccessContext, EventCallback, X86Registers } from './layouts.js';
 
-/** Pointers are bigint in koffi 3; out-parameters are one-element arrays. */
+/**
+ * Pointers are bigint in koffi 3; out-parameters are one-element arrays, except the 64-bit ones of
+ * the hot paths (reads, translations): a BigUint64Array the caller keeps, passed as a plain pointer,
+ * costs a third of koffi's _Out_ marshalling (bench/libvmi.bench.ts: ~100 ns against ~350 ns).
+ */
 type Ptr = bigint | null;
 type Out<T> = [T];
+type U64Out = BigUint64Array;
 type Status = number;
 type Callback<T extends (...args: never[]) => unknown> = T & {
   async: (...args: [...Parameters<T>, (error: unknown, result: ReturnType<T>) => void]) => void;
@@ -28,37 +33,20 @@ export interface LibvmiFunctions {
   vmi_get_num_vcpus(vmi: Ptr): number;
   vmi_get_page_mode(vmi: Ptr, vcpu: number): number;
   vmi_get_ostype(vmi: Ptr): number;
-  vmi_get_offset(vmi: Ptr, name: string, offset: Out<bigint>): Status;
-  vmi_get_kernel_struct_offset(
-    vmi: Ptr,
-    struct: string,
-    member: string,
-    offset: Out<bigint>,
-  ): Status;
-  vmi_read_pa(
-    vmi: Ptr,
-    address: bigint,
-    count: number,
-    buffer: Uint8Array,
-    read: Out<number>,
-  ): Status;
+  vmi_get_offset(vmi: Ptr, name: string, offset: U64Out): Status;
+  vmi_get_kernel_struct_offset(vmi: Ptr, struct: string, member: string, offset: U64Out): Status;
+  vmi_read_pa(vmi: Ptr, address: bigint, count: number, buffer: Uint8Array, read: U64Out): Status;
   vmi_read_va(
     vmi: Ptr,
     address: bigint,
     pid: number,
     count: number,
     buffer: Uint8Array,
-    read: Out<number>,
+    read: U64Out,
   ): Status;
-  vmi_read_ksym(
-    vmi: Ptr,
-    symbol: string,
-    count: number,
-    buffer: Uint8Array,
-    read: Out<number>,
-  ): Status;
-  vmi_read(vmi: Ptr, context: object, count: number, buffer: Uint8Array, read: Out<number>): Status;
-  vmi_read_64_pa(vmi: Ptr, address: bigint, value: Out<bigint>): Status;
+  vmi_read_ksym(vmi: Ptr, symbol: string, count: number, buffer: Uint8Array, read: U64Out): Status;
+  vmi_read(vmi: Ptr, context: object, count: number, buffer: Uint8Array, read: U64Out): Status;
+  vmi_read_64_pa(vmi: Ptr, address: bigint, value: U64Out): Status;
   /** Returns a malloc'd C string the caller frees. */
   vmi_read_str_va(vmi: Ptr, address: bigint, pid: number): Ptr;
   vmi_write_pa(
@@ -66,7 +54,7 @@ export interface LibvmiFunctions {
     address: bigint,
     count: number,
     buffer: Uint8Array,
-    written: Out<number>,
+    written: U64Out,
   ): Status;
   vmi_write_va(
     vmi: Ptr,
@@ -74,15 +62,15 @@ export interface LibvmiFunctions {
     pid: number,
     count: number,
     buffer: Uint8Array,
-    written: Out<number>,
+    written: U64Out,
   ): Status;
-  vmi_translate_kv2p(vmi: Ptr, address: bigint, physical: Out<bigint>): Status;
-  vmi_translate_uv2p(vmi: Ptr, address: bigint, pid: number, physical: Out<bigint>): Status;
-  vmi_translate_ksym2v(vmi: Ptr, symbol: string, address: Out<bigint>): Status;
-  vmi_pagetable_lookup(vmi: Ptr, table: bigint, address: bigint, physical: Out<bigint>): Status;
+  vmi_translate_kv2p(vmi: Ptr, address: bigint, physical: U64Out): Status;
+  vmi_translate_uv2p(vmi: Ptr, address: bigint, pid: number, physical: U64Out): Status;
+  vmi_translate_ksym2v(vmi: Ptr, symbol: string, address: U64Out): Status;
+  vmi_pagetable_lookup(vmi: Ptr, table: bigint, address: bigint, physical: U64Out): Status;
   vmi_pause_vm(vmi: Ptr): Status;
   vmi_resume_vm(vmi: Ptr): Status;
-  vmi_get_vcpureg(vmi: Ptr, value: Out<bigint>, register: number, vcpu: number): Status;
+  vmi_get_vcpureg(vmi: Ptr, value: U64Out, register: number, vcpu: number): Status;
   vmi_get_vcpuregs(vmi: Ptr, registers: Out<Record<string, bigint>>, vcpu: number): Status;
   vmi_register_event(vmi: Ptr, event: Ptr): Status;
   vmi_clear_event(vmi: Ptr, event: Ptr, free: Ptr): Status;
@@ -193,48 +181,46 @@ function bind(library: LibraryHandle, path: string): LibvmiFunctions {
     vmi_get_num_vcpus: fn('unsigned int vmi_get_num_vcpus(void *vmi)'),
     vmi_get_page_mode: fn('uint32_t vmi_get_page_mode(void *vmi, unsigned long vcpu)'),
     vmi_get_ostype: fn('int vmi_get_ostype(void *vmi)'),
-    vmi_get_offset: fn('int vmi_get_offset(void *vmi, const char *name, _Out_ uint64_t *offset)'),
+    vmi_get_offset: fn('int vmi_get_offset(void *vmi, const char *name, uint64_t *offset)'),
     vmi_get_kernel_struct_offset: fn(
-      'int vmi_get_kernel_struct_offset(void *vmi, const char *s, const char *m, _Out_ uint64_t *offset)',
+      'int vmi_get_kernel_struct_offset(void *vmi, const char *s, const char *m, uint64_t *offset)',
     ),
     vmi_read_pa: fn(
-      'int vmi_read_pa(void *vmi, uint64_t pa, size_t count, uint8_t *buf, _Out_ size_t *read)',
+      'int vmi_read_pa(void *vmi, uint64_t pa, size_t count, uint8_t *buf, size_t *read)',
     ),
     vmi_read_va: fn(
-      'int vmi_read_va(void *vmi, uint64_t va, int32_t pid, size_t count, uint8_t *buf, _Out_ size_t *read)',
+      'int vmi_read_va(void *vmi, uint64_t va, int32_t pid, size_t count, uint8_t *buf, size_t *read)',
     ),
     vmi_read_ksym: fn(
-      'int vmi_read_ksym(void *vmi, const char *sym, size_t count, uint8_t *buf, _Out_ size_t *read)',
+      'int vmi_read_ksym(void *vmi, const char *sym, size_t count, uint8_t *buf, size_t *read)',
     ),
     vmi_read: library.func('vmi_read', 'int', [
       'void *',
       koffi.pointer(AccessContext),
       'size_t',
       'uint8_t *',
-      koffi.out(koffi.pointer('size_t')),
+      'size_t *',
     ]),
-    vmi_read_64_pa: fn('int vmi_read_64_pa(void *vmi, uint64_t pa, _Out_ uint64_t *value)'),
+    vmi_read_64_pa: fn('int vmi_read_64_pa(void *vmi, uint64_t pa, uint64_t *value)'),
     vmi_read_str_va: fn('void *vmi_read_str_va(void *vmi, uint64_t va, int32_t pid)'),
     vmi_write_pa: fn(
-      'int vmi_write_pa(void *vmi, uint64_t pa, size_t count, uint8_t *buf, _Out_ size_t *written)',
+      'int vmi_write_pa(void *vmi, uint64_t pa, size_t count, uint8_t *buf, size_t *written)',
     ),
     vmi_write_va: fn(
-      'int vmi_write_va(void *vmi, uint64_t va, int32_t pid, size_t count, uint8_t *buf, _Out_ size_t *written)',
+      'int vmi_write_va(void *vmi, uint64_t va, int32_t pid, size_t count, uint8_t *buf, size_t *written)',
     ),
-    vmi_translate_kv2p: fn('int vmi_translate_kv2p(void *vmi, uint64_t va, _Out_ uint64_t *pa)'),
+    vmi_translate_kv2p: fn('int vmi_translate_kv2p(void *vmi, uint64_t va, uint64_t *pa)'),
     vmi_translate_uv2p: fn(
-      'int vmi_translate_uv2p(void *vmi, uint64_t va, int32_t pid, _Out_ uint64_t *pa)',
+      'int vmi_translate_uv2p(void *vmi, uint64_t va, int32_t pid, uint64_t *pa)',
     ),
-    vmi_translate_ksym2v: fn(
-      'int vmi_translate_ksym2v(void *vmi, const char *sym, _Out_ uint64_t *va)',
-    ),
+    vmi_translate_ksym2v: fn('int vmi_translate_ksym2v(void *vmi, const char *sym, uint64_t *va)'),
     vmi_pagetable_lookup: fn(
-      'int vmi_pagetable_lookup(void *vmi, uint64_t pt, uint64_t va, _Out_ uint64_t *pa)',
+      'int vmi_pagetable_lookup(void *vmi, uint64_t pt, uint64_t va, uint64_t *pa)',
     ),
     vmi_pause_vm: fn('int vmi_pause_vm(void *vmi)'),
     vmi_resume_vm: fn('int vmi_resume_vm(void *vmi)'),
     vmi_get_vcpureg: fn(
-      'int vmi_get_vcpureg(void *vmi, _Out_ uint64_t *value, uint64_t reg, unsigned long vcpu)',
+      'int vmi_get_vcpureg(void *vmi, uint64_t *value, uint64_t reg, unsigned long vcpu)',
     ),
     vmi_get_vcpuregs: library.func('vmi_get_vcpuregs', 'int', [
       'void *',

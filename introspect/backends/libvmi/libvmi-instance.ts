@@ -41,6 +41,8 @@ export class LibvmiInstance {
   readonly os: OsType;
   private handle: Ptr | null;
   private gate: CallGate = () => undefined;
+  /** The out-parameter of every 64-bit result (calls are serialized, so one is enough). */
+  private readonly out = new BigUint64Array(1);
 
   private constructor(
     readonly name: string,
@@ -133,14 +135,14 @@ export class LibvmiInstance {
 
   /** An OS offset LibVMI computed: linux_kaslr, linux_tasks, linux_pid, linux_name, linux_pgd … */
   offset(name: string): bigint | undefined {
-    const out: [bigint] = [0n];
+    const out = this.out;
     return this.lib.vmi_get_offset(this.use('vmi_get_offset'), name, out) === VMI_SUCCESS
       ? BigInt(out[0])
       : undefined;
   }
 
   structOffset(struct: string, member: string): bigint | undefined {
-    const out: [bigint] = [0n];
+    const out = this.out;
     return this.lib.vmi_get_kernel_struct_offset(
       this.use('vmi_get_kernel_struct_offset'),
       struct,
@@ -153,7 +155,7 @@ export class LibvmiInstance {
 
   /** Fills `target` from guest-physical `address` in one call; MemoryError at the first unread byte. */
   readPhysical(address: bigint, target: Uint8Array): void {
-    const read: [number] = [0];
+    const read = this.out;
     const status = this.lib.vmi_read_pa(
       this.use('vmi_read_pa'),
       address,
@@ -170,7 +172,7 @@ export class LibvmiInstance {
   }
 
   read64Physical(address: bigint): bigint {
-    const out: [bigint] = [0n];
+    const out = this.out;
     if (this.lib.vmi_read_64_pa(this.use('vmi_read_64_pa'), address, out) !== VMI_SUCCESS)
       throw new MemoryError('LibVMI could not read 8 bytes', address, `libvmi:${this.name}`);
     return BigInt(out[0]);
@@ -178,7 +180,7 @@ export class LibvmiInstance {
 
   /** Reads virtual memory of process `pid` (0: the kernel). */
   readVirtual(address: bigint, target: Uint8Array, pid = 0): void {
-    const read: [number] = [0];
+    const read = this.out;
     const status = this.lib.vmi_read_va(
       this.use('vmi_read_va'),
       address,
@@ -196,7 +198,7 @@ export class LibvmiInstance {
   }
 
   readSymbol(symbol: string, target: Uint8Array): void {
-    const read: [number] = [0];
+    const read = this.out;
     const status = this.lib.vmi_read_ksym(
       this.use('vmi_read_ksym'),
       symbol,
@@ -226,7 +228,7 @@ export class LibvmiInstance {
   }
 
   writePhysical(address: bigint, bytes: Uint8Array): void {
-    const written: [number] = [0];
+    const written = this.out;
     const status = this.lib.vmi_write_pa(
       this.use('vmi_write_pa'),
       address,
@@ -243,7 +245,7 @@ export class LibvmiInstance {
   }
 
   writeVirtual(address: bigint, bytes: Uint8Array, pid = 0): void {
-    const written: [number] = [0];
+    const written = this.out;
     const status = this.lib.vmi_write_va(
       this.use('vmi_write_va'),
       address,
@@ -262,14 +264,14 @@ export class LibvmiInstance {
 
   /** Kernel virtual → physical through the kernel's page tables; undefined when unmapped. */
   translateKernel(address: bigint): bigint | undefined {
-    const out: [bigint] = [0n];
+    const out = this.out;
     return this.lib.vmi_translate_kv2p(this.use('vmi_translate_kv2p'), address, out) === VMI_SUCCESS
       ? BigInt(out[0])
       : undefined;
   }
 
   translateUser(address: bigint, pid: number): bigint | undefined {
-    const out: [bigint] = [0n];
+    const out = this.out;
     return this.lib.vmi_translate_uv2p(this.use('vmi_translate_uv2p'), address, pid, out) ===
       VMI_SUCCESS
       ? BigInt(out[0])
@@ -277,7 +279,7 @@ export class LibvmiInstance {
   }
 
   symbolAddress(symbol: string): bigint | undefined {
-    const out: [bigint] = [0n];
+    const out = this.out;
     return this.lib.vmi_translate_ksym2v(this.use('vmi_translate_ksym2v'), symbol, out) ===
       VMI_SUCCESS
       ? BigInt(out[0])
@@ -286,7 +288,7 @@ export class LibvmiInstance {
 
   /** Walks the page tables rooted at `table` (a CR3 value). */
   pagetableLookup(table: bigint, address: bigint): bigint | undefined {
-    const out: [bigint] = [0n];
+    const out = this.out;
     return this.lib.vmi_pagetable_lookup(this.use('vmi_pagetable_lookup'), table, address, out) ===
       VMI_SUCCESS
       ? BigInt(out[0])
@@ -302,7 +304,7 @@ export class LibvmiInstance {
   }
 
   register(register: number, vcpu: number): bigint {
-    const out: [bigint] = [0n];
+    const out = this.out;
     this.check(
       this.lib.vmi_get_vcpureg(this.use('vmi_get_vcpureg'), out, register, vcpu),
       `read register ${register} of vCPU ${vcpu}`,

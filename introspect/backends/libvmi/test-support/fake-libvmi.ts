@@ -53,11 +53,11 @@ export function fakeLibvmi(memory = new Uint8Array(1 << 16)): FakeLibvmi {
     ),
     vmi_read_pa: record(
       'vmi_read_pa',
-      (_vmi, address: bigint, count: number, buffer: Uint8Array, read: [number]) => {
+      (_vmi, address: bigint, count: number, buffer: Uint8Array, read: BigUint64Array) => {
         const start = Number(address);
         const available = Math.max(0, Math.min(count, memory.length - start));
         buffer.set(memory.subarray(start, start + available));
-        read[0] = available;
+        read[0] = BigInt(available);
         return available === count ? 0 : 1;
       },
     ),
@@ -71,10 +71,13 @@ export function fakeLibvmi(memory = new Uint8Array(1 << 16)): FakeLibvmi {
     free: (pointer) => {
       fake.freed!.push(pointer as bigint);
     },
-    vmi_translate_kv2p: record('vmi_translate_kv2p', (_vmi, address: bigint, out: [bigint]) => {
-      out[0] = address & 0xfffffn;
-      return 0;
-    }),
+    vmi_translate_kv2p: record(
+      'vmi_translate_kv2p',
+      (_vmi, address: bigint, out: BigUint64Array) => {
+        out[0] = address & 0xfffffn;
+        return 0;
+      },
+    ),
     vmi_pause_vm: ok('vmi_pause_vm'),
     vmi_resume_vm: ok('vmi_resume_vm'),
     vmi_set_mem_event: record(
