@@ -156,6 +156,7 @@ describe('writeIsf', () => {
     ]);
     const isf = buildIsf({ types, symbols: withStartup, slide: SLIDE });
     expect(isf.symbols['phys_startup_64']!.address).toBe(0x1000000n);
+    expect(checkIsf(isf)).toEqual([]);
     // Not invented where there is no x86-64 startup_64 to derive it from.
     expect(document.symbols['phys_startup_64']).toBeUndefined();
   });
