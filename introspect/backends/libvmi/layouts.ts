@@ -7,6 +7,13 @@ import koffi, { type TypeObject } from 'koffi';
 /** vmi_event_t.version must equal the library's VMI_EVENTS_VERSION (events.h). */
 export const VMI_EVENTS_VERSION = 9;
 export const ACCESS_CONTEXT_VERSION = 1;
+/** translation_mechanism_t of access_context_t. */
+export const TranslationMechanism = {
+  none: 0,
+  processDtb: 1,
+  processPid: 2,
+  kernelSymbol: 3,
+} as const;
 
 export const VMI_SUCCESS = 0;
 export const VMI_FAILURE = 1;

@@ -4,9 +4,11 @@ import koffi from 'koffi';
 import { MemoryError, RingsideError } from '../../errors.js';
 import { loadLibvmi, type LibvmiFunctions } from './bindings.js';
 import {
+  ACCESS_CONTEXT_VERSION,
   INIT_ERRORS,
   OS_TYPES,
   PAGE_MODES,
+  TranslationMechanism,
   VMI_SUCCESS,
   VmiConfig,
   VmiInit,
@@ -192,6 +194,27 @@ export class LibvmiInstance {
     if (status !== VMI_SUCCESS || Number(read[0]) !== target.length)
       throw new MemoryError(
         `LibVMI could not read virtual memory of pid ${pid}`,
+        address + BigInt(read[0]),
+        `libvmi:${this.name}`,
+      );
+  }
+
+  /**
+   * Reads virtual memory through the page tables rooted at `table` (a CR3 value), with an
+   * access_context_t (VMI_TM_PROCESS_DTB): any process, with no pid look-up in LibVMI.
+   */
+  readVirtualWithTable(table: bigint, address: bigint, target: Uint8Array): void {
+    const read = this.out;
+    const context = {
+      version: ACCESS_CONTEXT_VERSION,
+      tm: TranslationMechanism.processDtb,
+      addr: address,
+      pt: table,
+    };
+    const status = this.lib.vmi_read(this.use('vmi_read'), context, target.length, target, read);
+    if (status !== VMI_SUCCESS || Number(read[0]) !== target.length)
+      throw new MemoryError(
+        `LibVMI could not read virtual memory through the page table at 0x${table.toString(16)}`,
         address + BigInt(read[0]),
         `libvmi:${this.name}`,
       );
