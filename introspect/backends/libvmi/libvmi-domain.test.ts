@@ -137,6 +137,35 @@ describe('LibvmiDomain on Xen (fake libvmi)', () => {
     expect((await all).map((event) => event.type)).toEqual(['register_write', 'lifecycle']);
   });
 
+  it('delivers events raised on the listener thread; handlers may call LibVMI meanwhile', async () => {
+    const { library, domain } = openXen();
+    const hits: { context: HookContext; memory: bigint }[] = [];
+    domain
+      .hook({ kind: 'register', register: 'cr4' })
+      .subscribe((context) => hits.push({ context, memory: domain.instance.memorySize() }));
+    await domain.synced();
+    const [pointer] = [...library.registered];
+    library.queue(pointer!, {
+      vcpu_id: 1,
+      u: { reg_event: { reg: BigInt(Register.cr4), value: 0x3606e0n, previous: 0x3706e0n } },
+    });
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 0);
+    for (let waited = 0; hits.length === 0 && waited < 2000; waited++)
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    clearInterval(timer);
+    expect(hits).toHaveLength(1);
+    expect(hits[0]!.context.event).toMatchObject({
+      type: 'register_write',
+      vcpu: 1,
+      vmi: { register: 'cr4', new_value: 0x3606e0n, old_value: 0x3706e0n },
+    });
+    // Inside the callback the instance answered; outside, it refuses while a listen runs.
+    expect(hits[0]!.memory).toBe(65536n);
+    expect(ticks).toBeGreaterThan(0);
+    await domain.close();
+  });
+
   it('keeps the VM paused while a handler holds, and resumes when its work settles', async () => {
     const { library, domain } = openXen();
     let release!: () => void;

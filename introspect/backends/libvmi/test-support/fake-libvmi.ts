@@ -17,7 +17,16 @@ export interface FakeLibvmi extends LibvmiFunctions {
   fire(pointer: bigint, fill: Record<string, unknown>): number;
   /** Strings vmi_read_str_va hands out (kept alive here), by address. */
   strings: Map<bigint, Buffer>;
+  /**
+   * Has the next vmi_events_listen deliver this event from another thread, as LibVMI does: the
+   * listen is libc's qsort run as a koffi async call on a worker thread over two copies of the
+   * event, whose comparator is the event's callback (same ABI: two pointers in, an int out).
+   */
+  queue(pointer: bigint, fill: Record<string, unknown>): void;
 }
+
+const libc = koffi.load('libc.so.6');
+const qsort = libc.func('void qsort(void *base, size_t count, size_t size, void *compare)');
 
 const HANDLE = 0x1000n;
 
@@ -31,6 +40,8 @@ export function fakeLibvmi(memory = new Uint8Array(1 << 16)): FakeLibvmi {
     };
   const ok = (name: string) => record(name, () => 0);
   const strings = new Map<bigint, Buffer>();
+  const queued: { pointer: bigint; fill: Record<string, unknown> }[] = [];
+  const inFlight = new Set<Buffer>();
   const fake: Partial<FakeLibvmi> = {
     calls,
     osResult: 1,
@@ -100,10 +111,27 @@ export function fakeLibvmi(memory = new Uint8Array(1 << 16)): FakeLibvmi {
       {
         async: (_vmi: unknown, timeout: number, done: (error: unknown, status: number) => void) => {
           calls.push('vmi_events_listen.async');
-          setTimeout(() => done(null, 0), Math.min(timeout, 5));
+          const next = queued.shift();
+          if (!next) {
+            setTimeout(() => done(null, 0), Math.min(timeout, 5));
+            return;
+          }
+          const event = { ...koffi.decode(next.pointer, VmiEventStruct), ...next.fill };
+          const size = koffi.sizeof(VmiEventStruct);
+          const events = Buffer.alloc(2 * size);
+          koffi.encode(events, 0, VmiEventStruct, event);
+          koffi.encode(events, size, VmiEventStruct, event);
+          inFlight.add(events);
+          qsort.async(events, 2, size, event.callback, (error: unknown) => {
+            inFlight.delete(events);
+            done(error, 0);
+          });
         },
       },
     ) as LibvmiFunctions['vmi_events_listen'],
+    queue(pointer, fill) {
+      queued.push({ pointer, fill });
+    },
     fire(pointer, fill) {
       koffi.encode(pointer, VmiEventStruct, {
         ...koffi.decode(pointer, VmiEventStruct),
