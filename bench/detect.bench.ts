@@ -21,7 +21,7 @@ const discard = () =>
   });
 
 async function timeToDetect(): Promise<void> {
-  const report = await runSuite({ sink: discard(), snapshots: false });
+  const report = await runSuite({ sink: discard(), snapshots: false, name: 'bench-scenarios' });
   const all: number[] = [];
   for (const scenario of report.scenarios) {
     all.push(...scenario.latenciesMs);

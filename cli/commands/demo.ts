@@ -2,20 +2,13 @@
 // detector with the starter rules, runs the attack scenarios inside the guest, prints each finding
 // as it leaves the sink (readable, or ECS NDJSON with --json), judges a snapshot after each
 // scenario, and ends with a summary: what each scenario should have raised, what it did, how fast.
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { parse as parseYaml } from 'yaml';
-import { InputError } from '../../introspect/errors.js';
-import type { Finding } from '../../introspect/events/finding.js';
-import { createFanout } from '../../sinks/delivery/fanout.js';
-import { createSinksFromConfig } from '../../sinks/config.js';
-import { createStdoutSink } from '../../sinks/stdout/sink.js';
-import type { Sink } from '../../sinks/types.js';
 import { runSuite, type PhaseFindings, type SuiteReport } from '../../samples/scenarios/suite.js';
 import { formatText } from '../../sinks/text/format.js';
+import { formatter } from '../../sinks/format.js';
 import { hostname } from 'node:os';
-
-const VERSION = '0.1.0';
+import { RINGSIDE_VERSION } from '../version.js';
+import { openSinks } from '../sinks-setup.js';
 
 function summaryLines(report: SuiteReport, snapshots: boolean): string[] {
   const lines = ['', `Summary (${report.guest}, Linux ${report.kernel}):`];
@@ -82,26 +75,15 @@ export function registerDemoCommand(program: Command): void {
         const info = (line: string): void => {
           (options.json ? process.stderr : process.stdout).write(`${line}\n`);
         };
-        const observer = { hostname: hostname(), version: VERSION };
-        const sinks: Sink[] = [
-          createStdoutSink({ observer, format: options.json ? 'ecs' : 'text' }),
-        ];
-        if (options.sinks) {
-          let config: unknown;
-          try {
-            config = parseYaml(readFileSync(options.sinks, 'utf8'));
-          } catch (error) {
-            throw new InputError('cannot read the sinks configuration', options.sinks, {
-              cause: error,
-            });
-          }
-          sinks.push(await createSinksFromConfig(config, { observer, source: options.sinks }));
-        }
-        const sink = createFanout(sinks);
+        const sink = await openSinks({
+          text: options.json !== true,
+          ...(options.sinks ? { sinksFile: options.sinks } : {}),
+        });
         info('Booting the sample guest (built from Debian packages on first use) …');
-        let snapshotFindings: Finding[] = [];
+        const ecs = formatter('ecs', { hostname: hostname(), version: RINGSIDE_VERSION });
         const report = await runSuite({
           sink,
+          name: 'demo',
           ...(options.scenarios
             ? { scenarios: options.scenarios.split(',').map((name) => name.trim()) }
             : {}),
@@ -114,18 +96,12 @@ export function registerDemoCommand(program: Command): void {
               info(`-- ${scenario}: cleaning up`);
             }
           },
+          // Findings on each scenario's snapshot: ECS lines on stdout with --json, else one line each.
           onSnapshot: (findings) => {
-            snapshotFindings = findings;
-            for (const finding of snapshotFindings)
-              info(
-                options.json
-                  ? JSON.stringify({
-                      snapshot: true,
-                      rule: finding.rule.id,
-                      message: finding.message,
-                    })
-                  : `   [snapshot] ${formatText(finding).split('\n')[0]}`,
-              );
+            for (const finding of findings) {
+              if (options.json) process.stdout.write(`${ecs(finding)}\n`);
+              else info(`   [snapshot] ${formatText(finding).split('\n')[0]}`);
+            }
           },
         });
         await sink.close();

@@ -13,12 +13,12 @@ import { RamFileMemory } from '../../introspect/backends/qemu/ram-file-memory.js
 import { openLinuxKernel } from '../../introspect/os/linux/linux-kernel.js';
 import { openLiveKernel } from '../../introspect/os/linux/live-kernel.js';
 import { listTasks } from '../../introspect/os/linux/tasks.js';
-import { execMonitor } from '../../plugins/exec-monitor/index.js';
-import type { DetectorPlugin } from '../../plugins/types.js';
+import { chooseDetectors, DETECTOR_NAMES, startDetectors } from '../../plugins/index.js';
+import { detect, loadRulePaths } from '../../rules/index.js';
+import { openSinks } from '../sinks-setup.js';
+import { concatMap } from 'rxjs';
 import { formatTable, toJson } from '../table.js';
 import { taskJson } from './snapshot.js';
-
-const DETECTORS: Record<string, DetectorPlugin> = { exec: execMonitor };
 
 const ndjson = (value: unknown): string =>
   JSON.stringify(value, (_key, item) =>
@@ -65,7 +65,9 @@ export function registerLiveCommands(program: Command): void {
 
   program
     .command('monitor')
-    .description('Attach to a running QEMU guest and stream events as NDJSON until Ctrl-C')
+    .description(
+      'Attach to a running QEMU guest: stream detector events as NDJSON, or with --rules, findings to the sinks, until Ctrl-C',
+    )
     .option('--plugin-socket <path>', 'the socket of Ringside’s TCG plugin in that QEMU')
     .option(
       '--gdb <path>',
@@ -76,9 +78,15 @@ export function registerLiveCommands(program: Command): void {
     .option('--name <name>', 'guest name in events', 'guest')
     .option(
       '--plugins <list>',
-      `detectors to run, comma-separated (${Object.keys(DETECTORS).join(', ')})`,
-      'exec',
+      `detectors to run, comma-separated (${DETECTOR_NAMES.join(', ')})`,
+      DETECTOR_NAMES.join(','),
     )
+    .option('--rules <paths...>', 'rule files or folders: print findings instead of events')
+    .option(
+      '--sinks <file>',
+      'with --rules: also send findings to the sinks in this YAML/JSON file',
+    )
+    .option('--text', 'with --rules: findings readable on a terminal instead of ECS NDJSON')
     .action(
       async (options: {
         pluginSocket?: string;
@@ -87,6 +95,9 @@ export function registerLiveCommands(program: Command): void {
         qmp?: string;
         name: string;
         plugins: string;
+        rules?: string[];
+        sinks?: string;
+        text?: boolean;
       }) => {
         if (!options.pluginSocket && !options.gdb) {
           throw new RingsideError(
@@ -98,12 +109,21 @@ export function registerLiveCommands(program: Command): void {
           .split(',')
           .map((name) => name.trim())
           .filter(Boolean);
-        const unknown = chosen.filter((name) => !DETECTORS[name]);
-        if (unknown.length)
+        const plugins = chooseDetectors(chosen);
+        if (options.sinks && !options.rules)
+          throw new RingsideError('BAD_INPUT', '--sinks needs --rules (sinks take findings)');
+        const loaded = options.rules ? await loadRulePaths(options.rules) : undefined;
+        if (loaded && loaded.errorCount > 0)
           throw new RingsideError(
             'BAD_INPUT',
-            `unknown plugin(s): ${unknown.join(', ')} (known: ${Object.keys(DETECTORS).join(', ')})`,
+            `the rules do not load: ${loaded.diagnostics.map((d) => d.message).join('; ')}`,
           );
+        const sink = loaded
+          ? await openSinks({
+              text: options.text === true,
+              ...(options.sinks ? { sinksFile: options.sinks } : {}),
+            })
+          : undefined;
         // A throwing subscriber must not take the monitor down.
         config.onUnhandledError = (error) =>
           process.stderr.write(`ringside: subscriber failed: ${String(error)}\n`);
@@ -122,15 +142,25 @@ export function registerLiveCommands(program: Command): void {
           `attached to ${options.name}: Linux ${kernel.release}; plugins: ${chosen.join(', ')}; Ctrl-C to detach\n`,
         );
         await new Promise<void>((done, fail) => {
-          const subscriptions = chosen.map((name) =>
-            DETECTORS[name]!.start({ domain, kernel }).subscribe({
-              next: (event) => process.stdout.write(`${ndjson(event)}\n`),
-              error: (error: Error) => fail(error),
-            }),
-          );
+          const events = startDetectors(plugins, { domain, kernel });
+          const subscription =
+            loaded && sink
+              ? events
+                  .pipe(
+                    detect(loaded.ruleset),
+                    concatMap((finding) => sink.write(finding)),
+                  )
+                  .subscribe({ error: (error: Error) => fail(error) })
+              : events.subscribe({
+                  next: (event) => process.stdout.write(`${ndjson(event)}\n`),
+                  error: (error: Error) => fail(error),
+                });
           const stop = (): void => {
-            for (const subscription of subscriptions) subscription.unsubscribe();
-            domain.close().then(() => done(), fail);
+            subscription.unsubscribe();
+            domain
+              .close()
+              .then(() => sink?.close())
+              .then(() => done(), fail);
           };
           process.once('SIGINT', stop);
           process.once('SIGTERM', stop);

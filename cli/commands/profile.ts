@@ -1,5 +1,6 @@
 // `ringside profile isf <dump> -o file.json`: writes a Volatility 3 ISF (symbols and types) built from
 // the kernel's own kallsyms and .BTF in a snapshot, so users can bring Volatility's plugins along.
+import { RINGSIDE_VERSION } from '../version.js';
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InputError } from '../../introspect/errors.js';
@@ -28,7 +29,7 @@ export function registerProfileCommands(program: Command): void {
           slide: kernel.slide,
           symbolSource: kernel.sources.symbols,
           typeSource: kernel.sources.types,
-          producer: { name: 'ringside', version: '0.1.0' },
+          producer: { name: 'ringside', version: RINGSIDE_VERSION },
         });
         try {
           writeFileSync(options.output, text);

@@ -7,6 +7,7 @@ import { readSyscallTable } from '../../introspect/os/linux/syscalls.js';
 import { TASK_VIEW_NAMES } from '../../introspect/os/linux/task-views.js';
 import { listTasks, type TaskInfo } from '../../introspect/os/linux/tasks.js';
 import { createProgress } from '../progress.js';
+import { registerSnapshotCheck } from './check.js';
 import { openSnapshotKernel, type OpenedSnapshot } from '../snapshot-context.js';
 import { formatTable, toJson } from '../table.js';
 
@@ -296,4 +297,5 @@ export function registerSnapshotCommands(program: Command): void {
       process.stderr.write(`${rows.length} entries, ${flagged} flagged\n`);
     }),
   );
+  registerSnapshotCheck(snapshot);
 }

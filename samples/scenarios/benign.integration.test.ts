@@ -19,7 +19,7 @@ it(
         },
       }),
     });
-    const report = await runSuite({ sink, benignMs: BENIGN_MS });
+    const report = await runSuite({ sink, benignMs: BENIGN_MS, name: 'it-benign' });
     expect(
       report.background.map(
         (finding) =>

@@ -20,7 +20,7 @@ const sink = createStdoutSink({
 let report: SuiteReport;
 
 beforeAll(async () => {
-  report = await runSuite({ sink });
+  report = await runSuite({ sink, name: 'it-detect' });
   const rows = report.scenarios.map((scenario) => {
     const sorted = [...scenario.latenciesMs].sort((a, b) => a - b);
     const median = sorted.length ? sorted[Math.floor(sorted.length / 2)]!.toFixed(1) : '-';

@@ -70,6 +70,8 @@ export interface SuiteOptions {
   /** Called with the findings of each scenario's snapshot. */
   onSnapshot?: (findings: Finding[]) => void;
   guest?: RunningGuest;
+  /** Name of the guest it starts (its run folder and RAM file); default "scenarios". */
+  name?: string;
   snapshots?: boolean;
 }
 
@@ -161,7 +163,8 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteReport> {
   const log = options.log ?? (() => {});
   const ruleset = await loadSampleRules();
   const engine = new RuleEngine(ruleset);
-  const guest = options.guest ?? (await startSampleGuest({ name: 'scenarios', log }));
+  const guest =
+    options.guest ?? (await startSampleGuest({ name: options.name ?? 'scenarios', log }));
   const qmp = await guest.qmp();
   const domain = await QemuDomain.attach({
     name: guest.name,

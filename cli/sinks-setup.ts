@@ -1,0 +1,28 @@
+// The sinks a command writes findings into: stdout (ECS NDJSON, or text for a terminal) plus the
+// sinks of a YAML/JSON configuration file (docs/sinks.md), fanned out.
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { parse as parseYaml } from 'yaml';
+import { InputError } from '../introspect/errors.js';
+import { createFanout } from '../sinks/delivery/fanout.js';
+import { createSinksFromConfig } from '../sinks/config.js';
+import { createStdoutSink } from '../sinks/stdout/sink.js';
+import type { Sink } from '../sinks/types.js';
+import { RINGSIDE_VERSION } from './version.js';
+
+export async function openSinks(options: { text: boolean; sinksFile?: string }): Promise<Sink> {
+  const observer = { hostname: hostname(), version: RINGSIDE_VERSION };
+  const sinks: Sink[] = [createStdoutSink({ observer, format: options.text ? 'text' : 'ecs' })];
+  if (options.sinksFile) {
+    let config: unknown;
+    try {
+      config = parseYaml(readFileSync(options.sinksFile, 'utf8'));
+    } catch (error) {
+      throw new InputError('cannot read the sinks configuration', options.sinksFile, {
+        cause: error,
+      });
+    }
+    sinks.push(await createSinksFromConfig(config, { observer, source: options.sinksFile }));
+  }
+  return createFanout(sinks);
+}
