@@ -169,7 +169,7 @@ describe('attack scenarios in the sample guest', () => {
         `mkdir -p /opt/scenarios/broken && printf 'echo oops; exit 3\\n' >/opt/scenarios/broken/run.sh`,
       );
       await expect(runScenario(control, 'broken', 'run', { source })).rejects.toThrow(
-        'scenario broken: run.sh exited with status 3:\noops',
+        /scenario broken: run\.sh exited with status 3:\s+oops/,
       );
       await expect(runScenario(control, 'no-such-scenario', 'run')).rejects.toThrow(
         /no scenario no-such-scenario/,
