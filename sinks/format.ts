@@ -2,6 +2,7 @@
 // for a person at a terminal.
 import type { Finding } from '../introspect/events/finding.js';
 import { toEcs } from './ecs/document.js';
+import { ecsJson } from './ecs/json.js';
 import type { Observer } from './ecs/document.js';
 import { toOcsf } from './ocsf/detection-finding.js';
 import { formatText } from './text/format.js';
@@ -16,5 +17,5 @@ export function formatter(
 ): (finding: Finding) => string {
   if (format === 'text') return formatText;
   if (format === 'ocsf') return (finding) => JSON.stringify(toOcsf(finding, observer));
-  return (finding) => JSON.stringify(toEcs(finding, observer));
+  return (finding) => ecsJson(toEcs(finding, observer));
 }
