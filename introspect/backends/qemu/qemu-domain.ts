@@ -333,12 +333,15 @@ export class QemuDomain implements Domain {
     await Promise.all(work);
   }
 
+  private registerNames: string[] | undefined;
+
   private registersOf(hit: Hit): Record<string, bigint> {
+    const names = (this.registerNames ??= this.plugin.hello.registers.map((name) =>
+      name === 'eflags' ? 'rflags' : name,
+    ));
     const registers: Record<string, bigint> = {};
-    this.plugin.hello.registers.forEach((name, index) => {
-      const value = hit.registers[index];
-      if (value !== undefined) registers[name === 'eflags' ? 'rflags' : name] = value;
-    });
+    const count = Math.min(names.length, hit.registers.length);
+    for (let index = 0; index < count; index++) registers[names[index]!] = hit.registers[index]!;
     return registers;
   }
 
