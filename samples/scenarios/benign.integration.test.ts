@@ -1,24 +1,14 @@
 // A benign, busy guest (shells, many short processes, users switching, no modules) watched by every
 // detector for several minutes must raise no finding at all.
-import { Writable } from 'node:stream';
-import { createStdoutSink } from '../../sinks/stdout/sink.js';
 import { runSuite } from './suite.js';
+import { collectingSink } from './test-support/collecting-sink.js';
 
 const BENIGN_MS = Number(process.env.RINGSIDE_BENIGN_MS ?? 180_000);
 
 it(
   `a benign workload raises no finding over ${BENIGN_MS / 1000} s`,
   async () => {
-    const lines: string[] = [];
-    const sink = createStdoutSink({
-      observer: { hostname: 'ci', version: 'test' },
-      stream: new Writable({
-        write(chunk: Buffer, _encoding, done) {
-          lines.push(chunk.toString());
-          done();
-        },
-      }),
-    });
+    const { sink, lines } = collectingSink();
     const report = await runSuite({ sink, benignMs: BENIGN_MS, name: 'it-benign' });
     expect(
       report.background.map(

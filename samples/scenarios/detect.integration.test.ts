@@ -1,21 +1,11 @@
 // Every attack scenario, live and on a snapshot taken after it, must raise exactly the findings its
 // expected.yaml lists: all detectors and the starter rules on the real sample guest, findings
 // delivered through a real (stdout-format) sink. Time-to-detect is printed for each scenario.
-import { Writable } from 'node:stream';
-import { createStdoutSink } from '../../sinks/stdout/sink.js';
 import { listScenarios } from './scenarios.js';
 import { runSuite, type SuiteReport } from './suite.js';
+import { collectingSink } from './test-support/collecting-sink.js';
 
-const lines: string[] = [];
-const sink = createStdoutSink({
-  observer: { hostname: 'ci', version: 'test' },
-  stream: new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(chunk.toString());
-      done();
-    },
-  }),
-});
+const { sink, lines } = collectingSink();
 
 let report: SuiteReport;
 

@@ -555,6 +555,28 @@ static void put_captures(buffer *out, const capture_value *captures, unsigned in
     }
 }
 
+/* The frame of a hit: who, where, the registers and the captures. */
+static buffer hit_frame(uint32_t sequence, uint8_t kind, unsigned int vcpu_index, uint32_t hook, uint64_t address,
+                        uint64_t aux1, uint64_t aux2, const uint64_t *registers, const capture_value *captures,
+                        unsigned int ncaptures)
+{
+    buffer out = begin_frame(MSG_HIT);
+    put_u32(&out, sequence);
+    put_u8(&out, kind);
+    put_u32(&out, vcpu_index);
+    put_u32(&out, vcpu_index < MAX_VCPUS ? vcpus[vcpu_index].view : 0);
+    put_u32(&out, hook);
+    put_u64(&out, address);
+    put_u64(&out, aux1);
+    put_u64(&out, aux2);
+    put_u32(&out, (uint32_t)REGISTER_COUNT);
+    for (size_t r = 0; r < REGISTER_COUNT; r++) {
+        put_u64(&out, registers[r]);
+    }
+    put_captures(&out, captures, ncaptures);
+    return out;
+}
+
 /* A hit nobody answers: sent, and the vCPU goes on at once. */
 static void report_notify(unsigned int vcpu_index, uint32_t hook, const uint64_t *registers,
                           const capture_value *captures, unsigned int ncaptures)
@@ -565,21 +587,8 @@ static void report_notify(unsigned int vcpu_index, uint32_t hook, const uint64_t
         pthread_mutex_unlock(&hit_lock);
         return;
     }
-    uint32_t sequence = next_sequence++;
-    buffer out = begin_frame(MSG_HIT);
-    put_u32(&out, sequence);
-    put_u8(&out, HIT_EXEC_NOTIFY);
-    put_u32(&out, vcpu_index);
-    put_u32(&out, vcpu_index < MAX_VCPUS ? vcpus[vcpu_index].view : 0);
-    put_u32(&out, hook);
-    put_u64(&out, 0);
-    put_u64(&out, 0);
-    put_u64(&out, 0);
-    put_u32(&out, (uint32_t)REGISTER_COUNT);
-    for (size_t r = 0; r < REGISTER_COUNT; r++) {
-        put_u64(&out, registers[r]);
-    }
-    put_captures(&out, captures, ncaptures);
+    buffer out = hit_frame(next_sequence++, HIT_EXEC_NOTIFY, vcpu_index, hook, 0, 0, 0, registers, captures,
+                           ncaptures);
     if (!send_frame(&out)) {
         stats.dropped++;
     }
@@ -610,20 +619,7 @@ static void report_hit_full(unsigned int vcpu_index, uint8_t kind, uint32_t hook
         return;
     }
     uint32_t sequence = next_sequence++;
-    buffer out = begin_frame(MSG_HIT);
-    put_u32(&out, sequence);
-    put_u8(&out, kind);
-    put_u32(&out, vcpu_index);
-    put_u32(&out, vcpu_index < MAX_VCPUS ? vcpus[vcpu_index].view : 0);
-    put_u32(&out, hook);
-    put_u64(&out, address);
-    put_u64(&out, aux1);
-    put_u64(&out, aux2);
-    put_u32(&out, (uint32_t)REGISTER_COUNT);
-    for (size_t r = 0; r < REGISTER_COUNT; r++) {
-        put_u64(&out, registers[r]);
-    }
-    put_captures(&out, captures, ncaptures);
+    buffer out = hit_frame(sequence, kind, vcpu_index, hook, address, aux1, aux2, registers, captures, ncaptures);
     pthread_mutex_lock(&read_lock);
     int fd = peer_fd;
     bool sent = fd >= 0 && send_frame(&out);
