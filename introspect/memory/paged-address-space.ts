@@ -3,6 +3,9 @@
 import { MemoryError } from '../errors.js';
 import type { AddressSpace, PhysicalMemory, TranslationResult } from './types.js';
 import { translateX86, type X86PagingMode } from './x86/paging.js';
+import { translateArm64Stage1, type Arm64Stage1Regime } from './arm64/stage1.js';
+import type { Arm64Stage2Regime } from './arm64/stage2.js';
+import { translateArm64TwoStage } from './arm64/two-stage.js';
 
 const PAGE_SHIFT = 12n;
 const PAGE_SIZE = 4096;
@@ -17,6 +20,17 @@ export const x86Translator =
   (mode: X86PagingMode): Translator =>
   (root, address, readEntry) =>
     translateX86(mode, root, address, readEntry);
+
+/**
+ * AArch64: the regime carries both TTBRs (an address space spans both halves), so the root given to
+ * PagedAddressSpace only names the space. With `stage2`, reads are of a guest under a hypervisor.
+ */
+export const arm64Translator =
+  (stage1: Arm64Stage1Regime, stage2?: Arm64Stage2Regime): Translator =>
+  (_root, address, readEntry) =>
+    stage2
+      ? translateArm64TwoStage(stage1, stage2, address, readEntry)
+      : translateArm64Stage1(stage1, address, readEntry);
 
 export class PagedAddressSpace implements AddressSpace {
   private readonly cache = new Map<bigint, TranslationResult>();

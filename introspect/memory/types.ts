@@ -26,7 +26,11 @@ export type PageFault =
   | 'not-present'
   | 'reserved-bits'
   | 'unreadable-table'
-  | 'outside-physical-memory';
+  | 'outside-physical-memory'
+  /** AArch64: the address lies in neither the TTBR0 nor the TTBR1 range (nor below the IPA size). */
+  | 'outside-va-range'
+  /** AArch64: a table or output address is wider than the configured physical (or IPA) size. */
+  | 'address-size';
 
 export interface Translation {
   ok: true;
@@ -41,11 +45,20 @@ export interface Translation {
 export interface TranslationFault {
   ok: false;
   fault: PageFault;
-  /** Level of the table whose entry failed (4 = PML4 on 4-level paging, 1 = page table). */
+  /**
+   * Level of the table whose entry failed. x86: 4 = PML4 on 4-level paging, 1 = page table. AArch64
+   * counts the other way, as the architecture (and ESR_ELx) does: -1 or 0 is the top, 3 the last.
+   */
   level: number;
   /** Physical address of the failing entry, when one was read. */
   entryAddress?: bigint;
   entry?: bigint;
+  /** AArch64 two-stage translation: the stage that faulted (2 also for a stage-1 table fetch). */
+  stage?: 1 | 2;
+  /** AArch64 stage-2 faults: the intermediate physical address that stage 2 could not translate. */
+  ipa?: bigint;
+  /** AArch64: the stage-2 fault happened while fetching a stage-1 table entry (S1PTW). */
+  duringStage1Walk?: boolean;
 }
 
 export type TranslationResult = Translation | TranslationFault;
