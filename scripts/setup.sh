@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Ringside needs on a fresh Debian 12 machine (run as root, or with sudo available):
-# QEMU 10 from bookworm-backports, the tools the sample guest build uses, then npm packages and the build.
+# QEMU 10 from bookworm-backports (x86-64 and AArch64 system emulators), the tools the sample guest
+# build uses, arm64 as a foreign dpkg architecture (the ARM64 sample guest's packages are downloaded,
+# never installed), then npm packages and the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,11 +10,15 @@ SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 need_apt=0
-for tool in qemu-system-x86_64 cpio gcc xz pkg-config rsyslogd; do
+for tool in qemu-system-x86_64 qemu-system-aarch64 cpio gcc xz pkg-config rsyslogd; do
   command -v "$tool" >/dev/null 2>&1 || need_apt=1
 done
 if ! qemu-system-x86_64 --version 2>/dev/null | grep -qE 'version (1[0-9]|[2-9][0-9])\.'; then need_apt=1; fi
 if ! pkg-config --exists glib-2.0 2>/dev/null; then need_apt=1; fi
+if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+  $SUDO dpkg --add-architecture arm64
+  need_apt=1
+fi
 
 if [ "$need_apt" = 1 ]; then
   if [ ! -f /etc/apt/sources.list.d/bookworm-backports.sources ] && ! grep -rqs bookworm-backports /etc/apt/sources.list /etc/apt/sources.list.d/; then
@@ -26,7 +32,7 @@ SRC
   fi
   $SUDO apt-get update -qq
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    -t bookworm-backports qemu-system-x86
+    -t bookworm-backports qemu-system-x86 qemu-system-arm
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
     cpio xz-utils gcc libc6-dev make pkg-config libglib2.0-dev rsyslog rsyslog-gnutls gnutls-bin \
     ca-certificates

@@ -3,13 +3,13 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { RingsideError } from '../../introspect/errors.js';
+import { InputError, RingsideError } from '../../introspect/errors.js';
 import { hex } from '../../introspect/memory/address.js';
 import { listModules } from '../../introspect/os/linux/modules.js';
 import { readSyscallTable } from '../../introspect/os/linux/syscalls.js';
 import { listTasks } from '../../introspect/os/linux/tasks.js';
 import { qemuEndpoints } from '../../introspect/backends/qemu/launch-args.js';
-import { buildSampleGuest } from '../../samples/guest/build.js';
+import { buildSampleGuest, type GuestArchitecture } from '../../samples/guest/build.js';
 import { startSampleGuest, takeSnapshot } from '../../samples/guest/launch.js';
 import { cacheRoot, runRoot } from '../../samples/guest/paths.js';
 import { createProgress } from '../progress.js';
@@ -25,6 +25,12 @@ function endpointsFor(name: string) {
   return qemuEndpoints({ name, runDir: join(runRoot(), name), memoryMiB: 0, vcpus: 0 });
 }
 
+function guestArchitecture(text: string): GuestArchitecture {
+  if (text === 'x86_64' || text === 'aarch64') return text;
+  if (text === 'arm64') return 'aarch64';
+  throw new InputError('not a guest architecture (x86_64 or aarch64)', `--arch ${text}`);
+}
+
 export function registerGuestCommands(program: Command): void {
   const guest = program
     .command('guest')
@@ -33,8 +39,9 @@ export function registerGuestCommands(program: Command): void {
   guest
     .command('build')
     .description('Build the sample guest from Debian packages (cached under ~/.cache/ringside)')
-    .action(() => {
-      const image = buildSampleGuest(say);
+    .option('--arch <arch>', 'guest architecture: x86_64 or aarch64', 'x86_64')
+    .action((options: { arch: string }) => {
+      const image = buildSampleGuest(say, guestArchitecture(options.arch));
       process.stdout.write(`${toJson(image)}\n`);
     });
 
@@ -46,11 +53,17 @@ export function registerGuestCommands(program: Command): void {
     .option('--name <name>', 'guest name', 'sample')
     .option('--vcpus <n>', 'virtual CPUs', '2')
     .option('--memory <MiB>', 'guest RAM in MiB', '256')
-    .action(async (options: { name: string; vcpus: string; memory: string }) => {
+    .option(
+      '--arch <arch>',
+      'guest architecture: x86_64 or aarch64 (virt, RAM at 0x40000000)',
+      'x86_64',
+    )
+    .action(async (options: { name: string; vcpus: string; memory: string; arch: string }) => {
       const progress = createProgress();
       progress.step('booting the sample guest');
       const running = await startSampleGuest({
         name: options.name,
+        architecture: guestArchitecture(options.arch),
         vcpus: Number(options.vcpus),
         memoryMiB: Number(options.memory),
         detached: true,

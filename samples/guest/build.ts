@@ -1,6 +1,7 @@
-// Builds the sample guest from Debian packages only: the cloud kernel (linux-image-cloud-amd64) and a
-// busybox-static initramfs holding samples/guest/rootfs and the attack scenarios (samples/scenarios,
-// their module built against the kernel's headers). Products are cached outside the repo.
+// Builds the sample guest from Debian packages only: the cloud kernel (linux-image-cloud-amd64, or
+// -arm64 as a foreign-architecture package) and a busybox-static initramfs holding
+// samples/guest/rootfs and, on x86-64, the attack scenarios (samples/scenarios, their module built
+// against the kernel's headers). Products are cached outside the repo.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
@@ -22,7 +23,10 @@ import { InputError, RingsideError } from '../../introspect/errors.js';
 import { buildScenarios, findKernelHeaders, GUEST_SCENARIO_DIR } from '../scenarios/build.js';
 import { guestCacheDir, guestSourceDir } from './paths.js';
 
+export type GuestArchitecture = 'x86_64' | 'aarch64';
+
 export interface GuestImage {
+  architecture: GuestArchitecture;
   /** Kernel release, e.g. 6.1.0-56-cloud-amd64. */
   release: string;
   kernel: string;
@@ -40,7 +44,13 @@ export const SAMPLE_MODULES: Record<string, string> = {
   loop: 'kernel/drivers/block/loop.ko',
 };
 
-const KERNEL_META_PACKAGE = 'linux-image-cloud-amd64';
+/** Debian's names per guest architecture: the kernel meta package and the package qualifier. */
+const DEBIAN: Record<GuestArchitecture, { kernelMeta: string; qualifier: string; cache: string }> =
+  {
+    x86_64: { kernelMeta: 'linux-image-cloud-amd64', qualifier: '', cache: '' },
+    // Foreign-architecture packages: `dpkg --add-architecture arm64` (scripts/setup.sh) makes apt see them.
+    aarch64: { kernelMeta: 'linux-image-cloud-arm64:arm64', qualifier: ':arm64', cache: 'arm64' },
+  };
 
 function run(command: string, args: string[], cwd?: string): string {
   try {
@@ -58,19 +68,29 @@ function run(command: string, args: string[], cwd?: string): string {
 }
 
 /** The versioned kernel package the meta package points at (whatever is current). */
-function resolveKernelPackage(): string {
+function resolveKernelPackage(metaPackage: string): string {
   let depends = '';
   try {
-    depends = run('apt-cache', ['depends', KERNEL_META_PACKAGE]);
+    depends = run('apt-cache', ['depends', metaPackage]);
   } catch {
     run('apt-get', ['update', '-qq']);
-    depends = run('apt-cache', ['depends', KERNEL_META_PACKAGE]);
+    try {
+      depends = run('apt-cache', ['depends', metaPackage]);
+    } catch (error) {
+      throw new InputError(
+        metaPackage.includes(':')
+          ? 'apt does not know this foreign-architecture package (run scripts/setup.sh, which adds the architecture with dpkg --add-architecture)'
+          : 'apt does not know this package',
+        metaPackage,
+        { code: 'UNSUPPORTED', cause: error },
+      );
+    }
   }
   const match = /Depends:\s+(linux-image-[0-9][^\s]*)/.exec(depends);
   if (!match) {
     throw new InputError(
       `no versioned kernel package in its dependencies:\n${depends}`,
-      KERNEL_META_PACKAGE,
+      metaPackage,
       {
         code: 'UNSUPPORTED',
       },
@@ -81,7 +101,8 @@ function resolveKernelPackage(): string {
 
 function download(packageName: string, into: string): string {
   mkdirSync(into, { recursive: true });
-  const prefix = `${packageName}_`;
+  // A foreign package "name:arch" downloads as name_version_arch.deb.
+  const prefix = `${packageName.replace(/:.*$/, '')}_`;
   const existing = readdirSync(into).find(
     (name) => name.startsWith(prefix) && name.endsWith('.deb'),
   );
@@ -122,7 +143,18 @@ function hashTree(dir: string): string {
   return hash.digest('hex').slice(0, 16);
 }
 
-function assembleRootfs(root: string, busybox: string, moduleDir: string, scenarios: string): void {
+/**
+ * `busybox` is the guest's binary; `lister`, a busybox the host can run from the same Debian source
+ * package (the same applets), names the applets: the guest's own may be of another architecture.
+ * `scenarios`, when given, is copied into the guest.
+ */
+function assembleRootfs(
+  root: string,
+  busybox: string,
+  lister: string,
+  moduleDir: string,
+  scenarios: string | undefined,
+): void {
   rmSync(root, { recursive: true, force: true });
   cpSync(join(guestSourceDir(), 'rootfs'), root, { recursive: true });
   for (const dir of [
@@ -140,7 +172,7 @@ function assembleRootfs(root: string, busybox: string, moduleDir: string, scenar
   }
   copyFileSync(busybox, join(root, 'bin/busybox'));
   chmodSync(join(root, 'bin/busybox'), 0o755);
-  const applets = run(busybox, ['--list-full']).split('\n').filter(Boolean);
+  const applets = run(lister, ['--list-full']).split('\n').filter(Boolean);
   for (const applet of applets) {
     const target = join(root, applet);
     if (!existsSync(target)) symlinkSync('/bin/busybox', target);
@@ -148,33 +180,49 @@ function assembleRootfs(root: string, busybox: string, moduleDir: string, scenar
   for (const [name, path] of Object.entries(SAMPLE_MODULES)) {
     copyFileSync(join(moduleDir, path), join(root, 'lib/modules', `${name}.ko`));
   }
-  cpSync(scenarios, join(root, GUEST_SCENARIO_DIR), { recursive: true });
+  if (scenarios) cpSync(scenarios, join(root, GUEST_SCENARIO_DIR), { recursive: true });
 }
 
-/** Builds (or finds in the cache) the sample guest image. */
-export function buildSampleGuest(log: (line: string) => void = () => {}): GuestImage {
-  const cache = guestCacheDir();
+/** Builds (or finds in the cache) the sample guest image for an architecture (x86-64 by default). */
+export function buildSampleGuest(
+  log: (line: string) => void = () => {},
+  architecture: GuestArchitecture = 'x86_64',
+): GuestImage {
+  const debian = DEBIAN[architecture];
+  const hostCache = guestCacheDir();
+  const cache = debian.cache ? join(hostCache, debian.cache) : hostCache;
   const debs = join(cache, 'debs');
-  const kernelPackage = resolveKernelPackage();
-  const release = kernelPackage.replace(/^linux-image-/, '');
+  const kernelPackage = resolveKernelPackage(debian.kernelMeta);
+  const release = kernelPackage.replace(/^linux-image-/, '').replace(/:.*$/, '');
   log(`kernel package ${kernelPackage}`);
   const kernelDeb = download(kernelPackage, debs);
-  const busyboxDeb = download('busybox-static', debs);
+  const busyboxDeb = download(`busybox-static${debian.qualifier}`, debs);
   const kernelTree = join(cache, `pkg-${release}`);
   const busyboxTree = join(cache, 'pkg-busybox');
   extract(kernelDeb, kernelTree);
   extract(busyboxDeb, busyboxTree);
+  // The host's own busybox lists the applets (same source package, so the same applet set).
+  const hostBusyboxTree = join(hostCache, 'pkg-busybox');
+  if (debian.qualifier) {
+    extract(download('busybox-static', join(hostCache, 'debs')), hostBusyboxTree);
+  }
 
   // The attack scenarios (samples/scenarios): a test module built against this kernel's headers.
-  const scenarios = buildScenarios(release, findKernelHeaders(release, kernelDeb), log);
+  // x86-64 only: building it for ARM64 would need the arm64 headers and a cross compiler.
+  const scenarios =
+    architecture === 'x86_64'
+      ? buildScenarios(release, findKernelHeaders(release, kernelDeb), log)
+      : undefined;
   const key = createHash('sha256')
     .update(hashTree(join(guestSourceDir(), 'rootfs')))
-    .update(basename(scenarios))
+    .update(scenarios ? basename(scenarios) : 'no scenarios')
     .digest('hex')
     .slice(0, 16);
   const dir = join(cache, `image-${release}-${key}`);
   const image: GuestImage = {
+    architecture,
     release,
+    // On arm64 Debian's vmlinuz is the uncompressed Image (with an EFI stub): QEMU boots it as is.
     kernel: join(kernelTree, 'boot', `vmlinuz-${release}`),
     config: join(kernelTree, 'boot', `config-${release}`),
     initrd: join(dir, 'initrd.cpio'),
@@ -188,6 +236,7 @@ export function buildSampleGuest(log: (line: string) => void = () => {}): GuestI
   assembleRootfs(
     root,
     join(busyboxTree, 'bin', 'busybox'),
+    join(hostBusyboxTree, 'bin', 'busybox'),
     join(kernelTree, 'lib', 'modules', release),
     scenarios,
   );

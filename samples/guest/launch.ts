@@ -1,5 +1,5 @@
-// Starts the sample guest under QEMU (TCG, q35, RAM in a shared file, QMP/gdbstub/control sockets),
-// waits until its workload is up, and takes snapshots over QMP.
+// Starts the sample guest under QEMU (TCG, q35 or — for arm64 — virt, RAM in a shared file,
+// QMP/gdbstub/control sockets), waits until its workload is up, and takes snapshots over QMP.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -7,11 +7,13 @@ import { RingsideError } from '../../introspect/errors.js';
 import { QmpClient } from '../../introspect/backends/qemu/qmp.js';
 import {
   qemuArguments,
+  qemuBinary,
   qemuEndpoints,
+  ramBase,
   type QemuEndpoints,
   type QemuLaunchOptions,
 } from '../../introspect/backends/qemu/launch-args.js';
-import { buildSampleGuest, type GuestImage } from './build.js';
+import { buildSampleGuest, type GuestArchitecture, type GuestImage } from './build.js';
 import { parseGuestView, READY_MARKER, type GuestView } from './guest-view.js';
 import { runRoot } from './paths.js';
 import { GuestControl } from './control.js';
@@ -19,12 +21,17 @@ import { pluginPath } from '../../introspect/backends/qemu/plugin-path.js';
 
 export interface SampleGuestOptions {
   name?: string;
+  /** x86_64 (default) or aarch64 (the arm64 kernel on QEMU's virt machine). */
+  architecture?: GuestArchitecture;
   vcpus?: number;
   memoryMiB?: number;
   /** Keep QEMU running after this process exits (for `ringside guest start`). */
   detached?: boolean;
   bootTimeoutMs?: number;
-  /** Ringside's TCG plugin (default: the built plugin, with its socket in the run directory); false for none. */
+  /**
+   * Ringside's TCG plugin (default on x86_64: the built plugin, with its socket in the run directory;
+   * on aarch64 none by default, as the plugin reads x86 registers); false for none.
+   */
   plugin?: QemuLaunchOptions['plugin'] | false;
   log?: (line: string) => void;
 }
@@ -38,37 +45,48 @@ export interface RunningGuest {
   view: GuestView;
   /** Writes an ELF core of guest memory with per-vCPU register notes (QMP dump-guest-memory). */
   snapshot(path: string): Promise<void>;
+  /** Writes a raw image of guest RAM (QMP pmemsave, the guest paused); file offset = GPA − ramBase. */
+  rawSnapshot(path: string): Promise<void>;
+  /** Guest-physical address of the first byte of RAM (0 on q35, 0x4000_0000 on virt). */
+  ramBase: bigint;
+  memoryMiB: number;
   qmp(): Promise<QmpClient>;
   /** Runs a shell command inside the guest through its control channel. */
   control(): Promise<GuestControl>;
   stop(): Promise<void>;
 }
 
-export const QEMU_BINARY = 'qemu-system-x86_64';
+export const QEMU_BINARY = qemuBinary('x86_64');
+
+/** The kernel console per architecture: the 8250 UART on q35, the first PL011 on virt. */
+const CONSOLE: Record<GuestArchitecture, string> = { x86_64: 'ttyS0', aarch64: 'ttyAMA0' };
 
 export async function startSampleGuest(options: SampleGuestOptions = {}): Promise<RunningGuest> {
   const log = options.log ?? (() => {});
   const name = options.name ?? 'sample';
-  const image = buildSampleGuest(log);
+  const architecture = options.architecture ?? 'x86_64';
+  const binary = qemuBinary(architecture);
+  const image = buildSampleGuest(log, architecture);
   const runDir = join(runRoot(), name);
   rmSync(runDir, { recursive: true, force: true });
   mkdirSync(runDir, { recursive: true });
   const launch: QemuLaunchOptions = {
     name,
+    architecture,
     runDir,
     memoryMiB: options.memoryMiB ?? 256,
     vcpus: options.vcpus ?? 2,
     kernel: image.kernel,
     initrd: image.initrd,
     // nohz=off keeps a periodic tick in an idle guest, so hook changes (applied when a vCPU next runs) never wait long.
-    append: 'console=ttyS0 panic=-1 quiet nohz=off',
+    append: `console=${CONSOLE[architecture]} panic=-1 quiet nohz=off`,
   };
-  if (options.plugin !== false) {
+  if (options.plugin !== false && (options.plugin !== undefined || architecture === 'x86_64')) {
     launch.plugin = options.plugin ?? { path: pluginPath(), socket: join(runDir, 'plugin.sock') };
   }
   const endpoints = qemuEndpoints(launch);
-  log(`starting ${QEMU_BINARY} (${launch.vcpus} vCPUs, ${launch.memoryMiB} MiB) in ${runDir}`);
-  const child = spawn(QEMU_BINARY, qemuArguments(launch), {
+  log(`starting ${binary} (${launch.vcpus} vCPUs, ${launch.memoryMiB} MiB) in ${runDir}`);
+  const child = spawn(binary, qemuArguments(launch), {
     detached: options.detached ?? false,
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -80,7 +98,7 @@ export async function startSampleGuest(options: SampleGuestOptions = {}): Promis
       reject(
         new RingsideError(
           'BACKEND',
-          `cannot start ${QEMU_BINARY}: ${error.message} (run scripts/setup.sh)`,
+          `cannot start ${binary}: ${error.message} (run scripts/setup.sh)`,
         ),
       ),
     ),
@@ -128,8 +146,13 @@ export async function startSampleGuest(options: SampleGuestOptions = {}): Promis
     view,
     qmp,
     control: () => GuestControl.connect(endpoints.controlSocket),
+    ramBase: ramBase(architecture),
+    memoryMiB: launch.memoryMiB,
     async snapshot(path: string): Promise<void> {
       await takeSnapshot(endpoints.qmpSocket, path);
+    },
+    async rawSnapshot(path: string): Promise<void> {
+      await takeRawSnapshot(endpoints.qmpSocket, path, ramBase(architecture), launch.memoryMiB);
     },
     async stop(): Promise<void> {
       if (child.exitCode === null && child.signalCode === null) {
@@ -161,4 +184,29 @@ export async function snapshotWith(client: QmpClient, path: string): Promise<voi
     protocol: `file:${resolve(path)}`,
     detach: false,
   });
+}
+
+/** Writes guest RAM as a raw image (QMP pmemsave), with the guest paused so the image is consistent. */
+export async function takeRawSnapshot(
+  qmpSocket: string,
+  path: string,
+  base: bigint,
+  memoryMiB: number,
+): Promise<void> {
+  const client = await QmpClient.connect(qmpSocket);
+  try {
+    rmSync(path, { force: true });
+    await client.execute('stop');
+    try {
+      await client.execute('pmemsave', {
+        val: Number(base),
+        size: memoryMiB << 20,
+        filename: resolve(path),
+      });
+    } finally {
+      await client.execute('cont');
+    }
+  } finally {
+    client.close();
+  }
 }

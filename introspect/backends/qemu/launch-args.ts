@@ -5,6 +5,8 @@ import { join } from 'node:path';
 export interface QemuLaunchOptions {
   /** Guest name; names the RAM file under /dev/shm and the run directory's sockets. */
   name: string;
+  /** x86_64 (q35, the default) or aarch64 (virt, Cortex-A57; RAM at guest-physical 0x4000_0000). */
+  architecture?: 'x86_64' | 'aarch64';
   /** Directory for sockets, logs and the pid file. */
   runDir: string;
   memoryMiB: number;
@@ -30,6 +32,14 @@ export interface QemuEndpoints {
   pluginSocket?: string;
 }
 
+/** The QEMU system emulator for a guest architecture. */
+export const qemuBinary = (architecture: QemuLaunchOptions['architecture'] = 'x86_64'): string =>
+  architecture === 'aarch64' ? 'qemu-system-aarch64' : 'qemu-system-x86_64';
+
+/** Guest-physical address of the first byte of the RAM file: 0 on q35, 0x4000_0000 on virt. */
+export const ramBase = (architecture: QemuLaunchOptions['architecture'] = 'x86_64'): bigint =>
+  architecture === 'aarch64' ? 0x4000_0000n : 0n;
+
 export function qemuEndpoints(options: QemuLaunchOptions): QemuEndpoints {
   return {
     qmpSocket: join(options.runDir, 'qmp.sock'),
@@ -53,8 +63,9 @@ export function attachableArguments(options: QemuLaunchOptions): string[] {
     options.name,
     '-accel',
     'tcg,thread=single',
-    '-machine',
-    'q35,memory-backend=ram',
+    ...(options.architecture === 'aarch64'
+      ? ['-machine', 'virt,memory-backend=ram', '-cpu', 'cortex-a57']
+      : ['-machine', 'q35,memory-backend=ram']),
     '-object',
     `memory-backend-file,id=ram,size=${options.memoryMiB}M,mem-path=${endpoints.ramFile},share=on`,
     '-m',
@@ -75,7 +86,10 @@ export function attachableArguments(options: QemuLaunchOptions): string[] {
   return args;
 }
 
-/** The sample guest's full command line: attachable, headless, console to a file, control on ttyS1. */
+/**
+ * The sample guest's full command line: attachable, headless, console to a file, control on the
+ * second serial port (ttyS1; on virt the second PL011, ttyAMA1).
+ */
 export function qemuArguments(options: QemuLaunchOptions): string[] {
   const endpoints = qemuEndpoints(options);
   const args = [
