@@ -2,7 +2,7 @@
 // may give instead of the kernel's own (a System.map, a Volatility 3 ISF).
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { InputError } from '../introspect/errors.js';
+import { GuestStructureError, InputError } from '../introspect/errors.js';
 import { openSnapshot, type Snapshot } from '../introspect/backends/snapshot/index.js';
 import {
   openLinuxKernel,
@@ -14,12 +14,20 @@ import { parseSystemMap } from '../introspect/os/linux/profile/system-map.js';
 import { SortedSymbolTable } from '../introspect/os/linux/profile/symbol-table.js';
 
 export interface ProfileOptions {
+  /**
+   * Guest-physical address of a raw dump's first byte. Unset: 0, and when no kernel is found there,
+   * QEMU's ARM virt RAM base (0x4000_0000) for an ARM64 guest.
+   */
+  ramBase?: bigint;
   systemMap?: string;
   /** A Volatility 3 ISF (.json or .json.xz) to use instead of the kernel's own symbols and types. */
   isf?: string;
 }
 
 const KERNEL_HALF = 1n << 63n;
+
+/** Where QEMU's `virt` machine (ARM) puts RAM: a raw dump of it starts there. */
+export const VIRT_RAM_BASE = 0x4000_0000n;
 
 function readIsfFile(path: string) {
   let text: string;
@@ -53,45 +61,76 @@ function readText(path: string, what: string): string {
 }
 
 export function openSnapshotKernel(path: string, profile: ProfileOptions = {}): OpenedSnapshot {
-  const snapshot = openSnapshot(path);
+  const snapshot = openSnapshot(
+    path,
+    profile.ramBase !== undefined ? { ramBase: profile.ramBase } : {},
+  );
+  let options: OpenKernelOptions;
   try {
-    const options: OpenKernelOptions = {};
-    if (profile.systemMap) {
-      const text = readText(profile.systemMap, 'System.map');
-      const source = profile.systemMap;
-      options.symbols = (image) => {
-        // Link-time _text against where the image is mapped gives the KASLR slide.
-        const linked = parseSystemMap(text, { source }).address('_text');
-        if (linked === undefined) throw new InputError('has no _text symbol', source);
-        return parseSystemMap(text, { source, slide: image.virtualStart - linked });
-      };
-      options.symbolsSource = profile.systemMap;
-    }
-    if (profile.isf) {
-      const isf = readIsfFile(profile.isf);
-      const source = profile.isf;
-      options.types = isf.types;
-      options.typesSource = source;
-      options.symbolsSource = source;
-      options.symbols = (image) => {
-        const linked = isf.symbols.address('_text');
-        if (linked === undefined) throw new InputError('has no _text symbol', source);
-        const slide = image.virtualStart - linked;
-        return new SortedSymbolTable(
-          isf.symbols
-            .all()
-            .map((symbol) =>
-              (symbol.address & KERNEL_HALF) !== 0n
-                ? { ...symbol, address: symbol.address + slide }
-                : symbol,
-            ),
-        );
-      };
-    }
+    options = kernelOptions(profile);
+    options.architecture = snapshot.layout.architecture;
     const kernel = openLinuxKernel(snapshot.memory, snapshot.layout.vcpus, options);
     return { snapshot, kernel };
   } catch (error) {
     snapshot.close();
+    // A raw dump does not say where RAM starts: an ARM virt guest's begins at 0x4000_0000.
+    if (
+      error instanceof GuestStructureError &&
+      snapshot.layout.format === 'raw' &&
+      profile.ramBase === undefined
+    ) {
+      const retry = openSnapshot(path, { ramBase: VIRT_RAM_BASE });
+      try {
+        const kernel = openLinuxKernel(retry.memory, retry.layout.vcpus, {
+          ...kernelOptions(profile),
+          architecture: 'aarch64',
+        });
+        return { snapshot: retry, kernel };
+      } catch (retryError) {
+        retry.close();
+        if (!(retryError instanceof GuestStructureError)) throw retryError;
+        throw new GuestStructureError(
+          `${error.message}; nor as an ARM64 guest with RAM at 0x${VIRT_RAM_BASE.toString(16)} (${retryError.message}); give --ram-base if RAM starts elsewhere`,
+        );
+      }
+    }
     throw error;
   }
+}
+
+function kernelOptions(profile: ProfileOptions): OpenKernelOptions {
+  const options: OpenKernelOptions = {};
+  if (profile.systemMap) {
+    const text = readText(profile.systemMap, 'System.map');
+    const source = profile.systemMap;
+    options.symbols = (image) => {
+      // Link-time _text against where the image is mapped gives the KASLR slide.
+      const linked = parseSystemMap(text, { source }).address('_text');
+      if (linked === undefined) throw new InputError('has no _text symbol', source);
+      return parseSystemMap(text, { source, slide: image.virtualStart - linked });
+    };
+    options.symbolsSource = profile.systemMap;
+  }
+  if (profile.isf) {
+    const isf = readIsfFile(profile.isf);
+    const source = profile.isf;
+    options.types = isf.types;
+    options.typesSource = source;
+    options.symbolsSource = source;
+    options.symbols = (image) => {
+      const linked = isf.symbols.address('_text');
+      if (linked === undefined) throw new InputError('has no _text symbol', source);
+      const slide = image.virtualStart - linked;
+      return new SortedSymbolTable(
+        isf.symbols
+          .all()
+          .map((symbol) =>
+            (symbol.address & KERNEL_HALF) !== 0n
+              ? { ...symbol, address: symbol.address + slide }
+              : symbol,
+          ),
+      );
+    };
+  }
+  return options;
 }

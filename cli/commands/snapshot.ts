@@ -1,6 +1,7 @@
 // `ringside snapshot info|pslist|pstree|psxview|lsmod|syscalls <dump>`: questions asked of a memory snapshot.
 import type { Command } from 'commander';
-import { hex } from '../../introspect/memory/address.js';
+import { InputError } from '../../introspect/errors.js';
+import { hex, parseAddress } from '../../introspect/memory/address.js';
 import { crossView, type CrossViewTask } from '../../introspect/os/linux/cross-view.js';
 import { listModules } from '../../introspect/os/linux/modules.js';
 import { readSyscallTable } from '../../introspect/os/linux/syscalls.js';
@@ -13,6 +14,7 @@ import { formatTable, toJson } from '../table.js';
 
 interface CommonOptions {
   json?: boolean;
+  ramBase?: string;
   systemMap?: string;
   isf?: string;
 }
@@ -29,6 +31,7 @@ function withKernel<T>(
   const progress = createProgress();
   progress.step(`reading ${dump}`);
   const opened = openSnapshotKernel(dump, {
+    ...(options.ramBase !== undefined ? { ramBase: ramBaseOption(options.ramBase) } : {}),
     ...(options.systemMap ? { systemMap: options.systemMap } : {}),
     ...(options.isf ? { isf: options.isf } : {}),
   });
@@ -39,6 +42,14 @@ function withKernel<T>(
   } finally {
     progress.done();
     opened.snapshot.close();
+  }
+}
+
+function ramBaseOption(text: string): bigint {
+  try {
+    return parseAddress(text);
+  } catch (error) {
+    throw new InputError('not an address', `--ram-base ${text}`, { cause: error });
   }
 }
 
@@ -112,6 +123,10 @@ export function registerSnapshotCommands(program: Command): void {
     command
       .argument('<dump>', 'memory snapshot: QEMU dump-guest-memory ELF core, LiME, or raw')
       .option('--json', 'print a JSON array instead of a table')
+      .option(
+        '--ram-base <address>',
+        'guest-physical address of a raw dump’s first byte (default 0, else 0x40000000 for an ARM64 virt guest)',
+      )
       .option('--system-map <file>', 'use this System.map instead of the kernel’s own kallsyms')
       .option(
         '--isf <file>',
@@ -127,11 +142,12 @@ export function registerSnapshotCommands(program: Command): void {
       const info = {
         file: dump,
         format: file.layout.format,
-        architecture: 'x86_64',
+        architecture: kernel.architecture,
         memory_bytes: file.memory
           .ranges()
           .reduce((sum, range) => sum + Number(range.end - range.start), 0),
         vcpus: file.layout.vcpus.length,
+        ram_base: hex(file.memory.ranges()[0]?.start ?? 0n),
         banner: kernel.banner,
         release: kernel.release,
         kaslr_slide: hex(kernel.slide),
@@ -140,7 +156,7 @@ export function registerSnapshotCommands(program: Command): void {
         direct_map_base: hex(kernel.directMapBase),
         kernel_page_table: hex(kernel.root),
         page_table_found_by: kernel.image.rootSource,
-        paging: kernel.image.mode.name,
+        paging: kernel.image.paging,
         symbols: kernel.symbols.size,
         symbols_from: kernel.sources.symbols,
         types_from: kernel.sources.types,

@@ -3,7 +3,7 @@
 import { Observable } from 'rxjs';
 import { isRingsideError } from '../../introspect/errors.js';
 import type { VmiEvent } from '../../introspect/events/event.js';
-import { PagedAddressSpace, x86Translator } from '../../introspect/memory/paged-address-space.js';
+import { PagedAddressSpace } from '../../introspect/memory/paged-address-space.js';
 import { currentTask, currentTaskOffset } from '../../introspect/os/linux/current-task.js';
 import type { LinuxKernel } from '../../introspect/os/linux/linux-kernel.js';
 import { KernelReader } from '../../introspect/os/linux/kernel-reader.js';
@@ -26,7 +26,7 @@ export function readArguments(kernel: LinuxKernel, bprm: bigint): string[] {
   const space = new PagedAddressSpace(
     r.space.physical,
     pgd - kernel.directMapBase,
-    x86Translator(kernel.image.mode),
+    kernel.image.translator,
     'new program',
   );
   const userReader = new KernelReader(space, kernel.types);

@@ -8,7 +8,7 @@ import { startSampleGuest } from '../../../samples/guest/launch.js';
 import { writeIsf } from '../../os/linux/isf/index.js';
 import { openLinuxKernel, type LinuxKernel } from '../../os/linux/linux-kernel.js';
 import { listTasks, type TaskInfo } from '../../os/linux/tasks.js';
-import { PagedAddressSpace, x86Translator } from '../../memory/paged-address-space.js';
+import { PagedAddressSpace } from '../../memory/paged-address-space.js';
 import { openSnapshot, type Snapshot } from '../snapshot/index.js';
 import { libvmiAvailable, loadLibvmi } from './bindings.js';
 import { LibvmiDomain } from './libvmi-domain.js';
@@ -116,7 +116,7 @@ describeWithLibvmi(
         const space = new PagedAddressSpace(
           snapshot.memory,
           task.pageTableRoot!,
-          x86Translator(kernel.image.mode),
+          kernel.image.translator,
         );
         for (const field of ['start_stack', 'start_code', 'start_brk']) {
           const address = kernel.reader.fieldValue(task.mm, 'mm_struct', field);

@@ -1,5 +1,6 @@
 // Opens a memory snapshot, telling its format from its content (never its file name): ELF core,
-// LiME, or else a raw image of physical memory starting at address 0.
+// LiME, or else a raw image of physical memory starting at address 0 (or at a given RAM base: QEMU's
+// ARM virt machine puts RAM at 0x4000_0000).
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { InputError } from '../../errors.js';
 import { SegmentedFileMemory } from '../../memory/segmented-file.js';
@@ -15,7 +16,17 @@ export interface Snapshot {
   close(): void;
 }
 
-export function detectLayout(path: string, fileSize: number, read: RangeReader): SnapshotLayout {
+export interface OpenSnapshotOptions {
+  /** Guest-physical address of a raw dump's first byte (default 0). Ignored for ELF and LiME. */
+  ramBase?: bigint;
+}
+
+export function detectLayout(
+  path: string,
+  fileSize: number,
+  read: RangeReader,
+  options: OpenSnapshotOptions = {},
+): SnapshotLayout {
   if (fileSize === 0)
     throw new InputError('the file is empty', path, { code: 'TRUNCATED', offset: 0 });
   const magic = read(0, Math.min(4, fileSize));
@@ -32,12 +43,12 @@ export function detectLayout(path: string, fileSize: number, read: RangeReader):
   return {
     format: 'raw',
     architecture: 'unknown',
-    segments: [{ physical: 0n, fileOffset: 0, length: fileSize }],
+    segments: [{ physical: options.ramBase ?? 0n, fileOffset: 0, length: fileSize }],
     vcpus: [],
   };
 }
 
-export function openSnapshot(path: string): Snapshot {
+export function openSnapshot(path: string, options: OpenSnapshotOptions = {}): Snapshot {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -61,7 +72,7 @@ export function openSnapshot(path: string): Snapshot {
         );
       return bytes;
     };
-    const layout = detectLayout(path, stat.size, read);
+    const layout = detectLayout(path, stat.size, read, options);
     const memory = new SegmentedFileMemory(path, layout.segments, fd);
     return { path, layout, memory, close: () => memory.close() };
   } catch (error) {

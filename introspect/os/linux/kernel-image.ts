@@ -11,6 +11,13 @@ import {
   type X86PagingMode,
 } from '../../memory/x86/paging.js';
 import type { VcpuState } from '../../backends/snapshot/types.js';
+import { x86Translator, type Translator } from '../../memory/paged-address-space.js';
+import type { Arm64Stage1Regime } from '../../memory/arm64/stage1.js';
+import {
+  arm64LinuxTranslator,
+  findArm64Kernel,
+  type Arm64KernelLocation,
+} from './arm64/find-kernel.js';
 
 /** The kernel's high mapping: __START_KERNEL_map … the module area (arch/x86/include/asm/page_64_types.h). */
 export const KERNEL_MAP_START = 0xffff_ffff_8000_0000n;
@@ -21,18 +28,38 @@ const LARGE_PAGE = 0x20_0000n;
 const CR4_LA57 = 1n << 12n;
 const MAX_IMAGE_BYTES = 256 << 20;
 
-export interface KernelImage {
+interface KernelImageCommon {
   /** Physical address of a top-level page table that maps the kernel. */
   root: bigint;
-  mode: X86PagingMode;
   /** Virtual address of the first mapped 2 MiB page of the kernel image. */
   virtualStart: bigint;
   physicalStart: bigint;
   /** The mapped image (contiguous physically), for kallsyms and BTF searches. */
   bytes: Uint8Array;
-  /** How the root was found. */
+  /** How the root was found: a vCPU's CR3, or a scan of memory. */
   rootSource: 'cr3' | 'scan';
+  /**
+   * Translation for this kernel. `root` is a page-table root: CR3 on x86; on ARM64 a process's
+   * TTBR0 (user half), the kernel half always going through the kernel's own table (TTBR1).
+   */
+  translator: Translator;
+  /** Names the paging mode, e.g. "x86-64 4-level" or "AArch64 4 KiB granule, 48-bit VA". */
+  paging: string;
 }
+
+export interface X86KernelImage extends KernelImageCommon {
+  architecture: 'x86_64';
+  mode: X86PagingMode;
+}
+
+export interface Arm64KernelImage extends KernelImageCommon {
+  architecture: 'aarch64';
+  regime: Arm64Stage1Regime;
+  /** What the search found: kallsyms, the layout, the table. */
+  location: Arm64KernelLocation;
+}
+
+export type KernelImage = X86KernelImage | Arm64KernelImage;
 
 export function entryReader(memory: PhysicalMemory): (physical: bigint) => bigint | undefined {
   const buffer = new Uint8Array(8);
@@ -74,7 +101,7 @@ function imageFrom(
   root: bigint,
   mode: X86PagingMode,
   rootSource: 'cr3' | 'scan',
-): KernelImage | undefined {
+): X86KernelImage | undefined {
   const runs = kernelRuns(memory, root, mode).filter((run) => run.length >= 4n * LARGE_PAGE);
   const run = runs[0];
   if (!run) return undefined;
@@ -93,8 +120,11 @@ function imageFrom(
   }
   if (read === 0) return undefined;
   return {
+    architecture: 'x86_64',
     root,
     mode,
+    translator: x86Translator(mode),
+    paging: mode.name,
     virtualStart: run.virtual,
     physicalStart: run.physical,
     bytes: bytes.subarray(0, read),
@@ -149,7 +179,7 @@ function* scanForRoots(memory: PhysicalMemory): Generator<bigint> {
   }
 }
 
-export function findKernelImage(memory: PhysicalMemory, vcpus: readonly VcpuState[]): KernelImage {
+function findX86KernelImage(memory: PhysicalMemory, vcpus: readonly VcpuState[]): X86KernelImage {
   for (const { root, mode } of rootsFromVcpus(vcpus)) {
     const image = imageFrom(memory, root, mode, 'cr3');
     if (image) return image;
@@ -165,4 +195,48 @@ export function findKernelImage(memory: PhysicalMemory, vcpus: readonly VcpuStat
       ? 'no page-table root maps a Linux kernel image: neither the vCPUs’ CR3 nor a scan of memory found one'
       : 'no page-table root maps a Linux kernel image (the dump has no registers and a scan found none)',
   );
+}
+
+function findArm64KernelImage(memory: PhysicalMemory): Arm64KernelImage {
+  const location = findArm64Kernel(memory);
+  const { granule, vaBits } = location.layout;
+  return {
+    architecture: 'aarch64',
+    root: location.root,
+    virtualStart: location.virtualStart,
+    physicalStart: location.physicalStart,
+    bytes: location.bytes,
+    // QEMU's AArch64 ELF cores record no TTBR1_EL1: the table is always found by a scan.
+    rootSource: 'scan',
+    regime: location.regime,
+    translator: arm64LinuxTranslator(location.regime),
+    paging: `AArch64 ${granule / 1024} KiB granule, ${vaBits}-bit VA`,
+    location,
+  };
+}
+
+/**
+ * Finds the kernel for an architecture: x86-64 from CR3 or a scan, ARM64 by its kallsyms and a scan
+ * for its table. When the dump does not say (raw, LiME), x86-64 is tried first, then ARM64.
+ */
+export function findKernelImage(
+  memory: PhysicalMemory,
+  vcpus: readonly VcpuState[],
+  architecture: 'x86_64' | 'aarch64' | 'unknown' = 'unknown',
+): KernelImage {
+  if (architecture === 'aarch64') return findArm64KernelImage(memory);
+  if (architecture === 'x86_64') return findX86KernelImage(memory, vcpus);
+  try {
+    return findX86KernelImage(memory, vcpus);
+  } catch (x86Error) {
+    if (!(x86Error instanceof GuestStructureError)) throw x86Error;
+    try {
+      return findArm64KernelImage(memory);
+    } catch (arm64Error) {
+      if (!(arm64Error instanceof GuestStructureError)) throw arm64Error;
+      throw new GuestStructureError(
+        `no Linux kernel found as x86-64 (${x86Error.message}) nor as ARM64 (${arm64Error.message})`,
+      );
+    }
+  }
 }

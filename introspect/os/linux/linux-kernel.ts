@@ -14,12 +14,15 @@ import {
   entryReader,
   findKernelImage,
   type KernelImage,
+  type X86KernelImage,
 } from './kernel-image.js';
+import { openArm64Kernel } from './arm64/open-kernel.js';
 import { KernelReader } from './kernel-reader.js';
 import type { SymbolTable, TypeTable } from './profile/types.js';
 import { translateX86 } from '../../memory/x86/paging.js';
 
 export interface LinuxKernel {
+  architecture: 'x86_64' | 'aarch64';
   banner: string;
   /** Kernel release from the banner, e.g. 6.1.0-56-cloud-amd64. */
   release: string;
@@ -29,8 +32,13 @@ export interface LinuxKernel {
   textPhysical: bigint;
   /** Base of the direct map of physical memory (page_offset_base). */
   directMapBase: bigint;
-  /** Physical address of the kernel's top-level page table (init_top_pgt). */
+  /** Physical address of the kernel's top-level page table (init_top_pgt; swapper_pg_dir on ARM64). */
   root: bigint;
+  /**
+   * The system call table's extent when it was found by a search rather than bounded by the next
+   * symbol (ARM64 kernels whose kallsyms has no data symbols).
+   */
+  syscallTable?: { address: bigint; entries: number };
   image: KernelImage;
   symbols: SymbolTable;
   types: TypeTable;
@@ -48,9 +56,11 @@ export interface OpenKernelOptions {
   /** Types to use instead of .BTF (ISF). */
   types?: TypeTable;
   typesSource?: string;
+  /** The guest's architecture when the dump says (ELF cores); otherwise x86-64, then ARM64, is tried. */
+  architecture?: 'x86_64' | 'aarch64' | 'unknown';
 }
 
-function requireSymbol(symbols: SymbolTable, name: string): bigint {
+export function requireSymbol(symbols: SymbolTable, name: string): bigint {
   const address = symbols.address(name);
   if (address === undefined)
     throw new RingsideError('NOT_FOUND', `the kernel symbol ${name} is missing`);
@@ -69,7 +79,17 @@ export function openLinuxKernel(
   vcpus: readonly VcpuState[],
   options: OpenKernelOptions = {},
 ): LinuxKernel {
-  const image = findKernelImage(memory, vcpus);
+  const image = findKernelImage(memory, vcpus, options.architecture);
+  return image.architecture === 'aarch64'
+    ? openArm64Kernel(memory, image, options)
+    : openX86Kernel(memory, image, options);
+}
+
+function openX86Kernel(
+  memory: PhysicalMemory,
+  image: X86KernelImage,
+  options: OpenKernelOptions,
+): LinuxKernel {
   const symbols =
     options.symbols?.(image) ?? new KallsymsSymbolTable(reconstructKallsyms(image.bytes));
   const text = requireSymbol(symbols, '_text');
@@ -115,6 +135,7 @@ export function openLinuxKernel(
     directMapSymbol !== undefined ? reader.u64(directMapSymbol) : 0xffff_8880_0000_0000n;
   const textTranslation = translateX86(image.mode, root, text, entryReader(memory));
   return {
+    architecture: 'x86_64',
     banner,
     release,
     slide,
@@ -133,7 +154,7 @@ export function openLinuxKernel(
   };
 }
 
-const emptyTypes: TypeTable = {
+export const emptyTypes: TypeTable = {
   get: () => ({ kind: 'void' }),
   findStruct: () => undefined,
   sizeOf: () => 0,

@@ -34,7 +34,11 @@ function nextSymbolAbove(kernel: LinuxKernel, address: bigint): bigint | undefin
 export function readSyscallTable(kernel: LinuxKernel, name = 'sys_call_table'): SyscallEntry[] {
   const table = kernel.symbols.address(name);
   if (table === undefined) return [];
-  const count = tableLength(kernel, table);
+  // A table found by a search (ARM64 without data symbols in kallsyms) comes with its extent.
+  const count =
+    kernel.syscallTable?.address === table
+      ? kernel.syscallTable.entries
+      : tableLength(kernel, table);
   const start = kernel.symbols.address('_stext') ?? kernel.symbols.address('_text')!;
   const end = kernel.symbols.address('_etext') ?? start;
   let modules: ModuleInfo[] | undefined;
