@@ -12,7 +12,10 @@ const MAX_SYSCALLS = 1024;
 const MODULE_NAME_LEN = 56;
 
 /** Where the vmlinux .BTF lies in the image: the first well-formed BTF blob of a plausible size. */
-export function findBtfInImage(bytes: Uint8Array): { start: number; end: number } | undefined {
+export function findBtfInImage(
+  bytes: Uint8Array,
+  minimumBytes = 64 << 10,
+): { start: number; end: number } | undefined {
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   // Magic 0xeb9f little-endian, version 1, flags 0.
   const signature = Buffer.from([BTF_MAGIC & 0xff, BTF_MAGIC >> 8, 1, 0]);
@@ -25,7 +28,7 @@ export function findBtfInImage(bytes: Uint8Array): { start: number; end: number 
       continue;
     }
     // vmlinux BTF is megabytes; modules' and BPF programs' blobs are small.
-    if (length < 64 << 10 || length > MAX_BTF_BYTES || at + length > buffer.length) continue;
+    if (length < minimumBytes || length > MAX_BTF_BYTES || at + length > buffer.length) continue;
     return { start: at, end: at + length };
   }
   return undefined;
