@@ -61,6 +61,12 @@ describe('findBannerInImage', () => {
     image.write('Linux version 6.1.0-test (log copy)\n', 0x200, 'latin1');
     expect(findBannerInImage(image)).toBe(0x100);
   });
+  it('prefers the banner with a build number over the weak one 6.1 leaves behind', () => {
+    const image = Buffer.alloc(0x400);
+    image.write('Linux version 6.1.0-test (builder) # SMP Debian\n', 0x10, 'latin1');
+    image.write('Linux version 6.1.0-test (builder) #1 SMP Debian\n', 0x100, 'latin1');
+    expect(findBannerInImage(image)).toBe(0x100);
+  });
   it('gives nothing without one', () => {
     expect(findBannerInImage(Buffer.from('Linux version but no end'))).toBeUndefined();
   });

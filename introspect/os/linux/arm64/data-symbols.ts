@@ -34,16 +34,25 @@ export function findBtfInImage(
   return undefined;
 }
 
-/** linux_banner: the first "Linux version …\n" string in the image (rodata precedes the log buffer). */
+/**
+ * linux_banner: a whole "Linux version …\n" string in the image (rodata precedes the log buffer).
+ * Since 6.1 the image also keeps a weak, unused banner built before the version number was known
+ * ("# SMP …"): the one whose UTS_VERSION has its number ("#1 SMP …") wins.
+ */
 export function findBannerInImage(bytes: Uint8Array): number | undefined {
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const needle = Buffer.from('Linux version ', 'latin1');
-  for (let at = buffer.indexOf(needle); at >= 0; at = buffer.indexOf(needle, at + 1)) {
+  let first: number | undefined;
+  let seen = 0;
+  for (let at = buffer.indexOf(needle); at >= 0 && seen < 64; at = buffer.indexOf(needle, at + 1)) {
     if (at > 0 && buffer[at - 1] !== 0) continue; // inside another string
     const end = buffer.indexOf(0, at);
-    if (end > at && end - at < 512 && buffer[end - 1] === 0x0a) return at;
+    if (end <= at || end - at >= 512 || buffer[end - 1] !== 0x0a) continue;
+    seen++;
+    first ??= at;
+    if (/ #\d/.test(buffer.toString('latin1', at, end))) return at;
   }
-  return undefined;
+  return first;
 }
 
 /**
