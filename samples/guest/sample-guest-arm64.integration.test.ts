@@ -177,6 +177,25 @@ describe('the ringside CLI on ARM64 snapshots', () => {
     }
   });
 
+  it('psxview sees every task in the task list, the PID tree and the pid links (run queues: not yet)', () => {
+    const result = snapshotCommand('psxview', '--json', elfPath);
+    expect(result.status).toBe(0);
+    // The per-CPU run queues need __per_cpu_offset, which this kernel's kallsyms does not carry.
+    expect(result.stderr.trim().split('\n')).toEqual([
+      'ringside: warning: partial answer: runQueues: no per-CPU symbol runqueues',
+    ]);
+    const rows = JSON.parse(result.stdout) as {
+      pid: number;
+      task_list: boolean;
+      id_tree: boolean;
+      pid_links: boolean;
+      hidden: boolean;
+    }[];
+    expect(rows.length).toBeGreaterThan(50);
+    expect(rows.filter((row) => !row.task_list || !row.id_tree || !row.pid_links)).toEqual([]);
+    expect(rows.filter((row) => row.hidden)).toEqual([]);
+  });
+
   it('a task list looped back on itself gives the tasks before the loop and a warning', () => {
     const clean = openSnapshotKernel(rawPath, { ramBase: RAM_BASE });
     const { kernel } = clean;

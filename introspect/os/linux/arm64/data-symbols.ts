@@ -188,3 +188,18 @@ export const derivedSymbol = (name: string, address: bigint, type: string): Kern
   address,
   type,
 });
+
+/**
+ * init_pid_ns, through init_task: init_task.thread_pid->numbers[0].ns, a kernel pointer to a
+ * pid_namespace of level 0.
+ */
+export function findInitPidNamespace(reader: KernelReader, initTask: bigint): bigint | undefined {
+  return readable(() => {
+    const pid = reader.u64(initTask + reader.offset('task_struct', 'thread_pid'));
+    const namespace = reader.u64(
+      pid + reader.offset('pid', 'numbers') + reader.offset('upid', 'ns'),
+    );
+    if (namespace >> 48n !== 0xffffn) return undefined;
+    return reader.fieldNumber(namespace, 'pid_namespace', 'level') === 0 ? namespace : undefined;
+  });
+}

@@ -17,6 +17,7 @@ import {
   derivedSymbol,
   findBannerInImage,
   findBtfInImage,
+  findInitPidNamespace,
   findInitTask,
   findModuleList,
   findSyscallTableInImage,
@@ -134,7 +135,11 @@ export function openArm64Kernel(
   const reader = new KernelReader(space, types);
   // init_task and the module list are found by their shape, which needs the types.
   const initTask = findInitTask(reader, image.bytes, image.virtualStart);
-  if (initTask !== undefined) derived.push(derivedSymbol('init_task', initTask, 'D'));
+  if (initTask !== undefined) {
+    derived.push(derivedSymbol('init_task', initTask, 'D'));
+    const namespace = findInitPidNamespace(reader, initTask);
+    if (namespace !== undefined) derived.push(derivedSymbol('init_pid_ns', namespace, 'D'));
+  }
   const textOffset = Number(textEnd - image.virtualStart);
   const modules = findModuleList(reader, image.bytes, image.virtualStart, textOffset);
   if (modules !== undefined) derived.push(derivedSymbol('modules', modules, 'd'));
