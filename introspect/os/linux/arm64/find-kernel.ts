@@ -97,8 +97,8 @@ function readClipped(
 }
 
 /** Physical memory around the banner: kallsyms is in the same image, a few MiB from it. */
-const WINDOW_BEFORE = 32n << 20n;
-const WINDOW_AFTER = 48n << 20n;
+const WINDOW_BEFORE = 16n << 20n;
+const WINDOW_AFTER = 32n << 20n;
 
 interface Window {
   start: bigint;
