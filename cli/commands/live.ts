@@ -3,7 +3,8 @@
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { config } from 'rxjs';
-import { RingsideError } from '../../introspect/errors.js';
+import { InputError, RingsideError } from '../../introspect/errors.js';
+import { parseAddress } from '../../introspect/memory/address.js';
 import { attachableArguments } from '../../introspect/backends/qemu/launch-args.js';
 import { pluginPath } from '../../introspect/backends/qemu/plugin-path.js';
 import { QemuDomain } from '../../introspect/backends/qemu/qemu-domain.js';
@@ -24,6 +25,14 @@ const ndjson = (value: unknown): string =>
   JSON.stringify(value, (_key, item) =>
     typeof item === 'bigint' ? `0x${item.toString(16)}` : item,
   );
+
+function ramBaseOption(text: string): bigint {
+  try {
+    return parseAddress(text);
+  } catch (error) {
+    throw new InputError('not an address', `--ram-base ${text}`, { cause: error });
+  }
+}
 
 export function registerLiveCommands(program: Command): void {
   program
@@ -74,6 +83,10 @@ export function registerLiveCommands(program: Command): void {
       'without the plugin: QEMU’s gdbstub socket (slow breakpoints, exec hooks only)',
     )
     .requiredOption('--ram <file>', 'the guest’s RAM backing file (memory-backend-file, share=on)')
+    .option(
+      '--ram-base <address>',
+      'guest-physical address of the RAM file’s first byte (0 on q35; 0x40000000 on ARM virt)',
+    )
     .option('--qmp <path>', 'QMP socket (for pause/resume)')
     .option('--name <name>', 'guest name in events', 'guest')
     .option(
@@ -92,6 +105,7 @@ export function registerLiveCommands(program: Command): void {
         pluginSocket?: string;
         gdb?: string;
         ram: string;
+        ramBase?: string;
         qmp?: string;
         name: string;
         plugins: string;
@@ -99,6 +113,13 @@ export function registerLiveCommands(program: Command): void {
         sinks?: string;
         text?: boolean;
       }) => {
+        const base = options.ramBase !== undefined ? ramBaseOption(options.ramBase) : undefined;
+        if (base !== undefined && !options.pluginSocket) {
+          throw new RingsideError(
+            'BAD_INPUT',
+            '--ram-base needs --plugin-socket: the gdbstub fallback reads x86-64 guests only',
+          );
+        }
         if (!options.pluginSocket && !options.gdb) {
           throw new RingsideError(
             'BAD_INPUT',
@@ -130,7 +151,11 @@ export function registerLiveCommands(program: Command): void {
         const qmp = options.qmp ? await QmpClient.connect(options.qmp) : undefined;
         const common = { name: options.name, ramFile: options.ram, ...(qmp ? { qmp } : {}) };
         const domain = options.pluginSocket
-          ? await QemuDomain.attach({ ...common, pluginSocket: options.pluginSocket })
+          ? await QemuDomain.attach({
+              ...common,
+              pluginSocket: options.pluginSocket,
+              ...(base !== undefined ? { ramBase: base } : {}),
+            })
           : await GdbDomain.attach({ ...common, gdbSocket: options.gdb! });
         if (!options.pluginSocket) {
           process.stderr.write(
@@ -174,9 +199,16 @@ export function registerLiveCommands(program: Command): void {
     .description('A consistent live process list: the guest is paused while its task list is read')
     .requiredOption('--ram <file>', 'the guest’s RAM backing file (memory-backend-file, share=on)')
     .requiredOption('--qmp <path>', 'QMP socket, to pause and resume the guest')
+    .option(
+      '--ram-base <address>',
+      'guest-physical address of the RAM file’s first byte (0 on q35; 0x40000000 on ARM virt)',
+    )
     .option('--json', 'print a JSON array')
-    .action(async (options: { ram: string; qmp: string; json?: boolean }) => {
-      const memory = new RamFileMemory(options.ram);
+    .action(async (options: { ram: string; qmp: string; ramBase?: string; json?: boolean }) => {
+      const memory = new RamFileMemory(
+        options.ram,
+        options.ramBase !== undefined ? { base: ramBaseOption(options.ramBase) } : {},
+      );
       const qmp = await QmpClient.connect(options.qmp);
       try {
         const kernel = openLinuxKernel(memory, []);

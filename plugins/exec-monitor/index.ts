@@ -52,18 +52,23 @@ export const execMonitor: DetectorPlugin = {
   start({ domain, kernel }: PluginContext): Observable<VmiEvent> {
     checkRequirements(execMonitor, { domain, kernel });
     const address = kernel.symbols.address('bprm_execve')!;
-    const currentOffset = currentTaskOffset(kernel);
+    // bprm_execve(bprm, fd, filename, flags): the first and third arguments, and the running task —
+    // from the per-CPU current_task through GS on x86-64, from SP_EL0 on ARM64.
+    const arm64 = kernel.architecture === 'aarch64';
+    const currentOffset = arm64 ? 0n : currentTaskOffset(kernel);
     const r = kernel.reader;
     return new Observable<VmiEvent>((subscriber) => {
       const subscription = domain.hook({ kind: 'exec', address, name: 'bprm_execve' }).subscribe({
         next: ({ event }) => {
           const registers = event.registers ?? {};
           try {
-            const bprm = registers.rdi ?? 0n;
-            const filenameStruct = registers.rdx ?? 0n;
+            const bprm = (arm64 ? registers.x0 : registers.rdi) ?? 0n;
+            const filenameStruct = (arm64 ? registers.x2 : registers.rdx) ?? 0n;
             const task = readTask(
               kernel,
-              currentTask(kernel, registers.gs_base ?? 0n, currentOffset),
+              arm64
+                ? (registers.sp_el0 ?? 0n)
+                : currentTask(kernel, registers.gs_base ?? 0n, currentOffset),
             );
             const filename = r.cString(
               r.u64(filenameStruct + r.offset('filename', 'name')),
@@ -97,7 +102,7 @@ export const execMonitor: DetectorPlugin = {
                 },
               },
               user: { id: task.uid, group_id: task.gid, effective_id: task.euid },
-              vmi: { rip: registers.rip ?? address, hook: 'bprm_execve' },
+              vmi: { rip: registers.rip ?? registers.pc ?? address, hook: 'bprm_execve' },
             });
           } catch (error) {
             if (!isRingsideError(error)) throw error;

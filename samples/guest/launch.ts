@@ -28,10 +28,7 @@ export interface SampleGuestOptions {
   /** Keep QEMU running after this process exits (for `ringside guest start`). */
   detached?: boolean;
   bootTimeoutMs?: number;
-  /**
-   * Ringside's TCG plugin (default on x86_64: the built plugin, with its socket in the run directory;
-   * on aarch64 none by default, as the plugin reads x86 registers); false for none.
-   */
+  /** Ringside's TCG plugin (default: the built plugin, with its socket in the run directory); false for none. */
   plugin?: QemuLaunchOptions['plugin'] | false;
   log?: (line: string) => void;
 }
@@ -81,7 +78,7 @@ export async function startSampleGuest(options: SampleGuestOptions = {}): Promis
     // nohz=off keeps a periodic tick in an idle guest, so hook changes (applied when a vCPU next runs) never wait long.
     append: `console=${CONSOLE[architecture]} panic=-1 quiet nohz=off`,
   };
-  if (options.plugin !== false && (options.plugin !== undefined || architecture === 'x86_64')) {
+  if (options.plugin !== false) {
     launch.plugin = options.plugin ?? { path: pluginPath(), socket: join(runDir, 'plugin.sock') };
   }
   const endpoints = qemuEndpoints(launch);

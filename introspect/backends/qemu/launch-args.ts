@@ -80,7 +80,10 @@ export function attachableArguments(options: QemuLaunchOptions): string[] {
   if (options.plugin) {
     args.push(
       '-plugin',
-      `${options.plugin.path},socket=${options.plugin.socket},ram=${endpoints.ramFile}`,
+      `${options.plugin.path},socket=${options.plugin.socket},ram=${endpoints.ramFile}` +
+        (options.architecture === 'aarch64'
+          ? `,ram_base=0x${ramBase('aarch64').toString(16)}`
+          : ''),
     );
   }
   return args;

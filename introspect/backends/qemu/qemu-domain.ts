@@ -51,6 +51,8 @@ export interface QemuDomainOptions {
   name: string;
   pluginSocket: string;
   ramFile: string;
+  /** Guest-physical address of the RAM file's first byte when RAM is one block (ARM virt: 0x4000_0000). */
+  ramBase?: bigint;
   /** A QMP connection for pause/resume; the domain owns it and closes it on close(). */
   qmp?: QmpClient;
   /** Reports errors thrown by hook handlers (default: stderr). */
@@ -102,7 +104,10 @@ export class QemuDomain implements Domain {
   }
 
   static async attach(options: QemuDomainOptions): Promise<QemuDomain> {
-    const physical = new RamFileMemory(options.ramFile);
+    const physical = new RamFileMemory(
+      options.ramFile,
+      options.ramBase !== undefined ? { base: options.ramBase } : {},
+    );
     let plugin: PluginClient;
     try {
       plugin = await PluginClient.connect(options.pluginSocket);

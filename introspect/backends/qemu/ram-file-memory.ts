@@ -1,5 +1,6 @@
 // Live guest-physical memory straight from QEMU's RAM backing file (memory-backend-file, share=on),
-// laid out as q35 maps it: RAM below the PCI hole at its own address, the rest from 4 GiB on.
+// laid out as q35 maps it: RAM below the PCI hole at its own address, the rest from 4 GiB on; or, for
+// a machine that puts RAM in one block elsewhere (ARM virt: 0x4000_0000), from a given base.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { InputError, MemoryError } from '../../errors.js';
 import type { PhysicalMemory, PhysicalRange } from '../../memory/types.js';
@@ -14,8 +15,14 @@ export class RamFileMemory implements PhysicalMemory {
   private readonly fd: number;
   private readonly size: bigint;
   private readonly low: bigint;
+  /** Guest-physical address of the file's first byte when RAM is one block (ARM virt); else 0. */
+  private readonly base: bigint;
 
-  constructor(readonly name: string) {
+  constructor(
+    readonly name: string,
+    options: { base?: bigint } = {},
+  ) {
+    this.base = options.base ?? 0n;
     try {
       this.fd = openSync(name, 'r');
     } catch (error) {
@@ -34,10 +41,12 @@ export class RamFileMemory implements PhysicalMemory {
         'the RAM file is empty: is QEMU running with this memory backend?',
         name,
       );
-    this.low = q35LowMemory(this.size);
+    // One block from a base has no PCI hole to step over.
+    this.low = this.base !== 0n ? this.size : q35LowMemory(this.size);
   }
 
   ranges(): readonly PhysicalRange[] {
+    if (this.base !== 0n) return [{ start: this.base, end: this.base + this.size }];
     const ranges: PhysicalRange[] = [{ start: 0n, end: this.low }];
     if (this.size > this.low)
       ranges.push({ start: FOUR_GIB, end: FOUR_GIB + (this.size - this.low) });
@@ -46,6 +55,10 @@ export class RamFileMemory implements PhysicalMemory {
 
   /** File offset of a guest-physical address, or undefined in the PCI hole or past the end. */
   private offsetOf(address: bigint): bigint | undefined {
+    if (this.base !== 0n) {
+      const offset = address - this.base;
+      return offset >= 0n && offset < this.size ? offset : undefined;
+    }
     if (address < this.low) return address;
     if (address >= FOUR_GIB && address - FOUR_GIB < this.size - this.low)
       return this.low + (address - FOUR_GIB);
@@ -58,8 +71,10 @@ export class RamFileMemory implements PhysicalMemory {
       const current = address + BigInt(done);
       const offset = this.offsetOf(current);
       if (offset === undefined) throw new MemoryError('no guest RAM', current, this.name);
-      const regionEnd = current < this.low ? this.low : this.size;
-      const fileRemaining = Number(current < this.low ? regionEnd - current : this.size - offset);
+      // Bytes left in this block of the file: up to the PCI hole below 4 GiB, else to the end.
+      const fileRemaining = Number(
+        this.base === 0n && current < this.low ? this.low - current : this.size - offset,
+      );
       const count = Math.min(target.length - done, fileRemaining);
       const got = readSync(this.fd, target, done, count, Number(offset));
       if (got !== count)

@@ -12,8 +12,12 @@
  * trap is dropped. Changing what is instrumented flushes QEMU's translated code once per change.
  *
  * Arguments: socket=PATH (where to listen), ram=PATH (the memory-backend-file, to map code back to
- * guest-physical frames), lowmem=BYTES (RAM below 4 GiB, default: the file size or 2 GiB when
- * larger than 2.75 GiB), timeout_ms=N (default 5000).
+ * guest-physical frames), lowmem=BYTES (q35: RAM below 4 GiB, default: the file size or 2 GiB when
+ * larger than 2.75 GiB), ram_base=ADDRESS (where RAM starts when it is one block elsewhere: ARM virt
+ * puts it at 0x40000000), timeout_ms=N (default 5000).
+ *
+ * x86-64 and AArch64 guests: the registers sent with hits are chosen by the target at install time;
+ * control-register traps are decoded for x86-64 only.
  *
  * Wire format (little-endian): frame = u32 length, u8 type, payload; see plugin-protocol.ts.
  */
@@ -96,18 +100,33 @@ enum access_bits { ACCESS_R = 1, ACCESS_W = 2, ACCESS_X = 4, ACCESS_KERNEL = 8 }
 enum reg_trap_bits { TRAP_CR0 = 1u << 0, TRAP_CR3 = 1u << 3, TRAP_CR4 = 1u << 4, TRAP_MSR = 1u << 8 };
 
 /* The registers sent with every hit, in this order (names from QEMU's x86-64 gdb description). */
-static const char *const REGISTER_NAMES[] = {
+static const char *const X86_64_REGISTERS[] = {
     "rip", "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8",     "r9",
     "r10", "r11", "r12", "r13", "r14", "r15", "eflags", "cr0", "cr2", "cr3", "cr4",
     "efer", "fs_base", "gs_base", "k_gs_base",
 };
-#define REGISTER_COUNT (sizeof(REGISTER_NAMES) / sizeof(REGISTER_NAMES[0]))
-/* Indexes into REGISTER_NAMES used by the decoder. */
+/*
+ * AArch64: QEMU's core registers and the system registers it describes to gdb (by their ARM names,
+ * matched without regard to case and sent in lower case): SP_EL0 holds `current` in the kernel.
+ */
+static const char *const AARCH64_REGISTERS[] = {
+    "pc",  "sp",  "x0",  "x1",  "x2",  "x3",  "x4",  "x5",  "x6",  "x7",  "x8",        "x9",        "x10",
+    "x11", "x12", "x13", "x14", "x15", "x16", "x17", "x18", "x19", "x20", "x21", "x22",       "x23",
+    "x24", "x25", "x26", "x27", "x28", "x29", "x30", "cpsr", "sp_el0", "ttbr0_el1", "ttbr1_el1", "tcr_el1",
+    "vbar_el1",
+};
+#define MAX_REGISTERS 48
+static const char *const *register_names = X86_64_REGISTERS;
+static size_t register_count = sizeof(X86_64_REGISTERS) / sizeof(X86_64_REGISTERS[0]);
+static bool target_x86 = true;
+#define REGISTER_COUNT register_count
+#define REGISTER_NAMES register_names
+/* Indexes into X86_64_REGISTERS used by the decoder. */
 static const int GPR_INDEX[16] = {1, 3, 4, 2, 8, 7, 5, 6, 9, 10, 11, 12, 13, 14, 15, 16};
 #define REG_RIP 0
 
 typedef struct {
-    struct qemu_plugin_register *handles[REGISTER_COUNT];
+    struct qemu_plugin_register *handles[MAX_REGISTERS];
     unsigned int view;
 } vcpu_state;
 
@@ -121,6 +140,7 @@ static qemu_plugin_id_t plugin_id;
 static char *socket_path;
 static char *ram_path;
 static uint64_t lowmem;
+static uint64_t ram_base;
 static uint64_t ram_size;
 static int timeout_ms = 5000;
 static uintptr_t ram_host_base;
@@ -603,9 +623,9 @@ static void report_hit_full(unsigned int vcpu_index, uint8_t kind, uint32_t hook
     if (peer_fd < 0) {
         return;
     }
-    uint64_t registers[REGISTER_COUNT];
+    uint64_t registers[MAX_REGISTERS];
     if (known_registers) {
-        memcpy(registers, known_registers, sizeof(registers));
+        memcpy(registers, known_registers, register_count * sizeof(registers[0]));
     } else {
         read_registers(vcpu_index, registers);
     }
@@ -685,7 +705,7 @@ static void on_exec_hook(unsigned int vcpu_index, void *userdata)
     if (peer_fd < 0) {
         return;
     }
-    uint64_t registers[REGISTER_COUNT];
+    uint64_t registers[MAX_REGISTERS];
     read_registers(vcpu_index, registers);
     capture_value values[MAX_CAPTURES];
     GByteArray *scratch = g_byte_array_sized_new(MAX_CAPTURE_BYTES);
@@ -715,6 +735,9 @@ static uint64_t host_to_guest_physical(const void *host)
         return UINT64_MAX;
     }
     uint64_t offset = pointer - ram_host_base;
+    if (ram_base) {
+        return ram_base + offset;
+    }
     return offset < lowmem ? offset : offset - lowmem + (4ull << 30);
 }
 
@@ -769,7 +792,7 @@ static uint64_t watched_cr_bits(unsigned int cr)
 static void on_register_write(unsigned int vcpu_index, void *userdata)
 {
     const register_site *site = userdata;
-    uint64_t registers[REGISTER_COUNT];
+    uint64_t registers[MAX_REGISTERS];
     read_registers(vcpu_index, registers);
     if (site->target == 0xff) {
         uint64_t msr = registers[GPR_INDEX[1]] & 0xffffffffu; /* ecx */
@@ -855,7 +878,7 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
              * the writer's rip is the instruction's address, passed here. */
             qemu_plugin_register_vcpu_mem_cb(insn, on_mem, QEMU_PLUGIN_CB_NO_REGS, rw, (void *)(uintptr_t)vaddr);
         }
-        if (register_traps) {
+        if (register_traps && target_x86) {
             uint8_t code[16];
             size_t size = qemu_plugin_insn_data(insn, code, sizeof(code));
             unsigned int target, source;
@@ -885,7 +908,7 @@ static void vcpu_init(qemu_plugin_id_t id, unsigned int vcpu_index)
     for (guint i = 0; i < descriptors->len; i++) {
         qemu_plugin_reg_descriptor *descriptor = &g_array_index(descriptors, qemu_plugin_reg_descriptor, i);
         for (size_t r = 0; r < REGISTER_COUNT; r++) {
-            if (strcmp(descriptor->name, REGISTER_NAMES[r]) == 0) {
+            if (g_ascii_strcasecmp(descriptor->name, REGISTER_NAMES[r]) == 0) {
                 vcpus[vcpu_index].handles[r] = descriptor->handle;
             }
         }
@@ -1192,6 +1215,14 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
         return -1;
     }
     plugin_id = id;
+    if (strcmp(info->target_name, "aarch64") == 0) {
+        register_names = AARCH64_REGISTERS;
+        register_count = sizeof(AARCH64_REGISTERS) / sizeof(AARCH64_REGISTERS[0]);
+        target_x86 = false;
+    } else if (strcmp(info->target_name, "x86_64") != 0) {
+        fprintf(stderr, "ringside: unsupported target %s (x86_64 and aarch64 are)\n", info->target_name);
+        return -1;
+    }
     for (int i = 0; i < argc; i++) {
         char *value = strchr(argv[i], '=');
         if (!value) {
@@ -1205,6 +1236,8 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
             ram_path = g_strdup(value);
         } else if (strcmp(argv[i], "lowmem") == 0) {
             lowmem = strtoull(value, NULL, 0);
+        } else if (strcmp(argv[i], "ram_base") == 0) {
+            ram_base = strtoull(value, NULL, 0);
         } else if (strcmp(argv[i], "timeout_ms") == 0) {
             timeout_ms = atoi(value);
         } else {
@@ -1220,7 +1253,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
     if (!lowmem) {
         lowmem = ram_size >= 0xb0000000ull ? 0x80000000ull : ram_size;
     }
-    frame_limit = (lowmem ? lowmem : (4ull << 30)) >> 12;
+    frame_limit = ram_base ? (ram_base + ram_size) >> 12 : (lowmem ? lowmem : (4ull << 30)) >> 12;
     exec_hooks = g_hash_table_new(g_int64_hash, g_int64_equal);
     exec_frames = g_hash_table_new(g_direct_hash, g_direct_equal);
     pending_acks = g_array_new(FALSE, FALSE, sizeof(uint32_t));

@@ -1,0 +1,102 @@
+// The live QEMU backend on the ARM64 sample guest: the TCG plugin inside qemu-system-aarch64 (AArch64
+// registers, RAM at 0x4000_0000), the exec monitor's events against what the guest ran, and
+// `ringside ps` against the guest's own process list.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import type { VmiEvent } from '../../introspect/events/event.js';
+import { QemuDomain } from '../../introspect/backends/qemu/qemu-domain.js';
+import { openLiveKernel } from '../../introspect/os/linux/live-kernel.js';
+import { execMonitor } from '../../plugins/exec-monitor/index.js';
+import type { GuestControl } from './control.js';
+import { startSampleGuest, type RunningGuest } from './launch.js';
+
+const repo = join(import.meta.dirname ?? '.', '..', '..');
+const cli = join(repo, 'dist', 'cli', 'main.js');
+
+let guest: RunningGuest;
+let control: GuestControl;
+
+beforeAll(async () => {
+  guest = await startSampleGuest({ name: 'it-live-arm64', architecture: 'aarch64' });
+  control = await guest.control();
+}, 240_000);
+
+afterAll(async () => {
+  control?.close();
+  await guest?.stop();
+});
+
+describe('the live ARM64 guest', () => {
+  it('ringside ps lists the guest’s processes from its RAM file at the virt RAM base', () => {
+    const result = spawnSync(
+      process.execPath,
+      [
+        cli,
+        'ps',
+        '--json',
+        '--ram',
+        guest.endpoints.ramFile,
+        '--ram-base',
+        '0x40000000',
+        '--qmp',
+        guest.endpoints.qmpSocket,
+      ],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    const rows = JSON.parse(result.stdout) as { pid: number; ppid: number; uid: number }[];
+    for (const process of guest.view.processes.filter((entry) => entry.ppid > 2)) {
+      expect(rows).toContainEqual(
+        expect.objectContaining({ pid: process.pid, ppid: process.ppid, uid: process.uid }),
+      );
+    }
+  });
+
+  it('the exec monitor sees every execve once, with parent, uid, filename and argv (AArch64 registers)', async () => {
+    const domain = await QemuDomain.attach({
+      name: 'it-live-arm64',
+      pluginSocket: guest.endpoints.pluginSocket!,
+      ramFile: guest.endpoints.ramFile,
+      ramBase: guest.ramBase,
+      qmp: await guest.qmp(),
+    });
+    try {
+      const kernel = openLiveKernel(domain, { architecture: 'aarch64' });
+      expect(kernel.release).toBe(guest.view.release);
+      const events: VmiEvent[] = [];
+      const subscription = execMonitor
+        .start({ domain, kernel })
+        .subscribe((event) => events.push(event));
+      await domain.synced();
+      await control.run(
+        "for i in $(seq 25); do /bin/true marker $i; done; su -s /bin/sh app -c '/bin/true as-app'",
+      );
+      subscription.unsubscribe();
+      expect(events.filter((event) => event.details?.error !== undefined)).toEqual([]);
+      const markers = events.filter(
+        (event) =>
+          event.process?.executable === '/bin/true' && event.process.args?.[1] === 'marker',
+      );
+      expect(markers.map((event) => event.process!.args![2])).toEqual(
+        Array.from({ length: 25 }, (_, index) => String(index + 1)),
+      );
+      const shell = events.find(
+        (event) =>
+          event.process?.args?.[0] === 'sh' && event.process.command_line?.includes('marker'),
+      );
+      expect(shell).toBeDefined();
+      for (const event of markers) {
+        expect(event.process).toMatchObject({ ppid: shell!.process!.pid, name: 'sh' });
+        expect(event.user).toMatchObject({ id: 0, effective_id: 0 });
+        expect(event.process!.pid).not.toBe(shell!.process!.pid);
+        // The hook fired at bprm_execve, where the PC is.
+        expect(event.vmi).toMatchObject({ rip: kernel.symbols.address('bprm_execve') });
+      }
+      const asApp = events.find((event) => event.process?.args?.[1] === 'as-app');
+      expect(asApp?.user).toMatchObject({ id: 1000, group_id: 1000 });
+    } finally {
+      await domain.close();
+    }
+  });
+});
