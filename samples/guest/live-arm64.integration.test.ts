@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { VmiEvent } from '../../introspect/events/event.js';
 import { QemuDomain } from '../../introspect/backends/qemu/qemu-domain.js';
+import { checkIntegrity } from '../../introspect/os/linux/integrity.js';
 import { openLiveKernel } from '../../introspect/os/linux/live-kernel.js';
 import { execMonitor } from '../../plugins/exec-monitor/index.js';
 import type { GuestControl } from './control.js';
@@ -95,6 +96,30 @@ describe('the live ARM64 guest', () => {
       }
       const asApp = events.find((event) => event.process?.args?.[1] === 'as-app');
       expect(asApp?.user).toMatchObject({ id: 1000, group_id: 1000 });
+
+      // The registers a hit carries: TTBR1_EL1 is the table the kernel search found, and VBAR_EL1
+      // (the integrity target that plays the IDT's role) points at the kernel's vectors.
+      const hits: Record<string, bigint>[] = [];
+      const raw = domain
+        .hook({ kind: 'exec', address: kernel.symbols.address('bprm_execve')! })
+        .subscribe(({ event }) => hits.push(event.registers ?? {}));
+      await domain.synced();
+      await control.run('/bin/true; /bin/true');
+      raw.unsubscribe();
+      await domain.synced();
+      expect(hits.length).toBeGreaterThanOrEqual(2);
+      for (const registers of hits) {
+        expect(registers.ttbr1_el1! & 0xffff_ffff_fffen).toBe(kernel.root);
+        expect(registers.vbar_el1).toBe(kernel.symbols.address('vectors'));
+      }
+      expect(
+        checkIntegrity(
+          kernel,
+          hits.map((registers, vcpu) => ({ vcpu, vbar: registers.vbar_el1! })),
+        ),
+      ).toEqual([]);
+      // Control-register traps are decoded for x86-64 only, and the domain says so.
+      expect(domain.capabilities.registerWriteTraps).toBe(false);
     } finally {
       await domain.close();
     }

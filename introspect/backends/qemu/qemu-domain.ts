@@ -94,7 +94,8 @@ export class QemuDomain implements Domain {
       memAccess: 'tcg-plugin',
       breakpoints: 'hidden',
       altp2m: 'emulated',
-      registerWriteTraps: true,
+      // The plugin decodes control-register writes for x86-64 guests only; its register set says which.
+      registerWriteTraps: plugin.hello.registers.includes('cr0'),
       singlestep: false,
       views: plugin.hello.views,
     };

@@ -170,3 +170,54 @@ describe('checkIntegrity', () => {
     expect(() => checkIntegrity(broken)).toThrow();
   });
 });
+
+describe('VBAR_EL1 (ARM64 exception vectors)', () => {
+  const VECTORS = 0x5000n;
+  const HARDENED = 0x6000n;
+  const TRAMPOLINE = 0x7000n;
+  const ALIAS = 0xffff_7dff_bfff_0000n; // the trampoline's fixmap alias
+  const kernelWith = () => {
+    const bytes = new Uint8Array(0x10000);
+    const identity = identitySpace(bytes);
+    const space = {
+      ...identity,
+      translate: (address: bigint) =>
+        address >= ALIAS && address < ALIAS + 0x1000n
+          ? identity.translate(TRAMPOLINE + (address - ALIAS))
+          : identity.translate(address),
+    };
+    const symbols = new SortedSymbolTable([
+      { name: '_stext', address: TEXT, type: 'T' },
+      { name: 'vectors', address: VECTORS, type: 'T' },
+      { name: '__bp_harden_el1_vectors', address: HARDENED, type: 'T' },
+      { name: 'tramp_vectors', address: TRAMPOLINE, type: 'T' },
+      { name: '_etext', address: TEXT_END, type: 'T' },
+    ]);
+    return {
+      symbols,
+      reader: new KernelReader(space, {} as TypeTable),
+    } as unknown as LinuxKernel;
+  };
+
+  it.each([
+    ['vectors', VECTORS],
+    ['a Spectre-BHB slot', HARDENED + 0x1000n],
+    ['the KPTI trampoline through its alias', ALIAS + 0x800n],
+  ])('accepts %s', (_what, vbar) => {
+    expect(checkIntegrity(kernelWith(), [{ vcpu: 0, vbar }])).toEqual([]);
+  });
+
+  it('flags a vector base anywhere else, naming where it points', () => {
+    const [violation, ...rest] = checkIntegrity(kernelWith(), [
+      { vcpu: 1, vbar: VECTORS + 0x100n },
+    ]);
+    expect(rest).toEqual([]);
+    expect(violation).toMatchObject({
+      target: 'vbar_el1',
+      vcpu: 1,
+      new_value: VECTORS + 0x100n,
+      location: { where: 'kernel-text', symbol: 'vectors+0x100' },
+    });
+    expect(violation!.message).toMatch(/VBAR_EL1 on vCPU 1 points to 0x5100/);
+  });
+});

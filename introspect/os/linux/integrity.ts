@@ -1,5 +1,6 @@
 // The kernel's integrity targets, read the same way from a snapshot and a live guest: the system
-// call table, all 256 IDT gates, and the protection bits of CR0/CR4. Each check says what it
+// call table, all 256 IDT gates, the protection bits of CR0/CR4, and on ARM64 VBAR_EL1 (the
+// exception vector base, which plays the IDT's role). Each check says what it
 // expected and what it found; what the caller compares against (a baseline, or the kernel's own
 // text) decides whether a difference is a violation.
 import type { LinuxKernel } from './linux-kernel.js';
@@ -106,7 +107,7 @@ export function locateCode(
 }
 
 export type IntegrityTarget =
-  'syscall_table' | 'idt' | 'cr0.wp' | 'cr4.smep' | 'cr4.smap' | 'lstar';
+  'syscall_table' | 'idt' | 'cr0.wp' | 'cr4.smep' | 'cr4.smap' | 'lstar' | 'vbar_el1';
 
 export interface IntegrityViolation {
   target: IntegrityTarget;
@@ -136,6 +137,36 @@ export interface CpuControlState {
   cr0?: bigint;
   cr4?: bigint;
   lstar?: bigint;
+  /** AArch64: VBAR_EL1, where exceptions (interrupts, system calls, faults) enter the kernel. */
+  vbar?: bigint;
+}
+
+/**
+ * The vector tables Linux/arm64 points VBAR_EL1 at: its own, the Spectre-BHB hardened copies, and the
+ * KPTI trampoline (reached through its fixmap alias). Each table is 2 KiB; the hardened and trampoline
+ * ones come as a few consecutive slots.
+ */
+const ARM64_VECTOR_TABLES = ['vectors', '__bp_harden_el1_vectors', 'tramp_vectors'];
+const VECTOR_TABLE_BYTES = 0x800n;
+const VECTOR_SLOTS = 8;
+
+/** True when `vbar` is one of the kernel's vector tables, directly or through an alias of one. */
+export function isKernelVectorBase(kernel: LinuxKernel, vbar: bigint): boolean {
+  const physicalOf = (address: bigint): bigint | undefined => {
+    const translation = kernel.reader.space.translate(address);
+    return translation.ok ? translation.physical : undefined;
+  };
+  const physical = physicalOf(vbar);
+  for (const name of ARM64_VECTOR_TABLES) {
+    const base = kernel.symbols.address(name);
+    if (base === undefined) continue;
+    for (let slot = 0n; slot < BigInt(VECTOR_SLOTS); slot++) {
+      const table = base + slot * VECTOR_TABLE_BYTES;
+      if (vbar === table) return true;
+      if (physical !== undefined && physicalOf(table) === physical) return true;
+    }
+  }
+  return false;
 }
 
 const hex = (value: bigint): string => `0x${value.toString(16)}`;
@@ -242,6 +273,16 @@ export function checkIntegrity(
           });
         }
       }
+    }
+    if (cpu.vbar !== undefined && !isKernelVectorBase(kernel, cpu.vbar)) {
+      violations.push({
+        target: 'vbar_el1',
+        message: `VBAR_EL1 on vCPU ${cpu.vcpu} points to ${hex(cpu.vbar)}, not one of the kernel's vector tables`,
+        symbol: 'vbar_el1',
+        vcpu: cpu.vcpu,
+        new_value: cpu.vbar,
+        location: locateCode(kernel, cpu.vbar, modules),
+      });
     }
     if (cpu.lstar !== undefined && entry !== undefined && cpu.lstar !== entry) {
       violations.push({

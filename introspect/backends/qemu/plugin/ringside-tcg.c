@@ -107,7 +107,8 @@ static const char *const X86_64_REGISTERS[] = {
 };
 /*
  * AArch64: QEMU's core registers and the system registers it describes to gdb (by their ARM names,
- * matched without regard to case and sent in lower case): SP_EL0 holds `current` in the kernel.
+ * matched without regard to case and sent in lower case; see register_matches): SP_EL0 holds
+ * `current` in the kernel, VBAR_EL1 the exception vector base.
  */
 static const char *const AARCH64_REGISTERS[] = {
     "pc",  "sp",  "x0",  "x1",  "x2",  "x3",  "x4",  "x5",  "x6",  "x7",  "x8",        "x9",        "x10",
@@ -898,6 +899,21 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
     pthread_mutex_unlock(&config_lock);
 }
 
+/*
+ * True when QEMU's register `name` is the one Ringside calls `wanted`: the same name in any case, or,
+ * for a system register QEMU names once for AArch32 and AArch64 (VBAR for VBAR_EL1), the name without
+ * its "_el1" (only when `exact` is false: an exact match wins).
+ */
+static bool register_matches(const char *name, const char *wanted, bool exact)
+{
+    if (g_ascii_strcasecmp(name, wanted) == 0) {
+        return true;
+    }
+    size_t length = strlen(wanted);
+    return !exact && length > 4 && g_ascii_strcasecmp(wanted + length - 4, "_el1") == 0 &&
+           strlen(name) == length - 4 && g_ascii_strncasecmp(name, wanted, length - 4) == 0;
+}
+
 static void vcpu_init(qemu_plugin_id_t id, unsigned int vcpu_index)
 {
     (void)id;
@@ -905,11 +921,13 @@ static void vcpu_init(qemu_plugin_id_t id, unsigned int vcpu_index)
         return;
     }
     GArray *descriptors = qemu_plugin_get_registers();
-    for (guint i = 0; i < descriptors->len; i++) {
-        qemu_plugin_reg_descriptor *descriptor = &g_array_index(descriptors, qemu_plugin_reg_descriptor, i);
-        for (size_t r = 0; r < REGISTER_COUNT; r++) {
-            if (g_ascii_strcasecmp(descriptor->name, REGISTER_NAMES[r]) == 0) {
-                vcpus[vcpu_index].handles[r] = descriptor->handle;
+    for (int pass = 0; pass < 2; pass++) {
+        for (guint i = 0; i < descriptors->len; i++) {
+            qemu_plugin_reg_descriptor *descriptor = &g_array_index(descriptors, qemu_plugin_reg_descriptor, i);
+            for (size_t r = 0; r < REGISTER_COUNT; r++) {
+                if (!vcpus[vcpu_index].handles[r] && register_matches(descriptor->name, REGISTER_NAMES[r], pass == 0)) {
+                    vcpus[vcpu_index].handles[r] = descriptor->handle;
+                }
             }
         }
     }
