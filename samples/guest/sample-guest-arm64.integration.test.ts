@@ -196,6 +196,18 @@ describe('the ringside CLI on ARM64 snapshots', () => {
     expect(rows.filter((row) => row.hidden)).toEqual([]);
   });
 
+  it('profile isf writes an ISF that gives the same process list as the kernel’s own kallsyms and BTF', () => {
+    const isf = join(dir, 'arm64.json');
+    const written = spawnSync(process.execPath, [cli, 'profile', 'isf', elfPath, '-o', isf], {
+      encoding: 'utf8',
+    });
+    expect(written.status).toBe(0);
+    const viaIsf = snapshotCommand('pslist', '--json', '--isf', isf, elfPath);
+    const native = snapshotCommand('pslist', '--json', elfPath);
+    expect(viaIsf.status).toBe(0);
+    expect(JSON.parse(viaIsf.stdout)).toEqual(JSON.parse(native.stdout));
+  });
+
   it('a task list looped back on itself gives the tasks before the loop and a warning', () => {
     const clean = openSnapshotKernel(rawPath, { ramBase: RAM_BASE });
     const { kernel } = clean;
