@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { identitySpace } from '../../../memory/test-support/identity-space.js';
 import { parseBtf } from '../btf/index.js';
 import { BtfBuilder } from '../btf/test-support/btf-builder.js';
@@ -167,5 +168,34 @@ describe('init_task and the module list by shape', () => {
     view.setBigUint64(0x9008, 0x8008n, true); // loops between the modules
     writeString(bytes, 0x8000 + 24, 'dummy');
     expect(findModuleList(reader, bytes.subarray(0, 0x1000), 0n, 0)).toBeUndefined();
+  });
+});
+
+describe('the searches on hostile bytes', () => {
+  it('never throw and never loop, whatever the image holds', () => {
+    const typeTable = parseBtf(types(), { source: 'test' });
+    const symbols = new SortedSymbolTable([
+      { name: '__arm64_sys_io_setup', type: 'T', address: 0x100n },
+      { name: '__arm64_sys_io_destroy', type: 'T', address: 0x200n },
+    ]);
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 0x2000, maxLength: 0x2000 }), (random) => {
+        // Plant pointers back into the buffer so that list and table checks get past their filters.
+        const bytes = new Uint8Array(random);
+        const view = new DataView(bytes.buffer);
+        for (let at = 0; at + 8 <= bytes.length; at += 0x40) {
+          view.setBigUint64(at, BigInt(view.getUint16(at, true) & 0x1ff8), true);
+        }
+        bytes.set(new TextEncoder().encode('swapper/0\0Linux version x #1\n\0'), 0x800);
+        const reader = new KernelReader(identitySpace(bytes), typeTable);
+        findBtfInImage(bytes, 64);
+        findBannerInImage(bytes);
+        findSyscallTableInImage(bytes, symbols, { start: 0n, end: 0x1000n });
+        findInitTask(reader, bytes, 0n);
+        // The first quarter is the "image": pointers beyond it look like modules and get ring walks.
+        findModuleList(reader, bytes.subarray(0, 0x800), 0n, 0);
+      }),
+      { numRuns: 200 },
+    );
   });
 });

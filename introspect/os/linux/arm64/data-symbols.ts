@@ -10,6 +10,7 @@ import type { KernelSymbol, SymbolTable } from '../profile/types.js';
 const MAX_BTF_BYTES = 64 << 20;
 const MAX_SYSCALLS = 1024;
 const MODULE_NAME_LEN = 56;
+const MAX_RING_STEPS = 1 << 20;
 
 /** Where the vmlinux .BTF lies in the image: the first well-formed BTF blob of a plausible size. */
 export function findBtfInImage(
@@ -154,6 +155,9 @@ export function findModuleList(
   const nameOffset = reader.offset('module', 'name');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const high = Number(virtualStart >> 32n);
+  // Ring walks of all candidates together read at most this many pointers: a hostile image full of
+  // look-alikes costs a bounded amount of work, not one long walk per candidate.
+  let budget = MAX_RING_STEPS;
   // Modules live within a few GiB of the image (RANDOMIZE_MODULE_REGION_FULL): same top 16 bits.
   for (let at = dataFrom - (dataFrom % 8); at + 16 <= bytes.length; at += 8) {
     const nextHigh = view.getUint32(at + 4, true);
@@ -171,13 +175,14 @@ export function findModuleList(
       if (!/^[A-Za-z0-9_-]{1,55}$/.test(name)) return false;
       // The ring must come back to the head within a bounded number of steps.
       let node = reader.u64(next);
-      for (let steps = 0; steps < 65536; steps++) {
+      for (let steps = 0; steps < 65536 && budget > 0; steps++, budget--) {
         if (node === head) return true;
         node = reader.u64(node);
       }
       return false;
     });
     if (ok) return head;
+    if (budget <= 0) return undefined;
   }
   return undefined;
 }
