@@ -31,6 +31,7 @@ const BANNER = Buffer.from('Linux version ', 'latin1');
 const MAX_BANNER_CANDIDATES = 32;
 const MAX_IMAGE_BYTES = 128 << 20;
 const CHUNK = 16 << 20;
+const MAX_ROOT_WALKS = 100_000;
 
 export interface Arm64KernelLocation {
   kallsyms: KallsymsResult;
@@ -190,6 +191,7 @@ function findRoots(
     return anchors.every((anchor) => anchor >= top);
   });
   const candidates: RootCandidate[] = [];
+  let walks = 0;
   for (const { base, bytes } of blocks) {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     for (const { layout, regime, offset } of layouts) {
@@ -203,6 +205,8 @@ function findRoots(
         const next = descriptorAddress(entry, granule, false, regime.upper.outputBits);
         if (next >= frameLimit || next < frameFloor) continue;
         const root = base + BigInt(page);
+        // Memory full of look-alike entries (hostile, or just huge) costs a bounded number of walks.
+        if (++walks > MAX_ROOT_WALKS) return candidates;
         const candidate = verifyRoot(memory, read, root, layout, anchors);
         if (candidate) {
           candidate.topEntries = countValid(view, page, regime);
