@@ -1,4 +1,4 @@
-import { disassembleX86 } from './x86.js';
+import { disassemble, disassembleX86 } from './x86.js';
 
 describe('disassembleX86', () => {
   it('lists instructions with their kernel addresses', async () => {
@@ -24,5 +24,30 @@ describe('disassembleX86', () => {
 
   it('gives nothing for no bytes', async () => {
     expect(await disassembleX86(new Uint8Array(0), 0n)).toBe('');
+  });
+});
+
+describe('disassemble, AArch64', () => {
+  it('lists an ARM64 guest’s instructions with their kernel addresses', async () => {
+    // nop; ret; b +0x1000
+    const code = Uint8Array.from([
+      0x1f, 0x20, 0x03, 0xd5, 0xc0, 0x03, 0x5f, 0xd6, 0x00, 0x04, 0x00, 0x14,
+    ]);
+    const text = await disassemble('aarch64', code, 0xffff_d36b_628d_8040n);
+    expect(text.split('\n')).toEqual([
+      '0xffffd36b628d8040: nop',
+      '0xffffd36b628d8044: ret',
+      '0xffffd36b628d8048: b #0xffffd36b628d9048',
+    ]);
+  });
+
+  it('marks words that are no AArch64 instruction instead of throwing', async () => {
+    const text = await disassemble(
+      'aarch64',
+      Uint8Array.from([0x1f, 0x20, 0x03, 0xd5, 0xff, 0xff, 0xff, 0xff]),
+      0x2000n,
+    );
+    expect(text.split('\n')[0]).toBe('0x2000: nop');
+    expect(text).toContain('(bad)');
   });
 });

@@ -1,6 +1,6 @@
 // Disassembly of guest code for evidence: what a hooked table entry or a patched kernel function now
 // runs, one instruction per line, so an analyst sees the hook without a debugger. capstone.js (WASM)
-// is loaded once, on first use.
+// is loaded once, on first use; x86-64 and AArch64 (an ARM64 guest's hooks) are decoded.
 import capstoneFactory from '@alexaltea/capstone-js';
 
 interface CapstoneInstruction {
@@ -16,16 +16,28 @@ interface CapstoneHandle {
 
 interface CapstoneModule {
   ARCH_X86: number;
+  ARCH_ARM64: number;
   MODE_64: number;
+  MODE_ARM: number;
   Capstone: new (arch: number, mode: number) => CapstoneHandle;
 }
 
-let handle: Promise<CapstoneHandle> | undefined;
+export type CodeArchitecture = 'x86_64' | 'aarch64';
 
-function x86Handle(): Promise<CapstoneHandle> {
-  handle ??= (capstoneFactory() as Promise<CapstoneModule>).then(
-    (cs) => new cs.Capstone(cs.ARCH_X86, cs.MODE_64),
-  );
+let capstone: Promise<CapstoneModule> | undefined;
+const handles = new Map<CodeArchitecture, Promise<CapstoneHandle>>();
+
+function handleFor(architecture: CodeArchitecture): Promise<CapstoneHandle> {
+  let handle = handles.get(architecture);
+  if (!handle) {
+    capstone ??= capstoneFactory() as Promise<CapstoneModule>;
+    handle = capstone.then((cs) =>
+      architecture === 'aarch64'
+        ? new cs.Capstone(cs.ARCH_ARM64, cs.MODE_ARM)
+        : new cs.Capstone(cs.ARCH_X86, cs.MODE_64),
+    );
+    handles.set(architecture, handle);
+  }
   return handle;
 }
 
@@ -38,14 +50,24 @@ export interface DisassemblyOptions {
  * Disassembles x86-64 code at `address`, as `0xADDR: mnemonic operands` lines. Bytes that do not
  * decode end the listing with a `(bad)` line rather than an error: the code may be anything.
  */
-export async function disassembleX86(
+export function disassembleX86(
+  bytes: Uint8Array,
+  address: bigint,
+  options: DisassemblyOptions = {},
+): Promise<string> {
+  return disassemble('x86_64', bytes, address, options);
+}
+
+/** The same for code of either architecture (an ARM64 guest's hook is AArch64 code). */
+export async function disassemble(
+  architecture: CodeArchitecture,
   bytes: Uint8Array,
   address: bigint,
   options: DisassemblyOptions = {},
 ): Promise<string> {
   const max = options.max ?? 8;
   if (bytes.length === 0) return '';
-  const cs = await x86Handle();
+  const cs = await handleFor(architecture);
   let instructions: CapstoneInstruction[];
   try {
     instructions = cs.disasm(Array.from(bytes), address, max);

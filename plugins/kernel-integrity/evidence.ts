@@ -1,6 +1,6 @@
 // Evidence an analyst reads in a kernel-integrity finding: the code a new pointer leads to (or the
 // patched code itself) disassembled, and where it lives. Reads can fail: the target may be anywhere.
-import { disassembleX86 } from '../../introspect/disasm/x86.js';
+import { disassemble } from '../../introspect/disasm/x86.js';
 import { isRingsideError } from '../../introspect/errors.js';
 import type { VmiEvent } from '../../introspect/events/event.js';
 import type { IntegrityViolation } from '../../introspect/os/linux/integrity.js';
@@ -18,7 +18,7 @@ export async function codeAt(kernel: LinuxKernel, address: bigint): Promise<stri
     if (!isRingsideError(error)) throw error;
     return `(code at 0x${address.toString(16)} is unreadable: ${error.message})`;
   }
-  return disassembleX86(bytes, address, { max: INSTRUCTIONS });
+  return disassemble(kernel.architecture, bytes, address, { max: INSTRUCTIONS });
 }
 
 export const hexBytes = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');

@@ -20,6 +20,8 @@ let guest: RunningGuest;
 let dir: string;
 let elfPath: string;
 let rawPath: string;
+/** Entries of the clean table (the hooked-table test expects the same count). */
+let guestSyscallCount = 0;
 
 const snapshotCommand = (...args: string[]) =>
   spawnSync(process.execPath, [cli, 'snapshot', ...args], { encoding: 'utf8', timeout: 30_000 });
@@ -104,6 +106,7 @@ function checkAgainstGuest(kernel: LinuxKernel): void {
 
   const syscalls = readSyscallTable(kernel);
   expect(syscalls.length).toBeGreaterThan(400);
+  guestSyscallCount = syscalls.length;
   expect(syscalls.filter((entry) => entry.suspicious)).toEqual([]);
   let compared = 0;
   for (const entry of syscalls) {
@@ -206,6 +209,38 @@ describe('the ringside CLI on ARM64 snapshots', () => {
     const native = snapshotCommand('pslist', '--json', elfPath);
     expect(viaIsf.status).toBe(0);
     expect(JSON.parse(viaIsf.stdout)).toEqual(JSON.parse(native.stdout));
+  });
+
+  it('a syscall table entry hooked into a module is flagged, still counted, and a finding in snapshot check', () => {
+    const clean = openSnapshotKernel(rawPath, { ramBase: RAM_BASE });
+    const { kernel } = clean;
+    const entry = kernel.symbols.address('sys_call_table')! + 63n * 8n;
+    const translation = kernel.reader.space.translate(entry);
+    const loop = listModules(kernel).modules.find((module) => module.name === 'loop')!;
+    clean.snapshot.close();
+    if (!translation.ok) throw new Error('cannot translate the syscall entry');
+    const patched = join(dir, 'hooked.raw');
+    execFileSync('cp', [rawPath, patched]);
+    const fd = openSync(patched, 'r+');
+    const bytes = Buffer.alloc(8);
+    bytes.writeBigUInt64LE(loop.base + 0x40n);
+    writeSync(fd, bytes, 0, 8, Number(translation.physical - RAM_BASE));
+    closeSync(fd);
+
+    const syscalls = snapshotCommand('syscalls', '--json', patched);
+    expect(syscalls.status).toBe(0);
+    const rows = JSON.parse(syscalls.stdout) as {
+      index: number;
+      module: string | null;
+      suspicious: boolean;
+    }[];
+    expect(rows).toHaveLength(guestSyscallCount);
+    expect(rows.filter((row) => row.suspicious)).toEqual([
+      expect.objectContaining({ index: 63, module: 'loop', suspicious: true }),
+    ]);
+    const check = snapshotCommand('check', patched);
+    expect(check.status).toBe(0);
+    expect(check.stdout).toContain('system call 63 points outside the kernel text ([loop]+0x40)');
   });
 
   it('a task list looped back on itself gives the tasks before the loop and a warning', () => {
