@@ -48,7 +48,7 @@ async function slowdown(): Promise<void> {
     });
     const kernel = openLiveKernel(domain);
     const rules = await loadSampleRules();
-    const measure = async (names: string[], label: string, target = ''): Promise<void> => {
+    const measure = async (names: readonly string[], label: string, target = ''): Promise<void> => {
       let findings = 0;
       const before = await domain.stats();
       const subscription = startDetectors(chooseDetectors(names), { domain, kernel })

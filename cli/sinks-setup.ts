@@ -5,7 +5,6 @@ import { hostname } from 'node:os';
 import { parse as parseYaml } from 'yaml';
 import { InputError } from '../introspect/errors.js';
 import { createFanout } from '../sinks/delivery/fanout.js';
-import { createSinksFromConfig } from '../sinks/config.js';
 import { createStdoutSink } from '../sinks/stdout/sink.js';
 import type { Sink } from '../sinks/types.js';
 import { RINGSIDE_VERSION } from './version.js';
@@ -22,6 +21,8 @@ export async function openSinks(options: { text: boolean; sinksFile?: string }):
         cause: error,
       });
     }
+    // Loaded only when asked for: the network sinks' clients are heavy to import at start-up.
+    const { createSinksFromConfig } = await import('../sinks/config.js');
     sinks.push(await createSinksFromConfig(config, { observer, source: options.sinksFile }));
   }
   return createFanout(sinks);

@@ -10,9 +10,10 @@ import { kernelIntegrity } from './kernel-integrity/index.js';
 import { moduleMonitor } from './module-monitor/index.js';
 import { networkMonitor } from './network-monitor/index.js';
 import { processExit } from './process-exit/index.js';
+import { DETECTOR_NAMES, type DetectorName } from './names.js';
 import type { DetectorPlugin, PluginContext } from './types.js';
 
-export const DETECTORS: Readonly<Record<string, DetectorPlugin>> = {
+export const DETECTORS: Readonly<Record<DetectorName, DetectorPlugin>> = {
   exec: execMonitor,
   exit: processExit,
   cred: credMonitor,
@@ -22,17 +23,19 @@ export const DETECTORS: Readonly<Record<string, DetectorPlugin>> = {
   hidden: hiddenProcess,
 };
 
-export const DETECTOR_NAMES = Object.keys(DETECTORS);
+export { DETECTOR_NAMES };
 
 /** Looks detectors up by name; an unknown name is an error that lists the known ones. */
 export function chooseDetectors(names: readonly string[]): DetectorPlugin[] {
-  const unknown = names.filter((name) => !DETECTORS[name]);
+  const known = (name: string): name is DetectorName =>
+    (DETECTOR_NAMES as readonly string[]).includes(name);
+  const unknown = names.filter((name) => !known(name));
   if (unknown.length)
     throw new RingsideError(
       'BAD_INPUT',
       `unknown plugin(s): ${unknown.join(', ')} (known: ${DETECTOR_NAMES.join(', ')})`,
     );
-  return names.map((name) => DETECTORS[name]!);
+  return names.filter(known).map((name) => DETECTORS[name]);
 }
 
 /**

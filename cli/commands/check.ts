@@ -4,12 +4,8 @@
 import { RINGSIDE_VERSION } from '../version.js';
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
-import { from, lastValueFrom, toArray } from 'rxjs';
-import { checkSnapshot } from '../../plugins/snapshot-checks.js';
-import { detect, loadRulePaths } from '../../rules/index.js';
-import { sampleRulesDir } from '../../samples/scenarios/suite.js';
-import { formatter } from '../../sinks/format.js';
 import { RingsideError } from '../../introspect/errors.js';
+import { sampleRulesDir } from '../../samples/scenarios/paths.js';
 import { openSnapshotKernel } from '../snapshot-context.js';
 
 interface CheckOptions {
@@ -33,6 +29,17 @@ export function registerSnapshotCheck(snapshot: Command): void {
     .option('--system-map <file>', 'use this System.map instead of the kernel’s own kallsyms')
     .option('--isf <file>', 'use this Volatility 3 ISF instead of kallsyms and BTF')
     .action(async (dump: string, options: CheckOptions) => {
+      const [
+        { from, lastValueFrom, toArray },
+        { checkSnapshot },
+        { detect, loadRulePaths },
+        { formatter },
+      ] = await Promise.all([
+        import('rxjs'),
+        import('../../plugins/snapshot-checks.js'),
+        import('../../rules/index.js'),
+        import('../../sinks/format.js'),
+      ]);
       const loaded = await loadRulePaths(options.rules ?? [sampleRulesDir()]);
       if (loaded.errorCount > 0)
         throw new RingsideError(

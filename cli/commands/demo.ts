@@ -3,12 +3,9 @@
 // as it leaves the sink (readable, or ECS NDJSON with --json), judges a snapshot after each
 // scenario, and ends with a summary: what each scenario should have raised, what it did, how fast.
 import type { Command } from 'commander';
-import { runSuite, type PhaseFindings, type SuiteReport } from '../../samples/scenarios/suite.js';
-import { formatText } from '../../sinks/text/format.js';
-import { formatter } from '../../sinks/format.js';
+import type { PhaseFindings, SuiteReport } from '../../samples/scenarios/suite.js';
 import { hostname } from 'node:os';
 import { RINGSIDE_VERSION } from '../version.js';
-import { openSinks } from '../sinks-setup.js';
 
 function summaryLines(report: SuiteReport, snapshots: boolean): string[] {
   const lines = ['', `Summary (${report.guest}, Linux ${report.kernel}):`];
@@ -72,6 +69,12 @@ export function registerDemoCommand(program: Command): void {
         scenarios?: string;
         snapshots: boolean;
       }) => {
+        const [{ runSuite }, { formatText }, { formatter }, { openSinks }] = await Promise.all([
+          import('../../samples/scenarios/suite.js'),
+          import('../../sinks/text/format.js'),
+          import('../../sinks/format.js'),
+          import('../sinks-setup.js'),
+        ]);
         const info = (line: string): void => {
           (options.json ? process.stderr : process.stdout).write(`${line}\n`);
         };

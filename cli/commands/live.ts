@@ -2,22 +2,15 @@
 // until Ctrl-C) and `ps` (a consistent live process list, taken with the guest paused).
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { config } from 'rxjs';
 import { InputError, RingsideError } from '../../introspect/errors.js';
 import { parseAddress } from '../../introspect/memory/address.js';
 import { attachableArguments } from '../../introspect/backends/qemu/launch-args.js';
 import { pluginPath } from '../../introspect/backends/qemu/plugin-path.js';
-import { QemuDomain } from '../../introspect/backends/qemu/qemu-domain.js';
-import { GdbDomain } from '../../introspect/backends/qemu/gdb-domain.js';
+import { DETECTOR_NAMES } from '../../plugins/names.js';
 import { QmpClient } from '../../introspect/backends/qemu/qmp.js';
 import { RamFileMemory } from '../../introspect/backends/qemu/ram-file-memory.js';
 import { openLinuxKernel } from '../../introspect/os/linux/linux-kernel.js';
-import { openLiveKernel } from '../../introspect/os/linux/live-kernel.js';
 import { listTasks } from '../../introspect/os/linux/tasks.js';
-import { chooseDetectors, DETECTOR_NAMES, startDetectors } from '../../plugins/index.js';
-import { detect, loadRulePaths } from '../../rules/index.js';
-import { openSinks } from '../sinks-setup.js';
-import { concatMap } from 'rxjs';
 import { formatTable, toJson } from '../table.js';
 import { taskJson } from './snapshot.js';
 
@@ -130,6 +123,24 @@ export function registerLiveCommands(program: Command): void {
           .split(',')
           .map((name) => name.trim())
           .filter(Boolean);
+        // Loaded here, not at start-up: the other commands need none of it.
+        const [
+          { config, concatMap },
+          { QemuDomain },
+          { GdbDomain },
+          { openLiveKernel },
+          { chooseDetectors, startDetectors },
+          { detect, loadRulePaths },
+          { openSinks },
+        ] = await Promise.all([
+          import('rxjs'),
+          import('../../introspect/backends/qemu/qemu-domain.js'),
+          import('../../introspect/backends/qemu/gdb-domain.js'),
+          import('../../introspect/os/linux/live-kernel.js'),
+          import('../../plugins/index.js'),
+          import('../../rules/index.js'),
+          import('../sinks-setup.js'),
+        ]);
         const plugins = chooseDetectors(chosen);
         if (options.sinks && !options.rules)
           throw new RingsideError('BAD_INPUT', '--sinks needs --rules (sinks take findings)');

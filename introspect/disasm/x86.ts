@@ -1,7 +1,6 @@
 // Disassembly of guest code for evidence: what a hooked table entry or a patched kernel function now
 // runs, one instruction per line, so an analyst sees the hook without a debugger. capstone.js (WASM)
 // is loaded once, on first use; x86-64 and AArch64 (an ARM64 guest's hooks) are decoded.
-import capstoneFactory from '@alexaltea/capstone-js';
 
 interface CapstoneInstruction {
   address: bigint;
@@ -30,7 +29,10 @@ const handles = new Map<CodeArchitecture, Promise<CapstoneHandle>>();
 function handleFor(architecture: CodeArchitecture): Promise<CapstoneHandle> {
   let handle = handles.get(architecture);
   if (!handle) {
-    capstone ??= capstoneFactory() as Promise<CapstoneModule>;
+    // Imported on first use: the module is large, and most commands never disassemble.
+    capstone ??= import('@alexaltea/capstone-js').then(
+      (module) => module.default() as Promise<CapstoneModule>,
+    );
     handle = capstone.then((cs) =>
       architecture === 'aarch64'
         ? new cs.Capstone(cs.ARCH_ARM64, cs.MODE_ARM)

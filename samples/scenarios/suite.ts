@@ -15,8 +15,9 @@ import { checkSnapshot } from '../../plugins/snapshot-checks.js';
 import { detect, loadRulePaths, RuleEngine, type Ruleset } from '../../rules/index.js';
 import type { Sink } from '../../sinks/types.js';
 import { snapshotWith, startSampleGuest, type RunningGuest } from '../guest/launch.js';
-import { cacheRoot, guestSourceDir } from '../guest/paths.js';
+import { cacheRoot } from '../guest/paths.js';
 import type { ExpectedFinding } from './expected.js';
+import { sampleRulesDir } from './paths.js';
 import { listScenarios, runScenario, type Scenario } from './scenarios.js';
 
 /** Periodic detectors (hidden tasks, integrity, credentials) check every second; give them two. */
@@ -35,7 +36,7 @@ export const BENIGN_WORKLOAD = [
   'done) </dev/null >/dev/null 2>&1 & echo $! >/tmp/benign.pid',
 ].join(' ');
 
-export const sampleRulesDir = (): string => join(guestSourceDir(), '..', 'rules');
+export { sampleRulesDir };
 
 export interface PhaseFindings {
   found: Finding[];

@@ -181,6 +181,7 @@ export class QemuDomain implements Domain {
       this.execHooks.clear();
       this.memoryHooks.clear();
       this.registerHooks.clear();
+      let timer: NodeJS.Timeout | undefined;
       try {
         await Promise.race([
           Promise.all([
@@ -190,10 +191,12 @@ export class QemuDomain implements Domain {
               this.plugin.setWatches(view, []),
             ),
           ]),
-          new Promise((resolve) => setTimeout(resolve, 2000)),
+          new Promise((resolve) => (timer = setTimeout(resolve, 2000))),
         ]);
       } catch {
         // The plugin drops every hook itself when its peer goes away.
+      } finally {
+        clearTimeout(timer);
       }
       this.plugin.close();
     }
