@@ -4,7 +4,7 @@ import { registerDemoCommand } from './demo.js';
 import { registerGuestCommands } from './guest.js';
 import { registerLiveCommands } from './live.js';
 import { registerProfileCommands } from './profile.js';
-import { registerRulesCommands } from './rules.js';
+import { registerRulesCommands } from './rules-commands.js';
 import { registerSnapshotCommands } from './snapshot.js';
 import { registerStatusCommand } from './status.js';
 

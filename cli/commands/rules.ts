@@ -2,7 +2,6 @@
 // them over a trace. Exit codes for CI: 0 clean, 1 rule errors or failed tests, 2 unusable input.
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import type { Command } from 'commander';
 import { from, lastValueFrom, toArray } from 'rxjs';
 import { replayTrace } from '../../introspect/backends/replay/index.js';
 import type { VmiEvent } from '../../introspect/events/event.js';
@@ -179,47 +178,4 @@ export async function importSigmaRules(
     `${result.imported.length} Sigma rule(s) imported, ${result.diagnostics.length} not mapped`,
   );
   return result.diagnostics.length > 0 ? 1 : 0;
-}
-
-export function registerRulesCommands(program: Command): void {
-  const rules = program.command('rules').description('Check, test and run detection rules');
-  rules
-    .command('lint')
-    .description('Load rule files and report every problem with file:line:col (exit 1 on errors)')
-    .argument('<paths...>', 'rule files or folders')
-    .option('--strict', 'fail on warnings too')
-    .option('--json', 'diagnostics as JSON')
-    .action(async (paths: string[], options: { strict?: boolean; json?: boolean }) => {
-      process.exitCode = await lintRules(paths, options);
-    });
-  rules
-    .command('test')
-    .description(
-      'Run the test cases (*.tests.yaml) beside the rules on their traces (exit 1 on failure)',
-    )
-    .argument('<paths...>', 'rule folders or files (test files are found in the same folders)')
-    .option('-v, --verbose', 'print passing tests too')
-    .action(async (paths: string[], options: { verbose?: boolean }) => {
-      process.exitCode = await testRules(paths, options);
-    });
-  rules
-    .command('import-sigma')
-    .description(
-      'Convert Sigma rules to Ringside rules where their log source maps (exit 1 if some do not)',
-    )
-    .argument('<files...>', 'Sigma rule files')
-    .option('-o, --output <file>', 'write the Ringside rules there instead of stdout')
-    .action(async (files: string[], options: { output?: string }) => {
-      process.exitCode = await importSigmaRules(files, options);
-    });
-  rules
-    .command('run')
-    .description('Run rules over a recorded trace and print findings as NDJSON')
-    .argument('<paths...>', 'rule files or folders')
-    .requiredOption('-t, --trace <file>', 'NDJSON trace to replay')
-    .option('--stats', 'print detector figures (events, findings, correlation keys) to stderr')
-    .action(async (paths: string[], options: { trace: string; stats?: boolean }) => {
-      if (options.trace === '') throw new InputError('empty trace path', '--trace');
-      process.exitCode = await runRules(paths, options);
-    });
 }
