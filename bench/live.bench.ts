@@ -142,7 +142,7 @@ async function liveProcessList(): Promise<void> {
     const reads = 200_000;
     const started = process.hrtime.bigint();
     for (let index = 0; index < reads; index++) {
-      seed = (seed * 1103515245 + 12345) % 2147483648;
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 1; // exact 32-bit LCG (a float product would lose bits)
       memory.readInto(BigInt((seed % pages) * 4096), page);
     }
     say(

@@ -112,7 +112,7 @@ function benchReads(dump: string): void {
   const addresses = new Float64Array(count);
   let seed = 12345;
   for (let index = 0; index < count; index++) {
-    seed = (seed * 1103515245 + 12345) % 2147483648;
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 1; // exact 32-bit LCG (a float product would lose bits)
     addresses[index] = (seed % pages) * 4096;
   }
   for (let index = 0; index < 10_000; index++)
