@@ -142,8 +142,8 @@ async function liveProcessList(): Promise<void> {
     const reads = 200_000;
     const started = process.hrtime.bigint();
     for (let index = 0; index < reads; index++) {
-      seed = (Math.imul(seed, 1103515245) + 12345) >>> 1; // exact 32-bit LCG (a float product would lose bits)
-      memory.readInto(BigInt((seed % pages) * 4096), page);
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; // exact 32-bit LCG (a float product loses bits)
+      memory.readInto(BigInt(((seed >>> 8) % pages) * 4096), page);
     }
     say(
       `live random 4 KiB reads: ${(Number(process.hrtime.bigint() - started) / 1e3 / reads).toFixed(2)} µs each (target ≤ 2 µs)`,

@@ -112,8 +112,8 @@ function benchReads(dump: string): void {
   const addresses = new Float64Array(count);
   let seed = 12345;
   for (let index = 0; index < count; index++) {
-    seed = (Math.imul(seed, 1103515245) + 12345) >>> 1; // exact 32-bit LCG (a float product would lose bits)
-    addresses[index] = (seed % pages) * 4096;
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; // exact 32-bit LCG (a float product loses bits)
+    addresses[index] = ((seed >>> 8) % pages) * 4096;
   }
   for (let index = 0; index < 10_000; index++)
     snapshot.memory.readInto(ram.start + BigInt(addresses[index]!), page);
