@@ -1,31 +1,47 @@
-// process.exec events: every execve in the guest, read from kernel structures at bprm_execve (the
-// point where the new program is open and its arguments are copied): pid, parent, uid, filename, argv.
-import { Observable } from 'rxjs';
-import { isRingsideError } from '../../introspect/errors.js';
+// process.exec events: every program execution in the guest, read at setup_new_exec(bprm) — past
+// the point of no return, with the new program's address space, name and credentials in place:
+// pid, parent, uid, filename, argv. On x86-64 with the TCG plugin the plugin reads all of it at the
+// hit (the task, bprm->filename, bprm->argc and the argument strings at bprm->p in the new address
+// space) and the vCPU does not wait; elsewhere (ARM64, the gdbstub fallback) the vCPU is held while
+// the same structures are read.
+import type { Observable } from 'rxjs';
+import type { HookContext } from '../../introspect/domain/types.js';
 import type { VmiEvent } from '../../introspect/events/event.js';
 import { PagedAddressSpace } from '../../introspect/memory/paged-address-space.js';
 import { currentTask, currentTaskOffset } from '../../introspect/os/linux/current-task.js';
 import type { LinuxKernel } from '../../introspect/os/linux/linux-kernel.js';
 import { KernelReader } from '../../introspect/os/linux/kernel-reader.js';
 import { readTask } from '../../introspect/os/linux/tasks.js';
+import {
+  currentTaskCaptures,
+  envelope,
+  hookEvents,
+  hookTask,
+  processFields,
+  TASK_CAPTURES,
+  unreadable,
+  userFields,
+} from '../guest-context.js';
 import { checkRequirements } from '../requirements.js';
 import type { DetectorPlugin, PluginContext } from '../types.js';
 
 const MAX_ARGS = 256;
 const MAX_ARG_BYTES = 4096;
 const MAX_PATH = 4096;
+/** Bytes of argument strings and of the filename the plugin reads at the hit. */
+const CAPTURED_BYTES = 1024;
 
-/** argv as copied to the top of the new program's stack (bprm->p in bprm->mm). */
-export function readArguments(kernel: LinuxKernel, bprm: bigint): string[] {
-  const r = kernel.reader;
-  const argc = r.i32(bprm + r.offset('linux_binprm', 'argc'));
-  const p = r.u64(bprm + r.offset('linux_binprm', 'p'));
-  const mm = r.u64(bprm + r.offset('linux_binprm', 'mm'));
-  if (argc <= 0 || mm === 0n) return [];
-  const pgd = r.u64(mm + r.offset('mm_struct', 'pgd'));
+/** argv as copied to the new program's stack: `argc` NUL-terminated strings from `p`. */
+export function readArguments(
+  kernel: LinuxKernel,
+  pageTableRoot: bigint,
+  p: bigint,
+  argc: number,
+): string[] {
+  if (argc <= 0) return [];
   const space = new PagedAddressSpace(
-    r.space.physical,
-    pgd - kernel.directMapBase,
+    kernel.reader.space.physical,
+    pageTableRoot,
     kernel.image.translator,
     'new program',
   );
@@ -40,85 +56,117 @@ export function readArguments(kernel: LinuxKernel, bprm: bigint): string[] {
   return args;
 }
 
+/** The first `count` NUL-terminated strings of captured bytes; `complete` when all were there. */
+export function splitStrings(
+  bytes: Uint8Array,
+  count: number,
+): { strings: string[]; complete: boolean } {
+  const strings: string[] = [];
+  let start = 0;
+  while (strings.length < Math.min(count, MAX_ARGS)) {
+    const end = bytes.indexOf(0, start);
+    if (end < 0) return { strings, complete: false };
+    strings.push(Buffer.from(bytes.subarray(start, end)).toString('utf8'));
+    start = end + 1;
+  }
+  return { strings, complete: strings.length === count };
+}
+
 export const execMonitor: DetectorPlugin = {
   meta: {
     id: 'exec-monitor',
-    version: '1.0.0',
-    description: 'Every program execution in the guest, from bprm_execve',
-    symbols: ['bprm_execve'],
+    version: '2.0.0',
+    description: 'Every program execution in the guest, from setup_new_exec',
+    symbols: ['setup_new_exec'],
     capabilities: { live: [true], breakpoints: ['hidden', 'int3', 'debugger'] },
     emits: ['process.exec'],
   },
   start({ domain, kernel }: PluginContext): Observable<VmiEvent> {
     checkRequirements(execMonitor, { domain, kernel });
-    const address = kernel.symbols.address('bprm_execve')!;
-    // bprm_execve(bprm, fd, filename, flags): the first and third arguments, and the running task —
-    // from the per-CPU current_task through GS on x86-64, from SP_EL0 on ARM64.
     const arm64 = kernel.architecture === 'aarch64';
+    const hookName = 'setup_new_exec';
+    const address = kernel.symbols.address(hookName)!;
     const currentOffset = arm64 ? 0n : currentTaskOffset(kernel);
     const r = kernel.reader;
-    return new Observable<VmiEvent>((subscriber) => {
-      const subscription = domain.hook({ kind: 'exec', address, name: 'bprm_execve' }).subscribe({
-        next: ({ event }) => {
-          const registers = event.registers ?? {};
-          try {
-            const bprm = (arm64 ? registers.x0 : registers.rdi) ?? 0n;
-            const filenameStruct = (arm64 ? registers.x2 : registers.rdx) ?? 0n;
-            const task = readTask(
-              kernel,
-              arm64
-                ? (registers.sp_el0 ?? 0n)
-                : currentTask(kernel, registers.gs_base ?? 0n, currentOffset),
-            );
-            const filename = r.cString(
-              r.u64(filenameStruct + r.offset('filename', 'name')),
-              MAX_PATH,
-            );
-            let args: string[] = [];
-            try {
-              args = readArguments(kernel, bprm);
-            } catch (error) {
-              if (!isRingsideError(error)) throw error;
-            }
-            const parent = kernel.reader.u64(task.address + r.offset('task_struct', 'real_parent'));
-            subscriber.next({
-              type: 'process.exec',
-              domain: event.domain,
-              vcpu: event.vcpu,
-              time: event.time,
-              timestamp: event.timestamp,
-              process: {
-                pid: task.tgid,
-                tgid: task.tgid,
-                ppid: task.ppid,
-                name: task.comm,
-                executable: filename,
-                args,
-                command_line: args.join(' '),
-                task: task.address,
-                parent: {
-                  pid: task.ppid,
-                  name: parent ? r.cString(parent + r.offset('task_struct', 'comm'), 16) : '',
-                },
-              },
-              user: { id: task.uid, group_id: task.gid, effective_id: task.euid },
-              vmi: { rip: registers.rip ?? registers.pc ?? address, hook: 'bprm_execve' },
-            });
-          } catch (error) {
-            if (!isRingsideError(error)) throw error;
-            subscriber.next({
-              type: 'process.exec',
-              domain: event.domain,
-              vcpu: event.vcpu,
-              time: event.time,
-              details: { error: `could not read the exec: ${error.message}` },
-            });
-          }
-        },
-        error: (error) => subscriber.error(error),
-        complete: () => subscriber.complete(),
-      });
-      return () => subscription.unsubscribe();
+    const at = (field: string): number => Number(r.offset('linux_binprm', field));
+    // Captures are read through GS (x86-64); an ARM64 guest's current task is in SP_EL0 and its
+    // handler reads the structures itself while the vCPU is held.
+    const captured = !arm64 && domain.capabilities.memAccess === 'tcg-plugin';
+    const capture = captured
+      ? [
+          ...currentTaskCaptures(kernel, currentOffset),
+          { register: 'rdi', derefs: [at('filename')], offset: 0, length: CAPTURED_BYTES },
+          { register: 'rdi', offset: at('argc'), length: 4 },
+          { register: 'rdi', derefs: [at('p')], offset: 0, length: CAPTURED_BYTES },
+        ]
+      : undefined;
+
+    const fromCaptures = (context: HookContext): VmiEvent => {
+      const captures = context.captures!;
+      const { process, user } = hookTask(kernel, context, currentOffset);
+      const filenameBytes = captures[TASK_CAPTURES];
+      const argcBytes = captures[TASK_CAPTURES + 1];
+      const argBytes = captures[TASK_CAPTURES + 2];
+      const filename = filenameBytes ? (splitStrings(filenameBytes, 1).strings[0] ?? '') : '';
+      const argc = argcBytes
+        ? new DataView(argcBytes.buffer, argcBytes.byteOffset, 4).getInt32(0, true)
+        : 0;
+      const { strings: args, complete } = argBytes
+        ? splitStrings(argBytes, argc)
+        : { strings: [], complete: argc === 0 };
+      return execEvent(context.event, process, user, filename, args, complete ? undefined : argc);
+    };
+
+    // Read while the vCPU is held (ARM64, the gdbstub fallback): the new program's address space
+    // is already the task's own at setup_new_exec.
+    const fromMemory = ({ event }: HookContext): VmiEvent => {
+      const registers = event.registers ?? {};
+      const bprm = (arm64 ? registers.x0 : registers.rdi) ?? 0n;
+      const task = readTask(
+        kernel,
+        arm64
+          ? (registers.sp_el0 ?? 0n)
+          : currentTask(kernel, registers.gs_base ?? 0n, currentOffset),
+      );
+      const filename = r.cString(r.u64(bprm + BigInt(at('filename'))), MAX_PATH);
+      const argc = r.i32(bprm + BigInt(at('argc')));
+      const p = r.u64(bprm + BigInt(at('p')));
+      const args =
+        task.pageTableRoot !== undefined ? readArguments(kernel, task.pageTableRoot, p, argc) : [];
+      return execEvent(event, processFields(kernel, task), userFields(task), filename, args);
+    };
+
+    const execEvent = (
+      event: VmiEvent,
+      process: NonNullable<VmiEvent['process']>,
+      user: NonNullable<VmiEvent['user']>,
+      executable: string,
+      args: string[],
+      truncatedArgc?: number,
+    ): VmiEvent => ({
+      type: 'process.exec',
+      ...envelope(event),
+      process: { ...process, executable, args, command_line: args.join(' ') },
+      user,
+      vmi: {
+        rip: event.registers?.rip ?? event.registers?.pc ?? address,
+        hook: hookName,
+      },
+      ...(truncatedArgc !== undefined
+        ? { details: { args_truncated: true, argc: truncatedArgc } }
+        : {}),
     });
+
+    return hookEvents(
+      domain,
+      {
+        kind: 'exec',
+        address,
+        name: hookName,
+        ...(capture ? { capture, hold: false } : {}),
+      },
+      (context) => (context.captures ? fromCaptures(context) : fromMemory(context)),
+      (event, error) => unreadable('process.exec', event, 'the exec', error),
+    );
   },
 };

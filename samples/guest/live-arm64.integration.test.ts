@@ -88,11 +88,12 @@ describe('the live ARM64 guest', () => {
       );
       expect(shell).toBeDefined();
       for (const event of markers) {
-        expect(event.process).toMatchObject({ ppid: shell!.process!.pid, name: 'sh' });
+        // The event is the new program's: its name is already the one it runs as.
+        expect(event.process).toMatchObject({ ppid: shell!.process!.pid, name: 'true' });
         expect(event.user).toMatchObject({ id: 0, effective_id: 0 });
         expect(event.process!.pid).not.toBe(shell!.process!.pid);
-        // The hook fired at bprm_execve, where the PC is.
-        expect(event.vmi).toMatchObject({ rip: kernel.symbols.address('bprm_execve') });
+        // The hook fired at setup_new_exec, where the PC is.
+        expect(event.vmi).toMatchObject({ rip: kernel.symbols.address('setup_new_exec') });
       }
       const asApp = events.find((event) => event.process?.args?.[1] === 'as-app');
       expect(asApp?.user).toMatchObject({ id: 1000, group_id: 1000 });

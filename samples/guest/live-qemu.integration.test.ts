@@ -82,7 +82,8 @@ describe('exec hooks', () => {
     );
     expect(shell).toBeDefined();
     for (const event of markers) {
-      expect(event.process).toMatchObject({ ppid: shell!.process!.pid, name: 'sh' });
+      // The event is the new program's: its name is already the one it runs as.
+      expect(event.process).toMatchObject({ ppid: shell!.process!.pid, name: 'true' });
       expect(event.user).toMatchObject({ id: 0, effective_id: 0 });
       expect(event.process!.pid).not.toBe(shell!.process!.pid);
     }

@@ -85,9 +85,9 @@ describe('plugin protocol: exec hooks with captures', () => {
     ).toThrow(/dereferences/);
     expect(() =>
       encodeSetExecHooks(1, [
-        { ...hook, captures: [{ register: 0, derefs: [], offset: 0, length: 300 }] },
+        { ...hook, captures: [{ register: 0, derefs: [], offset: 0, length: 2000 }] },
       ]),
-    ).toThrow(/1 to 256 bytes/);
+    ).toThrow(/1 to 1024 bytes/);
     expect(() => encodeSetExecHooks(1, [{ ...hook, differ: [0, 1], captures: [] }])).toThrow(
       /differ names a capture/,
     );

@@ -28,7 +28,7 @@ export enum HitKind {
 /**
  * A value the plugin reads in the guest at an exec hook, before the vCPU goes on: from a register
  * (index into the Hello's register list), through `derefs` pointers (each read at +offset), then
- * `length` bytes (at most 256) at +`offset`.
+ * up to `length` bytes (at most 1024) at +`offset` — fewer when the read runs into an unmapped page.
  */
 export interface CaptureSpec {
   register: number;
@@ -49,7 +49,7 @@ export interface ExecHookEntry {
 
 export const MAX_CAPTURES = 12;
 export const MAX_CAPTURE_DEREFS = 4;
-export const MAX_CAPTURE_BYTES = 256;
+export const MAX_CAPTURE_BYTES = 1024;
 
 /** Access bits of a trap: which accesses to a frame are reported. */
 /** Access bits of a watch; `kernel`: reads and writes count only from kernel-mode code. */

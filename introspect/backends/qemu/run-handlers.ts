@@ -13,7 +13,7 @@ export function runHandlers(
   const context: HookContext = {
     event,
     hold: (work) => void holds.push(work),
-    ...(captures ? { captures } : {}),
+    ...(captures && captures.length > 0 ? { captures } : {}),
   };
   for (const handler of [...handlers]) {
     try {

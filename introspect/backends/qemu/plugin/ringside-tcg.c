@@ -74,7 +74,7 @@ enum hit_kind {
  */
 #define MAX_CAPTURES 12
 #define MAX_DEREFS 4
-#define MAX_CAPTURE_BYTES 256
+#define MAX_CAPTURE_BYTES 1024
 enum hook_flags { HOOK_NOTIFY = 1, HOOK_IF_DIFFER = 2 };
 typedef struct {
     uint8_t register_index;
@@ -686,14 +686,23 @@ static void read_capture(const capture_spec *spec, const uint64_t *registers, GB
         }
         memcpy(&address, scratch->data, 8);
     }
-    g_byte_array_set_size(scratch, 0);
-    if (!qemu_plugin_read_memory_vaddr(address + (int64_t)spec->offset, scratch, spec->length) ||
-        scratch->len < spec->length) {
-        return;
+    /* Page by page: a capture that runs into an unmapped page (the top of a stack, say) keeps
+     * what came before it; one whose first page is unmapped fails. */
+    uint64_t at = address + (int64_t)spec->offset;
+    uint16_t done = 0;
+    while (done < spec->length) {
+        uint64_t page_left = 4096 - ((at + done) & 4095);
+        uint64_t wanted = (uint64_t)(spec->length - done);
+        uint16_t chunk = (uint16_t)(wanted < page_left ? wanted : page_left);
+        g_byte_array_set_size(scratch, 0);
+        if (!qemu_plugin_read_memory_vaddr(at + done, scratch, chunk) || scratch->len < chunk) {
+            break;
+        }
+        memcpy(value->data + done, scratch->data, chunk);
+        done += chunk;
     }
-    memcpy(value->data, scratch->data, spec->length);
-    value->length = spec->length;
-    value->ok = true;
+    value->length = done;
+    value->ok = done > 0;
 }
 
 static void on_exec_hook(unsigned int vcpu_index, void *userdata)
