@@ -121,8 +121,13 @@ export class KernelReader {
     return Number(this.fieldValue(base, struct, path));
   }
 
-  /** Reads a whole struct once; its fields are then decoded from the copy (one read, not one per field). */
-  struct(address: bigint, struct: string): StructCopy {
+  private readonly structSizes = new Map<string, number>();
+
+  /**
+   * Reads a struct once (all of it, or the span holding `fields`); its fields are then decoded from
+   * the copy: one read, not one per field.
+   */
+  struct(address: bigint, struct: string, fields?: readonly string[]): StructCopy {
     let size = this.structSizes.get(struct);
     if (size === undefined) {
       const id = this.types.findStruct(struct);
@@ -133,13 +138,28 @@ export class KernelReader {
         throw new GuestStructureError(`struct ${struct} has an implausible size ${size}`);
       this.structSizes.set(struct, size);
     }
-    return new StructCopy(this, struct, address, this.bytes(address, size));
+    if (!fields || fields.length === 0)
+      return new StructCopy(this, struct, address, this.bytes(address, size), 0);
+    // Only the span that holds the fields asked for: task_struct is ~10 KiB, a task list needs ~3.
+    let low = size;
+    let high = 0;
+    for (const path of fields) {
+      const location = this.field(struct, path);
+      const bytes = location.bitSize > 0 ? 8 : this.types.sizeOf(location.type);
+      low = Math.min(low, location.offset);
+      high = Math.max(high, location.offset + bytes);
+    }
+    high = Math.min(Math.max(high, low), size);
+    return new StructCopy(
+      this,
+      struct,
+      address,
+      this.bytes(address + BigInt(low), high - low),
+      low,
+    );
   }
-
-  private readonly structSizes = new Map<string, number>();
 }
 
-/** A copy of one struct read from guest memory, with typed field access by dotted path. */
 export class StructCopy {
   private readonly view: DataView;
 
@@ -148,12 +168,22 @@ export class StructCopy {
     readonly struct: string,
     readonly address: bigint,
     readonly bytes: Uint8Array,
+    /** Offset in the struct of the copy's first byte (a copy may hold only some fields). */
+    private readonly base = 0,
   ) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
+  /** Offset of a field in the copy; a field outside it is a bug in the caller, said as such. */
   offset(path: string): number {
-    return this.reader.field(this.struct, path).offset;
+    return this.at(this.reader.field(this.struct, path).offset, path);
+  }
+
+  private at(offset: number, path: string): number {
+    const at = offset - this.base;
+    if (at < 0 || at >= this.bytes.length)
+      throw new Error(`${this.struct}.${path} is outside the copied part of the struct`);
+    return at;
   }
 
   u64(path: string): bigint {
@@ -172,7 +202,7 @@ export class StructCopy {
   value(path: string): bigint {
     const location = this.reader.field(this.struct, path);
     const size = location.bitSize > 0 ? 8 : this.reader.types.sizeOf(location.type);
-    const at = location.offset;
+    const at = this.at(location.offset, path);
     let value: bigint;
     if (size === 1) value = BigInt(this.view.getUint8(at));
     else if (size === 2) value = BigInt(this.view.getUint16(at, true));

@@ -33,9 +33,21 @@ export interface TaskList {
   problem?: WalkProblem;
 }
 
+/** The task_struct fields readTask uses: only their span is read. */
+const TASK_FIELDS = [
+  'real_cred',
+  'real_parent',
+  'mm',
+  'pid',
+  'tgid',
+  'comm',
+  'start_time',
+  'flags',
+];
+
 export function readTask(kernel: LinuxKernel, address: bigint): TaskInfo {
   const r = kernel.reader;
-  const task = r.struct(address, 'task_struct');
+  const task = r.struct(address, 'task_struct', TASK_FIELDS);
   const cred = r.struct(task.u64('real_cred'), 'cred');
   const parent = task.u64('real_parent');
   const mm = task.u64('mm');
