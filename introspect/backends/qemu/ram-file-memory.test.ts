@@ -41,4 +41,31 @@ describe('RamFileMemory', () => {
     );
     memory.close();
   });
+
+  it('reads the same through the mapping and through pread, and sees writes to the file live', () => {
+    const mapped = new RamFileMemory(path);
+    const plain = new RamFileMemory(path, { map: false });
+    expect(mapped.access).toBe('mmap');
+    expect(plain.access).toBe('pread');
+    const a = new Uint8Array(64 << 10);
+    const b = new Uint8Array(64 << 10);
+    mapped.readInto(0n, a);
+    plain.readInto(0n, b);
+    expect(Buffer.compare(a, b)).toBe(0);
+    // A shared mapping follows the file, as live guest RAM must.
+    writeFileSync(path, Uint8Array.from([9, 9]), { flag: 'r+' });
+    const head = new Uint8Array(2);
+    mapped.readInto(0n, head);
+    expect([...head]).toEqual([9, 9]);
+    writeFileSync(path, Uint8Array.from([1, 2]), { flag: 'r+' });
+    mapped.close();
+    plain.close();
+  });
+
+  it('refuses reads after close instead of touching an unmapped file', () => {
+    const memory = new RamFileMemory(path);
+    memory.close();
+    expect(() => memory.readInto(0n, new Uint8Array(4))).toThrow(/the RAM file is closed/);
+    memory.close();
+  });
 });

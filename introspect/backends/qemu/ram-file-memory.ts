@@ -4,6 +4,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { InputError, MemoryError } from '../../errors.js';
 import type { PhysicalMemory, PhysicalRange } from '../../memory/types.js';
+import { mapFile, type MappedFile } from './mapped-file.js';
 
 const FOUR_GIB = 4n << 30n;
 
@@ -17,10 +18,12 @@ export class RamFileMemory implements PhysicalMemory {
   private readonly low: bigint;
   /** Guest-physical address of the file's first byte when RAM is one block (ARM virt); else 0. */
   private readonly base: bigint;
+  /** The file mapped into this process, when that works here; else each read is a pread. */
+  private readonly mapped: MappedFile | undefined;
 
   constructor(
     readonly name: string,
-    options: { base?: bigint } = {},
+    options: { base?: bigint; /** false: pread only, never mmap. */ map?: boolean } = {},
   ) {
     this.base = options.base ?? 0n;
     try {
@@ -43,6 +46,12 @@ export class RamFileMemory implements PhysicalMemory {
       );
     // One block from a base has no PCI hole to step over.
     this.low = this.base !== 0n ? this.size : q35LowMemory(this.size);
+    this.mapped = options.map === false ? undefined : mapFile(this.fd, Number(this.size));
+  }
+
+  /** How reads reach the file: a shared read-only mapping, or pread. */
+  get access(): 'mmap' | 'pread' {
+    return this.mapped ? 'mmap' : 'pread';
   }
 
   ranges(): readonly PhysicalRange[] {
@@ -65,7 +74,11 @@ export class RamFileMemory implements PhysicalMemory {
     return undefined;
   }
 
+  private closed = false;
+
   readInto(address: bigint, target: Uint8Array): void {
+    // After close the mapping is gone: reading it would crash the process, so say so instead.
+    if (this.closed) throw new MemoryError('the RAM file is closed', address, this.name);
     let done = 0;
     while (done < target.length) {
       const current = address + BigInt(done);
@@ -76,6 +89,12 @@ export class RamFileMemory implements PhysicalMemory {
         this.base === 0n && current < this.low ? this.low - current : this.size - offset,
       );
       const count = Math.min(target.length - done, fileRemaining);
+      if (this.mapped) {
+        const start = Number(offset);
+        target.set(this.mapped.bytes.subarray(start, start + count), done);
+        done += count;
+        continue;
+      }
       const got = readSync(this.fd, target, done, count, Number(offset));
       if (got !== count)
         throw new MemoryError(`short read (${got} of ${count} bytes)`, current, this.name);
@@ -84,6 +103,9 @@ export class RamFileMemory implements PhysicalMemory {
   }
 
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.mapped?.unmap();
     closeSync(this.fd);
   }
 }
