@@ -49,4 +49,15 @@ describe('CachedPhysicalMemory', () => {
     cached.readInto(0x10010n, target);
     expect([...target]).toEqual([...bytes.subarray(16, 20)]);
   });
+
+  it('stays out of the way of memory that is itself in memory (a mapped RAM file)', () => {
+    const inner = new BufferMemory(bytes);
+    const mapped = Object.assign(Object.create(inner) as BufferMemory, { inMemory: true });
+    const cached = new CachedPhysicalMemory(mapped);
+    const target = new Uint8Array(4);
+    cached.readInto(16n, target);
+    cached.readInto(16n, target);
+    expect([...target]).toEqual([...bytes.subarray(16, 20)]);
+    expect(cached.hits + cached.misses).toBe(0);
+  });
 });

@@ -34,7 +34,7 @@ export class CachedPhysicalMemory implements PhysicalMemory {
   }
 
   readInto(address: bigint, target: Uint8Array): void {
-    if (target.length >= DIRECT_READ) {
+    if (target.length >= DIRECT_READ || this.inner.inMemory) {
       this.inner.readInto(address, target);
       return;
     }

@@ -19,6 +19,8 @@ export interface PhysicalMemory {
    */
   readInto(address: PhysAddr | bigint, target: Uint8Array): void;
   close(): void;
+  /** Reads are plain copies from memory (a mapped file): a page cache in front only adds work. */
+  readonly inMemory?: boolean;
 }
 
 export type PageFault =

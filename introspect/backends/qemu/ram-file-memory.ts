@@ -49,6 +49,10 @@ export class RamFileMemory implements PhysicalMemory {
     this.mapped = options.map === false ? undefined : mapFile(this.fd, Number(this.size));
   }
 
+  get inMemory(): boolean {
+    return this.mapped !== undefined;
+  }
+
   /** How reads reach the file: a shared read-only mapping, or pread. */
   get access(): 'mmap' | 'pread' {
     return this.mapped ? 'mmap' : 'pread';
