@@ -182,17 +182,45 @@ function constants(
   return parts;
 }
 
-export function toEcs(finding: Finding, observer: Observer, namespace = 'default'): EcsDocument {
-  const shared = constants(observer, namespace);
+interface Categorisation {
+  categories: readonly string[];
+  types: readonly string[];
+  eventTypes: readonly string[];
+}
+
+/** Most findings come from one event: their categorisation is computed once per event type. */
+const singleEventCategorisation = new Map<string, Categorisation>();
+
+function categorise(events: readonly VmiEvent[]): Categorisation {
+  const only = events.length === 1 ? events[0]!.type : undefined;
+  if (only !== undefined) {
+    const known = singleEventCategorisation.get(only);
+    if (known) return known;
+  }
   const types = new Set<string>(['info']);
   const categories = new Set<string>(['intrusion_detection']);
-  for (const event of finding.events) {
+  const eventTypes = new Set<string>();
+  for (const event of events) {
+    eventTypes.add(event.type);
     const categorisation = CATEGORISATION[event.type];
     if (categorisation) {
       categories.add(categorisation.category);
       types.add(categorisation.type);
     }
   }
+  const result = deepFreeze({
+    categories: [...categories],
+    types: [...types],
+    eventTypes: [...eventTypes],
+  });
+  if (only !== undefined && singleEventCategorisation.size < 256)
+    singleEventCategorisation.set(only, result);
+  return result;
+}
+
+export function toEcs(finding: Finding, observer: Observer, namespace = 'default'): EcsDocument {
+  const shared = constants(observer, namespace);
+  const { categories, types, eventTypes } = categorise(finding.events);
   const first = finding.events[0];
   const processEvent = lastWith(finding.events, 'process');
   const network = lastWith(finding.events, 'network');
@@ -209,8 +237,8 @@ export function toEcs(finding: Finding, observer: Observer, namespace = 'default
     event: {
       id: finding.id,
       kind: 'alert',
-      category: [...categories],
-      type: [...types],
+      category: categories,
+      type: types,
       severity: score,
       risk_score: score,
       module: 'ringside',
@@ -250,7 +278,7 @@ export function toEcs(finding: Finding, observer: Observer, namespace = 'default
       severity: finding.severity,
       domain: first?.domain,
       vcpu: first?.vcpu,
-      event_types: [...new Set(finding.events.map((event) => event.type))],
+      event_types: eventTypes,
       event_count: finding.events.length,
       vmi: vmi ? jsonSafe(vmi) : undefined,
       process:
