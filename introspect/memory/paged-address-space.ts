@@ -32,17 +32,32 @@ export const arm64Translator =
       ? translateArm64TwoStage(stage1, stage2, address, readEntry)
       : translateArm64Stage1(stage1, address, readEntry);
 
+/** Reads 8-byte page-table entries from physical memory; undefined where memory has none. */
+export function entryReader(memory: PhysicalMemory): (physical: bigint) => bigint | undefined {
+  const buffer = new Uint8Array(8);
+  const view = new DataView(buffer.buffer);
+  return (physical) => {
+    try {
+      memory.readInto(physical, buffer);
+      return view.getBigUint64(0, true);
+    } catch {
+      return undefined;
+    }
+  };
+}
+
 export class PagedAddressSpace implements AddressSpace {
   private readonly cache = new Map<bigint, TranslationResult>();
-  private readonly entry = new Uint8Array(8);
-  private readonly entryView = new DataView(this.entry.buffer);
+  private readonly readEntry: (physical: bigint) => bigint | undefined;
 
   constructor(
     readonly physical: PhysicalMemory,
     readonly root: bigint,
     private readonly translator: Translator,
     readonly name = `virtual@0x${root.toString(16)}`,
-  ) {}
+  ) {
+    this.readEntry = entryReader(physical);
+  }
 
   /** Forgets cached translations (the guest ran; its page tables may have changed). */
   newGeneration(): void {
@@ -80,13 +95,4 @@ export class PagedAddressSpace implements AddressSpace {
       done += count;
     }
   }
-
-  private readonly readEntry = (physical: bigint): bigint | undefined => {
-    try {
-      this.physical.readInto(physical, this.entry);
-    } catch {
-      return undefined;
-    }
-    return this.entryView.getBigUint64(0, true);
-  };
 }

@@ -11,7 +11,7 @@ import {
   type X86PagingMode,
 } from '../../memory/x86/paging.js';
 import type { VcpuState } from '../../backends/snapshot/types.js';
-import { x86Translator, type Translator } from '../../memory/paged-address-space.js';
+import { entryReader, x86Translator, type Translator } from '../../memory/paged-address-space.js';
 import type { Arm64Stage1Regime } from '../../memory/arm64/stage1.js';
 import {
   arm64LinuxTranslator,
@@ -60,19 +60,6 @@ export interface Arm64KernelImage extends KernelImageCommon {
 }
 
 export type KernelImage = X86KernelImage | Arm64KernelImage;
-
-export function entryReader(memory: PhysicalMemory): (physical: bigint) => bigint | undefined {
-  const buffer = new Uint8Array(8);
-  const view = new DataView(buffer.buffer);
-  return (physical) => {
-    try {
-      memory.readInto(physical, buffer);
-      return view.getBigUint64(0, true);
-    } catch {
-      return undefined;
-    }
-  };
-}
 
 /** Runs of the kernel high mapping whose 2 MiB steps are physically contiguous, lowest first. */
 function kernelRuns(

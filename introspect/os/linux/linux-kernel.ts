@@ -3,7 +3,7 @@
 // A System.map or a Volatility 3 ISF may be given instead of the kernel's own symbols or types.
 import { GuestStructureError, RingsideError } from '../../errors.js';
 import { CachedPhysicalMemory } from '../../memory/cached-memory.js';
-import { PagedAddressSpace, x86Translator } from '../../memory/paged-address-space.js';
+import { entryReader, PagedAddressSpace, x86Translator } from '../../memory/paged-address-space.js';
 import type { PhysicalMemory } from '../../memory/types.js';
 import type { VcpuState } from '../../backends/snapshot/types.js';
 import { parseBtf } from './btf/index.js';
@@ -11,7 +11,6 @@ import { reconstructKallsyms } from './kallsyms/reconstruct.js';
 import { KallsymsSymbolTable } from './kallsyms/symbol-table.js';
 import {
   DEFAULT_TEXT_ADDRESS,
-  entryReader,
   findKernelImage,
   type KernelImage,
   type X86KernelImage,

@@ -12,7 +12,7 @@ import {
 } from '../../../memory/arm64/stage1.js';
 import { levelShift } from '../../../memory/arm64/granule.js';
 import type { PhysicalMemory, PhysicalRange } from '../../../memory/types.js';
-import type { Translator } from '../../../memory/paged-address-space.js';
+import { entryReader, type Translator } from '../../../memory/paged-address-space.js';
 import { reconstructKallsyms, type KallsymsResult } from '../kallsyms/reconstruct.js';
 import { KallsymsSymbolTable } from '../kallsyms/symbol-table.js';
 
@@ -251,19 +251,6 @@ function countValid(view: DataView, page: number, regime: Arm64Stage1Regime): nu
     if ((view.getBigUint64(page + index * 8, true) & 1n) !== 0n) valid++;
   }
   return valid;
-}
-
-export function entryReader(memory: PhysicalMemory): (physical: bigint) => bigint | undefined {
-  const buffer = new Uint8Array(8);
-  const view = new DataView(buffer.buffer);
-  return (physical) => {
-    try {
-      memory.readInto(physical, buffer);
-      return view.getBigUint64(0, true);
-    } catch {
-      return undefined;
-    }
-  };
 }
 
 /**

@@ -22,7 +22,7 @@ import {
   findModuleList,
   findSyscallTableInImage,
 } from './data-symbols.js';
-import { entryReader } from './find-kernel.js';
+import { entryReader } from '../../../memory/paged-address-space.js';
 
 /**
  * Link-time _text (KIMAGE_VADDR = MODULES_END): the bottom of the upper half for VA_BITS_MIN (at most
