@@ -12,6 +12,7 @@ import { openLinuxKernel } from '../../introspect/os/linux/linux-kernel.js';
 import { openSnapshot } from '../../introspect/backends/snapshot/index.js';
 import { chooseDetectors, DETECTOR_NAMES, startDetectors } from '../../plugins/index.js';
 import { checkSnapshot } from '../../plugins/snapshot-checks.js';
+import { fieldGetter } from '../../rules/access.js';
 import { detect, loadRulePaths, RuleEngine, type Ruleset } from '../../rules/index.js';
 import type { Sink } from '../../sinks/types.js';
 import { snapshotWith, startSampleGuest, type RunningGuest } from '../guest/launch.js';
@@ -85,16 +86,6 @@ export interface SuiteReport {
   findings: number;
 }
 
-function fieldValue(finding: Finding, path: string): unknown {
-  const event = finding.events[finding.events.length - 1] as unknown as Record<string, unknown>;
-  let value: unknown = event;
-  for (const part of path.split('.')) {
-    if (value === null || typeof value !== 'object') return undefined;
-    value = (value as Record<string, unknown>)[part];
-  }
-  return value;
-}
-
 const sameValue = (actual: unknown, expected: unknown): boolean =>
   typeof actual === 'bigint'
     ? typeof expected === 'string'
@@ -106,7 +97,7 @@ export function matches(finding: Finding, expected: ExpectedFinding): boolean {
   return (
     finding.rule.id === expected.rule &&
     Object.entries(expected.fields).every(([path, value]) =>
-      sameValue(fieldValue(finding, path), value),
+      sameValue(fieldGetter(path)(finding.events[finding.events.length - 1]!), value),
     )
   );
 }
