@@ -287,3 +287,28 @@ export function hookTask(
     user: userFields(task),
   };
 }
+
+/**
+ * A check run every `intervalMs` while subscribed, never two at once: its events are emitted; a
+ * guest structure it could not read skips that round (the next one tries again); any other error
+ * ends the stream, since it is a bug.
+ */
+export function periodicEvents(
+  intervalMs: number,
+  check: () => Promise<VmiEvent[]>,
+): Observable<VmiEvent> {
+  return new Observable<VmiEvent>((subscriber) => {
+    let running = false;
+    const timer = setInterval(() => {
+      if (running) return;
+      running = true;
+      check()
+        .then((events) => events.forEach((event) => subscriber.next(event)))
+        .catch((error: unknown) => {
+          if (!isRingsideError(error)) subscriber.error(error);
+        })
+        .finally(() => (running = false));
+    }, intervalMs);
+    return () => clearInterval(timer);
+  });
+}

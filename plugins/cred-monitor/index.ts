@@ -3,7 +3,7 @@
 // program (current->in_execve) is the exec's doing: a set-user-ID file, flagged setuid_exec.
 // Escalations that write the cred fields directly, bypassing commit_creds, are for the periodic
 // cross-check in the same plugin: a task whose euid became 0 with no change seen is reported too.
-import { Observable, interval, merge } from 'rxjs';
+import { Observable, merge } from 'rxjs';
 import type { VmiEvent } from '../../introspect/events/event.js';
 import { isRingsideError } from '../../introspect/errors.js';
 import { currentTaskOffset } from '../../introspect/os/linux/current-task.js';
@@ -16,6 +16,7 @@ import {
   envelope,
   hookEvents,
   hookTask,
+  periodicEvents,
   processFields,
   readConfirmed,
   TASK_CAPTURES,
@@ -139,17 +140,7 @@ export const credMonitor: DetectorPlugin = {
         throw error;
       }
     };
-    const scanned = new Observable<VmiEvent>((subscriber) => {
-      const subscription = interval(CRED_SCAN_INTERVAL_MS).subscribe(() => {
-        void scan().then(
-          (events) => events.forEach((event) => subscriber.next(event)),
-          (error: unknown) => {
-            if (!isRingsideError(error)) subscriber.error(error);
-          },
-        );
-      });
-      return () => subscription.unsubscribe();
-    });
+    const scanned = periodicEvents(CRED_SCAN_INTERVAL_MS, () => scan());
     const escalated = (task: TaskInfo): Credentials | undefined => {
       const before = seen.get(identity(task.address, task.startTime));
       return before && task.euid === 0 && before.euid !== 0 ? before : undefined;

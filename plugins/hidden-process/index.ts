@@ -3,12 +3,11 @@
 // with it paused when a task looks hidden; a task is reported once it has been hidden in two checks
 // in a row (one being forked or reaped can sit between lists for an instant). On a snapshot, every
 // hidden task is reported.
-import { Observable } from 'rxjs';
-import { isRingsideError } from '../../introspect/errors.js';
+import { defer, type Observable } from 'rxjs';
 import type { VmiEvent } from '../../introspect/events/event.js';
 import { crossView, type CrossViewTask } from '../../introspect/os/linux/cross-view.js';
 import type { LinuxKernel } from '../../introspect/os/linux/linux-kernel.js';
-import { readConfirmed } from '../guest-context.js';
+import { periodicEvents, readConfirmed } from '../guest-context.js';
 import { checkRequirements } from '../requirements.js';
 import type { DetectorPlugin, PluginContext } from '../types.js';
 
@@ -66,12 +65,12 @@ export function createHiddenProcess(options: HiddenProcessOptions = {}): Detecto
     },
     start({ domain, kernel }: PluginContext): Observable<VmiEvent> {
       checkRequirements(plugin, { domain, kernel });
-      return new Observable<VmiEvent>((subscriber) => {
-        // task address → consecutive checks it was hidden in; reported ones stay until they reappear.
+      // Per subscription: task address → consecutive checks it was hidden in; reported ones stay
+      // until they reappear.
+      return defer(() => {
         const suspects = new Map<bigint, number>();
         const reported = new Set<bigint>();
-        let running = false;
-        const check = async (): Promise<void> => {
+        const check = async (): Promise<VmiEvent[]> => {
           const base = {
             domain: domain.name,
             time: performance.now(),
@@ -87,25 +86,18 @@ export function createHiddenProcess(options: HiddenProcessOptions = {}): Detecto
           for (const address of [...suspects.keys()])
             if (!now.has(address)) suspects.delete(address);
           for (const address of [...reported]) if (!now.has(address)) reported.delete(address);
+          const events: VmiEvent[] = [];
           for (const task of hidden) {
             const count = (suspects.get(task.address) ?? 0) + 1;
             suspects.set(task.address, count);
             if (count >= 2 && !reported.has(task.address)) {
               reported.add(task.address);
-              subscriber.next(hiddenEvent(task, base));
+              events.push(hiddenEvent(task, base));
             }
           }
+          return events;
         };
-        const timer = setInterval(() => {
-          if (running) return;
-          running = true;
-          check()
-            .catch((error: unknown) => {
-              if (!isRingsideError(error)) subscriber.error(error);
-            })
-            .finally(() => (running = false));
-        }, options.intervalMs ?? HIDDEN_INTERVAL_MS);
-        return () => clearInterval(timer);
+        return periodicEvents(options.intervalMs ?? HIDDEN_INTERVAL_MS, check);
       });
     },
   };

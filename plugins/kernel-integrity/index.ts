@@ -28,6 +28,7 @@ import {
   currentTaskOf,
   envelope,
   hookEvents,
+  periodicEvents,
   processFields,
   readConfirmed,
   unreadable,
@@ -245,20 +246,9 @@ export function createKernelIntegrity(options: KernelIntegrityOptions = {}): Det
             unreadable('integrity.violation', event, `the ${register} write`, error),
         );
 
-      const periodic = new Observable<VmiEvent>((subscriber) => {
-        let running = false;
-        const timer = setInterval(() => {
-          if (running) return;
-          running = true;
-          check(baseline)
-            .then((events) => events.forEach((event) => subscriber.next(event)))
-            .catch((error: unknown) => {
-              if (!isRingsideError(error)) subscriber.error(error);
-            })
-            .finally(() => (running = false));
-        }, options.intervalMs ?? INTEGRITY_INTERVAL_MS);
-        return () => clearInterval(timer);
-      });
+      const periodic = periodicEvents(options.intervalMs ?? INTEGRITY_INTERVAL_MS, () =>
+        check(baseline),
+      );
 
       const check = async (against: IntegrityBaseline): Promise<VmiEvent[]> => {
         const fresh = (violations: IntegrityViolation[]): IntegrityViolation[] =>
