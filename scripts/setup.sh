@@ -22,9 +22,15 @@ fi
 
 if [ "$need_apt" = 1 ]; then
   if [ ! -f /etc/apt/sources.list.d/bookworm-backports.sources ] && ! grep -rqs bookworm-backports /etc/apt/sources.list /etc/apt/sources.list.d/; then
-    $SUDO tee /etc/apt/sources.list.d/bookworm-backports.sources >/dev/null <<'SRC'
+    # Backports come from the same archive the machine already uses for bookworm: no host is named here.
+    uri=$(bash scripts/apt-archive-uri.sh bookworm)
+    if [ -z "$uri" ]; then
+      echo "setup: no apt source for bookworm found in /etc/apt/sources.list{,.d}; add bookworm-backports by hand" >&2
+      exit 2
+    fi
+    $SUDO tee /etc/apt/sources.list.d/bookworm-backports.sources >/dev/null <<SRC
 Types: deb
-URIs: http://deb.debian.org/debian
+URIs: $uri
 Suites: bookworm-backports
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
