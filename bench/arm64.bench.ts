@@ -9,8 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { QemuDomain } from '../introspect/backends/qemu/qemu-domain.js';
 import { openLiveKernel } from '../introspect/os/linux/live-kernel.js';
 import { execMonitor } from '../plugins/exec-monitor/index.js';
-import { startSampleGuest } from '../samples/guest/launch.js';
-import { cacheRoot } from '../samples/guest/paths.js';
+import { startSampleGuest } from '../lab/guest/launch.js';
+import { cacheRoot } from '../lab/guest/paths.js';
 import { guestLoopSeconds, median } from './support/guest.js';
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -4,9 +4,9 @@
 import { Writable } from 'node:stream';
 import { QemuDomain } from '../introspect/backends/qemu/qemu-domain.js';
 import { openLiveKernel } from '../introspect/os/linux/live-kernel.js';
-import { chooseDetectors, DETECTOR_NAMES, startDetectors } from '../plugins/index.js';
-import { detect } from '../rules/index.js';
-import { loadSampleRules, runSuite } from '../samples/scenarios/suite.js';
+import { liveFindings } from '../pipeline/index.js';
+import { chooseDetectors, DETECTOR_NAMES } from '../plugins/index.js';
+import { loadSampleRules, runSuite } from '../lab/scenarios/suite.js';
 import { createStdoutSink } from '../sinks/stdout/sink.js';
 import { guestLoopSeconds, median, say, withGuest } from './support/guest.js';
 
@@ -51,9 +51,12 @@ async function slowdown(): Promise<void> {
     const measure = async (names: readonly string[], label: string, target = ''): Promise<void> => {
       let findings = 0;
       const before = await domain.stats();
-      const subscription = startDetectors(chooseDetectors(names), { domain, kernel })
-        .pipe(detect(rules))
-        .subscribe(() => (findings += 1));
+      const subscription = liveFindings({
+        domain,
+        kernel,
+        plugins: chooseDetectors(names),
+        rules,
+      }).subscribe(() => (findings += 1));
       await domain.synced();
       const watched = await guestLoopSeconds(guest, 3, BUSY);
       const after = await domain.stats();

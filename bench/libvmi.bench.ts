@@ -13,8 +13,8 @@ import {
   loadLibvmi,
 } from '../introspect/backends/libvmi/index.js';
 import { openSnapshot } from '../introspect/backends/snapshot/index.js';
-import { startSampleGuest } from '../samples/guest/launch.js';
-import { cacheRoot } from '../samples/guest/paths.js';
+import { startSampleGuest } from '../lab/guest/launch.js';
+import { cacheRoot } from '../lab/guest/paths.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..', '..');

@@ -11,7 +11,7 @@ import { RamFileMemory } from '../introspect/backends/qemu/ram-file-memory.js';
 import { openLiveKernel } from '../introspect/os/linux/live-kernel.js';
 import { listTasks } from '../introspect/os/linux/tasks.js';
 import { execMonitor } from '../plugins/exec-monitor/index.js';
-import type { RunningGuest } from '../samples/guest/launch.js';
+import type { RunningGuest } from '../lab/guest/launch.js';
 import { guestLoopSeconds, median, say, withGuest } from './support/guest.js';
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -6,8 +6,8 @@ import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from '
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openSnapshot } from '../introspect/backends/snapshot/index.js';
-import { startSampleGuest } from '../samples/guest/launch.js';
-import { cacheRoot } from '../samples/guest/paths.js';
+import { startSampleGuest } from '../lab/guest/launch.js';
+import { cacheRoot } from '../lab/guest/paths.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const cli = join(here, '..', 'cli', 'main.js');

@@ -61,7 +61,7 @@ function cred(values: Record<string, number>): Uint8Array {
 
 describe('current-task captures', () => {
   it('ask for the task pointer, then fields through it and through the parent and creds', () => {
-    const captures = currentTaskCaptures(kernel, 0x1ad40n);
+    const captures = currentTaskCaptures(kernel, { register: 'gs_base', perCpuOffset: 0x1ad40n })!;
     expect(captures).toHaveLength(TASK_CAPTURES);
     expect(captures[0]).toEqual({ register: 'gs_base', offset: 0x1ad40, length: 8 });
     expect(captures[4]).toEqual({
@@ -76,6 +76,10 @@ describe('current-task captures', () => {
       offset: 0x4,
       length: 32,
     });
+  });
+
+  it('are impossible where a register holds the task itself (AArch64 SP_EL0)', () => {
+    expect(currentTaskCaptures(kernel, { register: 'sp_el0' })).toBeUndefined();
   });
 
   it('decode into the task, its parent and its credentials', () => {

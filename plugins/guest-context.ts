@@ -1,11 +1,12 @@
-// What every Linux detector needs at a hook: the process running on the vCPU (from GS base), the
+// What every Linux detector needs at a hook: the process running on the vCPU (found as the
+// architecture says: GS base on x86-64, SP_EL0 on AArch64), the
 // envelope of a semantic event, and a hook turned into a stream of semantic events where a guest
 // structure that cannot be read becomes an event saying so, never a dead detector.
-import { Observable } from 'rxjs';
+import { exhaustMap, from, interval, mergeMap, Observable, type SchedulerLike } from 'rxjs';
 import type { Capture, HookContext, HookSpec, Domain } from '../introspect/domain/types.js';
 import { isRingsideError, RingsideError } from '../introspect/errors.js';
 import type { ProcessFields, UserFields, VmiEvent } from '../introspect/events/event.js';
-import { currentTask } from '../introspect/os/linux/current-task.js';
+import { currentTaskFrom, type CurrentTaskLocator } from '../introspect/os/linux/current-task.js';
 import type { LinuxKernel } from '../introspect/os/linux/linux-kernel.js';
 import { readTask, type TaskInfo } from '../introspect/os/linux/tasks.js';
 
@@ -23,9 +24,13 @@ export function envelope(
   };
 }
 
-/** The task running on the vCPU of a hook event (kernel mode: GS base points at the per-CPU area). */
-export function currentTaskOf(kernel: LinuxKernel, event: VmiEvent, offset: bigint): TaskInfo {
-  return readTask(kernel, currentTask(kernel, event.registers?.gs_base ?? 0n, offset));
+/** The task running on the vCPU of a hook event (kernel mode). */
+export function currentTaskOf(
+  kernel: LinuxKernel,
+  event: VmiEvent,
+  locator: CurrentTaskLocator,
+): TaskInfo {
+  return readTask(kernel, currentTaskFrom(kernel, event.registers, locator));
 }
 
 /** Process fields of a task, with its parent's pid and name. */
@@ -161,39 +166,51 @@ const PF_KTHREAD = 0x0020_0000;
 const CRED_BYTES = 32;
 
 /**
- * Captures of the current task (from GS base) an exec hook can ask for, so its handler need not
- * hold the vCPU: the task pointer, pid, tgid, comm, parent's tgid and comm, credentials, flags.
+ * Captures of the current task an exec hook can ask for, so its handler need not hold the vCPU: the
+ * task pointer, pid, tgid, comm, parent's tgid and comm, credentials, flags. Undefined where the
+ * task pointer is a register's own value (AArch64's SP_EL0), which a capture cannot read: the
+ * handler then reads the task while the vCPU is held.
  */
-export function currentTaskCaptures(kernel: LinuxKernel, offset: bigint): Capture[] {
+export function currentTaskCaptures(
+  kernel: LinuxKernel,
+  locator: CurrentTaskLocator,
+): Capture[] | undefined {
+  if (locator.perCpuOffset === undefined) return undefined;
   const r = kernel.reader;
   const at = (struct: string, field: string): number => Number(r.offset(struct, field));
-  const current = Number(offset);
+  const register = locator.register;
+  const current = Number(locator.perCpuOffset);
   const parent = at('task_struct', 'real_parent');
   return [
-    { register: 'gs_base', offset: current, length: 8 },
-    { register: 'gs_base', derefs: [current], offset: at('task_struct', 'pid'), length: 4 },
-    { register: 'gs_base', derefs: [current], offset: at('task_struct', 'tgid'), length: 4 },
-    { register: 'gs_base', derefs: [current], offset: at('task_struct', 'comm'), length: 16 },
+    { register, offset: current, length: 8 },
+    { register, derefs: [current], offset: at('task_struct', 'pid'), length: 4 },
+    { register, derefs: [current], offset: at('task_struct', 'tgid'), length: 4 },
+    { register, derefs: [current], offset: at('task_struct', 'comm'), length: 16 },
+    { register, derefs: [current, parent], offset: at('task_struct', 'tgid'), length: 4 },
+    { register, derefs: [current, parent], offset: at('task_struct', 'comm'), length: 16 },
     {
-      register: 'gs_base',
-      derefs: [current, parent],
-      offset: at('task_struct', 'tgid'),
-      length: 4,
-    },
-    {
-      register: 'gs_base',
-      derefs: [current, parent],
-      offset: at('task_struct', 'comm'),
-      length: 16,
-    },
-    {
-      register: 'gs_base',
+      register,
       derefs: [current, at('task_struct', 'real_cred')],
       offset: at('cred', 'uid'),
       length: CRED_BYTES,
     },
-    { register: 'gs_base', derefs: [current], offset: at('task_struct', 'flags'), length: 4 },
+    { register, derefs: [current], offset: at('task_struct', 'flags'), length: 4 },
   ];
+}
+
+/** A capture of one field of the current task (undefined where task captures are impossible). */
+export function currentTaskFieldCapture(
+  locator: CurrentTaskLocator,
+  offset: number,
+  length: number,
+): Capture | undefined {
+  if (locator.perCpuOffset === undefined) return undefined;
+  return {
+    register: locator.register,
+    derefs: [Number(locator.perCpuOffset)],
+    offset,
+    length,
+  };
 }
 
 /** The credential bytes a capture of `CRED_BYTES` at cred.uid holds, decoded by field. */
@@ -249,7 +266,7 @@ export function capturedTask(
 export function hookTask(
   kernel: LinuxKernel,
   context: HookContext,
-  offset: bigint,
+  locator: CurrentTaskLocator,
 ): { process: ProcessFields; user: UserFields; task: CapturedTask } {
   const captured = capturedTask(kernel, context.captures);
   if (captured) {
@@ -267,7 +284,7 @@ export function hookTask(
       user: { id: captured.uid, group_id: captured.gid, effective_id: captured.euid },
     };
   }
-  const task = currentTaskOf(kernel, context.event, offset);
+  const task = currentTaskOf(kernel, context.event, locator);
   const process = processFields(kernel, task);
   return {
     task: {
@@ -289,26 +306,24 @@ export function hookTask(
 }
 
 /**
- * A check run every `intervalMs` while subscribed, never two at once: its events are emitted; a
- * guest structure it could not read skips that round (the next one tries again); any other error
- * ends the stream, since it is a bug.
+ * A check run every `intervalMs` while subscribed, never two at once (a tick that finds the last
+ * check still running is dropped): its events are emitted; a guest structure it could not read
+ * skips that round (the next one tries again); any other error ends the stream, since it is a bug.
  */
 export function periodicEvents(
   intervalMs: number,
   check: () => Promise<VmiEvent[]>,
+  scheduler?: SchedulerLike,
 ): Observable<VmiEvent> {
-  return new Observable<VmiEvent>((subscriber) => {
-    let running = false;
-    const timer = setInterval(() => {
-      if (running) return;
-      running = true;
-      check()
-        .then((events) => events.forEach((event) => subscriber.next(event)))
-        .catch((error: unknown) => {
-          if (!isRingsideError(error)) subscriber.error(error);
-        })
-        .finally(() => (running = false));
-    }, intervalMs);
-    return () => clearInterval(timer);
-  });
+  return interval(intervalMs, scheduler).pipe(
+    exhaustMap(() =>
+      from(
+        check().catch((error: unknown) => {
+          if (isRingsideError(error)) return [] as VmiEvent[];
+          throw error;
+        }),
+      ),
+    ),
+    mergeMap((events) => events),
+  );
 }

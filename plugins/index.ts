@@ -1,7 +1,8 @@
-// The Linux detectors, by the short name a user picks them with (`--plugins exec,module`), and one
-// call that starts a set of them on a domain as one stream of semantic events.
+// The Linux detectors, by the short name a user picks them with (`--plugins exec,module`); the host
+// that checks every plugin's declared requirements before any starts; and the two ways to run them:
+// live on a Domain as one stream of semantic events, or judging a snapshot, each detector on its own.
 import { merge, type Observable } from 'rxjs';
-import { RingsideError } from '../introspect/errors.js';
+import { isRingsideError, RingsideError } from '../introspect/errors.js';
 import type { VmiEvent } from '../introspect/events/event.js';
 import { credMonitor } from './cred-monitor/index.js';
 import { execMonitor } from './exec-monitor/index.js';
@@ -11,7 +12,8 @@ import { moduleMonitor } from './module-monitor/index.js';
 import { networkMonitor } from './network-monitor/index.js';
 import { processExit } from './process-exit/index.js';
 import { DETECTOR_NAMES, type DetectorName } from './names.js';
-import type { DetectorPlugin, PluginContext } from './types.js';
+import { describeRefusal, partitionByRequirements, requireAll } from './requirements.js';
+import type { DetectorPlugin, PluginContext, SnapshotContext } from './types.js';
 
 export const DETECTORS: Readonly<Record<DetectorName, DetectorPlugin>> = {
   exec: execMonitor,
@@ -23,7 +25,7 @@ export const DETECTORS: Readonly<Record<DetectorName, DetectorPlugin>> = {
   hidden: hiddenProcess,
 };
 
-export { DETECTOR_NAMES };
+export { DETECTOR_NAMES, type DetectorName };
 
 /** Looks detectors up by name; an unknown name is an error that lists the known ones. */
 export function chooseDetectors(names: readonly string[]): DetectorPlugin[] {
@@ -39,12 +41,57 @@ export function chooseDetectors(names: readonly string[]): DetectorPlugin[] {
 }
 
 /**
- * Starts the detectors (each checks its needs first, so a missing capability fails here, before
- * any hook is planted) and merges their events.
+ * Starts the detectors and merges their events. Every plugin's requirements (architecture,
+ * symbols, capabilities) are checked first: if any plugin cannot run, this throws one error naming
+ * each refused plugin and why, before any hook is planted.
  */
 export function startDetectors(
   plugins: readonly DetectorPlugin[],
   context: PluginContext,
 ): Observable<VmiEvent> {
+  requireAll(plugins, context.kernel, context.domain);
   return merge(...plugins.map((plugin) => plugin.start(context)));
+}
+
+/** The detectors that can run on this live guest, and one line for each that cannot. */
+export function runnableDetectors(
+  plugins: readonly DetectorPlugin[],
+  context: PluginContext,
+): { runnable: DetectorPlugin[]; refused: string[] } {
+  const { runnable, refused } = partitionByRequirements(plugins, context.kernel, context.domain);
+  return {
+    runnable,
+    refused: refused.map((refusal) => describeRefusal(refusal, context.domain.name)),
+  };
+}
+
+/** What judging a snapshot gave: the detectors' events, and a line for each check that failed. */
+export interface SnapshotJudgement {
+  events: VmiEvent[];
+  /** One per detector that could not judge (a structure unreadable, a requirement missing). */
+  warnings: string[];
+}
+
+/**
+ * Judges a snapshot with every detector that can (those with `judge`), each on its own: one whose
+ * structures cannot be read, or whose requirements are missing, becomes a warning and the others
+ * still run. Errors that are not about the guest (bugs) are thrown.
+ */
+export async function judgeWithDetectors(
+  plugins: readonly DetectorPlugin[],
+  context: SnapshotContext,
+): Promise<SnapshotJudgement> {
+  const judges = plugins.filter((plugin) => plugin.judge !== undefined);
+  const { runnable, refused } = partitionByRequirements(judges, context.kernel);
+  const warnings = refused.map((refusal) => describeRefusal(refusal, context.domain));
+  const events: VmiEvent[] = [];
+  for (const plugin of runnable) {
+    try {
+      events.push(...(await plugin.judge!(context)));
+    } catch (error) {
+      if (!isRingsideError(error)) throw error;
+      warnings.push(`plugin ${plugin.meta.id} could not judge ${context.domain}: ${error.message}`);
+    }
+  }
+  return { events, warnings };
 }

@@ -1,27 +1,72 @@
-// Checks a plugin's declared needs against a domain and kernel before it starts, so a missing
-// capability or symbol is one clear message naming both, not a failure halfway through.
+// Checks a plugin's declared needs against a guest before it starts (Volatility 3's
+// construct_plugin): architecture, kernel symbols and, live, backend capabilities — so a plugin that
+// cannot run is refused with one line naming what is missing, before any hook is planted.
 import { RingsideError } from '../introspect/errors.js';
-import type { DetectorPlugin, PluginContext } from './types.js';
+import type { Domain } from '../introspect/domain/types.js';
+import type { LinuxKernel } from '../introspect/os/linux/linux-kernel.js';
+import type { DetectorPlugin } from './types.js';
 
-export function checkRequirements(plugin: DetectorPlugin, context: PluginContext): void {
+/** What keeps `plugin` from running on this guest (empty when nothing does). */
+export function missingRequirements(
+  plugin: DetectorPlugin,
+  kernel: LinuxKernel,
+  domain?: Domain,
+): string[] {
   const problems: string[] = [];
-  for (const [capability, accepted] of Object.entries(plugin.meta.capabilities)) {
-    const actual =
-      context.domain.capabilities[capability as keyof typeof context.domain.capabilities];
-    if (!(accepted as readonly unknown[]).includes(actual)) {
-      problems.push(
-        `capability ${capability} must be ${(accepted as readonly unknown[]).join(' or ')}, but ${context.domain.name} has ${String(actual)}`,
-      );
-    }
-  }
+  if (!plugin.meta.architectures.includes(kernel.arch.name))
+    problems.push(`it supports ${plugin.meta.architectures.join(', ')}, not ${kernel.arch.name}`);
   for (const symbol of plugin.meta.symbols) {
-    if (context.kernel.symbols.address(symbol) === undefined)
+    if (kernel.symbols.address(symbol) === undefined)
       problems.push(`kernel symbol ${symbol} is missing`);
   }
-  if (problems.length > 0) {
+  if (domain) {
+    for (const [capability, accepted] of Object.entries(plugin.meta.capabilities)) {
+      const actual = domain.capabilities[capability as keyof typeof domain.capabilities];
+      if (!(accepted as readonly unknown[]).includes(actual)) {
+        problems.push(
+          `capability ${capability} must be ${(accepted as readonly unknown[]).join(' or ')}, but ${domain.name} has ${String(actual)}`,
+        );
+      }
+    }
+  }
+  return problems;
+}
+
+export interface Refusal {
+  plugin: DetectorPlugin;
+  problems: string[];
+}
+
+/** One line per refused plugin, e.g. for a warning or an error message. */
+export const describeRefusal = ({ plugin, problems }: Refusal, guest: string): string =>
+  `plugin ${plugin.meta.id} cannot run on ${guest}: ${problems.join('; ')}`;
+
+/** Splits plugins into those that can run on this guest and those refused, with the reasons. */
+export function partitionByRequirements(
+  plugins: readonly DetectorPlugin[],
+  kernel: LinuxKernel,
+  domain?: Domain,
+): { runnable: DetectorPlugin[]; refused: Refusal[] } {
+  const runnable: DetectorPlugin[] = [];
+  const refused: Refusal[] = [];
+  for (const plugin of plugins) {
+    const problems = missingRequirements(plugin, kernel, domain);
+    if (problems.length === 0) runnable.push(plugin);
+    else refused.push({ plugin, problems });
+  }
+  return { runnable, refused };
+}
+
+/** Throws one error naming every refused plugin and why; nothing has been started then. */
+export function requireAll(
+  plugins: readonly DetectorPlugin[],
+  kernel: LinuxKernel,
+  domain: Domain,
+): void {
+  const { refused } = partitionByRequirements(plugins, kernel, domain);
+  if (refused.length > 0)
     throw new RingsideError(
       'CAPABILITY',
-      `plugin ${plugin.meta.id} cannot run on ${context.domain.name}: ${problems.join('; ')}`,
+      refused.map((refusal) => describeRefusal(refusal, domain.name)).join('\n'),
     );
-  }
 }

@@ -1,6 +1,6 @@
 // What the live benchmarks share: a fork/exec loop timed by the guest itself, a sample guest started
 // for the length of a measurement, and the median of a few runs.
-import { startSampleGuest, type RunningGuest } from '../../samples/guest/launch.js';
+import { startSampleGuest, type RunningGuest } from '../../lab/guest/launch.js';
 
 export const LOOP = "time sh -c 'for i in $(seq 300); do /bin/true; done'";
 

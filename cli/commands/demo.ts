@@ -3,7 +3,7 @@
 // as it leaves the sink (readable, or ECS NDJSON with --json), judges a snapshot after each
 // scenario, and ends with a summary: what each scenario should have raised, what it did, how fast.
 import type { Command } from 'commander';
-import type { PhaseFindings, SuiteReport } from '../../samples/scenarios/suite.js';
+import type { PhaseFindings, SuiteReport } from '../../lab/scenarios/suite.js';
 import { hostname } from 'node:os';
 import { RINGSIDE_VERSION } from '../version.js';
 
@@ -73,7 +73,7 @@ export function registerDemoCommand(program: Command): void {
         snapshots: boolean;
       }) => {
         const [{ runSuite }, { formatText }, { formatter }, { openSinks }] = await Promise.all([
-          import('../../samples/scenarios/suite.js'),
+          import('../../lab/scenarios/suite.js'),
           import('../../sinks/text/format.js'),
           import('../../sinks/format.js'),
           import('../sinks-setup.js'),

@@ -84,8 +84,11 @@ export function registerLiveCommands(program: Command): void {
     .option('--name <name>', 'guest name in events', 'guest')
     .option(
       '--plugins <list>',
-      `detectors to run, comma-separated (${DETECTOR_NAMES.join(', ')})`,
-      DETECTOR_NAMES.join(','),
+      `detectors to run, comma-separated (${DETECTOR_NAMES.join(', ')}; default: every one this guest can serve)`,
+    )
+    .option(
+      '--plugin <modules...>',
+      'your own detector modules (JavaScript ES modules exporting a DetectorPlugin, see docs/api.md)',
     )
     .option('--rules <paths...>', 'rule files or folders: print findings instead of events')
     .option(
@@ -101,7 +104,8 @@ export function registerLiveCommands(program: Command): void {
         ramBase?: string;
         qmp?: string;
         name: string;
-        plugins: string;
+        plugins?: string;
+        plugin?: string[];
         rules?: string[];
         sinks?: string;
         text?: boolean;
@@ -119,88 +123,99 @@ export function registerLiveCommands(program: Command): void {
             'monitor needs --plugin-socket (Ringside’s TCG plugin) or, as a slow fallback, --gdb',
           );
         }
-        const chosen = options.plugins
+        const explicit = options.plugins !== undefined;
+        const chosen = (options.plugins ?? DETECTOR_NAMES.join(','))
           .split(',')
           .map((name) => name.trim())
           .filter(Boolean);
         // Loaded here, not at start-up: the other commands need none of it.
         const [
-          { config, concatMap },
-          { QemuDomain },
-          { GdbDomain },
-          { openLiveKernel },
-          { chooseDetectors, startDetectors },
-          { detect, loadRulePaths },
+          { config },
+          { liveEvents, liveFindings, loadRules, openDomain, openGuestKernel },
+          { chooseDetectors, runnableDetectors },
+          { loadPluginModules },
           { openSinks },
         ] = await Promise.all([
           import('rxjs'),
-          import('../../introspect/backends/qemu/qemu-domain.js'),
-          import('../../introspect/backends/qemu/gdb-domain.js'),
-          import('../../introspect/os/linux/live-kernel.js'),
+          import('../../pipeline/index.js'),
           import('../../plugins/index.js'),
-          import('../../rules/index.js'),
+          import('../../pipeline/user-modules.js'),
           import('../sinks-setup.js'),
         ]);
-        const plugins = chooseDetectors(chosen);
+        const plugins = [
+          ...chooseDetectors(chosen),
+          ...(await loadPluginModules(options.plugin ?? [])),
+        ];
         if (options.sinks && !options.rules)
           throw new RingsideError('BAD_INPUT', '--sinks needs --rules (sinks take findings)');
-        const loaded = options.rules ? await loadRulePaths(options.rules) : undefined;
-        if (loaded && loaded.errorCount > 0)
-          throw new RingsideError(
-            'BAD_INPUT',
-            `the rules do not load: ${loaded.diagnostics.map((d) => d.message).join('; ')}`,
-          );
-        const sink = loaded
-          ? await openSinks({
-              text: options.text === true,
-              ...(options.sinks ? { sinksFile: options.sinks } : {}),
-            })
-          : undefined;
+        const rules = options.rules ? await loadRules(options.rules) : undefined;
         // A throwing subscriber must not take the monitor down.
         config.onUnhandledError = (error) =>
           process.stderr.write(`ringside: subscriber failed: ${String(error)}\n`);
-        const qmp = options.qmp ? await QmpClient.connect(options.qmp) : undefined;
-        const common = { name: options.name, ramFile: options.ram, ...(qmp ? { qmp } : {}) };
-        const domain = options.pluginSocket
-          ? await QemuDomain.attach({
-              ...common,
-              pluginSocket: options.pluginSocket,
-              ...(base !== undefined ? { ramBase: base } : {}),
-            })
-          : await GdbDomain.attach({ ...common, gdbSocket: options.gdb! });
+        const { domain } = await openDomain(
+          options.pluginSocket
+            ? {
+                kind: 'qemu',
+                name: options.name,
+                pluginSocket: options.pluginSocket,
+                ramFile: options.ram,
+                ...(base !== undefined ? { ramBase: base } : {}),
+                ...(options.qmp ? { qmp: options.qmp } : {}),
+              }
+            : {
+                kind: 'gdb',
+                name: options.name,
+                gdbSocket: options.gdb!,
+                ramFile: options.ram,
+                ...(options.qmp ? { qmp: options.qmp } : {}),
+              },
+        );
         if (!options.pluginSocket) {
           process.stderr.write(
             'ringside: no plugin: using the gdbstub fallback (every hook change flushes QEMU’s code cache; expect a much slower guest)\n',
           );
         }
-        const kernel = openLiveKernel(domain);
-        process.stderr.write(
-          `attached to ${options.name}: Linux ${kernel.release}; plugins: ${chosen.join(', ')}; Ctrl-C to detach\n`,
-        );
-        await new Promise<void>((done, fail) => {
-          const events = startDetectors(plugins, { domain, kernel });
-          const subscription =
-            loaded && sink
-              ? events
-                  .pipe(
-                    detect(loaded.ruleset),
-                    concatMap((finding) => sink.write(finding)),
-                  )
-                  .subscribe({ error: (error: Error) => fail(error) })
-              : events.subscribe({
-                  next: (event) => process.stdout.write(`${ndjson(event)}\n`),
-                  error: (error: Error) => fail(error),
-                });
-          const stop = (): void => {
-            subscription.unsubscribe();
-            domain
-              .close()
-              .then(() => sink?.close())
-              .then(() => done(), fail);
-          };
-          process.once('SIGINT', stop);
-          process.once('SIGTERM', stop);
-        });
+        let sink: Awaited<ReturnType<typeof openSinks>> | undefined;
+        try {
+          const kernel = openGuestKernel(domain);
+          // Plugins the user named must all run; of the default set, those this guest cannot
+          // serve are left out with a warning each.
+          const { runnable, refused } = runnableDetectors(plugins, { domain, kernel });
+          if (refused.length > 0 && (explicit || (options.plugin ?? []).length > 0)) {
+            throw new RingsideError('CAPABILITY', refused.join('\n'));
+          }
+          for (const line of refused) process.stderr.write(`ringside: warning: ${line}\n`);
+          sink = rules
+            ? await openSinks({
+                text: options.text === true,
+                ...(options.sinks ? { sinksFile: options.sinks } : {}),
+              })
+            : undefined;
+          process.stderr.write(
+            `attached to ${options.name}: Linux ${kernel.release} (${kernel.arch.label}); plugins: ${runnable.map((plugin) => plugin.meta.id).join(', ')}; Ctrl-C to detach\n`,
+          );
+          const live = { domain, kernel, plugins: runnable };
+          await new Promise<void>((done, fail) => {
+            const subscription =
+              rules && sink
+                ? liveFindings({ ...live, rules, sink }).subscribe({
+                    error: (error: Error) => fail(error),
+                  })
+                : liveEvents(live).subscribe({
+                    next: (event) => process.stdout.write(`${ndjson(event)}\n`),
+                    error: (error: Error) => fail(error),
+                  });
+            const stop = (): void => {
+              subscription.unsubscribe();
+              done();
+            };
+            process.once('SIGINT', stop);
+            process.once('SIGTERM', stop);
+          });
+        } finally {
+          await domain.close();
+          await sink?.close();
+        }
         process.stderr.write('detached; the guest runs on\n');
       },
     );

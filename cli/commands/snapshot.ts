@@ -142,7 +142,7 @@ export function registerSnapshotCommands(program: Command): void {
       const info = {
         file: dump,
         format: file.layout.format,
-        architecture: kernel.architecture,
+        architecture: kernel.arch.name,
         memory_bytes: file.memory
           .ranges()
           .reduce((sum, range) => sum + Number(range.end - range.start), 0),

@@ -15,6 +15,8 @@ export interface DomainCapabilities {
   /** Traps on writes to control registers and MSRs. */
   registerWriteTraps: boolean;
   singlestep: boolean;
+  /** Exec hooks can read guest values at the hit (HookSpec `capture`) and report without holding. */
+  captures: boolean;
   /** Number of views (1 when there is no altp2m). */
   views: number;
 }

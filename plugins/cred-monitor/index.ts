@@ -6,12 +6,14 @@
 import { Observable, merge } from 'rxjs';
 import type { VmiEvent } from '../../introspect/events/event.js';
 import { isRingsideError } from '../../introspect/errors.js';
-import { currentTaskOffset } from '../../introspect/os/linux/current-task.js';
+import { argument } from '../../introspect/arch/index.js';
+import { currentTaskLocator } from '../../introspect/os/linux/current-task.js';
 import type { LinuxKernel } from '../../introspect/os/linux/linux-kernel.js';
 import { listTasks, type TaskInfo } from '../../introspect/os/linux/tasks.js';
 import {
   credentialCapture,
   currentTaskCaptures,
+  currentTaskFieldCapture,
   decodeCredentials,
   envelope,
   hookEvents,
@@ -23,7 +25,7 @@ import {
   TASK_CRED_CAPTURE,
   unreadable,
 } from '../guest-context.js';
-import { checkRequirements } from '../requirements.js';
+import { forgedRootEvents } from './forged-root.js';
 import type { DetectorPlugin, PluginContext } from '../types.js';
 
 export interface Credentials {
@@ -55,14 +57,14 @@ export const credMonitor: DetectorPlugin = {
     version: '1.0.0',
     description:
       'Credential changes (uid/gid/euid/egid) from commit_creds, with setuid execs told apart',
+    architectures: ['x86_64', 'aarch64'],
     symbols: ['commit_creds'],
     capabilities: { live: [true], breakpoints: ['hidden', 'int3', 'debugger'] },
     emits: ['cred.change'],
   },
   start({ domain, kernel }: PluginContext): Observable<VmiEvent> {
-    checkRequirements(credMonitor, { domain, kernel });
     const address = kernel.symbols.address('commit_creds')!;
-    const offset = currentTaskOffset(kernel);
+    const locator = currentTaskLocator(kernel);
     const r = kernel.reader;
     const hasInExecve = r.hasField('task_struct', 'in_execve');
     // Credentials last seen per task (address and start time: a freed task_struct is reused by the
@@ -72,39 +74,43 @@ export const credMonitor: DetectorPlugin = {
     // The plugin reads the old (current->real_cred) and new credentials at the hit and reports only
     // when they differ: most commit_creds calls (every exec) change nothing and cost no round trip.
     const inExecve = hasInExecve ? r.field('task_struct', 'in_execve') : undefined;
-    const capture = [
-      ...currentTaskCaptures(kernel, offset),
-      credentialCapture(kernel, 'rdi'),
-      ...(inExecve
-        ? [
-            {
-              register: 'gs_base',
-              derefs: [Number(offset)],
-              offset: inExecve.offset,
-              length: 1,
-            },
-          ]
-        : []),
-    ];
+    const taskCaptures = domain.capabilities.captures
+      ? currentTaskCaptures(kernel, locator)
+      : undefined;
+    const inExecveCapture = inExecve
+      ? currentTaskFieldCapture(locator, inExecve.offset, 1)
+      : undefined;
+    // commit_creds(new): the new credentials are its first argument.
+    const capture = taskCaptures
+      ? [
+          ...taskCaptures,
+          credentialCapture(kernel, kernel.arch.argumentRegisters[0]!),
+          ...(inExecveCapture ? [inExecveCapture] : []),
+        ]
+      : undefined;
     const hooked = hookEvents(
       domain,
       {
         kind: 'exec',
         address,
         name: 'commit_creds',
-        capture,
-        hold: false,
-        reportIfDiffer: [TASK_CRED_CAPTURE, TASK_CAPTURES],
+        ...(capture
+          ? {
+              capture,
+              hold: false,
+              reportIfDiffer: [TASK_CRED_CAPTURE, TASK_CAPTURES] as [number, number],
+            }
+          : {}),
       },
       (context) => {
         const { event } = context;
-        const { task, process } = hookTask(kernel, context, offset);
+        const { task, process } = hookTask(kernel, context, locator);
         const captured = context.captures;
         const newCred = captured?.[TASK_CAPTURES];
         const before = { uid: task.uid, gid: task.gid, euid: task.euid, egid: task.egid };
         const after = newCred
           ? decodeCredentials(kernel, newCred)
-          : readCredentials(kernel, event.registers?.rdi ?? 0n);
+          : readCredentials(kernel, argument(kernel.arch, event, 0));
         seen.set(identity(task.address, taskStart(task.address)), after);
         if (sameCredentials(before, after)) return undefined;
         const execByte = captured?.[TASK_CAPTURES + 1];
@@ -182,4 +188,6 @@ export const credMonitor: DetectorPlugin = {
     };
     return merge(hooked, scanned);
   },
+  judge: async ({ kernel, domain, timestamp }) =>
+    forgedRootEvents(kernel, { domain, time: performance.now(), timestamp }),
 };

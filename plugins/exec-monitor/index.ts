@@ -1,14 +1,16 @@
 // process.exec events: every program execution in the guest, read at setup_new_exec(bprm) — past
 // the point of no return, with the new program's address space, name and credentials in place:
-// pid, parent, uid, filename, argv. On x86-64 with the TCG plugin the plugin reads all of it at the
-// hit (the task, bprm->filename, bprm->argc and the argument strings at bprm->p in the new address
-// space) and the vCPU does not wait; elsewhere (ARM64, the gdbstub fallback) the vCPU is held while
-// the same structures are read.
+// pid, parent, uid, filename, argv. Where the backend captures and the running task can be reached
+// through a capture (x86-64 with the TCG plugin), the backend reads all of it at the hit (the task,
+// bprm->filename, bprm->argc and the argument strings at bprm->p in the new address space) and the
+// vCPU does not wait; elsewhere (ARM64, the gdbstub fallback) the vCPU is held while the same
+// structures are read. The architecture descriptor says which register holds bprm.
 import type { Observable } from 'rxjs';
 import type { HookContext } from '../../introspect/domain/types.js';
 import type { VmiEvent } from '../../introspect/events/event.js';
 import { PagedAddressSpace } from '../../introspect/memory/paged-address-space.js';
-import { currentTask, currentTaskOffset } from '../../introspect/os/linux/current-task.js';
+import { argument, instructionPointer } from '../../introspect/arch/index.js';
+import { currentTaskFrom, currentTaskLocator } from '../../introspect/os/linux/current-task.js';
 import type { LinuxKernel } from '../../introspect/os/linux/linux-kernel.js';
 import { KernelReader } from '../../introspect/os/linux/kernel-reader.js';
 import { readTask } from '../../introspect/os/linux/tasks.js';
@@ -22,7 +24,6 @@ import {
   unreadable,
   userFields,
 } from '../guest-context.js';
-import { checkRequirements } from '../requirements.js';
 import type { DetectorPlugin, PluginContext } from '../types.js';
 
 const MAX_ARGS = 256;
@@ -77,33 +78,36 @@ export const execMonitor: DetectorPlugin = {
     id: 'exec-monitor',
     version: '2.0.0',
     description: 'Every program execution in the guest, from setup_new_exec',
+    architectures: ['x86_64', 'aarch64'],
     symbols: ['setup_new_exec'],
     capabilities: { live: [true], breakpoints: ['hidden', 'int3', 'debugger'] },
     emits: ['process.exec'],
   },
   start({ domain, kernel }: PluginContext): Observable<VmiEvent> {
-    checkRequirements(execMonitor, { domain, kernel });
-    const arm64 = kernel.architecture === 'aarch64';
+    const arch = kernel.arch;
     const hookName = 'setup_new_exec';
     const address = kernel.symbols.address(hookName)!;
-    const currentOffset = arm64 ? 0n : currentTaskOffset(kernel);
+    const locator = currentTaskLocator(kernel);
     const r = kernel.reader;
     const at = (field: string): number => Number(r.offset('linux_binprm', field));
-    // Captures are read through GS (x86-64); an ARM64 guest's current task is in SP_EL0 and its
-    // handler reads the structures itself while the vCPU is held.
-    const captured = !arm64 && domain.capabilities.memAccess === 'tcg-plugin';
-    const capture = captured
+    // Captured at the hit where the backend can and the task is reachable by a capture; otherwise
+    // (an ARM64 guest's task is SP_EL0 itself) the handler reads while the vCPU is held.
+    const taskCaptures = domain.capabilities.captures
+      ? currentTaskCaptures(kernel, locator)
+      : undefined;
+    const bprmRegister = arch.argumentRegisters[0]!;
+    const capture = taskCaptures
       ? [
-          ...currentTaskCaptures(kernel, currentOffset),
-          { register: 'rdi', derefs: [at('filename')], offset: 0, length: CAPTURED_BYTES },
-          { register: 'rdi', offset: at('argc'), length: 4 },
-          { register: 'rdi', derefs: [at('p')], offset: 0, length: CAPTURED_BYTES },
+          ...taskCaptures,
+          { register: bprmRegister, derefs: [at('filename')], offset: 0, length: CAPTURED_BYTES },
+          { register: bprmRegister, offset: at('argc'), length: 4 },
+          { register: bprmRegister, derefs: [at('p')], offset: 0, length: CAPTURED_BYTES },
         ]
       : undefined;
 
     const fromCaptures = (context: HookContext): VmiEvent => {
       const captures = context.captures!;
-      const { process, user } = hookTask(kernel, context, currentOffset);
+      const { process, user } = hookTask(kernel, context, locator);
       const filenameBytes = captures[TASK_CAPTURES];
       const argcBytes = captures[TASK_CAPTURES + 1];
       const argBytes = captures[TASK_CAPTURES + 2];
@@ -120,14 +124,8 @@ export const execMonitor: DetectorPlugin = {
     // Read while the vCPU is held (ARM64, the gdbstub fallback): the new program's address space
     // is already the task's own at setup_new_exec.
     const fromMemory = ({ event }: HookContext): VmiEvent => {
-      const registers = event.registers ?? {};
-      const bprm = (arm64 ? registers.x0 : registers.rdi) ?? 0n;
-      const task = readTask(
-        kernel,
-        arm64
-          ? (registers.sp_el0 ?? 0n)
-          : currentTask(kernel, registers.gs_base ?? 0n, currentOffset),
-      );
+      const bprm = argument(arch, event, 0);
+      const task = readTask(kernel, currentTaskFrom(kernel, event.registers, locator));
       const filename = r.cString(r.u64(bprm + BigInt(at('filename'))), MAX_PATH);
       const argc = r.i32(bprm + BigInt(at('argc')));
       const p = r.u64(bprm + BigInt(at('p')));
@@ -149,7 +147,7 @@ export const execMonitor: DetectorPlugin = {
       process: { ...process, executable, args, command_line: args.join(' ') },
       user,
       vmi: {
-        rip: event.registers?.rip ?? event.registers?.pc ?? address,
+        rip: instructionPointer(arch, event) ?? address,
         hook: hookName,
       },
       ...(truncatedArgc !== undefined

@@ -8,7 +8,6 @@ import type { VmiEvent } from '../../introspect/events/event.js';
 import { crossView, type CrossViewTask } from '../../introspect/os/linux/cross-view.js';
 import type { LinuxKernel } from '../../introspect/os/linux/linux-kernel.js';
 import { periodicEvents, readConfirmed } from '../guest-context.js';
-import { checkRequirements } from '../requirements.js';
 import type { DetectorPlugin, PluginContext } from '../types.js';
 
 export const HIDDEN_INTERVAL_MS = 1000;
@@ -59,12 +58,14 @@ export function createHiddenProcess(options: HiddenProcessOptions = {}): Detecto
       version: '1.0.0',
       description:
         'Tasks missing from the task list but present in the PID tree, pid links or run queues (DKOM)',
-      symbols: ['init_task', 'init_pid_ns', 'runqueues'],
+      architectures: ['x86_64', 'aarch64'],
+      // The PID tree (init_pid_ns) and run queues (runqueues) are views the cross-view uses where the
+      // kernel has them; the task list itself is the one it cannot do without.
+      symbols: ['init_task'],
       capabilities: { live: [true] },
       emits: ['process.hidden'],
     },
     start({ domain, kernel }: PluginContext): Observable<VmiEvent> {
-      checkRequirements(plugin, { domain, kernel });
       // Per subscription: task address → consecutive checks it was hidden in; reported ones stay
       // until they reappear.
       return defer(() => {
@@ -100,6 +101,8 @@ export function createHiddenProcess(options: HiddenProcessOptions = {}): Detecto
         return periodicEvents(options.intervalMs ?? HIDDEN_INTERVAL_MS, check);
       });
     },
+    judge: async ({ kernel, domain, timestamp }) =>
+      hiddenProcessEvents(kernel, { domain, time: performance.now(), timestamp }),
   };
   return plugin;
 }

@@ -18,7 +18,7 @@ export async function codeAt(kernel: LinuxKernel, address: bigint): Promise<stri
     if (!isRingsideError(error)) throw error;
     return `(code at 0x${address.toString(16)} is unreadable: ${error.message})`;
   }
-  return disassemble(kernel.architecture, bytes, address, { max: INSTRUCTIONS });
+  return disassemble(kernel.arch.disassembly, bytes, address, { max: INSTRUCTIONS });
 }
 
 export const hexBytes = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');

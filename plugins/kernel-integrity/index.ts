@@ -9,7 +9,7 @@ import { Observable, Subject, merge, type Subscription } from 'rxjs';
 import type { HookContext } from '../../introspect/domain/types.js';
 import { isRingsideError } from '../../introspect/errors.js';
 import type { VmiEvent } from '../../introspect/events/event.js';
-import { currentTaskOffset } from '../../introspect/os/linux/current-task.js';
+import { currentTaskLocator } from '../../introspect/os/linux/current-task.js';
 import {
   CR0_WP,
   CR4_SMAP,
@@ -33,7 +33,6 @@ import {
   readConfirmed,
   unreadable,
 } from '../guest-context.js';
-import { checkRequirements } from '../requirements.js';
 import type { DetectorPlugin, PluginContext } from '../types.js';
 import { codeAt, hexBytes, violationEvent } from './evidence.js';
 import { linuxRegions, type FrameHit, type ProtectedRegions } from './regions.js';
@@ -68,13 +67,15 @@ export function createKernelIntegrity(options: KernelIntegrityOptions = {}): Det
       version: '1.0.0',
       description:
         'Writes to the syscall table, IDT and kernel text; CR0.WP/CR4.SMEP/SMAP turned off; periodic table checks',
-      symbols: ['sys_call_table', 'idt_table', '_stext', '_etext'],
+      architectures: ['x86_64', 'aarch64'],
+      // The IDT (x86-64) and VBAR_EL1 (AArch64) are found per architecture; live, the traps need
+      // the TCG plugin's or EPT's frame traps and CR-write traps, which only x86-64 decodes today.
+      symbols: ['sys_call_table', '_stext', '_etext'],
       capabilities: { live: [true], memAccess: ['tcg-plugin', 'ept'], registerWriteTraps: [true] },
       emits: ['kernel.write', 'integrity.violation'],
     },
     start({ domain, kernel }: PluginContext): Observable<VmiEvent> {
-      checkRequirements(plugin, { domain, kernel });
-      const offset = currentTaskOffset(kernel);
+      const locator = currentTaskLocator(kernel);
       const regions = linuxRegions(kernel);
       const baseline = takeBaseline(kernel);
       const pokingAddress = readPokingAddress(kernel);
@@ -136,7 +137,7 @@ export function createKernelIntegrity(options: KernelIntegrityOptions = {}): Det
           alias >= pokingAddress &&
           alias < pokingAddress + POKING_BYTES;
         const rip = event.vmi?.rip ?? 0n;
-        const task = currentTaskOf(kernel, event, offset);
+        const task = currentTaskOf(kernel, event, locator);
         let symbol: string;
         let pointer: { old: bigint; new: bigint } | undefined;
         if (region.name === 'syscall_table') {
@@ -220,7 +221,7 @@ export function createKernelIntegrity(options: KernelIntegrityOptions = {}): Det
                 cleared.push(['cr4.smap', 'CR4.SMAP turned off']);
             }
             if (cleared.length === 0) return undefined;
-            const task = currentTaskOf(kernel, event, offset);
+            const task = currentTaskOf(kernel, event, locator);
             const rip = event.vmi?.rip ?? 0n;
             const writer = locateCode(kernel, rip, () => listModules(kernel).modules);
             return cleared.map(([check, message]) => ({
@@ -285,6 +286,13 @@ export function createKernelIntegrity(options: KernelIntegrityOptions = {}): Det
         };
       });
       return merge(writes, registerTrap('cr0'), registerTrap('cr4'), periodic);
+    },
+    judge: async ({ kernel, domain, cpus, timestamp }) => {
+      const base = { domain, time: performance.now(), timestamp };
+      const events: VmiEvent[] = [];
+      for (const violation of checkIntegrity(kernel, cpus))
+        events.push(await violationEvent(kernel, violation, base));
+      return events;
     },
   };
   return plugin;

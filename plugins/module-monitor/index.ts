@@ -4,7 +4,8 @@
 import { createHash } from 'node:crypto';
 import { merge, type Observable } from 'rxjs';
 import type { VmiEvent } from '../../introspect/events/event.js';
-import { currentTaskOffset } from '../../introspect/os/linux/current-task.js';
+import { argument } from '../../introspect/arch/index.js';
+import { currentTaskLocator } from '../../introspect/os/linux/current-task.js';
 import type { LinuxKernel } from '../../introspect/os/linux/linux-kernel.js';
 import { readModule, type ModuleInfo } from '../../introspect/os/linux/modules.js';
 import {
@@ -14,7 +15,6 @@ import {
   processFields,
   unreadable,
 } from '../guest-context.js';
-import { checkRequirements } from '../requirements.js';
 import type { DetectorPlugin, PluginContext } from '../types.js';
 
 /** Larger "text" is not a module anyone loads; the hash is skipped rather than read forever. */
@@ -43,21 +43,21 @@ export const moduleMonitor: DetectorPlugin = {
     id: 'module-monitor',
     version: '1.0.0',
     description: 'Kernel module loads (name, base, size, SHA-256 of the code) and unloads',
+    architectures: ['x86_64', 'aarch64'],
     symbols: ['do_init_module', 'free_module'],
     capabilities: { live: [true], breakpoints: ['hidden', 'int3', 'debugger'] },
     emits: ['module.load', 'module.unload'],
   },
   start({ domain, kernel }: PluginContext): Observable<VmiEvent> {
-    checkRequirements(moduleMonitor, { domain, kernel });
-    const offset = currentTaskOffset(kernel);
+    const locator = currentTaskLocator(kernel);
     const hook = (symbol: string, type: 'module.load' | 'module.unload'): Observable<VmiEvent> => {
       const address = kernel.symbols.address(symbol)!;
       return hookEvents(
         domain,
         { kind: 'exec', address, name: symbol },
         ({ event }) => {
-          const module = readModule(kernel, event.registers?.rdi ?? 0n);
-          const task = currentTaskOf(kernel, event, offset);
+          const module = readModule(kernel, argument(kernel.arch, event, 0));
+          const task = currentTaskOf(kernel, event, locator);
           const sha256 = type === 'module.load' ? moduleTextHash(kernel, module) : undefined;
           return {
             type,

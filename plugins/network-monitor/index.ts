@@ -2,7 +2,8 @@
 // from the sockaddr_in the caller passed (whether or not a route exists: the attempt is the event).
 import type { Observable } from 'rxjs';
 import type { VmiEvent } from '../../introspect/events/event.js';
-import { currentTaskOffset } from '../../introspect/os/linux/current-task.js';
+import { argument } from '../../introspect/arch/index.js';
+import { currentTaskLocator } from '../../introspect/os/linux/current-task.js';
 import {
   currentTaskOf,
   envelope,
@@ -11,7 +12,6 @@ import {
   unreadable,
   userFields,
 } from '../guest-context.js';
-import { checkRequirements } from '../requirements.js';
 import type { DetectorPlugin, PluginContext } from '../types.js';
 
 const AF_INET = 2;
@@ -29,23 +29,26 @@ export const networkMonitor: DetectorPlugin = {
     version: '1.0.0',
     description:
       'Outgoing TCP/IPv4 connection attempts (process, destination), from tcp_v4_connect',
+    architectures: ['x86_64', 'aarch64'],
     symbols: ['tcp_v4_connect'],
     capabilities: { live: [true], breakpoints: ['hidden', 'int3', 'debugger'] },
     emits: ['network.connect'],
   },
   start({ domain, kernel }: PluginContext): Observable<VmiEvent> {
-    checkRequirements(networkMonitor, { domain, kernel });
     const address = kernel.symbols.address('tcp_v4_connect')!;
-    const offset = currentTaskOffset(kernel);
+    const locator = currentTaskLocator(kernel);
     return hookEvents(
       domain,
       { kind: 'exec', address, name: 'tcp_v4_connect' },
       ({ event }) => {
-        const length = Number((event.registers?.rdx ?? 0n) & 0xffffffffn);
+        // tcp_v4_connect(sk, uaddr, addr_len)
+        const length = Number(argument(kernel.arch, event, 2) & 0xffffffffn);
         if (length < 8) return undefined;
-        const destination = parseSockaddrIn(kernel.reader.bytes(event.registers?.rsi ?? 0n, 8));
+        const destination = parseSockaddrIn(
+          kernel.reader.bytes(argument(kernel.arch, event, 1), 8),
+        );
         if (!destination) return undefined;
-        const task = currentTaskOf(kernel, event, offset);
+        const task = currentTaskOf(kernel, event, locator);
         return {
           type: 'network.connect',
           ...envelope(event),

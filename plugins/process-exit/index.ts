@@ -1,8 +1,9 @@
-// process.exit events: a process's last thread leaving, read at do_exit (the exit code in rdi, the
-// exiting task is current). Threads other than the group leader are not processes and are skipped.
+// process.exit events: a process's last thread leaving, read at do_exit (the exit code is its first
+// argument, the exiting task is current). Threads other than the group leader are not processes and are skipped.
 import type { Observable } from 'rxjs';
 import type { VmiEvent } from '../../introspect/events/event.js';
-import { currentTaskOffset } from '../../introspect/os/linux/current-task.js';
+import { argument } from '../../introspect/arch/index.js';
+import { currentTaskLocator } from '../../introspect/os/linux/current-task.js';
 import {
   currentTaskCaptures,
   envelope,
@@ -10,7 +11,6 @@ import {
   hookTask,
   unreadable,
 } from '../guest-context.js';
-import { checkRequirements } from '../requirements.js';
 import type { DetectorPlugin, PluginContext } from '../types.js';
 
 export const processExit: DetectorPlugin = {
@@ -18,29 +18,24 @@ export const processExit: DetectorPlugin = {
     id: 'process-exit',
     version: '1.0.0',
     description: 'Every process exit in the guest (pid, name, exit status), from do_exit',
+    architectures: ['x86_64', 'aarch64'],
     symbols: ['do_exit'],
     capabilities: { live: [true], breakpoints: ['hidden', 'int3', 'debugger'] },
     emits: ['process.exit'],
   },
   start({ domain, kernel }: PluginContext): Observable<VmiEvent> {
-    checkRequirements(processExit, { domain, kernel });
     const address = kernel.symbols.address('do_exit')!;
-    const offset = currentTaskOffset(kernel);
-    // The exiting task is read by the plugin at the hit; the vCPU is not held (no round trip).
+    const locator = currentTaskLocator(kernel);
+    // The exiting task is read by the backend at the hit where it can (no round trip); else held.
+    const capture = domain.capabilities.captures ? currentTaskCaptures(kernel, locator) : undefined;
     return hookEvents(
       domain,
-      {
-        kind: 'exec',
-        address,
-        name: 'do_exit',
-        capture: currentTaskCaptures(kernel, offset),
-        hold: false,
-      },
+      { kind: 'exec', address, name: 'do_exit', ...(capture ? { capture, hold: false } : {}) },
       (context) => {
         const { event } = context;
-        const { task, process, user } = hookTask(kernel, context, offset);
+        const { task, process, user } = hookTask(kernel, context, locator);
         if (task.pid !== task.tgid) return undefined;
-        const code = Number((event.registers?.rdi ?? 0n) & 0xffffn);
+        const code = Number(argument(kernel.arch, event, 0) & 0xffffn);
         return {
           type: 'process.exit',
           ...envelope(event),

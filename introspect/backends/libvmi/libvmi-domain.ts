@@ -11,7 +11,7 @@ import type {
   HookContext,
   HookSpec,
 } from '../../domain/types.js';
-import { reportHandlerError, runHandlers } from '../qemu/run-handlers.js';
+import { reportHandlerError, runHandlers } from '../../domain/run-handlers.js';
 import { EventListener, type DeliveredEvent } from './event-listener.js';
 import { translateEvent } from './event-translation.js';
 import {
@@ -44,6 +44,7 @@ export function libvmiCapabilities(mode: VmiModeName, events: boolean): DomainCa
       registerWriteTraps: false,
       singlestep: false,
       views: 1,
+      captures: false,
     };
   if (mode === 'xen')
     return {
@@ -56,6 +57,7 @@ export function libvmiCapabilities(mode: VmiModeName, events: boolean): DomainCa
       // LibVMI can single-step (vmi_step_event), but the Domain has no hook for it yet.
       singlestep: false,
       views: XEN_ALTP2M_VIEWS,
+      captures: false,
     };
   // KVMi: EPT access restrictions and CR/MSR traps, but no SLAT views and no emulate-through
   // response in LibVMI's KVM driver, so no hidden execution hooks.
@@ -67,6 +69,7 @@ export function libvmiCapabilities(mode: VmiModeName, events: boolean): DomainCa
     registerWriteTraps: true,
     singlestep: false,
     views: 1,
+    captures: false,
   };
 }
 

@@ -116,6 +116,7 @@ describe('LibvmiDomain capabilities', () => {
       altp2m: 'none',
       registerWriteTraps: false,
       singlestep: false,
+      captures: false,
       views: 1,
     });
     const errors: unknown[] = [];

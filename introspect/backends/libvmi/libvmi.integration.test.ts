@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startSampleGuest } from '../../../samples/guest/launch.js';
+import { startSampleGuest } from '../../../lab/guest/launch.js';
 import { writeIsf } from '../../os/linux/isf/index.js';
 import { openLinuxKernel, type LinuxKernel } from '../../os/linux/linux-kernel.js';
 import { listTasks, type TaskInfo } from '../../os/linux/tasks.js';

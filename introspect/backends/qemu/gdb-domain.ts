@@ -10,7 +10,8 @@ import { GdbRemote, registerAt, stopThread } from './gdb-remote.js';
 import type { QmpClient } from './qmp.js';
 import { RamFileMemory } from './ram-file-memory.js';
 import { VmControl } from './vm-control.js';
-import { reportHandlerError, runHandlers } from './run-handlers.js';
+import { reportHandlerError, runHandlers } from '../../domain/run-handlers.js';
+import { HookTable, type HookEntry } from '../../domain/hook-table.js';
 
 type Handler = (context: HookContext) => void;
 
@@ -39,10 +40,11 @@ export class GdbDomain implements Domain {
     registerWriteTraps: false,
     singlestep: true,
     views: 1,
+    captures: false,
   };
   readonly events$: Observable<VmiEvent>;
   private readonly events = new Subject<VmiEvent>();
-  private readonly hooks = new Map<bigint, Set<Handler>>();
+  private readonly hooks = new HookTable<bigint, HookEntry>();
   /** Breakpoints in the stub (may lag `hooks` until the loop applies changes). */
   private readonly planted = new Set<bigint>();
   private changesPending = false;
@@ -102,14 +104,16 @@ export class GdbDomain implements Domain {
       const handler: Handler = (context) => subscriber.next(context);
       const onFailure = (error: Error): void => subscriber.error(error);
       this.failures.add(onFailure);
-      const handlers = this.hooks.get(spec.address) ?? new Set<Handler>();
-      handlers.add(handler);
-      this.hooks.set(spec.address, handlers);
+      const { remove } = this.hooks.add(
+        spec.address,
+        handler,
+        () => ({ handlers: new Set() }),
+        () => undefined,
+      );
       this.requestChanges();
       return () => {
         this.failures.delete(onFailure);
-        handlers.delete(handler);
-        if (handlers.size === 0) this.hooks.delete(spec.address);
+        remove();
         this.requestChanges();
       };
     });
@@ -172,7 +176,7 @@ export class GdbDomain implements Domain {
   private async applyChanges(): Promise<void> {
     this.changesPending = false;
     for (const address of [...this.planted]) {
-      if (!this.hooks.has(address)) {
+      if (!this.hooks.get(address)) {
         await this.gdb.request(`z0,${address.toString(16)},1`);
         this.planted.delete(address);
       }
@@ -216,8 +220,8 @@ export class GdbDomain implements Domain {
     for (const [name, [offset, size]] of Object.entries(G_LAYOUT))
       registers[name] = registerAt(reply, offset, size);
     const rip = registers.rip!;
-    const handlers = this.hooks.get(rip);
-    if (!handlers && !this.planted.has(rip)) return; // an interrupt that landed elsewhere
+    const hooked = this.hooks.get(rip);
+    if (!hooked && !this.planted.has(rip)) return; // an interrupt that landed elsewhere
     this.control.newGeneration();
     const event: VmiEvent = {
       type: 'breakpoint',
@@ -228,7 +232,7 @@ export class GdbDomain implements Domain {
       registers,
       vmi: { rip, gva: rip },
     };
-    const settled = runHandlers(handlers ?? [], event, this.onHandlerError);
+    const settled = runHandlers(this.hooks.handlers(rip), event, this.onHandlerError);
     this.events.next(event);
     if (settled) await settled;
     if (!this.planted.has(rip)) return;

@@ -12,7 +12,8 @@ import type {
   HookSpec,
 } from '../../domain/types.js';
 import { PluginClient } from './plugin-client.js';
-import { reportHandlerError, runHandlers } from './run-handlers.js';
+import { reportHandlerError, runHandlers } from '../../domain/run-handlers.js';
+import { HookTable, type HookEntry, type HookHandler } from '../../domain/hook-table.js';
 import {
   ACCESS,
   HitKind,
@@ -27,11 +28,7 @@ import type { QmpClient } from './qmp.js';
 import { RamFileMemory } from './ram-file-memory.js';
 import { VmControl } from './vm-control.js';
 
-type Handler = (context: HookContext) => void;
-
-interface Planted {
-  handlers: Set<Handler>;
-}
+type Handler = HookHandler;
 
 /** What an exec hook asks of the plugin beyond its address. */
 interface ExecHookConfig {
@@ -63,15 +60,15 @@ export class QemuDomain implements Domain {
   readonly capabilities: DomainCapabilities;
   readonly events$: Observable<VmiEvent>;
   private readonly events = new Subject<VmiEvent>();
-  private readonly execHooks = new Map<
+  private readonly execHooks = new HookTable<
     bigint,
-    Planted & { id: number; config: ExecHookConfig; signature: string }
+    HookEntry & { id: number; config: ExecHookConfig; signature: string }
   >();
-  private readonly memoryHooks = new Map<
+  private readonly memoryHooks = new HookTable<
     string,
-    Planted & { view: number; frame: bigint; access: number }
+    HookEntry & { view: number; frame: bigint; access: number }
   >();
-  private readonly registerHooks = new Map<ControlRegister, Planted>();
+  private readonly registerHooks = new HookTable<ControlRegister, HookEntry>();
   private readonly hookIds = new Map<number, bigint>();
   private nextHookId = 1;
   private pending: Promise<void> = Promise.resolve();
@@ -98,6 +95,7 @@ export class QemuDomain implements Domain {
       registerWriteTraps: plugin.hello.registers.includes('cr0'),
       singlestep: false,
       views: plugin.hello.views,
+      captures: true,
     };
     this.events$ = this.events.asObservable();
     plugin.setHitHandler((hit) => this.dispatch(hit));
@@ -211,30 +209,27 @@ export class QemuDomain implements Domain {
       case 'exec': {
         const config = this.execConfig(spec);
         const signature = JSON.stringify(config);
-        let planted = this.execHooks.get(spec.address);
-        if (planted && planted.signature !== signature) {
+        const existing = this.execHooks.get(spec.address);
+        if (existing && existing.signature !== signature) {
           throw new RingsideError(
             'BAD_INPUT',
             `0x${spec.address.toString(16)} is already hooked with other captures or hold; one configuration per address`,
           );
         }
-        if (!planted) {
-          const id = this.nextHookId++;
-          planted = { id, handlers: new Set(), config, signature };
-          this.execHooks.set(spec.address, planted);
-          this.hookIds.set(id, spec.address);
+        const { created, entry, remove } = this.execHooks.add(
+          spec.address,
+          handler,
+          () => ({ id: this.nextHookId++, handlers: new Set(), config, signature }),
+          (removed) => {
+            this.hookIds.delete(removed.id);
+            this.markDirty('exec');
+          },
+        );
+        if (created) {
+          this.hookIds.set(entry.id, spec.address);
           this.markDirty('exec');
         }
-        planted.handlers.add(handler);
-        const entry = planted;
-        return () => {
-          entry.handlers.delete(handler);
-          if (entry.handlers.size === 0 && this.execHooks.get(spec.address) === entry) {
-            this.execHooks.delete(spec.address);
-            this.hookIds.delete(entry.id);
-            this.markDirty('exec');
-          }
-        };
+        return remove;
       }
       case 'memory': {
         const view = spec.view ?? 0;
@@ -246,38 +241,24 @@ export class QemuDomain implements Domain {
         if ((access & ~ACCESS.kernel) === 0)
           throw new RingsideError('BAD_INPUT', 'a memory hook needs at least one of r, w, x');
         const key = `${view}:${spec.frame}:${access}`;
-        let planted = this.memoryHooks.get(key);
-        if (!planted) {
-          planted = { handlers: new Set(), view, frame: spec.frame, access };
-          this.memoryHooks.set(key, planted);
-          this.markDirty('views', view);
-        }
-        planted.handlers.add(handler);
-        const entry = planted;
-        return () => {
-          entry.handlers.delete(handler);
-          if (entry.handlers.size === 0 && this.memoryHooks.get(key) === entry) {
-            this.memoryHooks.delete(key);
-            this.markDirty('views', view);
-          }
-        };
+        const { created, remove } = this.memoryHooks.add(
+          key,
+          handler,
+          () => ({ handlers: new Set(), view, frame: spec.frame, access }),
+          () => this.markDirty('views', view),
+        );
+        if (created) this.markDirty('views', view);
+        return remove;
       }
       case 'register': {
-        let planted = this.registerHooks.get(spec.register);
-        if (!planted) {
-          planted = { handlers: new Set() };
-          this.registerHooks.set(spec.register, planted);
-          this.markDirty('registers');
-        }
-        planted.handlers.add(handler);
-        const entry = planted;
-        return () => {
-          entry.handlers.delete(handler);
-          if (entry.handlers.size === 0 && this.registerHooks.get(spec.register) === entry) {
-            this.registerHooks.delete(spec.register);
-            this.markDirty('registers');
-          }
-        };
+        const { created, remove } = this.registerHooks.add(
+          spec.register,
+          handler,
+          () => ({ handlers: new Set() }),
+          () => this.markDirty('registers'),
+        );
+        if (created) this.markDirty('registers');
+        return remove;
       }
     }
   }
@@ -306,7 +287,7 @@ export class QemuDomain implements Domain {
     if (exec)
       work.push(
         this.plugin.setExecHooks(
-          [...this.execHooks].map(([address, hook]) => ({
+          [...this.execHooks.entries()].map(([address, hook]) => ({
             address,
             id: hook.id,
             notify: hook.config.notify,
@@ -401,7 +382,7 @@ export class QemuDomain implements Domain {
       case HitKind.ExecHook:
       case HitKind.ExecNotify: {
         const address = this.hookIds.get(hit.hook);
-        handlers = address !== undefined ? (this.execHooks.get(address)?.handlers ?? []) : [];
+        handlers = address !== undefined ? this.execHooks.handlers(address) : [];
         event = {
           ...base,
           type: 'breakpoint',
@@ -436,7 +417,7 @@ export class QemuDomain implements Domain {
       }
       case HitKind.RegisterWrite: {
         const register = REGISTER_NUMBER[hit.hook] ?? 'cr0';
-        handlers = this.registerHooks.get(register)?.handlers ?? [];
+        handlers = this.registerHooks.handlers(register);
         const name = register === 'msr' ? `msr:0x${hit.address.toString(16)}` : register;
         const old = register === 'msr' ? undefined : registers[register];
         event = {

@@ -1,17 +1,16 @@
 // What a parsed snapshot file gives: where guest RAM lies in the file, and the vCPU registers it
 // recorded (ELF cores from QEMU carry them; raw and LiME dumps do not).
 
-export type SnapshotFormat = 'elf' | 'lime' | 'raw';
+import type { ArchitectureName } from '../../arch/index.js';
+import type { VcpuState } from '../../domain/vcpu.js';
 
-export interface VcpuState {
-  index: number;
-  /** General registers and, where recorded, control registers (cr0, cr3, cr4 …), by lowercase name. */
-  registers: Record<string, bigint>;
-}
+export type { VcpuState };
+
+export type SnapshotFormat = 'elf' | 'lime' | 'raw';
 
 export interface SnapshotLayout {
   format: SnapshotFormat;
-  architecture: 'x86_64' | 'aarch64' | 'unknown';
+  architecture: ArchitectureName | 'unknown';
   segments: { physical: bigint; fileOffset: number; length: number }[];
   vcpus: VcpuState[];
 }

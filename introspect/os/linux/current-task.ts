@@ -22,3 +22,36 @@ export function currentTask(
 ): bigint {
   return kernel.reader.u64(gsBase + offset);
 }
+
+/**
+ * How this kernel finds the running task, from its architecture: x86-64 reads the per-CPU
+ * `current_task` at GS base plus its offset; AArch64 keeps the task in SP_EL0.
+ */
+export interface CurrentTaskLocator {
+  register: string;
+  /** The per-CPU offset to read the task pointer at; absent when the register holds the task. */
+  perCpuOffset?: bigint;
+}
+
+export function currentTaskLocator(kernel: LinuxKernel): CurrentTaskLocator {
+  const where = kernel.arch.currentTask;
+  return where.kind === 'per-cpu'
+    ? { register: where.register, perCpuOffset: currentTaskOffset(kernel) }
+    : { register: where.register };
+}
+
+/** The running task's address from a vCPU's registers (kernel mode). */
+export function currentTaskFrom(
+  kernel: LinuxKernel,
+  registers: Readonly<Record<string, bigint>> | undefined,
+  locator: CurrentTaskLocator = currentTaskLocator(kernel),
+): bigint {
+  const base = registers?.[locator.register];
+  if (base === undefined) {
+    throw new RingsideError(
+      'GUEST_STRUCTURE',
+      `the running task cannot be found: ${kernel.arch.label} register ${locator.register} was not reported`,
+    );
+  }
+  return locator.perCpuOffset === undefined ? base : kernel.reader.u64(base + locator.perCpuOffset);
+}

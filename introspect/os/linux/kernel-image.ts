@@ -10,7 +10,8 @@ import {
   X86_64_5LEVEL,
   type X86PagingMode,
 } from '../../memory/x86/paging.js';
-import type { VcpuState } from '../../backends/snapshot/types.js';
+import type { VcpuState } from '../../domain/vcpu.js';
+import type { ArchitectureName } from '../../arch/index.js';
 import { entryReader, x86Translator, type Translator } from '../../memory/paged-address-space.js';
 import type { Arm64Stage1Regime } from '../../memory/arm64/stage1.js';
 import {
@@ -209,7 +210,7 @@ function findArm64KernelImage(memory: PhysicalMemory): Arm64KernelImage {
 export function findKernelImage(
   memory: PhysicalMemory,
   vcpus: readonly VcpuState[],
-  architecture: 'x86_64' | 'aarch64' | 'unknown' = 'unknown',
+  architecture: ArchitectureName | 'unknown' = 'unknown',
 ): KernelImage {
   if (architecture === 'aarch64') return findArm64KernelImage(memory);
   if (architecture === 'x86_64') return findX86KernelImage(memory, vcpus);

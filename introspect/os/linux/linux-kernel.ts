@@ -5,7 +5,8 @@ import { GuestStructureError, RingsideError } from '../../errors.js';
 import { CachedPhysicalMemory } from '../../memory/cached-memory.js';
 import { entryReader, PagedAddressSpace, x86Translator } from '../../memory/paged-address-space.js';
 import type { PhysicalMemory } from '../../memory/types.js';
-import type { VcpuState } from '../../backends/snapshot/types.js';
+import type { VcpuState } from '../../domain/vcpu.js';
+import { X86_64, type Architecture, type ArchitectureName } from '../../arch/index.js';
 import { parseBtf } from './btf/index.js';
 import { reconstructKallsyms } from './kallsyms/reconstruct.js';
 import { KallsymsSymbolTable } from './kallsyms/symbol-table.js';
@@ -21,7 +22,8 @@ import type { SymbolTable, TypeTable } from './profile/types.js';
 import { translateX86 } from '../../memory/x86/paging.js';
 
 export interface LinuxKernel {
-  architecture: 'x86_64' | 'aarch64';
+  /** The guest's architecture: registers, calling convention, the running task, disassembly. */
+  arch: Architecture;
   banner: string;
   /** Kernel release from the banner, e.g. 6.1.0-56-cloud-amd64. */
   release: string;
@@ -56,7 +58,7 @@ export interface OpenKernelOptions {
   types?: TypeTable;
   typesSource?: string;
   /** The guest's architecture when the dump says (ELF cores); otherwise x86-64, then ARM64, is tried. */
-  architecture?: 'x86_64' | 'aarch64' | 'unknown';
+  architecture?: ArchitectureName | 'unknown';
 }
 
 export function requireSymbol(symbols: SymbolTable, name: string): bigint {
@@ -134,7 +136,7 @@ function openX86Kernel(
     directMapSymbol !== undefined ? reader.u64(directMapSymbol) : 0xffff_8880_0000_0000n;
   const textTranslation = translateX86(image.mode, root, text, entryReader(memory));
   return {
-    architecture: 'x86_64',
+    arch: X86_64,
     banner,
     release,
     slide,

@@ -1,5 +1,6 @@
 // Opens an ARM64 Linux kernel found in memory: its kallsyms plus the data symbols searched for in the
 // image, its .BTF, KASLR against KIMAGE_VADDR, and the base of the linear map (the direct map).
+import { AARCH64 } from '../../../arch/index.js';
 import { GuestStructureError, RingsideError } from '../../../errors.js';
 import { CachedPhysicalMemory } from '../../../memory/cached-memory.js';
 import { PagedAddressSpace } from '../../../memory/paged-address-space.js';
@@ -164,7 +165,7 @@ export function openArm64Kernel(
   }
   const syscallAddress = symbols.address('sys_call_table');
   return {
-    architecture: 'aarch64',
+    arch: AARCH64,
     banner,
     release,
     slide: text - kimageVaddr(vaBits, release),

@@ -1,7 +1,7 @@
 // Runs a hook's handlers while the vCPU is held: errors in one handler do not stop the others, and
 // the returned promise (only when a handler asked to hold) settles once every hold has.
-import type { HookContext } from '../../domain/types.js';
-import type { VmiEvent } from '../../events/event.js';
+import type { HookContext } from './types.js';
+import type { VmiEvent } from '../events/event.js';
 
 export function runHandlers(
   handlers: Iterable<(context: HookContext) => void>,

@@ -16,7 +16,7 @@ export const runRoot = (): string => join(cacheRoot(), 'run');
 /** The sample guest's sources in the repo (works from the TypeScript sources and from dist/). */
 export function guestSourceDir(): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  const repo = here.includes(`${join('dist', 'samples')}`)
+  const repo = here.includes(`${join('dist', 'lab')}`)
     ? join(here, '..', '..', '..')
     : join(here, '..', '..');
   return join(repo, 'samples', 'guest');

@@ -4,16 +4,18 @@
 // compared with its expected.yaml; the time from the step to the first finding is measured.
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { concatMap, from, lastValueFrom, toArray, type Subscription } from 'rxjs';
-import { QemuDomain } from '../../introspect/backends/qemu/qemu-domain.js';
+import type { Subscription } from 'rxjs';
 import type { Finding } from '../../introspect/events/finding.js';
-import { openLiveKernel } from '../../introspect/os/linux/live-kernel.js';
-import { openLinuxKernel } from '../../introspect/os/linux/linux-kernel.js';
-import { openSnapshot } from '../../introspect/backends/snapshot/index.js';
-import { chooseDetectors, DETECTOR_NAMES, startDetectors } from '../../plugins/index.js';
-import { checkSnapshot } from '../../plugins/snapshot-checks.js';
+import {
+  judgeSnapshot,
+  liveFindings,
+  loadRules,
+  openDomain,
+  openGuestKernel,
+} from '../../pipeline/index.js';
+import { chooseDetectors, DETECTOR_NAMES } from '../../plugins/index.js';
 import { fieldGetter } from '../../rules/access.js';
-import { detect, loadRulePaths, RuleEngine, type Ruleset } from '../../rules/index.js';
+import { RuleEngine, type Ruleset } from '../../rules/index.js';
 import type { Sink } from '../../sinks/types.js';
 import { snapshotWith, startSampleGuest, type RunningGuest } from '../guest/launch.js';
 import { cacheRoot } from '../guest/paths.js';
@@ -121,14 +123,7 @@ export function compareFindings(
   return { found: [...found], missing, unexpected: unmatched };
 }
 
-export async function loadSampleRules(): Promise<Ruleset> {
-  const result = await loadRulePaths([sampleRulesDir()]);
-  if (result.errorCount > 0)
-    throw new Error(
-      `the sample rules do not load: ${result.diagnostics.map((d) => d.message).join('; ')}`,
-    );
-  return result.ruleset;
-}
+export const loadSampleRules = (): Promise<Ruleset> => loadRules([sampleRulesDir()]);
 
 /** Judges a snapshot with the snapshot-capable detectors and the rules. */
 export async function snapshotFindings(
@@ -136,18 +131,18 @@ export async function snapshotFindings(
   ruleset: Ruleset | RuleEngine,
   domain: string,
 ): Promise<Finding[]> {
-  const snapshot = openSnapshot(path);
+  const opened = await openDomain({ kind: 'snapshot', path, name: domain });
   try {
-    const kernel = openLinuxKernel(snapshot.memory, snapshot.layout.vcpus);
-    const cpus = snapshot.layout.vcpus.map((vcpu) => ({
-      vcpu: vcpu.index,
-      ...(vcpu.registers.cr0 !== undefined ? { cr0: vcpu.registers.cr0 } : {}),
-      ...(vcpu.registers.cr4 !== undefined ? { cr4: vcpu.registers.cr4 } : {}),
-    }));
-    const events = await checkSnapshot(kernel, { domain, cpus });
-    return await lastValueFrom(from(events).pipe(detect(ruleset), toArray()));
+    const kernel = openGuestKernel(opened);
+    const verdict = await judgeSnapshot({
+      kernel,
+      name: domain,
+      vcpus: opened.recorded?.vcpus ?? [],
+      rules: ruleset,
+    });
+    return verdict.findings;
   } finally {
-    snapshot.close();
+    await opened.domain.close();
   }
 }
 
@@ -158,13 +153,14 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteReport> {
   const guest =
     options.guest ?? (await startSampleGuest({ name: options.name ?? 'scenarios', log }));
   const qmp = await guest.qmp();
-  const domain = await QemuDomain.attach({
+  const { domain } = await openDomain({
+    kind: 'qemu',
     name: guest.name,
     pluginSocket: guest.endpoints.pluginSocket!,
     ramFile: guest.endpoints.ramFile,
     qmp,
   });
-  const kernel = openLiveKernel(domain);
+  const kernel = openGuestKernel(domain);
   let current:
     | {
         name: string;
@@ -177,29 +173,24 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteReport> {
   const background: Finding[] = [];
   let total = 0;
   let failure: unknown;
-  const subscription: Subscription = startDetectors(chooseDetectors(DETECTOR_NAMES), {
+  const subscription: Subscription = liveFindings({
     domain,
     kernel,
-  })
-    .pipe(
-      detect(engine),
-      concatMap(async (finding) => {
-        await options.sink.write(finding);
-        return finding;
-      }),
-    )
-    .subscribe({
-      next: (finding) => {
-        total += 1;
-        if (!current) return void background.push(finding);
-        const now = performance.now();
-        current.findings.push(finding);
-        current.first ??= now;
-        const step = finding.events[0]?.time;
-        if (step !== undefined) current.latencies.push(now - step);
-      },
-      error: (error: unknown) => (failure = error),
-    });
+    plugins: chooseDetectors(DETECTOR_NAMES),
+    rules: engine,
+    sink: options.sink,
+  }).subscribe({
+    next: (finding) => {
+      total += 1;
+      if (!current) return void background.push(finding);
+      const now = performance.now();
+      current.findings.push(finding);
+      current.first ??= now;
+      const step = finding.events[0]?.time;
+      if (step !== undefined) current.latencies.push(now - step);
+    },
+    error: (error: unknown) => (failure = error),
+  });
   const reports: ScenarioReport[] = [];
   const control = await guest.control();
   const snapshotDir = join(cacheRoot(), 'snapshots');

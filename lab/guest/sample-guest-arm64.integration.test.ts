@@ -42,7 +42,7 @@ afterAll(async () => {
 
 function checkAgainstGuest(kernel: LinuxKernel): void {
   const view = guest.view;
-  expect(kernel.architecture).toBe('aarch64');
+  expect(kernel.arch.name).toBe('aarch64');
   expect(kernel.release).toBe(view.release);
   expect(kernel.banner).toBe(view.version);
   // The image and the text symbols kallsyms does carry sit where the guest's /proc/kallsyms says.

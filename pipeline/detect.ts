@@ -1,0 +1,86 @@
+// The pipeline from a guest to findings, in one place for the CLI, the demo, the scenarios, the
+// benches and library users: detectors → rules → sink, live on a Domain or judging a snapshot.
+import { concatMap, from, lastValueFrom, toArray, type Observable } from 'rxjs';
+import type { Domain } from '../introspect/domain/types.js';
+import type { VcpuState } from '../introspect/domain/vcpu.js';
+import type { VmiEvent } from '../introspect/events/event.js';
+import type { Finding } from '../introspect/events/finding.js';
+import type { CpuControlState } from '../introspect/os/linux/integrity.js';
+import type { LinuxKernel } from '../introspect/os/linux/linux-kernel.js';
+import { DETECTORS, judgeWithDetectors, startDetectors } from '../plugins/index.js';
+import type { DetectorPlugin } from '../plugins/types.js';
+import { detect, RuleEngine, type Ruleset } from '../rules/index.js';
+import type { Sink } from '../sinks/types.js';
+
+export interface LiveOptions {
+  domain: Domain;
+  kernel: LinuxKernel;
+  plugins: readonly DetectorPlugin[];
+}
+
+/** Semantic events of the detectors on a live guest (requirements checked before any hook). */
+export function liveEvents({ domain, kernel, plugins }: LiveOptions): Observable<VmiEvent> {
+  return startDetectors(plugins, { domain, kernel });
+}
+
+/**
+ * Findings of the rules on the detectors' events, each emitted once the sink has taken it (so a
+ * finding seen downstream is a finding delivered). Without a sink, as the rules raise them.
+ */
+export function liveFindings(
+  options: LiveOptions & { rules: Ruleset | RuleEngine; sink?: Sink },
+): Observable<Finding> {
+  const findings = liveEvents(options).pipe(detect(options.rules));
+  const sink = options.sink;
+  return sink
+    ? findings.pipe(
+        concatMap(async (finding) => {
+          await sink.write(finding);
+          return finding;
+        }),
+      )
+    : findings;
+}
+
+/** The control registers an integrity check judges, from a snapshot's recorded vCPUs. */
+export function controlStates(vcpus: readonly VcpuState[]): CpuControlState[] {
+  return vcpus.map((vcpu) => ({
+    vcpu: vcpu.index,
+    ...(vcpu.registers.cr0 !== undefined ? { cr0: vcpu.registers.cr0 } : {}),
+    ...(vcpu.registers.cr4 !== undefined ? { cr4: vcpu.registers.cr4 } : {}),
+  }));
+}
+
+export interface JudgeOptions {
+  kernel: LinuxKernel;
+  /** The guest's name in events and findings. */
+  name: string;
+  vcpus?: readonly VcpuState[];
+  /** Default: every detector that can judge a snapshot. */
+  plugins?: readonly DetectorPlugin[];
+  rules: Ruleset | RuleEngine;
+  /** When the snapshot was taken (default now). */
+  timestamp?: string;
+}
+
+export interface SnapshotVerdict {
+  events: VmiEvent[];
+  findings: Finding[];
+  /** A line per detector that could not judge this snapshot; the others still did. */
+  warnings: string[];
+}
+
+/** Judges a snapshot: every snapshot-capable detector on its own, then the rules on their events. */
+export async function judgeSnapshot(options: JudgeOptions): Promise<SnapshotVerdict> {
+  const { events, warnings } = await judgeWithDetectors(
+    options.plugins ?? Object.values(DETECTORS),
+    {
+      kernel: options.kernel,
+      domain: options.name,
+      cpus: controlStates(options.vcpus ?? []),
+      timestamp: options.timestamp ?? new Date().toISOString(),
+    },
+  );
+  const findings = await lastValueFrom(from(events).pipe(detect(options.rules), toArray()));
+  return { events, findings, warnings };
+}

@@ -1,0 +1,13 @@
+// The pipeline: open any backend, open its kernel, run detectors → rules → sinks live or on a snapshot.
+export { openDomain, type DomainSpec, type OpenedDomain, type Recorded } from './open-domain.js';
+export { openGuestKernel } from './guest-kernel.js';
+export {
+  controlStates,
+  judgeSnapshot,
+  liveEvents,
+  liveFindings,
+  type JudgeOptions,
+  type LiveOptions,
+  type SnapshotVerdict,
+} from './detect.js';
+export { loadRules, starterRulesDir } from './starter-rules.js';
