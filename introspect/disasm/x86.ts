@@ -1,6 +1,7 @@
 // Disassembly of guest code for evidence: what a hooked table entry or a patched kernel function now
 // runs, one instruction per line, so an analyst sees the hook without a debugger. capstone.js (WASM)
-// is loaded once, on first use; x86-64 and AArch64 (an ARM64 guest's hooks) are decoded.
+// is loaded once, on first use or ahead by a detector that will need it (loadDisassembler); x86-64
+// and AArch64 (an ARM64 guest's hooks) are decoded.
 
 interface CapstoneInstruction {
   address: bigint;
@@ -41,6 +42,14 @@ function handleFor(architecture: CodeArchitecture): Promise<CapstoneHandle> {
     handles.set(architecture, handle);
   }
   return handle;
+}
+
+/**
+ * Loads the disassembler for an architecture now, so that the first disassembly (while a vCPU is
+ * held, in a write trap) does not pay for loading capstone's WASM (~100–170 ms here).
+ */
+export async function loadDisassembler(architecture: CodeArchitecture): Promise<void> {
+  await handleFor(architecture);
 }
 
 export interface DisassemblyOptions {

@@ -6,6 +6,7 @@
 // backend without traps). Legitimate kernel self-patching (text_poke through the poking mm, used by
 // static keys, alternatives and ftrace) is told apart by the address it writes through.
 import { Observable, Subject, merge, type Subscription } from 'rxjs';
+import { loadDisassembler } from '../../introspect/disasm/x86.js';
 import type { HookContext } from '../../introspect/domain/types.js';
 import { isRingsideError } from '../../introspect/errors.js';
 import type { VmiEvent } from '../../introspect/events/event.js';
@@ -76,6 +77,9 @@ export function createKernelIntegrity(options: KernelIntegrityOptions = {}): Det
     },
     start({ domain, kernel }: PluginContext): Observable<VmiEvent> {
       const locator = currentTaskLocator(kernel);
+      // Capstone loads now, as the detector starts, not on the first write while its vCPU is held
+      // (hooks are planted meanwhile, so nothing is missed; a failure shows at the first use).
+      loadDisassembler(kernel.arch.disassembly).catch(() => undefined);
       const regions = linuxRegions(kernel);
       const baseline = takeBaseline(kernel);
       const pokingAddress = readPokingAddress(kernel);
