@@ -8,6 +8,7 @@ import { QemuDomain } from '../../introspect/backends/qemu/qemu-domain.js';
 import { checkIntegrity } from '../../introspect/os/linux/integrity.js';
 import { openLiveKernel } from '../../introspect/os/linux/live-kernel.js';
 import { execMonitor } from '../../plugins/exec-monitor/index.js';
+import { DETECTORS, runnableDetectors, startDetectors } from '../../plugins/index.js';
 import type { GuestControl } from './control.js';
 import { startSampleGuest, type RunningGuest } from './launch.js';
 
@@ -121,6 +122,66 @@ describe('the live ARM64 guest', () => {
       ).toEqual([]);
       // Control-register traps are decoded for x86-64 only, and the domain says so.
       expect(domain.capabilities.registerWriteTraps).toBe(false);
+    } finally {
+      await domain.close();
+    }
+  });
+
+  it('every detector reads AArch64 registers through the descriptor; the x86-only one is refused up front', async () => {
+    const domain = await QemuDomain.attach({
+      name: 'it-live-arm64',
+      pluginSocket: guest.endpoints.pluginSocket!,
+      ramFile: guest.endpoints.ramFile,
+      ramBase: guest.ramBase,
+      qmp: await guest.qmp(),
+    });
+    try {
+      const kernel = openLiveKernel(domain, { architecture: 'aarch64' });
+      const all = Object.values(DETECTORS);
+      // Asked for all of them, the host refuses before planting anything, naming the one.
+      expect(() => startDetectors(all, { domain, kernel })).toThrow(
+        /plugin kernel-integrity cannot run on it-live-arm64: capability registerWriteTraps must be true/,
+      );
+      const { runnable, refused } = runnableDetectors(all, { domain, kernel });
+      expect(refused).toHaveLength(1);
+      expect(runnable.map((plugin) => plugin.meta.id).sort()).toEqual([
+        'cred-monitor',
+        'exec-monitor',
+        'hidden-process',
+        'module-monitor',
+        'network-monitor',
+        'process-exit',
+      ]);
+      const events: VmiEvent[] = [];
+      const subscription = startDetectors(runnable, { domain, kernel }).subscribe((event) =>
+        events.push(event),
+      );
+      await domain.synced();
+      // The guest's loopback is down: the connect attempt fails, but it is made (and seen).
+      await control.run(
+        "/bin/sh -c 'exit 3'; su -s /bin/sh app -c '/bin/true as-app'; nc -w 1 127.0.0.1 9 </dev/null; true",
+      );
+      subscription.unsubscribe();
+      await domain.synced();
+      expect(events.filter((event) => event.details?.error !== undefined)).toEqual([]);
+      // do_exit's first argument (x0): the shell that exited with 3.
+      const exited = events.filter(
+        (event) => event.type === 'process.exit' && event.details?.exit_code === 3,
+      );
+      expect(exited.length).toBeGreaterThanOrEqual(1);
+      expect(exited[0]!.process?.name).toBe('sh');
+      // commit_creds(new) in x0, the old credentials from the task in SP_EL0: su switching to app.
+      const switched = events.filter(
+        (event) => event.type === 'cred.change' && event.user?.id === 1000,
+      );
+      expect(switched.length).toBeGreaterThanOrEqual(1);
+      expect(switched[0]!.user).toMatchObject({ previous_id: 0, group_id: 1000 });
+      // tcp_v4_connect(sk, uaddr, len): the sockaddr from x1, its length from x2.
+      const connects = events.filter((event) => event.type === 'network.connect');
+      expect(connects.map((event) => event.network)).toContainEqual(
+        expect.objectContaining({ destination_ip: '127.0.0.1', destination_port: 9 }),
+      );
+      expect(connects[0]!.process?.name).toBe('nc');
     } finally {
       await domain.close();
     }
