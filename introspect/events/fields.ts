@@ -70,6 +70,32 @@ export const EVENT_FIELDS: Readonly<Record<string, FieldDefinition>> = {
     type: 'string',
     description: 'integrity.violation: what is wrong, in one line',
   },
+  'details.target_location.where': {
+    type: 'string',
+    description:
+      'kernel.write / integrity.violation: where the new pointer leads (kernel-text, module, elsewhere)',
+  },
+  'details.target_location.module': {
+    type: 'string',
+    description: 'The module the new pointer leads into',
+  },
+  'details.target_location.symbol': {
+    type: 'string',
+    description: 'The symbol (or [module]+0xoffset) the new pointer leads to',
+  },
+  'details.jump_target.where': {
+    type: 'string',
+    description:
+      'kernel.write on kernel text: where the patched code now jumps (kernel-text, module, elsewhere)',
+  },
+  'details.jump_target.module': {
+    type: 'string',
+    description: 'The module patched kernel code now jumps into',
+  },
+  'details.jump_target.symbol': {
+    type: 'string',
+    description: 'The symbol (or [module]+0xoffset) patched kernel code now jumps to',
+  },
   'details.via': {
     type: 'string',
     description: 'cred.change: how the change was made (commit_creds, exec, a direct write)',

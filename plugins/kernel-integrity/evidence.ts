@@ -21,6 +21,17 @@ export async function codeAt(kernel: LinuxKernel, address: bigint): Promise<stri
   return disassemble(kernel.arch.disassembly, bytes, address, { max: INSTRUCTIONS });
 }
 
+/**
+ * The target of a direct jump or call that starts a disassembly (x86-64 `jmp`/`call`, AArch64
+ * `b`/`bl`), or undefined: the first thing patched code does, when it is a branch, says where an
+ * inline hook leads.
+ */
+export function branchTarget(disassembly: string): bigint | undefined {
+  const first = disassembly.split('\n', 1)[0] ?? '';
+  const match = /^0x[0-9a-f]+: (?:jmp|call|b|bl) #?(0x[0-9a-f]+)$/.exec(first);
+  return match ? BigInt(match[1]!) : undefined;
+}
+
 export const hexBytes = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
 
 /** An integrity.violation event for a violation found by a check (periodic or on a snapshot). */

@@ -35,7 +35,7 @@ import {
   unreadable,
 } from '../guest-context.js';
 import type { DetectorPlugin, PluginContext } from '../types.js';
-import { codeAt, hexBytes, violationEvent } from './evidence.js';
+import { branchTarget, codeAt, hexBytes, violationEvent } from './evidence.js';
 import { linuxRegions, type FrameHit, type ProtectedRegions } from './regions.js';
 
 /** How often the periodic check runs (ms). */
@@ -83,8 +83,10 @@ export function createKernelIntegrity(options: KernelIntegrityOptions = {}): Det
       const regions = linuxRegions(kernel);
       const baseline = takeBaseline(kernel);
       const pokingAddress = readPokingAddress(kernel);
-      // Pointers already reported (by a trap or a check), so each change is one finding.
-      const reported = new Set<string>();
+      // Violations the periodic check reported that still stand, so each is reported once while it
+      // lasts (and again if it comes back). A trapped write never silences the check: the trap's
+      // kernel.write may be matched by no rule, and the check judges state, not writes.
+      let reported = new Set<string>();
 
       // Write traps on every protected frame: free with hardware (EPT) traps; with the TCG plugin
       // every kernel store is filtered, so by default they are armed only while some vCPU runs
@@ -147,7 +149,6 @@ export function createKernelIntegrity(options: KernelIntegrityOptions = {}): Det
         if (region.name === 'syscall_table') {
           symbol = `sys_call_table+0x${entry.offset.toString(16)}`;
           pointer = { old: u64(before), new: u64(after) };
-          baseline.syscalls.set(entry.offset / 8, pointer.new);
         } else if (region.name === 'idt') {
           symbol = `idt_table+0x${entry.offset.toString(16)}`;
           const vector = entry.offset / 16;
@@ -155,17 +156,17 @@ export function createKernelIntegrity(options: KernelIntegrityOptions = {}): Det
             old: decodeGate(vector, before).handler,
             new: decodeGate(vector, after).handler,
           };
-          baseline.idt.set(vector, pointer.new);
         } else {
           symbol =
             symbolName(kernel, entryAddress) ??
             `_stext+0x${(entryAddress - region.start).toString(16)}`;
         }
-        if (pointer) reported.add(`${symbol}=${pointer.new}`);
         const modules = () => listModules(kernel).modules;
         const disassembly = pointer
           ? await codeAt(kernel, pointer.new)
           : await codeAt(kernel, entryAddress);
+        // Patched code that now jumps or calls somewhere: name where (an inline hook's target).
+        const jump = pointer ? undefined : branchTarget(disassembly);
         return {
           type: 'kernel.write',
           ...envelope(event),
@@ -187,6 +188,9 @@ export function createKernelIntegrity(options: KernelIntegrityOptions = {}): Det
             writer: locateCode(kernel, rip, modules),
             ...(alias !== undefined && alias !== entryAddress ? { written_through: alias } : {}),
             ...(pointer ? { target_location: locateCode(kernel, pointer.new, modules) } : {}),
+            ...(jump !== undefined
+              ? { jump_target: { address: jump, ...locateCode(kernel, jump, modules) } }
+              : {}),
             ...(poke ? { legitimate: 'text_poke through the poking mm' } : {}),
           },
         };
@@ -256,18 +260,16 @@ export function createKernelIntegrity(options: KernelIntegrityOptions = {}): Det
       );
 
       const check = async (against: IntegrityBaseline): Promise<VmiEvent[]> => {
-        const fresh = (violations: IntegrityViolation[]): IntegrityViolation[] =>
-          violations.filter(
-            (violation) => !reported.has(`${violation.symbol}=${violation.new_value}`),
-          );
-        const violations = fresh(
-          await readConfirmed(
-            domain,
-            kernel,
-            () => fresh(checkIntegrity(kernel, [], against)),
-            (found) => found.length > 0,
-          ),
+        const key = (violation: IntegrityViolation): string =>
+          `${violation.symbol}=${violation.new_value}`;
+        const standing = await readConfirmed(
+          domain,
+          kernel,
+          () => checkIntegrity(kernel, [], against),
+          (found) => found.some((violation) => !reported.has(key(violation))),
         );
+        const violations = standing.filter((violation) => !reported.has(key(violation)));
+        reported = new Set(standing.map(key));
         const base = {
           domain: domain.name,
           time: performance.now(),
@@ -275,7 +277,6 @@ export function createKernelIntegrity(options: KernelIntegrityOptions = {}): Det
         };
         const found: VmiEvent[] = [];
         for (const violation of violations) {
-          reported.add(`${violation.symbol}=${violation.new_value}`);
           found.push(await violationEvent(kernel, violation, base));
         }
         return found;
