@@ -98,6 +98,23 @@ describe('checkIntegrity', () => {
     expect(checkIntegrity(kernel)).toEqual([]);
   });
 
+  it('takes the early stubs’ extent from the kernel’s symbols: 13-byte stubs (IBT) up to vector 31', () => {
+    const { kernel, bytes } = fakeKernel();
+    const symbols = new SortedSymbolTable([
+      ...kernel.symbols.all(),
+      { name: 'early_idt_handler_common', address: EARLY + 32n * 13n, type: 't' },
+    ]);
+    const ibt = { ...kernel, symbols } as LinuxKernel;
+    for (let vector = 23; vector < 32; vector++)
+      bytes.set(gate(EARLY + BigInt(vector) * 13n), Number(IDT) + vector * 16);
+    expect(checkIntegrity(ibt)).toEqual([]);
+    // The first byte past the array is not a stub.
+    bytes.set(gate(EARLY + 32n * 13n), Number(IDT) + 40 * 16);
+    expect(checkIntegrity(ibt).map((violation) => violation.symbol)).toEqual([
+      `idt_table+0x${(40 * 16).toString(16)}`,
+    ]);
+  });
+
   it('reports a syscall entry pointing outside the kernel text, with the entry symbol', () => {
     const { kernel, bytes } = fakeKernel();
     new DataView(bytes.buffer).setBigUint64(Number(TABLE) + 8, 0xe000n, true);

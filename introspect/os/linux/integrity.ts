@@ -106,6 +106,32 @@ export function locateCode(
   return { where: 'elsewhere' };
 }
 
+/**
+ * Where a symbol's object lies: from its address to the next symbol's (the symbol table has no
+ * sizes), at most `maxBytes`; undefined when the symbol is unknown.
+ */
+export function symbolExtent(
+  kernel: LinuxKernel,
+  name: string,
+  maxBytes: number,
+): { start: bigint; end: bigint } | undefined {
+  const known = extents.get(kernel.symbols)?.get(name);
+  if (known !== undefined) return known;
+  const start = kernel.symbols.address(name);
+  if (start === undefined) return undefined;
+  let end = start + BigInt(maxBytes);
+  for (const symbol of kernel.symbols.all())
+    if (symbol.address > start && symbol.address < end) end = symbol.address;
+  const extent = { start, end };
+  const cached = extents.get(kernel.symbols) ?? new Map<string, { start: bigint; end: bigint }>();
+  cached.set(name, extent);
+  extents.set(kernel.symbols, cached);
+  return extent;
+}
+
+/** Extents found so far, per symbol table (a periodic check asks every second). */
+const extents = new WeakMap<object, Map<string, { start: bigint; end: bigint }>>();
+
 export type IntegrityTarget =
   'syscall_table' | 'idt' | 'cr0.wp' | 'cr4.smep' | 'cr4.smap' | 'lstar' | 'vbar_el1';
 
@@ -220,10 +246,12 @@ export function checkIntegrity(
   }
 
   // Exception vectors the kernel never re-points (reserved ones, MCE without machine-check support)
-  // keep their early-boot stubs in early_idt_handler_array: 32 stubs of 9 bytes, in init text.
-  const early = kernel.symbols.address('early_idt_handler_array');
+  // keep their early-boot stubs in early_idt_handler_array, in init text. The stubs' size depends
+  // on the build (9 bytes; 13 with IBT's ENDBR on 6.2+), so the array's extent is taken from the
+  // kernel's own symbols: up to the next one (early_idt_handler_common).
+  const earlyStubs = symbolExtent(kernel, 'early_idt_handler_array', EARLY_IDT_STUBS * 13);
   const earlyStub = (address: bigint): boolean =>
-    early !== undefined && address >= early && address < early + BigInt(EARLY_IDT_STUBS * 9);
+    earlyStubs !== undefined && address >= earlyStubs.start && address < earlyStubs.end;
   const idt = kernel.symbols.address('idt_table');
   if (idt !== undefined) {
     for (const gate of readIdt(kernel, idt)) {
