@@ -21,8 +21,6 @@ export async function codeAt(kernel: LinuxKernel, address: bigint): Promise<stri
   return disassemble(kernel.arch.disassembly, bytes, address, { max: INSTRUCTIONS });
 }
 
-export const hexBytes = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
-
 /** An integrity.violation event for a violation found by a check (periodic or on a snapshot). */
 export async function violationEvent(
   kernel: LinuxKernel,

@@ -34,7 +34,8 @@ import {
   unreadable,
 } from '../guest-context.js';
 import type { DetectorPlugin, PluginContext } from '../types.js';
-import { codeAt, hexBytes, violationEvent } from './evidence.js';
+import { hexBytes } from '../../introspect/events/json.js';
+import { codeAt, violationEvent } from './evidence.js';
 import { linuxRegions, type FrameHit, type ProtectedRegions } from './regions.js';
 
 /** How often the periodic check runs (ms). */

@@ -2,7 +2,7 @@
 // guest as host, Ringside's own machine as observer, process/user where known, the rest under ringside.*.
 import type { AttackTechnique, Finding, Severity } from '../../introspect/events/finding.js';
 import type { VmiEvent } from '../../introspect/events/event.js';
-import { hex, jsonSafe } from '../json.js';
+import { hex, jsonSafe } from '../../introspect/events/json.js';
 
 /** The ECS version the documents follow (the tests check it against the @elastic/ecs definitions). */
 export const ECS_VERSION = '9.4.0';

@@ -2,7 +2,7 @@
 // analytic, MITRE ATT&CK as attacks, the guest as the device, process and user as evidence.
 import type { Finding, Severity } from '../../introspect/events/finding.js';
 import type { Observer } from '../ecs/document.js';
-import { jsonSafe } from '../json.js';
+import { jsonSafe } from '../../introspect/events/json.js';
 
 export const OCSF_VERSION = '1.3.0';
 export const DETECTION_FINDING_CLASS = 2004;
