@@ -1,8 +1,10 @@
 // Events and findings as JSON. Guest addresses are bigint and JSON has none, so wherever Ringside
 // writes JSON (traces, NDJSON on stdout, sink documents, finding ids, CLI output) a bigint is "0x…".
 
+import { hex } from '../memory/address.js';
+
 /** A bigint as 0x-hex, lower case, no padding: how every address reads in Ringside's output. */
-export const hex = (value: bigint): string => `0x${value.toString(16)}`;
+export { hex };
 
 /** Bytes as plain lower-case hex, two digits a byte (written data, code). */
 export const hexBytes = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
