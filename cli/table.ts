@@ -1,4 +1,5 @@
 // Plain-text tables for the terminal: columns padded to their widest cell, numbers right-aligned.
+import { toJson as toJsonText } from '../introspect/events/json.js';
 
 export interface Column<Row> {
   header: string;
@@ -22,10 +23,5 @@ export function formatTable<Row>(columns: readonly Column<Row>[], rows: readonly
   return [render(columns.map((column) => column.header)), ...cells.map(render)].join('\n');
 }
 
-/** JSON with bigint written as "0x…" strings. */
-export const toJson = (value: unknown): string =>
-  JSON.stringify(
-    value,
-    (_key, item) => (typeof item === 'bigint' ? `0x${item.toString(16)}` : item),
-    2,
-  );
+/** JSON for --json output: indented, bigint written as "0x…" strings. */
+export const toJson = (value: unknown): string => toJsonText(value, 2);

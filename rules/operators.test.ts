@@ -10,7 +10,7 @@ import { resolveCondition } from './resolve.js';
 import { plainSource } from './source.js';
 
 const event: VmiEvent = {
-  type: 'process.exec',
+  type: 'network.connect',
   domain: 'web-1',
   time: 5,
   process: {
@@ -80,7 +80,7 @@ const cases: [string, boolean][] = [
   ['process.parent.name = nginx and not process.parent.pid exists', true],
   ['user.id = 0 or user.id = 1000', true],
   ['true and not false', true],
-  ['type = process.exec and domain = web-1 and time = 5', true],
+  ['type = network.connect and domain = web-1 and time = 5', true],
 ];
 
 describe('operators', () => {

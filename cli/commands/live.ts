@@ -11,13 +11,9 @@ import { QmpClient } from '../../introspect/backends/qemu/qmp.js';
 import { RamFileMemory } from '../../introspect/backends/qemu/ram-file-memory.js';
 import { openLinuxKernel } from '../../introspect/os/linux/linux-kernel.js';
 import { listTasks } from '../../introspect/os/linux/tasks.js';
+import { ndjsonLine } from '../../introspect/events/json.js';
 import { formatTable, toJson } from '../table.js';
 import { taskJson } from './snapshot.js';
-
-const ndjson = (value: unknown): string =>
-  JSON.stringify(value, (_key, item) =>
-    typeof item === 'bigint' ? `0x${item.toString(16)}` : item,
-  );
 
 function ramBaseOption(text: string): bigint {
   try {
@@ -202,7 +198,7 @@ export function registerLiveCommands(program: Command): void {
                     error: (error: Error) => fail(error),
                   })
                 : liveEvents(live).subscribe({
-                    next: (event) => process.stdout.write(`${ndjson(event)}\n`),
+                    next: (event) => process.stdout.write(ndjsonLine(event)),
                     error: (error: Error) => fail(error),
                   });
             const stop = (): void => {

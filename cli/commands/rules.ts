@@ -6,7 +6,7 @@ import { from, lastValueFrom, toArray } from 'rxjs';
 import { replayTrace } from '../../introspect/backends/replay/index.js';
 import type { VmiEvent } from '../../introspect/events/event.js';
 import type { Finding } from '../../introspect/events/finding.js';
-import { encodeTraceEvent } from '../../introspect/events/trace.js';
+import { toJson } from '../../introspect/events/json.js';
 import { InputError } from '../../introspect/errors.js';
 import {
   DiagnosticBag,
@@ -140,7 +140,7 @@ export async function runRules(
       toArray(),
     ),
   );
-  for (const finding of findings) output.out(encodeTraceEvent(finding as unknown as VmiEvent));
+  for (const finding of findings) output.out(toJson(finding));
   if (options.stats === true && stats !== undefined) output.err(JSON.stringify(stats));
   // Lost correlation state is never silent: say which rules dropped keys at their cap.
   for (const [rule, figures] of Object.entries(stats?.correlation ?? {}))

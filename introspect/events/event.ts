@@ -1,51 +1,55 @@
 // The one envelope for everything that happens in a guest: raw hypervisor events (a hook hit, a memory
 // trap) and the semantic events plugins derive from them (process.exec, cred.change). Rules match on either.
 
+/**
+ * Every event type, raw (straight from a backend's hooks) or semantic (derived by a plugin from raw
+ * events and kernel structures), with the field groups it may carry. Each consumer keyed by event
+ * type (ECS, OCSF, the rules' type catalogue) is a `satisfies Record<EventType, …>`, so a type added
+ * here does not compile until each of them handles it.
+ */
+export const EVENT_TYPES = {
+  breakpoint: { kind: 'raw', groups: ['vmi'] },
+  mem_access: { kind: 'raw', groups: ['vmi'] },
+  register_write: { kind: 'raw', groups: ['vmi'] },
+  singlestep: { kind: 'raw', groups: ['vmi'] },
+  interrupt: { kind: 'raw', groups: ['vmi'] },
+  view_switch: { kind: 'raw', groups: ['vmi'] },
+  lifecycle: { kind: 'raw', groups: ['lifecycle'] },
+  'process.exec': { kind: 'semantic', groups: ['process', 'user', 'vmi'] },
+  'process.exit': { kind: 'semantic', groups: ['process', 'user', 'vmi'] },
+  'process.hidden': { kind: 'semantic', groups: ['process'] },
+  'cred.change': { kind: 'semantic', groups: ['process', 'user', 'vmi'] },
+  'module.load': { kind: 'semantic', groups: ['process', 'module', 'vmi'] },
+  'module.unload': { kind: 'semantic', groups: ['process', 'module', 'vmi'] },
+  // The writer's task and user, and the module whose code the written value points into.
+  'kernel.write': { kind: 'semantic', groups: ['process', 'user', 'module', 'vmi'] },
+  'integrity.violation': { kind: 'semantic', groups: ['process', 'user', 'module', 'vmi'] },
+  'network.connect': { kind: 'semantic', groups: ['process', 'user', 'network', 'vmi'] },
+} as const satisfies Record<string, { kind: 'raw' | 'semantic'; groups: readonly FieldGroup[] }>;
+
+export type EventType = keyof typeof EVENT_TYPES;
+
 /** Events straight from a backend's hooks. */
-export type RawEventType =
-  | 'breakpoint'
-  | 'mem_access'
-  | 'register_write'
-  | 'singlestep'
-  | 'interrupt'
-  | 'view_switch'
-  | 'lifecycle';
+export type RawEventType = {
+  [T in EventType]: (typeof EVENT_TYPES)[T]['kind'] extends 'raw' ? T : never;
+}[EventType];
 
 /** Events a plugin derives from raw events and kernel structures. */
-export type SemanticEventType =
-  | 'process.exec'
-  | 'process.exit'
-  | 'process.hidden'
-  | 'cred.change'
-  | 'module.load'
-  | 'module.unload'
-  | 'kernel.write'
-  | 'integrity.violation'
-  | 'network.connect';
+export type SemanticEventType = Exclude<EventType, RawEventType>;
 
-export type EventType = RawEventType | SemanticEventType;
+const ALL_EVENT_TYPES = Object.keys(EVENT_TYPES) as EventType[];
 
-export const RAW_EVENT_TYPES: readonly RawEventType[] = [
-  'breakpoint',
-  'mem_access',
-  'register_write',
-  'singlestep',
-  'interrupt',
-  'view_switch',
-  'lifecycle',
-];
+export const RAW_EVENT_TYPES: readonly RawEventType[] = ALL_EVENT_TYPES.filter(
+  (type): type is RawEventType => EVENT_TYPES[type].kind === 'raw',
+);
 
-export const SEMANTIC_EVENT_TYPES: readonly SemanticEventType[] = [
-  'process.exec',
-  'process.exit',
-  'process.hidden',
-  'cred.change',
-  'module.load',
-  'module.unload',
-  'kernel.write',
-  'integrity.violation',
-  'network.connect',
-];
+export const SEMANTIC_EVENT_TYPES: readonly SemanticEventType[] = ALL_EVENT_TYPES.filter(
+  (type): type is SemanticEventType => EVENT_TYPES[type].kind === 'semantic',
+);
+
+/** Whether a string (from a trace, a rule, a user module) names an event type. */
+export const isEventType = (value: unknown): value is EventType =>
+  typeof value === 'string' && Object.hasOwn(EVENT_TYPES, value);
 
 export type MemoryAccess = 'r' | 'w' | 'x';
 
@@ -121,9 +125,23 @@ export interface LifecycleFields {
   reason?: string;
 }
 
-/** The event envelope shared by raw and semantic events. */
-export interface VmiEvent {
-  type: EventType;
+/** The field groups an event may carry, by the member that holds them. */
+export interface FieldGroups {
+  vmi: VmiFields;
+  process: ProcessFields;
+  user: UserFields;
+  module: ModuleFields;
+  network: NetworkFields;
+  lifecycle: LifecycleFields;
+}
+
+export type FieldGroup = keyof FieldGroups;
+
+/** The groups an event of type T may carry. */
+export type GroupsOf<T extends EventType> = (typeof EVENT_TYPES)[T]['groups'][number];
+
+/** What every event has, whatever its type. */
+export interface EventEnvelope {
   /** Name of the guest (domain) the event comes from. */
   domain: string;
   vcpu?: number;
@@ -133,15 +151,20 @@ export interface VmiEvent {
   timestamp?: string;
   /** Register values that matter for this event (rip, rsp, cr3, rdi …). */
   registers?: Record<string, bigint>;
-  vmi?: VmiFields;
-  process?: ProcessFields;
-  user?: UserFields;
-  module?: ModuleFields;
-  network?: NetworkFields;
-  lifecycle?: LifecycleFields;
   /** Free-form evidence a plugin attaches (never used for matching unless a rule names it). */
   details?: Record<string, unknown>;
 }
+
+/**
+ * The event of one type: the envelope, the groups its type carries (each optional: a detector that
+ * could not read a structure leaves its group out) and none of the others.
+ */
+export type EventOfType<T extends EventType> = EventEnvelope & { type: T } & {
+  [G in GroupsOf<T>]?: FieldGroups[G];
+} & { [G in Exclude<FieldGroup, GroupsOf<T>>]?: never };
+
+/** The event envelope shared by raw and semantic events: a union discriminated by `type`. */
+export type VmiEvent<T extends EventType = EventType> = { [K in T]: EventOfType<K> }[T];
 
 /** A lifecycle event of a domain (attached, detached, error …), stamped now. */
 export function lifecycleEvent(

@@ -1,5 +1,7 @@
 // The catalogue of event fields rules may name, with their types, so that a rule naming an unknown
 // field, or comparing a field with a value of the wrong type, is rejected before anything runs.
+import type { EventType } from './event.js';
+import { EVENT_TYPES } from './event.js';
 
 export type FieldType = 'string' | 'number' | 'address' | 'boolean' | 'ip' | 'string[]';
 
@@ -101,3 +103,65 @@ export const EVENT_FIELDS: Readonly<Record<string, FieldDefinition>> = {
     description: 'cred.change: how the change was made (commit_creds, exec, a direct write)',
   },
 };
+
+/**
+ * What each event type means for a rule, and the `details.*` fields of the catalogue its detector
+ * sets. With the type's field groups (EVENT_TYPES) this says which fields an event of it can carry.
+ */
+export const EVENT_TYPE_CATALOGUE: Readonly<
+  Record<EventType, { description: string; details: readonly string[] }>
+> = {
+  breakpoint: { description: 'An exec hook was hit (vmi.rip, vmi.hook)', details: [] },
+  mem_access: { description: 'A trapped memory access (vmi.gpa, vmi.access)', details: [] },
+  register_write: {
+    description: 'A control register or MSR was written (vmi.register)',
+    details: [],
+  },
+  singlestep: { description: 'One instruction stepped', details: [] },
+  interrupt: { description: 'An interrupt or exception reached the hypervisor', details: [] },
+  view_switch: { description: 'The vCPU changed memory view', details: [] },
+  lifecycle: { description: 'The guest was attached, paused, resumed or lost', details: [] },
+  'process.exec': { description: 'A program was executed', details: [] },
+  'process.exit': { description: 'A process exited', details: [] },
+  'process.hidden': {
+    description: 'A process seen by one view of the kernel is missing from the task list',
+    details: [],
+  },
+  'cred.change': { description: "A task's credentials changed", details: ['details.via'] },
+  'module.load': { description: 'A kernel module was loaded', details: [] },
+  'module.unload': { description: 'A kernel module was unloaded', details: [] },
+  'kernel.write': {
+    description: 'Protected kernel memory was written',
+    details: [
+      'details.target_location.where',
+      'details.target_location.module',
+      'details.target_location.symbol',
+      'details.jump_target.where',
+      'details.jump_target.module',
+      'details.jump_target.symbol',
+    ],
+  },
+  'integrity.violation': {
+    description: 'A kernel structure or register differs from its baseline',
+    details: [
+      'details.check',
+      'details.message',
+      'details.target_location.where',
+      'details.target_location.module',
+      'details.target_location.symbol',
+    ],
+  },
+  'network.connect': { description: 'A process opened a TCP connection', details: [] },
+};
+
+/** The catalogue fields an event of this type can carry: the envelope, its groups, its details. */
+export function fieldsOf(type: EventType): string[] {
+  const groups: readonly string[] = EVENT_TYPES[type].groups;
+  const details = EVENT_TYPE_CATALOGUE[type].details;
+  return Object.keys(EVENT_FIELDS).filter((path) => {
+    const dot = path.indexOf('.');
+    if (dot < 0) return true;
+    const head = path.slice(0, dot);
+    return head === 'details' ? details.includes(path) : groups.includes(head);
+  });
+}

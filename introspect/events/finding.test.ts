@@ -1,4 +1,4 @@
-import { canonicalJson, findingId } from './finding.js';
+import { findingId } from './finding.js';
 import type { Finding } from './finding.js';
 
 const base: Omit<Finding, 'id'> = {
@@ -10,17 +10,6 @@ const base: Omit<Finding, 'id'> = {
   host: { name: 'guest' },
   events: [{ type: 'process.exec', domain: 'guest', time: 1, vmi: { rip: 0xffffffff81000000n } }],
 };
-
-describe('canonicalJson', () => {
-  it('sorts keys and writes bigint as hex', () => {
-    expect(canonicalJson({ b: 1n, a: [2, { d: 'x', c: null }] })).toBe(
-      '{"a":[2,{"c":null,"d":"x"}],"b":"0x1"}',
-    );
-  });
-  it('leaves out undefined members', () => {
-    expect(canonicalJson({ a: undefined, b: 1 })).toBe('{"b":1}');
-  });
-});
 
 describe('findingId', () => {
   it('is the same for the same content whatever the key order or message', () => {

@@ -2,6 +2,7 @@
 // Its id is derived from its content, so a re-delivered finding is recognised as the same one.
 import { createHash } from 'node:crypto';
 import type { VmiEvent } from './event.js';
+import { canonicalJson } from './json.js';
 
 export type Severity = 'informational' | 'low' | 'medium' | 'high' | 'critical';
 
@@ -38,18 +39,6 @@ export interface Finding {
   events: VmiEvent[];
   /** Evidence beyond the events: addresses, bytes, disassembly, old and new values. */
   evidence?: Record<string, unknown>;
-}
-
-/** Canonical JSON: sorted keys, bigint as 0x-hex, so equal content gives equal bytes. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || value === undefined) return 'null';
-  if (typeof value === 'bigint') return JSON.stringify(`0x${value.toString(16)}`);
-  if (typeof value !== 'object') return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
 }
 
 /** The stable id of a finding: SHA-256 over rule, guest and triggering events (not over `id`). */

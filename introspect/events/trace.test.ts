@@ -1,4 +1,6 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import type { VmiEvent } from './event.js';
+import { EVENT_TYPES } from './event.js';
 import { decodeTrace, decodeTraceEvent, encodeTrace, encodeTraceEvent } from './trace.js';
 
 const write: VmiEvent = {
@@ -49,18 +51,44 @@ describe('trace encoding', () => {
       'vmi.gpa: expected an address ("0x…"), got "12"',
     ],
     [
-      '{"type":"breakpoint","domain":"g","time":1,"process":{"pid":"1"}}',
+      '{"type":"process.exec","domain":"g","time":1,"process":{"pid":"1"}}',
       'process.pid: expected number, got "1"',
     ],
     [
-      '{"type":"breakpoint","domain":"g","time":1,"process":{"args":[1]}}',
+      '{"type":"process.exec","domain":"g","time":1,"process":{"args":[1]}}',
       'process.args: expected string[], got [1]',
     ],
+    [
+      '{"type":"breakpoint","domain":"g","time":1,"process":{"pid":1}}',
+      'a breakpoint event carries no process (it carries vmi)',
+    ],
+    [
+      '{"type":"module.load","domain":"g","time":1,"network":{"transport":"tcp"}}',
+      'a module.load event carries no network (it carries process, module, vmi)',
+    ],
+    ['{"type":"process.exec","domain":"g","time":1,"user":7}', 'user must be an object'],
     [
       '{"type":"breakpoint","domain":"g","time":1,"registers":{"rip":"x"}}',
       'registers.rip: expected an address',
     ],
   ])('rejects %s naming the file and line', (line, message) => {
     expect(() => decodeTrace(`\n${line}`, 'bad.ndjson')).toThrow(`bad.ndjson: line 2: ${message}`);
+  });
+
+  it('decodes every sample trace, each event carrying only the groups of its type', () => {
+    const files = readdirSync('samples/traces').filter((name) => name.endsWith('.ndjson'));
+    expect(files.length).toBeGreaterThanOrEqual(6);
+    for (const file of files) {
+      const text = readFileSync(`samples/traces/${file}`, 'utf8');
+      const events = decodeTrace(text, file);
+      expect(events.length).toBeGreaterThan(0);
+      for (const event of events) {
+        const carried: readonly string[] = EVENT_TYPES[event.type].groups;
+        const groups = ['vmi', 'process', 'user', 'module', 'network', 'lifecycle'];
+        for (const group of groups.filter((name) => name in event))
+          expect(carried).toContain(group);
+      }
+      expect(decodeTrace(encodeTrace(events), file)).toEqual(events);
+    }
   });
 });

@@ -1,24 +1,28 @@
 // The trace format: NDJSON, one VmiEvent per line, bigint written as "0x…" strings. Decoding is
 // driven by the field catalogue, so an address field comes back as bigint and a bad value names its line.
 import { InputError } from '../errors.js';
-import type { VmiEvent } from './event.js';
-import { RAW_EVENT_TYPES, SEMANTIC_EVENT_TYPES } from './event.js';
+import type { FieldGroup, VmiEvent } from './event.js';
+import { EVENT_TYPES, isEventType } from './event.js';
 import { EVENT_FIELDS } from './fields.js';
+import { ndjsonLine, toJson } from './json.js';
 
-const EVENT_TYPES = new Set<string>([...RAW_EVENT_TYPES, ...SEMANTIC_EVENT_TYPES]);
+const FIELD_GROUPS: Readonly<Record<FieldGroup, true>> = {
+  vmi: true,
+  process: true,
+  user: true,
+  module: true,
+  network: true,
+  lifecycle: true,
+};
 const HEX = /^0x[0-9a-f]+$/i;
 
 /** One event as a line of NDJSON (no newline): bigint as 0x-hex, undefined members left out. */
-export function encodeTraceEvent(event: VmiEvent): string {
-  return JSON.stringify(event, (_key, value: unknown) =>
-    typeof value === 'bigint' ? `0x${value.toString(16)}` : value,
-  );
-}
+export const encodeTraceEvent = (event: VmiEvent): string => toJson(event);
 
 /** A whole trace as NDJSON text, one event a line. */
 export function encodeTrace(events: Iterable<VmiEvent>): string {
   let text = '';
-  for (const event of events) text += `${encodeTraceEvent(event)}\n`;
+  for (const event of events) text += ndjsonLine(event);
   return text;
 }
 
@@ -93,8 +97,20 @@ export function decodeTraceEvent(text: string, input = 'trace', line = 1): VmiEv
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
     throw new InputError(`${where}: an event must be a JSON object`, input);
   const event = parsed as Record<string, unknown>;
-  if (typeof event.type !== 'string' || !EVENT_TYPES.has(event.type))
+  if (!isEventType(event.type))
     throw new InputError(`${where}: unknown event type ${JSON.stringify(event.type)}`, input);
+  // A group the type does not carry would be seen by rules but not by the types: refuse it here.
+  const carried: readonly string[] = EVENT_TYPES[event.type].groups;
+  for (const group of Object.keys(event)) {
+    if (!Object.hasOwn(FIELD_GROUPS, group) || event[group] === null) continue;
+    if (!carried.includes(group))
+      throw new InputError(
+        `${where}: a ${event.type} event carries no ${group} (it carries ${carried.join(', ')})`,
+        input,
+      );
+    if (typeof event[group] !== 'object' || Array.isArray(event[group]))
+      throw new InputError(`${where}: ${group} must be an object`, input);
+  }
   if (typeof event.domain !== 'string')
     throw new InputError(`${where}: the event has no domain`, input);
   if (typeof event.time !== 'number' || !Number.isFinite(event.time))

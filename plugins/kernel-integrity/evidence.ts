@@ -32,8 +32,6 @@ export function branchTarget(disassembly: string): bigint | undefined {
   return match ? BigInt(match[1]!) : undefined;
 }
 
-export const hexBytes = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
-
 /** An integrity.violation event for a violation found by a check (periodic or on a snapshot). */
 export async function violationEvent(
   kernel: LinuxKernel,

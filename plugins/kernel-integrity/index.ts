@@ -35,7 +35,8 @@ import {
   unreadable,
 } from '../guest-context.js';
 import type { DetectorPlugin, PluginContext } from '../types.js';
-import { branchTarget, codeAt, hexBytes, violationEvent } from './evidence.js';
+import { hexBytes } from '../../introspect/events/json.js';
+import { branchTarget, codeAt, violationEvent } from './evidence.js';
 import { linuxRegions, type FrameHit, type ProtectedRegions } from './regions.js';
 
 /** How often the periodic check runs (ms). */

@@ -10,7 +10,11 @@ export function rulesFrom(text: string): Ruleset {
   return result.ruleset;
 }
 
-export function exec(time: number, name: string, extra: Partial<VmiEvent> = {}): VmiEvent {
+export function exec(
+  time: number,
+  name: string,
+  extra: Partial<VmiEvent<'process.exec'>> = {},
+): VmiEvent {
   return {
     type: 'process.exec',
     domain: 'guest',

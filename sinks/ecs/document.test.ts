@@ -102,7 +102,7 @@ describe('toEcs', () => {
   it('sends no empty object and no null', () => {
     const minimal = {
       ...syntheticFinding(1),
-      events: [{ type: 'breakpoint' as const, domain: 'g', time: 1, user: {} }],
+      events: [{ type: 'process.exec' as const, domain: 'g', time: 1, user: {} }],
     };
     const json = JSON.stringify(toEcs(minimal, observer));
     expect(json).not.toMatch(/:\{\}|null/);

@@ -1,8 +1,8 @@
 // A finding as an Elastic Common Schema document: event.kind alert, rule, threat (MITRE ATT&CK), the
 // guest as host, Ringside's own machine as observer, process/user where known, the rest under ringside.*.
 import type { AttackTechnique, Finding, Severity } from '../../introspect/events/finding.js';
-import type { VmiEvent } from '../../introspect/events/event.js';
-import { hex, jsonSafe } from '../json.js';
+import type { EventType, VmiEvent } from '../../introspect/events/event.js';
+import { hex, jsonSafe } from '../../introspect/events/json.js';
 
 /** The ECS version the documents follow (the tests check it against the @elastic/ecs definitions). */
 export const ECS_VERSION = '9.4.0';
@@ -24,8 +24,18 @@ export const SEVERITY_SCORE: Readonly<Record<Severity, number>> = {
 
 export type EcsDocument = Record<string, unknown>;
 
-/** event.category and event.type per event type, chosen among the pairs ECS allows. */
-const CATEGORISATION: Readonly<Record<string, { category: string; type: string }>> = {
+/**
+ * event.category and event.type per event type, chosen among the pairs ECS allows; null: nothing
+ * beyond intrusion_detection/info (a raw hook hit says nothing ECS can categorise by itself).
+ */
+const CATEGORISATION: Readonly<Record<EventType, { category: string; type: string } | null>> = {
+  breakpoint: null,
+  mem_access: null,
+  register_write: null,
+  singlestep: null,
+  interrupt: null,
+  view_switch: null,
+  lifecycle: null,
   'process.exec': { category: 'process', type: 'start' },
   'process.exit': { category: 'process', type: 'end' },
   'process.hidden': { category: 'process', type: 'info' },
@@ -202,7 +212,8 @@ function categorise(events: readonly VmiEvent[]): Categorisation {
   const eventTypes = new Set<string>();
   for (const event of events) {
     eventTypes.add(event.type);
-    const categorisation = CATEGORISATION[event.type];
+    // A type from an untyped (JavaScript) plugin is not in the table: categorised as nothing more.
+    const categorisation = CATEGORISATION[event.type] ?? null;
     if (categorisation) {
       categories.add(categorisation.category);
       types.add(categorisation.type);

@@ -62,4 +62,21 @@ describe('toOcsf', () => {
       'finding_info.attacks[0].technique.uid',
     ]);
   });
+
+  it('gives the endpoints of a connection as evidence', () => {
+    const [evidence] = toOcsf(privilegeFinding, observer).evidences as Record<string, unknown>[];
+    expect(evidence).toMatchObject({
+      process: { pid: 777, name: 'sh' },
+      dst_endpoint: { ip: '10.0.0.9', port: 4444 },
+      src_endpoint: { ip: '10.0.0.2', port: 51000 },
+    });
+  });
+
+  it('gives no evidence for a raw hook hit', () => {
+    const raw = {
+      ...rootkitFinding,
+      events: [{ type: 'breakpoint' as const, domain: 'web-1', time: 1, vmi: { rip: 1n } }],
+    };
+    expect(toOcsf(raw, observer).evidences).toBeUndefined();
+  });
 });

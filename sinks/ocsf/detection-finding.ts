@@ -1,8 +1,9 @@
 // A finding as an OCSF Detection Finding (class_uid 2004, category Findings, OCSF 1.3): the rule as the
 // analytic, MITRE ATT&CK as attacks, the guest as the device, process and user as evidence.
+import type { EventType, VmiEvent } from '../../introspect/events/event.js';
 import type { Finding, Severity } from '../../introspect/events/finding.js';
 import type { Observer } from '../ecs/document.js';
-import { jsonSafe } from '../json.js';
+import { jsonSafe } from '../../introspect/events/json.js';
 
 export const OCSF_VERSION = '1.3.0';
 export const DETECTION_FINDING_CLASS = 2004;
@@ -21,11 +22,52 @@ export const OCSF_SEVERITY: Readonly<Record<Severity, { id: number; name: string
 
 export type OcsfEvent = Record<string, unknown>;
 
+/** The OCSF evidence an event of each type gives: its process and user, its network endpoints. */
+type Evidence = 'process' | 'endpoints';
+
+const EVIDENCE: Readonly<Record<EventType, readonly Evidence[]>> = {
+  breakpoint: [],
+  mem_access: [],
+  register_write: [],
+  singlestep: [],
+  interrupt: [],
+  view_switch: [],
+  lifecycle: [],
+  'process.exec': ['process'],
+  'process.exit': ['process'],
+  'process.hidden': ['process'],
+  'cred.change': ['process'],
+  'module.load': ['process'],
+  'module.unload': ['process'],
+  'kernel.write': ['process'],
+  'integrity.violation': ['process'],
+  'network.connect': ['process', 'endpoints'],
+};
+
+/** The newest event whose type gives this evidence and that has the group it comes from. */
+function newest<K extends 'process' | 'user' | 'network'>(
+  events: readonly VmiEvent[],
+  evidence: Evidence,
+  group: K,
+): VmiEvent[K] | undefined {
+  for (let index = events.length - 1; index >= 0; index -= 1) {
+    const event = events[index]!;
+    // A type from an untyped (JavaScript) plugin is not in the table: it gives no evidence.
+    if (event[group] !== undefined && (EVIDENCE[event.type] ?? []).includes(evidence))
+      return event[group];
+  }
+  return undefined;
+}
+
+const endpoint = (ip: string | undefined, port: number | undefined) =>
+  ip !== undefined ? { ip, port } : undefined;
+
 export function toOcsf(finding: Finding, observer: Observer): OcsfEvent {
   const severity = OCSF_SEVERITY[finding.severity];
   const time = Date.parse(finding.timestamp);
-  const process = [...finding.events].reverse().find((event) => event.process)?.process;
-  const user = [...finding.events].reverse().find((event) => event.user)?.user;
+  const process = newest(finding.events, 'process', 'process');
+  const user = newest(finding.events, 'process', 'user');
+  const network = newest(finding.events, 'endpoints', 'network');
   const attacks = finding.mitre.map((technique) => {
     const dot = technique.id.indexOf('.');
     const named = (uid: string, name?: string) => (name !== undefined ? { uid, name } : { uid });
@@ -63,6 +105,10 @@ export function toOcsf(finding: Finding, observer: Observer): OcsfEvent {
       user: user?.effective_id !== undefined ? { uid: user.effective_id.toString() } : undefined,
     };
   if (user?.id !== undefined) evidence.actor = { user: { uid: user.id.toString() } };
+  if (network?.destination_ip !== undefined || network?.source_ip !== undefined) {
+    evidence.dst_endpoint = endpoint(network.destination_ip, network.destination_port);
+    evidence.src_endpoint = endpoint(network.source_ip, network.source_port);
+  }
   return jsonSafe({
     activity_id: ACTIVITY_CREATE,
     activity_name: 'Create',

@@ -3,6 +3,7 @@
 // exception vector base, which plays the IDT's role). Each check says what it
 // expected and what it found; what the caller compares against (a baseline, or the kernel's own
 // text) decides whether a difference is a violation.
+import { hex } from '../../memory/address.js';
 import type { LinuxKernel } from './linux-kernel.js';
 import { listModules, type ModuleInfo } from './modules.js';
 import { readSyscallTable } from './syscalls.js';
@@ -194,8 +195,6 @@ export function isKernelVectorBase(kernel: LinuxKernel, vbar: bigint): boolean {
   }
   return false;
 }
-
-const hex = (value: bigint): string => `0x${value.toString(16)}`;
 
 export function takeBaseline(
   kernel: LinuxKernel,

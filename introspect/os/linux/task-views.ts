@@ -3,6 +3,7 @@
 // structures' task links, and the run queues. Pure walks of guest memory, on a live guest or a
 // snapshot alike; each is bounded and reports what it could not read instead of throwing.
 import { isRingsideError, RingsideError } from '../../errors.js';
+import { hex } from '../../memory/address.js';
 import { walkHlist } from './hlist-walk.js';
 import type { KernelReader } from './kernel-reader.js';
 import type { LinuxKernel } from './linux-kernel.js';
@@ -48,8 +49,6 @@ export interface PidTree {
   pids: PidEntry[];
   problems: WalkProblem[];
 }
-
-const hex = (address: bigint): string => `0x${address.toString(16)}`;
 
 /**
  * Collects a view's tasks up to its limit. Every walk also draws on a budget of nodes (four per
