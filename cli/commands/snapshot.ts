@@ -88,30 +88,58 @@ export const psxviewJson = (task: CrossViewTask) => ({
   ...(task.unreadable ? { unreadable: task.unreadable } : {}),
 });
 
+/** Levels of indentation drawn; a deeper (hostile) chain keeps this indent and says its depth. */
+export const PSTREE_MAX_INDENT = 64;
+
+/**
+ * Draws the task list as a tree. Iterative, with the indent capped, because the parent links are
+ * guest data: a chain as deep as the list must neither overflow the stack nor grow the output
+ * quadratically, and a parent cycle must neither loop nor drop its tasks.
+ */
 export function pstreeLines(tasks: readonly TaskInfo[]): string[] {
   const children = new Map<number, TaskInfo[]>();
   const pids = new Set(tasks.map((task) => task.pid));
   for (const task of tasks) {
     const parent = pids.has(task.ppid) && task.ppid !== task.pid ? task.ppid : 0;
-    children.set(parent, [...(children.get(parent) ?? []), task]);
+    let siblings = children.get(parent);
+    if (!siblings) children.set(parent, (siblings = []));
+    siblings.push(task);
   }
+  for (const siblings of children.values()) siblings.sort((a, b) => a.pid - b.pid);
   const lines: string[] = [];
   const seen = new Set<number>();
-  const visit = (task: TaskInfo, prefix: string, last: boolean, root: boolean): void => {
-    if (seen.has(task.pid)) return; // a hostile parent cycle must not loop
-    seen.add(task.pid);
-    const branch = root ? '' : last ? '└─ ' : '├─ ';
-    lines.push(`${prefix}${branch}${task.comm} (${task.pid}, uid ${task.uid})`);
-    const kids = (children.get(task.pid) ?? []).sort((a, b) => a.pid - b.pid);
-    const nextPrefix = root ? '' : `${prefix}${last ? '   ' : '│  '}`;
-    kids.forEach((kid, index) =>
-      visit(kid, root ? '' : nextPrefix, index === kids.length - 1, false),
-    );
+  interface Visit {
+    task: TaskInfo;
+    prefix: string;
+    last: boolean;
+    root: boolean;
+    depth: number;
+  }
+  const draw = (start: TaskInfo): void => {
+    const stack: Visit[] = [{ task: start, prefix: '', last: true, root: true, depth: 0 }];
+    while (stack.length > 0) {
+      const { task, prefix, last, root, depth } = stack.pop()!;
+      if (seen.has(task.pid)) continue; // a hostile parent cycle must not loop
+      seen.add(task.pid);
+      const branch = root ? '' : last ? '└─ ' : '├─ ';
+      const deep = depth > PSTREE_MAX_INDENT ? `[depth ${depth}] ` : '';
+      lines.push(`${prefix}${branch}${deep}${task.comm} (${task.pid}, uid ${task.uid})`);
+      const kids = children.get(task.pid) ?? [];
+      const nextPrefix =
+        root || depth >= PSTREE_MAX_INDENT ? prefix : `${prefix}${last ? '   ' : '│  '}`;
+      for (let index = kids.length - 1; index >= 0; index--)
+        stack.push({
+          task: kids[index]!,
+          prefix: nextPrefix,
+          last: index === kids.length - 1,
+          root: false,
+          depth: depth + 1,
+        });
+    }
   };
-  const roots = (children.get(0) ?? []).sort((a, b) => a.pid - b.pid);
-  for (const root of roots) visit(root, '', true, true);
+  for (const root of children.get(0) ?? []) draw(root);
   // Tasks whose parent chain loops never hang off a root: list them rather than drop them.
-  for (const task of tasks) if (!seen.has(task.pid)) visit(task, '', true, true);
+  for (const task of tasks) if (!seen.has(task.pid)) draw(task);
   return lines;
 }
 
