@@ -2,7 +2,7 @@
 // may give instead of the kernel's own (a System.map, a Volatility 3 ISF).
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { GuestStructureError, InputError } from '../introspect/errors.js';
+import { GuestStructureError, InputError, RingsideError } from '../introspect/errors.js';
 import { openSnapshot, type Snapshot } from '../introspect/backends/snapshot/index.js';
 import {
   openLinuxKernel,
@@ -60,7 +60,28 @@ function readText(path: string, what: string): string {
   }
 }
 
+/**
+ * In a snapshot the guest's memory is the input: memory that holds no kernel, or structures that
+ * contradict the kernel's types, make a bad (corrupt) file, exit code 2, with the file named.
+ */
+export function asSnapshotInputError(error: unknown, path: string): unknown {
+  if (
+    error instanceof RingsideError &&
+    (error.code === 'GUEST_STRUCTURE' || error.code === 'MEMORY_UNREADABLE')
+  )
+    return new InputError(error.message, path);
+  return error;
+}
+
 export function openSnapshotKernel(path: string, profile: ProfileOptions = {}): OpenedSnapshot {
+  try {
+    return openKernelIn(path, profile);
+  } catch (error) {
+    throw asSnapshotInputError(error, path);
+  }
+}
+
+function openKernelIn(path: string, profile: ProfileOptions): OpenedSnapshot {
   const snapshot = openSnapshot(
     path,
     profile.ramBase !== undefined ? { ramBase: profile.ramBase } : {},

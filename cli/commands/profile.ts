@@ -20,7 +20,14 @@ export function registerProfileCommands(program: Command): void {
     .action((dump: string, options: { output: string }) => {
       const progress = createProgress();
       progress.step(`building an ISF from ${dump}`);
-      const { snapshot, kernel } = openSnapshotKernel(dump);
+      let opened;
+      try {
+        opened = openSnapshotKernel(dump);
+      } catch (error) {
+        progress.abort(); // no progress line after the error line
+        throw error;
+      }
+      const { snapshot, kernel } = opened;
       try {
         const text = writeIsf({
           types: kernel.types,
@@ -44,6 +51,9 @@ export function registerProfileCommands(program: Command): void {
         process.stderr.write(
           `wrote ${options.output} (${(text.length / 1048576).toFixed(1)} MiB) for ${kernel.release}\n`,
         );
+      } catch (error) {
+        progress.abort();
+        throw error;
       } finally {
         snapshot.close();
       }

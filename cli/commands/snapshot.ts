@@ -7,10 +7,15 @@ import { listModules } from '../../introspect/os/linux/modules.js';
 import { readSyscallTable } from '../../introspect/os/linux/syscalls.js';
 import { TASK_VIEW_NAMES } from '../../introspect/os/linux/task-views.js';
 import { listTasks, type TaskInfo } from '../../introspect/os/linux/tasks.js';
-import { createProgress } from '../progress.js';
+import { createProgress, withProgress } from '../progress.js';
 import { registerSnapshotCheck } from './check.js';
-import { openSnapshotKernel, type OpenedSnapshot } from '../snapshot-context.js';
+import {
+  asSnapshotInputError,
+  openSnapshotKernel,
+  type OpenedSnapshot,
+} from '../snapshot-context.js';
 import { formatTable, toJson } from '../table.js';
+import { escapeForTerminal } from '../../sinks/text/terminal.js';
 
 interface CommonOptions {
   json?: boolean;
@@ -28,19 +33,19 @@ function withKernel<T>(
   options: CommonOptions,
   body: (opened: OpenedSnapshot) => T,
 ): T {
-  const progress = createProgress();
-  progress.step(`reading ${dump}`);
-  const opened = openSnapshotKernel(dump, {
-    ...(options.ramBase !== undefined ? { ramBase: ramBaseOption(options.ramBase) } : {}),
-    ...(options.systemMap ? { systemMap: options.systemMap } : {}),
-    ...(options.isf ? { isf: options.isf } : {}),
-  });
+  // The step ends on success and on failure alike: no progress line may follow an error line.
+  const opened = withProgress(createProgress(), `reading ${dump}`, () =>
+    openSnapshotKernel(dump, {
+      ...(options.ramBase !== undefined ? { ramBase: ramBaseOption(options.ramBase) } : {}),
+      ...(options.systemMap ? { systemMap: options.systemMap } : {}),
+      ...(options.isf ? { isf: options.isf } : {}),
+    }),
+  );
   try {
-    const result = body(opened);
-    progress.done();
-    return result;
+    return body(opened);
+  } catch (error) {
+    throw asSnapshotInputError(error, dump);
   } finally {
-    progress.done();
     opened.snapshot.close();
   }
 }
@@ -54,7 +59,10 @@ function ramBaseOption(text: string): bigint {
 }
 
 function warn(problem: { message: string } | undefined): void {
-  if (problem) process.stderr.write(`ringside: warning: partial answer: ${problem.message}\n`);
+  if (problem)
+    process.stderr.write(
+      `ringside: warning: partial answer: ${escapeForTerminal(problem.message)}\n`,
+    );
 }
 
 export const taskJson = (task: TaskInfo) => ({
@@ -123,7 +131,9 @@ export function pstreeLines(tasks: readonly TaskInfo[]): string[] {
       seen.add(task.pid);
       const branch = root ? '' : last ? '└─ ' : '├─ ';
       const deep = depth > PSTREE_MAX_INDENT ? `[depth ${depth}] ` : '';
-      lines.push(`${prefix}${branch}${deep}${task.comm} (${task.pid}, uid ${task.uid})`);
+      lines.push(
+        `${prefix}${branch}${deep}${escapeForTerminal(task.comm)} (${task.pid}, uid ${task.uid})`,
+      );
       const kids = children.get(task.pid) ?? [];
       const nextPrefix =
         root || depth >= PSTREE_MAX_INDENT ? prefix : `${prefix}${last ? '   ' : '│  '}`;
@@ -193,7 +203,7 @@ export function registerSnapshotCommands(program: Command): void {
       else
         write(
           Object.entries(info)
-            .map(([key, value]) => `${key.padEnd(20)} ${value}`)
+            .map(([key, value]) => `${key.padEnd(20)} ${escapeForTerminal(String(value))}`)
             .join('\n'),
         );
     }),
