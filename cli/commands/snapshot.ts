@@ -4,13 +4,14 @@ import { InputError } from '../../introspect/errors.js';
 import { hex, parseAddress } from '../../introspect/memory/address.js';
 import { crossView, type CrossViewTask } from '../../introspect/os/linux/cross-view.js';
 import { listModules } from '../../introspect/os/linux/modules.js';
-import { readSyscallTable } from '../../introspect/os/linux/syscalls.js';
+import { readSyscallTableEntries } from '../../introspect/os/linux/syscalls.js';
 import { TASK_VIEW_NAMES } from '../../introspect/os/linux/task-views.js';
 import { listTasks, type TaskInfo } from '../../introspect/os/linux/tasks.js';
 import { createProgress, withProgress } from '../progress.js';
 import { registerSnapshotCheck } from './check.js';
 import {
   asSnapshotInputError,
+  DEFAULT_TIME_LIMIT_MS,
   openSnapshotKernel,
   type OpenedSnapshot,
 } from '../snapshot-context.js';
@@ -19,6 +20,7 @@ import { escapeForTerminal } from '../../sinks/text/terminal.js';
 
 interface CommonOptions {
   json?: boolean;
+  timeLimit?: string;
   ramBase?: string;
   systemMap?: string;
   isf?: string;
@@ -39,15 +41,30 @@ function withKernel<T>(
       ...(options.ramBase !== undefined ? { ramBase: ramBaseOption(options.ramBase) } : {}),
       ...(options.systemMap ? { systemMap: options.systemMap } : {}),
       ...(options.isf ? { isf: options.isf } : {}),
+      ...(options.timeLimit !== undefined
+        ? { timeLimitMs: timeLimitOption(options.timeLimit) }
+        : {}),
     }),
   );
   try {
-    return body(opened);
+    const result = body(opened);
+    if (opened.budget?.expired)
+      warn({
+        message: `the time budget of ${opened.budget.budgetMs / 1000} s (--time-limit) ran out: what could be read in time is shown`,
+      });
+    return result;
   } catch (error) {
     throw asSnapshotInputError(error, dump);
   } finally {
     opened.snapshot.close();
   }
+}
+
+function timeLimitOption(text: string): number {
+  const seconds = Number(text);
+  if (!Number.isFinite(seconds) || seconds < 0)
+    throw new InputError('not a number of seconds (0 for no limit)', `--time-limit ${text}`);
+  return seconds * 1000;
 }
 
 function ramBaseOption(text: string): bigint {
@@ -169,6 +186,11 @@ export function registerSnapshotCommands(program: Command): void {
       .option(
         '--isf <file>',
         'use this Volatility 3 ISF (.json, .json.xz) instead of kallsyms and BTF',
+      )
+      .option(
+        '--time-limit <seconds>',
+        'stop reading guest memory after this long and answer with what was read (0: no limit)',
+        String(DEFAULT_TIME_LIMIT_MS / 1000),
       );
 
   common(
@@ -325,7 +347,8 @@ export function registerSnapshotCommands(program: Command): void {
       .description('The system call table, each entry resolved or flagged'),
   ).action((dump: string, options: CommonOptions) =>
     withKernel(dump, options, ({ kernel }) => {
-      const entries = readSyscallTable(kernel);
+      const { entries, problem } = readSyscallTableEntries(kernel);
+      warn(problem);
       const rows = entries.map((entry) => ({
         index: entry.index,
         target: hex(entry.target),
