@@ -1,13 +1,27 @@
 // Bounds for walks over guest objects, from what the guest's memory can physically hold: no more
-// distinct task_structs than RAM / sizeof(task_struct), and no two of them overlapping. A hostile
+// distinct task_structs than RAM can hold, and no two of them overlapping. A hostile
 // list of look-alike objects (a "sled" of nodes a few bytes apart) is refused at its second node.
 import { GuestStructureError } from '../../errors.js';
 import type { KernelReader } from './kernel-reader.js';
 
+/**
+ * The fewest bytes one `struct` can take: the offset of its last member, because a struct may end in
+ * a variable-sized member (x86's task_struct ends in thread.fpu, whose state the kernel sizes at boot:
+ * real tasks lie closer together than sizeof(task_struct)).
+ */
+export function minimumSize(reader: KernelReader, struct: string): number {
+  const id = reader.types.findStruct(struct);
+  if (id === undefined) return 1;
+  const type = reader.types.get(id);
+  const size = reader.types.sizeOf(id);
+  if (type.kind !== 'struct' || type.members.length === 0) return Math.max(1, size);
+  const last = Math.max(...type.members.map((member) => Math.floor(member.bitOffset / 8)));
+  return Math.max(1, Math.min(size, last));
+}
+
 /** How many distinct `struct`s the guest's RAM can hold (at least 1). */
 export function memoryCapacity(reader: KernelReader, struct: string): number {
-  const id = reader.types.findStruct(struct);
-  const size = id === undefined ? 0 : reader.types.sizeOf(id);
+  const size = minimumSize(reader, struct);
   const ram = reader.space.physical
     .ranges()
     .reduce((sum, range) => sum + Number(range.end - range.start), 0);
@@ -30,8 +44,7 @@ export class DisjointObjects {
   }
 
   static of(reader: KernelReader, struct: string): DisjointObjects {
-    const id = reader.types.findStruct(struct);
-    return new DisjointObjects(struct, id === undefined ? 1 : reader.types.sizeOf(id));
+    return new DisjointObjects(struct, minimumSize(reader, struct));
   }
 
   /** The object already seen that `address` overlaps (not itself), if any. */
