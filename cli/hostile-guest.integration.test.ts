@@ -29,7 +29,7 @@ const ringside = (...args: string[]) =>
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
 
 /** 16 bytes, no NUL: clear screen, red, then bytes that are not UTF-8. */
-const EVIL_COMM = Buffer.from('\x1b[2J\x1b[31mPWN\xffZ\x07', 'latin1');
+const EVIL_COMM = Buffer.from('\x1b[2J\x1b[31mPWNE\xffZ\x07', 'latin1');
 const EVIL_MODULE = Buffer.from('\x1b]0;pwned\x07rk\xc3(\0', 'latin1');
 
 let dir: string;
@@ -129,7 +129,7 @@ describe('guest strings in every text output', () => {
       expect(result.status).toBe(0);
       expect(result.stdout).not.toMatch(CONTROL);
       expect(result.stderr).not.toMatch(CONTROL);
-      expect(result.stdout).toContain('\\x1b[2J\\x1b[31mPWN\ufffdZ\\x07');
+      expect(result.stdout).toContain('\\x1b[2J\\x1b[31mPWNE\ufffdZ\\x07');
     },
   );
 
@@ -147,7 +147,7 @@ describe('guest strings in every text output', () => {
       comm: string;
     }[];
     expect(pslist.find((task) => task.pid === victimPid)?.comm).toBe(
-      '\x1b[2J\x1b[31mPWN\ufffdZ\x07',
+      '\x1b[2J\x1b[31mPWNE\ufffdZ\x07',
     );
     const lsmod = JSON.parse(ringside('snapshot', 'lsmod', '--json', hostile).stdout) as {
       name: string;

@@ -96,13 +96,16 @@ function imageFrom(
     run.length > BigInt(MAX_IMAGE_BYTES) ? BigInt(MAX_IMAGE_BYTES) : run.length,
   );
   const bytes = Buffer.allocUnsafe(length);
-  // Read in 2 MiB steps: a page past the end of RAM ends the image instead of failing it.
+  // Read in 2 MiB steps: a step with no readable page (past the end of RAM) ends the image; a step
+  // with some pages missing from the dump keeps the others, the missing ones zero in this search
+  // copy only (reads of kernel memory still fail on them), so one lost page does not hide the kernel.
   let read = 0;
   for (; read < length; read += Number(LARGE_PAGE)) {
+    const step = bytes.subarray(read, read + Number(LARGE_PAGE));
     try {
-      memory.readInto(run.physical + BigInt(read), bytes.subarray(read, read + Number(LARGE_PAGE)));
+      memory.readInto(run.physical + BigInt(read), step);
     } catch {
-      break;
+      if (readPages(memory, run.physical + BigInt(read), step) === 0) break;
     }
   }
   if (read === 0) return undefined;
@@ -117,6 +120,21 @@ function imageFrom(
     bytes: bytes.subarray(0, read),
     rootSource,
   };
+}
+
+/** Reads `target` page by page, zeroing the pages that cannot be read; returns the pages read. */
+function readPages(memory: PhysicalMemory, physical: bigint, target: Uint8Array): number {
+  let pages = 0;
+  for (let at = 0; at < target.length; at += 4096) {
+    const page = target.subarray(at, at + 4096);
+    try {
+      memory.readInto(physical + BigInt(at), page);
+      pages++;
+    } catch {
+      page.fill(0);
+    }
+  }
+  return pages;
 }
 
 /** Page-table roots worth trying, from each vCPU's CR3 (with the PTI user-half bit cleared too). */
