@@ -45,7 +45,10 @@ export interface CampaignSummary {
   elapsedMs: number;
 }
 
-const WORKER = new URL('./worker.js', import.meta.url);
+// The worker runs as compiled JavaScript: from the TypeScript sources (jest), that of dist/.
+const WORKER = import.meta.url.endsWith('.ts')
+  ? new URL('../dist/fuzz/worker.js', import.meta.url)
+  : new URL('./worker.js', import.meta.url);
 
 class Worker {
   private child: ChildProcess | undefined;
