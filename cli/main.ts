@@ -5,6 +5,7 @@ import { RINGSIDE_VERSION } from './version.js';
 import { Command } from 'commander';
 import { registerCommands } from './commands/index.js';
 import { exitCodeFor, formatError } from './errors.js';
+import { escapeLinesForTerminal } from '../sinks/text/terminal.js';
 
 const program = new Command()
   .name('ringside')
@@ -15,6 +16,7 @@ const program = new Command()
 registerCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
-  process.stderr.write(`ringside: ${formatError(error)}\n`);
+  // A message may quote guest data (a module name, a banner): escaped, so it cannot drive the terminal.
+  process.stderr.write(`ringside: ${escapeLinesForTerminal(formatError(error))}\n`);
   process.exitCode = exitCodeFor(error);
 });

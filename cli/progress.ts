@@ -1,11 +1,31 @@
 // Progress on stderr for steps that may take more than a second: a bar on a terminal, one line per
 // step otherwise. Nothing is shown for steps that finish within the first second.
+import { escapeForTerminal } from '../sinks/text/terminal.js';
 
 export interface Progress {
   /** Starts a named step; `total` units, when known. */
   step(label: string, total?: number): void;
   update(done: number): void;
   done(): void;
+  /** Stops the step without a "done" line (it failed): nothing more is written for it. */
+  abort(): void;
+}
+
+/**
+ * Runs `body` as a named step: the step always ends, so no progress line can follow an error
+ * (a timer left running would print `label…` after the error line).
+ */
+export function withProgress<T>(progress: Progress, label: string, body: () => T): T {
+  progress.step(label);
+  let result: T;
+  try {
+    result = body();
+  } catch (error) {
+    progress.abort();
+    throw error;
+  }
+  progress.done();
+  return result;
 }
 
 export function createProgress(
@@ -32,9 +52,13 @@ export function createProgress(
     stream.write(`\r\x1b[K${label} ${bar}${seconds}s`);
   };
 
-  const finish = (): void => {
+  const stop = (): void => {
     if (timer) clearInterval(timer);
     timer = undefined;
+  };
+
+  const finish = (): void => {
+    stop();
     if (shown)
       stream.write(
         tty
@@ -48,7 +72,7 @@ export function createProgress(
     step(next, size) {
       finish();
       if (quiet) return;
-      label = next;
+      label = escapeForTerminal(next);
       total = size;
       current = 0;
       started = Date.now();
@@ -64,5 +88,10 @@ export function createProgress(
       current = done;
     },
     done: finish,
+    abort() {
+      stop();
+      if (shown && tty) stream.write('\r\x1b[K');
+      shown = false;
+    },
   };
 }

@@ -2,8 +2,9 @@
 // may give instead of the kernel's own (a System.map, a Volatility 3 ISF).
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { GuestStructureError, InputError } from '../introspect/errors.js';
+import { GuestStructureError, InputError, RingsideError } from '../introspect/errors.js';
 import { openSnapshot, type Snapshot } from '../introspect/backends/snapshot/index.js';
+import { DeadlineMemory } from '../introspect/memory/deadline-memory.js';
 import {
   openLinuxKernel,
   type LinuxKernel,
@@ -22,7 +23,15 @@ export interface ProfileOptions {
   systemMap?: string;
   /** A Volatility 3 ISF (.json or .json.xz) to use instead of the kernel's own symbols and types. */
   isf?: string;
+  /**
+   * Time budget for every read of guest memory (ms; default DEFAULT_TIME_LIMIT_MS, 0 for none): past
+   * it reads fail, walkers answer with what they have and a warning, and the command ends.
+   */
+  timeLimitMs?: number;
 }
+
+/** The CLI's watchdog: no snapshot command reads guest memory for longer than this by default. */
+export const DEFAULT_TIME_LIMIT_MS = 60_000;
 
 const KERNEL_HALF = 1n << 63n;
 
@@ -46,6 +55,8 @@ function readIsfFile(path: string) {
 export interface OpenedSnapshot {
   snapshot: Snapshot;
   kernel: LinuxKernel;
+  /** The watchdog on guest reads, when there is one: `expired` says the answer is partial. */
+  budget?: DeadlineMemory;
 }
 
 function readText(path: string, what: string): string {
@@ -60,7 +71,28 @@ function readText(path: string, what: string): string {
   }
 }
 
+/**
+ * In a snapshot the guest's memory is the input: memory that holds no kernel, or structures that
+ * contradict the kernel's types, make a bad (corrupt) file, exit code 2, with the file named.
+ */
+export function asSnapshotInputError(error: unknown, path: string): unknown {
+  if (
+    error instanceof RingsideError &&
+    (error.code === 'GUEST_STRUCTURE' || error.code === 'MEMORY_UNREADABLE')
+  )
+    return new InputError(error.message, path);
+  return error;
+}
+
 export function openSnapshotKernel(path: string, profile: ProfileOptions = {}): OpenedSnapshot {
+  try {
+    return openKernelIn(path, profile);
+  } catch (error) {
+    throw asSnapshotInputError(error, path);
+  }
+}
+
+function openKernelIn(path: string, profile: ProfileOptions): OpenedSnapshot {
   const snapshot = openSnapshot(
     path,
     profile.ramBase !== undefined ? { ramBase: profile.ramBase } : {},
@@ -69,8 +101,9 @@ export function openSnapshotKernel(path: string, profile: ProfileOptions = {}): 
   try {
     options = kernelOptions(profile);
     options.architecture = snapshot.layout.architecture;
-    const kernel = openLinuxKernel(snapshot.memory, snapshot.layout.vcpus, options);
-    return { snapshot, kernel };
+    const budget = watchdog(snapshot, profile);
+    const kernel = openLinuxKernel(budget ?? snapshot.memory, snapshot.layout.vcpus, options);
+    return budget ? { snapshot, kernel, budget } : { snapshot, kernel };
   } catch (error) {
     snapshot.close();
     // A raw dump does not say where RAM starts: an ARM virt guest's begins at 0x4000_0000.
@@ -81,11 +114,12 @@ export function openSnapshotKernel(path: string, profile: ProfileOptions = {}): 
     ) {
       const retry = openSnapshot(path, { ramBase: VIRT_RAM_BASE });
       try {
-        const kernel = openLinuxKernel(retry.memory, retry.layout.vcpus, {
+        const budget = watchdog(retry, profile);
+        const kernel = openLinuxKernel(budget ?? retry.memory, retry.layout.vcpus, {
           ...kernelOptions(profile),
           architecture: 'aarch64',
         });
-        return { snapshot: retry, kernel };
+        return budget ? { snapshot: retry, kernel, budget } : { snapshot: retry, kernel };
       } catch (retryError) {
         retry.close();
         if (!(retryError instanceof GuestStructureError)) throw retryError;
@@ -96,6 +130,11 @@ export function openSnapshotKernel(path: string, profile: ProfileOptions = {}): 
     }
     throw error;
   }
+}
+
+function watchdog(snapshot: Snapshot, profile: ProfileOptions): DeadlineMemory | undefined {
+  const limit = profile.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS;
+  return limit > 0 ? new DeadlineMemory(snapshot.memory, limit) : undefined;
 }
 
 function kernelOptions(profile: ProfileOptions): OpenKernelOptions {

@@ -1,4 +1,6 @@
-// Plain-text tables for the terminal: columns padded to their widest cell, numbers right-aligned.
+// Plain-text tables for the terminal: columns padded to their widest cell, numbers right-aligned;
+// every cell escaped for the terminal (guest strings such as comm and module names may hold controls).
+import { escapeForTerminal } from '../sinks/text/terminal.js';
 import { toJson as toJsonText } from '../introspect/events/json.js';
 
 export interface Column<Row> {
@@ -8,7 +10,9 @@ export interface Column<Row> {
 }
 
 export function formatTable<Row>(columns: readonly Column<Row>[], rows: readonly Row[]): string {
-  const cells = rows.map((row) => columns.map((column) => String(column.value(row))));
+  const cells = rows.map((row) =>
+    columns.map((column) => escapeForTerminal(String(column.value(row)))),
+  );
   const widths = columns.map((column, index) =>
     Math.max(column.header.length, ...cells.map((line) => line[index]!.length)),
   );
@@ -20,7 +24,10 @@ export function formatTable<Row>(columns: readonly Column<Row>[], rows: readonly
       })
       .join('  ')
       .trimEnd();
-  return [render(columns.map((column) => column.header)), ...cells.map(render)].join('\n');
+  return [
+    render(columns.map((column) => escapeForTerminal(column.header))),
+    ...cells.map(render),
+  ].join('\n');
 }
 
 /** JSON for --json output: indented, bigint written as "0x…" strings. */

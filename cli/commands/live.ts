@@ -1,5 +1,6 @@
 // Live QEMU commands: `qemu-args` (make any guest attachable), `monitor` (stream events as NDJSON
 // until Ctrl-C) and `ps` (a consistent live process list, taken with the guest paused).
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InputError, RingsideError } from '../../introspect/errors.js';
@@ -43,6 +44,15 @@ export function registerLiveCommands(program: Command): void {
         shell?: boolean;
       }) => {
         const runDir = join(resolve(options.runDir), options.name);
+        try {
+          mkdirSync(runDir, { recursive: true, mode: 0o700 });
+        } catch (error) {
+          throw new InputError(
+            `cannot create the run directory (${(error as NodeJS.ErrnoException).code})`,
+            runDir,
+            { cause: error },
+          );
+        }
         const args = attachableArguments({
           name: options.name,
           runDir,
@@ -56,7 +66,7 @@ export function registerLiveCommands(program: Command): void {
           options.shell ? `${args.map(quote).join(' ')}\n` : `${args.join('\n')}\n`,
         );
         process.stderr.write(
-          `create ${runDir} first; add your own disks, network, display and boot options.\n`,
+          `sockets and RAM go to ${runDir}; add your own disks, network, display and boot options.\n`,
         );
       },
     );

@@ -3,10 +3,28 @@
 import { RINGSIDE_VERSION } from '../version.js';
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { InputError } from '../../introspect/errors.js';
+import { InputError, RingsideError } from '../../introspect/errors.js';
+import type { LinuxKernel } from '../../introspect/os/linux/linux-kernel.js';
 import { writeIsf } from '../../introspect/os/linux/isf/index.js';
 import { createProgress } from '../progress.js';
 import { openSnapshotKernel } from '../snapshot-context.js';
+
+/**
+ * linux_banner exactly as the kernel holds it, trailing newline included: Volatility 3 finds a
+ * Linux ISF's kernel by scanning memory for these bytes (and `kernel.banner` is trimmed for display).
+ */
+export function bannerAsInMemory(kernel: LinuxKernel): string {
+  const address = kernel.symbols.address('linux_banner');
+  if (address !== undefined) {
+    try {
+      const raw = kernel.reader.readCString(address, 512).text;
+      if (raw.trimEnd() === kernel.banner) return raw;
+    } catch (error) {
+      if (!(error instanceof RingsideError)) throw error;
+    }
+  }
+  return `${kernel.banner}\n`; // init/version.c ends linux_banner with "\n"
+}
 
 export function registerProfileCommands(program: Command): void {
   const profile = program
@@ -20,12 +38,19 @@ export function registerProfileCommands(program: Command): void {
     .action((dump: string, options: { output: string }) => {
       const progress = createProgress();
       progress.step(`building an ISF from ${dump}`);
-      const { snapshot, kernel } = openSnapshotKernel(dump);
+      let opened;
+      try {
+        opened = openSnapshotKernel(dump);
+      } catch (error) {
+        progress.abort(); // no progress line after the error line
+        throw error;
+      }
+      const { snapshot, kernel } = opened;
       try {
         const text = writeIsf({
           types: kernel.types,
           symbols: kernel.symbols,
-          banner: kernel.banner,
+          banner: bannerAsInMemory(kernel),
           slide: kernel.slide,
           symbolSource: kernel.sources.symbols,
           typeSource: kernel.sources.types,
@@ -44,6 +69,9 @@ export function registerProfileCommands(program: Command): void {
         process.stderr.write(
           `wrote ${options.output} (${(text.length / 1048576).toFixed(1)} MiB) for ${kernel.release}\n`,
         );
+      } catch (error) {
+        progress.abort();
+        throw error;
       } finally {
         snapshot.close();
       }

@@ -4,16 +4,23 @@ import { InputError } from '../../introspect/errors.js';
 import { hex, parseAddress } from '../../introspect/memory/address.js';
 import { crossView, type CrossViewTask } from '../../introspect/os/linux/cross-view.js';
 import { listModules } from '../../introspect/os/linux/modules.js';
-import { readSyscallTable } from '../../introspect/os/linux/syscalls.js';
+import { readSyscallTableEntries } from '../../introspect/os/linux/syscalls.js';
 import { TASK_VIEW_NAMES } from '../../introspect/os/linux/task-views.js';
 import { listTasks, type TaskInfo } from '../../introspect/os/linux/tasks.js';
-import { createProgress } from '../progress.js';
+import { createProgress, withProgress } from '../progress.js';
 import { registerSnapshotCheck } from './check.js';
-import { openSnapshotKernel, type OpenedSnapshot } from '../snapshot-context.js';
+import {
+  asSnapshotInputError,
+  DEFAULT_TIME_LIMIT_MS,
+  openSnapshotKernel,
+  type OpenedSnapshot,
+} from '../snapshot-context.js';
 import { formatTable, toJson } from '../table.js';
+import { escapeForTerminal } from '../../sinks/text/terminal.js';
 
 interface CommonOptions {
   json?: boolean;
+  timeLimit?: string;
   ramBase?: string;
   systemMap?: string;
   isf?: string;
@@ -28,21 +35,36 @@ function withKernel<T>(
   options: CommonOptions,
   body: (opened: OpenedSnapshot) => T,
 ): T {
-  const progress = createProgress();
-  progress.step(`reading ${dump}`);
-  const opened = openSnapshotKernel(dump, {
-    ...(options.ramBase !== undefined ? { ramBase: ramBaseOption(options.ramBase) } : {}),
-    ...(options.systemMap ? { systemMap: options.systemMap } : {}),
-    ...(options.isf ? { isf: options.isf } : {}),
-  });
+  // The step ends on success and on failure alike: no progress line may follow an error line.
+  const opened = withProgress(createProgress(), `reading ${dump}`, () =>
+    openSnapshotKernel(dump, {
+      ...(options.ramBase !== undefined ? { ramBase: ramBaseOption(options.ramBase) } : {}),
+      ...(options.systemMap ? { systemMap: options.systemMap } : {}),
+      ...(options.isf ? { isf: options.isf } : {}),
+      ...(options.timeLimit !== undefined
+        ? { timeLimitMs: timeLimitOption(options.timeLimit) }
+        : {}),
+    }),
+  );
   try {
     const result = body(opened);
-    progress.done();
+    if (opened.budget?.expired)
+      warn({
+        message: `the time budget of ${opened.budget.budgetMs / 1000} s (--time-limit) ran out: what could be read in time is shown`,
+      });
     return result;
+  } catch (error) {
+    throw asSnapshotInputError(error, dump);
   } finally {
-    progress.done();
     opened.snapshot.close();
   }
+}
+
+function timeLimitOption(text: string): number {
+  const seconds = Number(text);
+  if (!Number.isFinite(seconds) || seconds < 0)
+    throw new InputError('not a number of seconds (0 for no limit)', `--time-limit ${text}`);
+  return seconds * 1000;
 }
 
 function ramBaseOption(text: string): bigint {
@@ -54,7 +76,10 @@ function ramBaseOption(text: string): bigint {
 }
 
 function warn(problem: { message: string } | undefined): void {
-  if (problem) process.stderr.write(`ringside: warning: partial answer: ${problem.message}\n`);
+  if (problem)
+    process.stderr.write(
+      `ringside: warning: partial answer: ${escapeForTerminal(problem.message)}\n`,
+    );
 }
 
 export const taskJson = (task: TaskInfo) => ({
@@ -88,30 +113,60 @@ export const psxviewJson = (task: CrossViewTask) => ({
   ...(task.unreadable ? { unreadable: task.unreadable } : {}),
 });
 
+/** Levels of indentation drawn; a deeper (hostile) chain keeps this indent and says its depth. */
+export const PSTREE_MAX_INDENT = 64;
+
+/**
+ * Draws the task list as a tree. Iterative, with the indent capped, because the parent links are
+ * guest data: a chain as deep as the list must neither overflow the stack nor grow the output
+ * quadratically, and a parent cycle must neither loop nor drop its tasks.
+ */
 export function pstreeLines(tasks: readonly TaskInfo[]): string[] {
   const children = new Map<number, TaskInfo[]>();
   const pids = new Set(tasks.map((task) => task.pid));
   for (const task of tasks) {
     const parent = pids.has(task.ppid) && task.ppid !== task.pid ? task.ppid : 0;
-    children.set(parent, [...(children.get(parent) ?? []), task]);
+    let siblings = children.get(parent);
+    if (!siblings) children.set(parent, (siblings = []));
+    siblings.push(task);
   }
+  for (const siblings of children.values()) siblings.sort((a, b) => a.pid - b.pid);
   const lines: string[] = [];
   const seen = new Set<number>();
-  const visit = (task: TaskInfo, prefix: string, last: boolean, root: boolean): void => {
-    if (seen.has(task.pid)) return; // a hostile parent cycle must not loop
-    seen.add(task.pid);
-    const branch = root ? '' : last ? '└─ ' : '├─ ';
-    lines.push(`${prefix}${branch}${task.comm} (${task.pid}, uid ${task.uid})`);
-    const kids = (children.get(task.pid) ?? []).sort((a, b) => a.pid - b.pid);
-    const nextPrefix = root ? '' : `${prefix}${last ? '   ' : '│  '}`;
-    kids.forEach((kid, index) =>
-      visit(kid, root ? '' : nextPrefix, index === kids.length - 1, false),
-    );
+  interface Visit {
+    task: TaskInfo;
+    prefix: string;
+    last: boolean;
+    root: boolean;
+    depth: number;
+  }
+  const draw = (start: TaskInfo): void => {
+    const stack: Visit[] = [{ task: start, prefix: '', last: true, root: true, depth: 0 }];
+    while (stack.length > 0) {
+      const { task, prefix, last, root, depth } = stack.pop()!;
+      if (seen.has(task.pid)) continue; // a hostile parent cycle must not loop
+      seen.add(task.pid);
+      const branch = root ? '' : last ? '└─ ' : '├─ ';
+      const deep = depth > PSTREE_MAX_INDENT ? `[depth ${depth}] ` : '';
+      lines.push(
+        `${prefix}${branch}${deep}${escapeForTerminal(task.comm)} (${task.pid}, uid ${task.uid})`,
+      );
+      const kids = children.get(task.pid) ?? [];
+      const nextPrefix =
+        root || depth >= PSTREE_MAX_INDENT ? prefix : `${prefix}${last ? '   ' : '│  '}`;
+      for (let index = kids.length - 1; index >= 0; index--)
+        stack.push({
+          task: kids[index]!,
+          prefix: nextPrefix,
+          last: index === kids.length - 1,
+          root: false,
+          depth: depth + 1,
+        });
+    }
   };
-  const roots = (children.get(0) ?? []).sort((a, b) => a.pid - b.pid);
-  for (const root of roots) visit(root, '', true, true);
+  for (const root of children.get(0) ?? []) draw(root);
   // Tasks whose parent chain loops never hang off a root: list them rather than drop them.
-  for (const task of tasks) if (!seen.has(task.pid)) visit(task, '', true, true);
+  for (const task of tasks) if (!seen.has(task.pid)) draw(task);
   return lines;
 }
 
@@ -131,6 +186,11 @@ export function registerSnapshotCommands(program: Command): void {
       .option(
         '--isf <file>',
         'use this Volatility 3 ISF (.json, .json.xz) instead of kallsyms and BTF',
+      )
+      .option(
+        '--time-limit <seconds>',
+        'stop reading guest memory after this long and answer with what was read (0: no limit)',
+        String(DEFAULT_TIME_LIMIT_MS / 1000),
       );
 
   common(
@@ -165,7 +225,7 @@ export function registerSnapshotCommands(program: Command): void {
       else
         write(
           Object.entries(info)
-            .map(([key, value]) => `${key.padEnd(20)} ${value}`)
+            .map(([key, value]) => `${key.padEnd(20)} ${escapeForTerminal(String(value))}`)
             .join('\n'),
         );
     }),
@@ -287,7 +347,8 @@ export function registerSnapshotCommands(program: Command): void {
       .description('The system call table, each entry resolved or flagged'),
   ).action((dump: string, options: CommonOptions) =>
     withKernel(dump, options, ({ kernel }) => {
-      const entries = readSyscallTable(kernel);
+      const { entries, problem } = readSyscallTableEntries(kernel);
+      warn(problem);
       const rows = entries.map((entry) => ({
         index: entry.index,
         target: hex(entry.target),

@@ -27,4 +27,27 @@ describe('formatText', () => {
     expect(lines).toContain('    old 0xffffffff81000000 → new 0xffffffffc0002000');
     expect(lines).toContain('      0xffffffffc0002000: push rbp');
   });
+
+  it('escapes guest strings (process, module, message) so no control character reaches the terminal', () => {
+    const finding = syntheticFinding(2);
+    finding.message = 'hidden task \x1b[2J\x1b[31mPWNED';
+    finding.events = [
+      {
+        type: 'module.load',
+        domain: 'g',
+        time: 1,
+        process: { pid: 42, name: 'ev\x1b]0;owned\x07il', command_line: 'a\nFAKE LINE' },
+        module: { name: 'rk\x1b[8m', base: 0xffffffffc0000000n, size: 4096 },
+      },
+    ];
+    const text = formatText(finding);
+    // eslint-disable-next-line no-control-regex
+    expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f]/);
+    const lines = text.split('\n');
+    expect(lines).toHaveLength(5);
+    expect(lines[0]).toContain('hidden task \\x1b[2J\\x1b[31mPWNED');
+    expect(lines).toContain('    process ev\\x1b]0;owned\\x07il (pid 42)');
+    expect(lines).toContain('    command a\\x0aFAKE LINE');
+    expect(lines[4]).toMatch(/^ {4}module rk\\x1b\[8m at 0xffffffffc0000000/);
+  });
 });

@@ -1,7 +1,9 @@
 // Findings for a person at a terminal: one headline (time, severity, rule, message), then the
-// evidence an analyst looks at first (process, addresses, old and new values, disassembly).
+// evidence an analyst looks at first (process, addresses, old and new values, disassembly). Each line
+// is escaped for the terminal: process, module and command strings come from the guest.
 import type { VmiEvent } from '../../introspect/events/event.js';
 import type { Finding } from '../../introspect/events/finding.js';
+import { escapeForTerminal } from './terminal.js';
 
 const hex = (value: unknown): string =>
   typeof value === 'bigint' ? `0x${value.toString(16)}` : String(value);
@@ -49,5 +51,7 @@ export function formatText(finding: Finding): string {
     `guest ${finding.host.name}${mitre ? ` · ATT&CK ${mitre}` : ''}`,
     ...(last ? evidenceLines(last) : []),
   ];
-  return [head, ...details.map((line) => `    ${line}`)].join('\n');
+  return [escapeForTerminal(head), ...details.map((line) => `    ${escapeForTerminal(line)}`)].join(
+    '\n',
+  );
 }

@@ -13,6 +13,8 @@ const EM_AARCH64 = 183;
 const NT_PRSTATUS = 1;
 const MAX_PROGRAM_HEADERS = 65536;
 const MAX_NOTES_BYTES = 16 << 20;
+/** CONFIG_NR_CPUS is at most 8192 (x86-64 and ARM64): more vCPU notes than that are a flood. */
+export const MAX_VCPUS = 8192;
 
 // struct user_regs_struct order inside elf_prstatus.pr_reg (x86-64).
 const X86_PRSTATUS_REGISTERS = [
@@ -99,6 +101,7 @@ export function parseElfCore(name: string, fileSize: number, read: RangeReader):
   }
   if (layout.segments.length === 0)
     throw new InputError('the ELF core has no PT_LOAD segment: no memory in it', name);
+  refuseOverlaps(name, layout.segments);
   for (const note of notes)
     parseNotes(name, note.offset, read(note.offset, note.size), architecture, layout.vcpus);
   return layout;
@@ -133,6 +136,15 @@ function parseNotes(
       bytes.subarray(nameStart, nameStart + Math.max(0, nameSize - 1)),
     );
     const desc = new DataView(bytes.buffer, bytes.byteOffset + descStart, descSize);
+    if (
+      ((owner === 'CORE' && type === NT_PRSTATUS) || owner === 'QEMU') &&
+      Math.max(prstatusIndex, qemuIndex) >= MAX_VCPUS
+    )
+      throw new InputError(
+        `more than ${MAX_VCPUS} vCPU notes (ELF note at ${fileOffset + position}): corrupt dump`,
+        name,
+        { offset: fileOffset + position },
+      );
     if (owner === 'CORE' && type === NT_PRSTATUS) {
       const vcpu = vcpuAt(vcpus, prstatusIndex++);
       if (architecture === 'x86_64')
@@ -146,6 +158,38 @@ function parseNotes(
       parseQemuCpuState(desc, vcpu.registers);
     }
     position = next;
+  }
+}
+
+/**
+ * Guest RAM is stored once: PT_LOADs whose physical ranges overlap, or that reuse the same file bytes,
+ * are corrupt (and would let a small file pose as terabytes of memory to every scan).
+ */
+export function refuseOverlaps(name: string, segments: SnapshotLayout['segments']): void {
+  const loads = segments.filter((segment) => segment.length > 0);
+  const byPhysical = [...loads].sort((a, b) =>
+    a.physical < b.physical ? -1 : a.physical > b.physical ? 1 : 0,
+  );
+  for (let index = 1; index < byPhysical.length; index++) {
+    const previous = byPhysical[index - 1]!;
+    const current = byPhysical[index]!;
+    if (current.physical < previous.physical + BigInt(previous.length))
+      throw new InputError(
+        `segments overlap at physical 0x${current.physical.toString(16)}: corrupt dump`,
+        name,
+        { offset: current.fileOffset },
+      );
+  }
+  const byFile = [...loads].sort((a, b) => a.fileOffset - b.fileOffset);
+  for (let index = 1; index < byFile.length; index++) {
+    const previous = byFile[index - 1]!;
+    const current = byFile[index]!;
+    if (current.fileOffset < previous.fileOffset + previous.length)
+      throw new InputError(
+        `segments share file bytes at offset ${current.fileOffset}: corrupt dump`,
+        name,
+        { offset: current.fileOffset },
+      );
   }
 }
 

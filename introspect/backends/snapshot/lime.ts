@@ -1,7 +1,7 @@
 // Parses a LiME dump: a sequence of (32-byte header, RAM range) records. Header: magic 0x4C694D45,
 // version 1, start and inclusive end physical address, 8 reserved bytes.
 import { InputError } from '../../errors.js';
-import type { RangeReader } from './elf-core.js';
+import { refuseOverlaps, type RangeReader } from './elf-core.js';
 import type { SnapshotLayout } from './types.js';
 
 export const LIME_MAGIC = 0x4c694d45;
@@ -61,5 +61,6 @@ export function parseLime(name: string, fileSize: number, read: RangeReader): Sn
   }
   if (layout.segments.length === 0)
     throw new InputError('empty LiME file', name, { code: 'TRUNCATED', offset: 0 });
+  refuseOverlaps(name, layout.segments);
   return layout;
 }

@@ -216,4 +216,48 @@ describe('hostile snapshot files', () => {
     new DataView(bytes.buffer).setBigUint64(64 + 56 + 32, 1n << 32n, true);
     expect(() => detectLayout('big.elf', bytes.length, readerOf(bytes))).toThrow(/truncated/);
   });
+
+  it('PT_LOADs at overlapping physical addresses are refused: RAM is stored once', () => {
+    const bytes = buildElfCore([
+      { physical: 0n, data: page(1) },
+      { physical: 0x800n, data: page(2) },
+    ]);
+    expect(() => detectLayout('overlap.elf', bytes.length, readerOf(bytes))).toThrow(
+      /overlap.elf: segments overlap at physical 0x800/,
+    );
+  });
+
+  it('PT_LOADs reusing the same file bytes at other addresses are refused', () => {
+    const bytes = buildElfCore([
+      { physical: 0n, data: page(1) },
+      { physical: 0x100000n, data: page(2) },
+    ]);
+    // Point the second PT_LOAD at the first one's bytes: one page posing as two.
+    const view = new DataView(bytes.buffer);
+    view.setBigUint64(64 + 2 * 56 + 8, view.getBigUint64(64 + 56 + 8, true), true);
+    expect(() => detectLayout('twice.elf', bytes.length, readerOf(bytes))).toThrow(
+      /twice.elf: segments share file bytes/,
+    );
+  });
+
+  it('a flood of vCPU notes is refused past the CPU limit, named by its offset', () => {
+    const notes = 9000;
+    const size = 20;
+    const flood = new Uint8Array(notes * size);
+    const view = new DataView(flood.buffer);
+    for (let index = 0; index < notes; index++) {
+      view.setUint32(index * size, 5, true);
+      view.setUint32(index * size + 4, 0, true);
+      view.setUint32(index * size + 8, 1, true);
+      flood.set([0x43, 0x4f, 0x52, 0x45], index * size + 12);
+    }
+    const core = buildElfCore([{ physical: 0n, data: page(1) }]);
+    const bytes = Buffer.concat([core, flood]);
+    const header = new DataView(bytes.buffer, bytes.byteOffset);
+    header.setBigUint64(64 + 8, BigInt(core.length), true);
+    header.setBigUint64(64 + 32, BigInt(flood.length), true);
+    expect(() => detectLayout('flood.elf', bytes.length, readerOf(bytes))).toThrow(
+      /flood.elf: more than 8192 vCPU notes/,
+    );
+  });
 });

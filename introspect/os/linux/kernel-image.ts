@@ -97,13 +97,16 @@ function imageFrom(
     run.length > BigInt(MAX_IMAGE_BYTES) ? BigInt(MAX_IMAGE_BYTES) : run.length,
   );
   const bytes = Buffer.allocUnsafe(length);
-  // Read in 2 MiB steps: a page past the end of RAM ends the image instead of failing it.
+  // Read in 2 MiB steps: a step with no readable page (past the end of RAM) ends the image; a step
+  // with some pages missing from the dump keeps the others, the missing ones zero in this search
+  // copy only (reads of kernel memory still fail on them), so one lost page does not hide the kernel.
   let read = 0;
   for (; read < length; read += Number(LARGE_PAGE)) {
+    const step = bytes.subarray(read, read + Number(LARGE_PAGE));
     try {
-      memory.readInto(run.physical + BigInt(read), bytes.subarray(read, read + Number(LARGE_PAGE)));
+      memory.readInto(run.physical + BigInt(read), step);
     } catch {
-      break;
+      if (readPages(memory, run.physical + BigInt(read), step) === 0) break;
     }
   }
   if (read === 0) return undefined;
@@ -118,6 +121,21 @@ function imageFrom(
     bytes: bytes.subarray(0, read),
     rootSource,
   };
+}
+
+/** Reads `target` page by page, zeroing the pages that cannot be read; returns the pages read. */
+function readPages(memory: PhysicalMemory, physical: bigint, target: Uint8Array): number {
+  let pages = 0;
+  for (let at = 0; at < target.length; at += 4096) {
+    const page = target.subarray(at, at + 4096);
+    try {
+      memory.readInto(physical + BigInt(at), page);
+      pages++;
+    } catch {
+      page.fill(0);
+    }
+  }
+  return pages;
 }
 
 /** Page-table roots worth trying, from each vCPU's CR3 (with the PTI user-half bit cleared too). */
@@ -167,21 +185,54 @@ function* scanForRoots(memory: PhysicalMemory): Generator<bigint> {
   }
 }
 
+/**
+ * A real guest's page tables all share one kernel half (and with PTI, two roots per process share it
+ * too), so at most this many distinct kernel halves are walked: hostile CR3s or scan candidates by the
+ * thousand cost one read each, not a walk each.
+ */
+const MAX_KERNEL_HALVES = 64;
+
+/**
+ * The top-level entry that maps the kernel window (index 511 in 4- and 5-level paging alike): the
+ * walk of the window depends on it alone. Undefined when it maps nothing.
+ */
+function kernelHalfEntry(memory: PhysicalMemory, root: bigint): bigint | undefined {
+  const entry = entryReader(memory)((root & 0x000f_ffff_ffff_f000n) + 511n * 8n);
+  return entry !== undefined && (entry & 1n) !== 0n ? entry : undefined;
+}
+
 function findX86KernelImage(memory: PhysicalMemory, vcpus: readonly VcpuState[]): X86KernelImage {
+  const tried = new Set<string>();
+  let exhausted = false;
+  const attempt = (root: bigint, mode: X86PagingMode, source: 'cr3' | 'scan') => {
+    const entry = kernelHalfEntry(memory, root);
+    if (entry === undefined) return undefined;
+    const key = `${mode.name}:${entry}`;
+    if (tried.has(key)) return undefined;
+    if (tried.size >= MAX_KERNEL_HALVES) {
+      exhausted = true;
+      return undefined;
+    }
+    tried.add(key);
+    return imageFrom(memory, root, mode, source);
+  };
   for (const { root, mode } of rootsFromVcpus(vcpus)) {
-    const image = imageFrom(memory, root, mode, 'cr3');
+    const image = attempt(root, mode, 'cr3');
     if (image) return image;
+    if (exhausted) break;
   }
-  let tried = 0;
+  exhausted = false;
+  tried.clear();
   for (const root of scanForRoots(memory)) {
-    if (++tried > 100_000) break;
-    const image = imageFrom(memory, root, X86_64_4LEVEL, 'scan');
+    const image = attempt(root, X86_64_4LEVEL, 'scan');
     if (image) return image;
+    if (exhausted) break;
   }
+  const limit = exhausted ? ` (stopped after ${MAX_KERNEL_HALVES} distinct kernel halves)` : '';
   throw new GuestStructureError(
     vcpus.length > 0
-      ? 'no page-table root maps a Linux kernel image: neither the vCPUs’ CR3 nor a scan of memory found one'
-      : 'no page-table root maps a Linux kernel image (the dump has no registers and a scan found none)',
+      ? `no page-table root maps a Linux kernel image: neither the vCPUs’ CR3 nor a scan of memory found one${limit}`
+      : `no page-table root maps a Linux kernel image (the dump has no registers and a scan found none${limit})`,
   );
 }
 

@@ -145,11 +145,20 @@ export class KernelReader {
     let high = 0;
     for (const path of fields) {
       const location = this.field(struct, path);
-      const bytes = location.bitSize > 0 ? 8 : this.types.sizeOf(location.type);
+      const bytes = fieldBytes(location, this.types);
+      // The types come from guest memory too: a field they put past the struct is corrupt data.
+      if (location.offset < 0 || location.offset + bytes > size)
+        throw new GuestStructureError(
+          `${struct}.${path} (offset ${location.offset}, ${bytes} bytes) lies outside the struct (${size} bytes): corrupt types`,
+        );
       low = Math.min(low, location.offset);
-      high = Math.max(high, location.offset + bytes);
+      // A bitfield is decoded from up to 8 bytes: take them when the struct has them.
+      high = Math.max(
+        high,
+        location.bitSize > 0 ? Math.min(location.offset + 8, size) : location.offset + bytes,
+      );
     }
-    high = Math.min(Math.max(high, low), size);
+    high = Math.max(high, low);
     return new StructCopy(
       this,
       struct,
@@ -158,6 +167,12 @@ export class KernelReader {
       low,
     );
   }
+}
+
+/** Bytes a field occupies: a bitfield's from its first bit to its last. */
+function fieldBytes(location: FieldLocation, types: TypeTable): number {
+  if (location.bitSize > 0) return Math.ceil(((location.bitOffset % 8) + location.bitSize) / 8);
+  return types.sizeOf(location.type);
 }
 
 export class StructCopy {
@@ -174,48 +189,59 @@ export class StructCopy {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
-  /** Offset of a field in the copy; a field outside it is a bug in the caller, said as such. */
-  offset(path: string): number {
-    return this.at(this.reader.field(this.struct, path).offset, path);
+  /**
+   * Offset of a field's `size` bytes in the copy. The offsets come from the kernel's types, read from
+   * guest memory: a field the copy does not hold is a typed error, never a RangeError.
+   */
+  offset(path: string, size = 1): number {
+    return this.at(this.reader.field(this.struct, path).offset, path, size);
   }
 
-  private at(offset: number, path: string): number {
+  private at(offset: number, path: string, size: number): number {
     const at = offset - this.base;
-    if (at < 0 || at >= this.bytes.length)
-      throw new Error(`${this.struct}.${path} is outside the copied part of the struct`);
+    if (at < 0 || at + size > this.bytes.length)
+      throw new GuestStructureError(
+        `${this.struct}.${path} (offset ${offset}, ${size} bytes) is outside the ${this.bytes.length} bytes read of the struct: corrupt types`,
+      );
     return at;
   }
 
   u64(path: string): bigint {
-    return this.view.getBigUint64(this.offset(path), true);
+    return this.view.getBigUint64(this.offset(path, 8), true);
   }
 
   u32(path: string): number {
-    return this.view.getUint32(this.offset(path), true);
+    return this.view.getUint32(this.offset(path, 4), true);
   }
 
   i32(path: string): number {
-    return this.view.getInt32(this.offset(path), true);
+    return this.view.getInt32(this.offset(path, 4), true);
   }
 
   /** An integer field of 1, 2, 4 or 8 bytes, bitfields included. */
   value(path: string): bigint {
     const location = this.reader.field(this.struct, path);
-    const size = location.bitSize > 0 ? 8 : this.reader.types.sizeOf(location.type);
-    const at = this.at(location.offset, path);
+    if (location.bitSize > 0) {
+      const at = this.at(location.offset, path, fieldBytes(location, this.reader.types));
+      let value = 0n;
+      const end = Math.min(at + 8, this.bytes.length);
+      for (let index = end - 1; index >= at; index--)
+        value = (value << 8n) | BigInt(this.bytes[index]!);
+      return (value >> BigInt(location.bitOffset % 8)) & ((1n << BigInt(location.bitSize)) - 1n);
+    }
+    const size = this.reader.types.sizeOf(location.type);
+    const at = this.at(location.offset, path, size === 1 || size === 2 || size === 4 ? size : 8);
     let value: bigint;
     if (size === 1) value = BigInt(this.view.getUint8(at));
     else if (size === 2) value = BigInt(this.view.getUint16(at, true));
     else if (size === 4) value = BigInt(this.view.getUint32(at, true));
     else if (size === 8) value = this.view.getBigUint64(at, true);
     else throw new GuestStructureError(`${this.struct}.${path} is ${size} bytes, not an integer`);
-    if (location.bitSize > 0)
-      value = (value >> BigInt(location.bitOffset % 8)) & ((1n << BigInt(location.bitSize)) - 1n);
     return value;
   }
 
   cString(path: string, max: number): string {
-    const at = this.offset(path);
+    const at = this.offset(path, 1);
     const slice = this.bytes.subarray(at, at + max);
     const end = slice.indexOf(0);
     return Buffer.from(slice.buffer, slice.byteOffset, end < 0 ? slice.length : end).toString(

@@ -2,12 +2,13 @@
 // of them (DKOM): the task list (with each group's threads), the PID namespace's ID tree, the pid
 // structures' task links, and the run queues. Pure walks of guest memory, on a live guest or a
 // snapshot alike; each is bounded and reports what it could not read instead of throwing.
-import { isRingsideError, RingsideError } from '../../errors.js';
+import { GuestStructureError, isRingsideError, RingsideError } from '../../errors.js';
 import { hex } from '../../memory/address.js';
 import { walkHlist } from './hlist-walk.js';
 import type { KernelReader } from './kernel-reader.js';
 import type { LinuxKernel } from './linux-kernel.js';
 import { walkList, type ListWalk, type WalkProblem } from './list-walk.js';
+import { DisjointObjects, memoryCapacity } from './object-bounds.js';
 import { perCpuAddresses } from './per-cpu.js';
 import { walkRbTree } from './rbtree-walk.js';
 import { walkXarray } from './xarray-walk.js';
@@ -22,6 +23,10 @@ export const TASK_VIEW_NAMES: readonly TaskViewName[] = [
 
 /** No view believes in more tasks than this (PID_MAX_LIMIT is 4M, but a real guest has far fewer). */
 export const MAX_TASKS_PER_VIEW = 1 << 16;
+/** Problems kept per view; the rest are counted. */
+const MAX_PROBLEMS = 32;
+/** MAX_RT_PRIO is 100: an rt_prio_array with more queues than this is corrupt types. */
+const MAX_RT_QUEUES = 1024;
 /** Task-group nesting is shallow; a deeper chain of group run queues is corrupt. */
 const MAX_GROUP_DEPTH = 16;
 
@@ -60,22 +65,37 @@ class ViewBuilder {
   private readonly maxSteps: number;
   private steps = 0;
   private stopped = false;
+  /** No more tasks than RAM can hold, and none overlapping another: hostile sleds stop at once. */
+  readonly limit: number;
+  private readonly disjoint: DisjointObjects;
 
   constructor(
     private readonly reader: KernelReader,
     readonly name: TaskViewName,
-    readonly limit: number,
+    limit: number,
   ) {
-    this.maxSteps = 4 * limit;
+    this.limit = Math.min(limit, memoryCapacity(reader, 'task_struct'));
+    this.maxSteps = 4 * this.limit;
+    this.disjoint = DisjointObjects.of(reader, 'task_struct');
   }
 
-  /** False once the view is full: the caller stops walking. */
+  /** False once the view is full or refuses a forged task: the caller stops walking. */
   add(task: bigint, where: string): boolean {
+    if (this.stopped) return false;
     if (this.tasks.has(task)) return true;
     if (this.tasks.size >= this.limit) {
       this.stop(task, `more than ${this.limit} tasks; stopped`);
       return false;
     }
+    const other = this.disjoint.overlapping(task);
+    if (other !== undefined) {
+      this.stop(
+        task,
+        `${where}: task ${hex(task)} overlaps task ${hex(other)}: a forged list; stopped`,
+      );
+      return false;
+    }
+    this.disjoint.add(task);
     this.tasks.set(task, where);
     return true;
   }
@@ -89,6 +109,7 @@ class ViewBuilder {
    * be read (a wild pointer is no entry); the walk's problem is recorded under `context`.
    */
   walk(context: string, run: (limit: number) => ListWalk): bigint[] {
+    if (this.stopped) return [];
     const limit = this.maxSteps - this.steps;
     if (limit <= 0) {
       this.stop(0n, `more than ${this.maxSteps} list and tree nodes walked; stopped`);
@@ -112,8 +133,12 @@ class ViewBuilder {
     }
   }
 
+  private dropped = 0;
+
+  /** Records a problem; past MAX_PROBLEMS they are only counted (a hostile guest can make millions). */
   problem(address: bigint, message: string): void {
-    this.problems.push({ address, message });
+    if (this.problems.length < MAX_PROBLEMS) this.problems.push({ address, message });
+    else this.dropped++;
   }
 
   private stop(address: bigint, message: string): void {
@@ -132,15 +157,29 @@ class ViewBuilder {
   }
 
   view(): TaskView {
+    if (this.dropped > 0)
+      this.problems.push({ address: 0n, message: `and ${this.dropped} more problems` });
     return { name: this.name, tasks: this.tasks, problems: this.problems };
   }
 }
 
-function arrayOf(reader: KernelReader, struct: string, field: string) {
-  const type = reader.types.get(reader.types.resolve(reader.field(struct, field).type));
+/**
+ * An array field's count and element size, checked: the types come from guest memory, and a loop
+ * over a hostile count of 2^32 would never end. The array must fit in its struct and hold at most `max`.
+ */
+function arrayOf(reader: KernelReader, struct: string, field: string, max = 1 << 16) {
+  const location = reader.field(struct, field);
+  const type = reader.types.get(reader.types.resolve(location.type));
   if (type.kind !== 'array')
     throw new RingsideError('UNSUPPORTED', `the kernel's ${struct}.${field} is not an array`);
-  return { count: type.count, elementSize: reader.types.sizeOf(type.element) };
+  const elementSize = reader.types.sizeOf(type.element);
+  const id = reader.types.findStruct(struct);
+  const structSize = id === undefined ? 0 : reader.types.sizeOf(id);
+  if (type.count > max || location.offset + type.count * elementSize > structSize)
+    throw new GuestStructureError(
+      `the kernel's ${struct}.${field} has ${type.count} elements of ${elementSize} bytes: more than ${max} or past the struct (${structSize} bytes): corrupt types`,
+    );
+  return { count: type.count, elementSize };
 }
 
 const arrayElementSize = (reader: KernelReader, struct: string, field: string): number =>
@@ -165,7 +204,7 @@ export function taskListView(kernel: LinuxKernel, limit = MAX_TASKS_PER_VIEW): T
   }
   const tasksOffset = r.offset('task_struct', 'tasks');
   const leaders = view.walk('task list', (steps) =>
-    walkList(r, initTask + tasksOffset, Math.min(steps, limit)),
+    walkList(r, initTask + tasksOffset, Math.min(steps, view.limit)),
   );
   const threadHead = r.hasField('signal_struct', 'thread_head');
   const member = r.offset('task_struct', threadHead ? 'thread_node' : 'thread_group');
@@ -307,7 +346,11 @@ export function runQueueView(kernel: LinuxKernel, limit = MAX_TASKS_PER_VIEW): T
   const rootInCached = r.offset('rb_root_cached', 'rb_root');
   const timeline = r.offset('cfs_rq', 'tasks_timeline') + rootInCached;
 
+  const seenRunQueues = new Set<bigint>();
   addresses.forEach((rq, cpu) => {
+    // CPUs past the possible ones share the boot offset: one run queue, walked once.
+    if (seenRunQueues.has(rq) || view.full) return;
+    seenRunQueues.add(rq);
     const seenQueues = new Set<bigint>();
     view.guard(`run queue of cpu ${cpu}`, rq, () => {
       const curr = r.u64(rq + r.offset('rq', 'curr'));
@@ -346,7 +389,7 @@ export function runQueueView(kernel: LinuxKernel, limit = MAX_TASKS_PER_VIEW): T
         ? r.offset('sched_rt_entity', 'my_q')
         : undefined;
       const queues = r.offset('rt_rq', 'active') + r.offset('rt_prio_array', 'queue');
-      const priorities = arrayOf(r, 'rt_prio_array', 'queue');
+      const priorities = arrayOf(r, 'rt_prio_array', 'queue', MAX_RT_QUEUES);
       const count = priorities.count;
       const listSize = BigInt(priorities.elementSize);
       const pendingRt = [{ rtRq: rq + r.offset('rq', 'rt'), depth: 0 }];
@@ -357,7 +400,7 @@ export function runQueueView(kernel: LinuxKernel, limit = MAX_TASKS_PER_VIEW): T
           continue;
         }
         seenQueues.add(rtRq);
-        for (let priority = 0; priority < count; priority++) {
+        for (let priority = 0; priority < count && !view.full; priority++) {
           const head = rtRq + queues + BigInt(priority) * listSize;
           const list = view.walk(`cpu ${cpu} rt[${priority}]`, (steps) => walkList(r, head, steps));
           for (const node of list) {

@@ -1,7 +1,8 @@
 // The kernel's process list: every thread-group leader on init_task.tasks, with ids, credentials,
 // name, start time and address space, read through the kernel's types.
 import type { LinuxKernel } from './linux-kernel.js';
-import { readListEntries, type WalkProblem } from './list-walk.js';
+import { DEFAULT_WALK_LIMIT, readListEntries, type WalkProblem } from './list-walk.js';
+import { DisjointObjects, memoryCapacity } from './object-bounds.js';
 
 /** include/linux/sched.h */
 const PF_KTHREAD = 0x0020_0000n;
@@ -72,20 +73,27 @@ export function readTask(kernel: LinuxKernel, address: bigint): TaskInfo {
   return info;
 }
 
-/** Walks init_task.tasks. A task that cannot be read ends the walk with a problem, not an exception. */
-export function listTasks(kernel: LinuxKernel, limit?: number): TaskList {
+/**
+ * Walks init_task.tasks. A task that cannot be read ends the walk with a problem, not an exception;
+ * so does a task overlapping another (a forged chain), and the walk holds no more tasks than RAM can.
+ */
+export function listTasks(kernel: LinuxKernel, limit = DEFAULT_WALK_LIMIT): TaskList {
   const r = kernel.reader;
   const initTask = kernel.symbols.address('init_task');
   if (initTask === undefined)
     return { tasks: [], problem: { address: 0n, message: 'no init_task symbol' } };
   const tasksOffset = r.offset('task_struct', 'tasks');
+  const seen = DisjointObjects.of(r, 'task_struct');
   const { entries, problem } = readListEntries(
     r,
     initTask + tasksOffset,
     tasksOffset,
     'task',
-    (address) => readTask(kernel, address),
-    limit,
+    (address) => {
+      seen.add(address);
+      return readTask(kernel, address);
+    },
+    Math.min(limit, memoryCapacity(r, 'task_struct')),
   );
   return problem ? { tasks: entries, problem } : { tasks: entries };
 }

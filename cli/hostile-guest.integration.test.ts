@@ -1,0 +1,192 @@
+// A snapshot of the sample guest made hostile at test time: a process name and a module name holding
+// ANSI escapes, no NUL and invalid UTF-8, and the system call table's page missing from the dump.
+// Every text output shows the escapes visibly, JSON carries the names exactly, and `syscalls` answers
+// for the rest of the table with a warning (exit 0, a partial answer).
+import { spawnSync } from 'node:child_process';
+import {
+  appendFileSync,
+  copyFileSync,
+  mkdtempSync,
+  openSync,
+  readSync,
+  rmSync,
+  statSync,
+  writeSync,
+  closeSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { listModules } from '../introspect/os/linux/modules.js';
+import { listTasks } from '../introspect/os/linux/tasks.js';
+import { fileOffsetOf } from '../fuzz/dump-map.js';
+import { takeSampleDump } from '../fuzz/sample-dump.js';
+import { openSnapshotKernel } from './snapshot-context.js';
+
+const cli = join(import.meta.dirname ?? '.', '..', 'dist', 'cli', 'main.js');
+const ringside = (...args: string[]) =>
+  spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 120_000 });
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
+
+/** 16 bytes, no NUL: clear screen, red, then bytes that are not UTF-8. */
+const EVIL_COMM = Buffer.from('\x1b[2J\x1b[31mPWNE\xffZ\x07', 'latin1');
+const EVIL_MODULE = Buffer.from('\x1b]0;pwned\x07rk\xc3(\0', 'latin1');
+
+let dir: string;
+let hostile: string;
+let holed: string;
+let victimPid: number;
+let moduleName: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'ringside-hostile-'));
+  const { path } = await takeSampleDump(dir, 'hostile');
+  hostile = join(dir, 'hostile.elf');
+  copyFileSync(path, hostile);
+  const { snapshot, kernel } = openSnapshotKernel(path);
+  const r = kernel.reader;
+  const fileOf = (virtual: bigint): number => {
+    const translated = r.space.translate(virtual);
+    if (!translated.ok) throw new Error(`cannot translate 0x${virtual.toString(16)}`);
+    return fileOffsetOf(snapshot.layout.segments, translated.physical)!;
+  };
+  const victim = listTasks(kernel).tasks.find((task) => task.comm === 'webd')!;
+  victimPid = victim.pid;
+  const module = listModules(kernel).modules[0]!;
+  moduleName = module.name;
+  const fd = openSync(hostile, 'r+');
+  writeSync(fd, EVIL_COMM, 0, 16, fileOf(victim.address + r.offset('task_struct', 'comm')));
+  writeSync(
+    fd,
+    EVIL_MODULE,
+    0,
+    EVIL_MODULE.length,
+    fileOf(module.address + r.offset('module', 'name')),
+  );
+  closeSync(fd);
+  // The page holding sys_call_table's first entries, cut out of the dump: the PT_LOADs are rewritten
+  // (in a new program header table at the end of the file) around a one-page hole.
+  const table = kernel.symbols.address('sys_call_table')!;
+  const translated = r.space.translate(table);
+  if (!translated.ok) throw new Error('sys_call_table is not mapped');
+  const page = translated.physical & ~0xfffn;
+  snapshot.close();
+  holed = join(dir, 'holed.elf');
+  copyFileSync(path, holed);
+  punchHole(holed, page);
+}, 240_000);
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Rewrites the ELF's program headers so that physical page `page` is not in the dump. */
+function punchHole(path: string, page: bigint): void {
+  const fd = openSync(path, 'r+');
+  const header = Buffer.alloc(64);
+  readSync(fd, header, 0, 64, 0);
+  const phoff = Number(header.readBigUInt64LE(32));
+  const phnum = header.readUInt16LE(56);
+  const table = Buffer.alloc(phnum * 56);
+  readSync(fd, table, 0, table.length, phoff);
+  const entries: Buffer[] = [];
+  for (let index = 0; index < phnum; index++) {
+    const entry = table.subarray(index * 56, index * 56 + 56);
+    const physical = entry.readBigUInt64LE(24);
+    const size = entry.readBigUInt64LE(32);
+    if (entry.readUInt32LE(0) !== 1 || page < physical || page >= physical + size) {
+      entries.push(Buffer.from(entry));
+      continue;
+    }
+    const offset = entry.readBigUInt64LE(8);
+    const before = Buffer.from(entry);
+    before.writeBigUInt64LE(page - physical, 32);
+    before.writeBigUInt64LE(page - physical, 40);
+    const after = Buffer.from(entry);
+    const skip = page + 4096n - physical;
+    after.writeBigUInt64LE(offset + skip, 8);
+    after.writeBigUInt64LE(physical + skip, 16);
+    after.writeBigUInt64LE(physical + skip, 24);
+    after.writeBigUInt64LE(size - skip, 32);
+    after.writeBigUInt64LE(size - skip, 40);
+    entries.push(before, after);
+  }
+  closeSync(fd);
+  const end = statSync(path).size;
+  appendFileSync(path, Buffer.concat(entries));
+  const update = openSync(path, 'r+');
+  header.writeBigUInt64LE(BigInt(end), 32);
+  header.writeUInt16LE(entries.length, 56);
+  writeSync(update, header, 0, 64, 0);
+  closeSync(update);
+}
+
+describe('guest strings in every text output', () => {
+  it.each(['pslist', 'pstree', 'psxview'])(
+    '%s shows the escapes visibly and exits 0',
+    (command) => {
+      const result = ringside('snapshot', command, hostile);
+      expect(result.status).toBe(0);
+      expect(result.stdout).not.toMatch(CONTROL);
+      expect(result.stderr).not.toMatch(CONTROL);
+      expect(result.stdout).toContain('\\x1b[2J\\x1b[31mPWNE\ufffdZ\\x07');
+    },
+  );
+
+  it('lsmod shows the module name escaped', () => {
+    const result = ringside('snapshot', 'lsmod', hostile);
+    expect(result.status).toBe(0);
+    expect(result.stdout).not.toMatch(CONTROL);
+    expect(result.stdout).toContain('\\x1b]0;pwned\\x07rk\ufffd(');
+    expect(result.stdout).not.toContain(moduleName);
+  });
+
+  it('JSON carries the names exactly (invalid UTF-8 as U+FFFD, as everywhere)', () => {
+    const pslist = JSON.parse(ringside('snapshot', 'pslist', '--json', hostile).stdout) as {
+      pid: number;
+      comm: string;
+    }[];
+    expect(pslist.find((task) => task.pid === victimPid)?.comm).toBe(
+      '\x1b[2J\x1b[31mPWNE\ufffdZ\x07',
+    );
+    const lsmod = JSON.parse(ringside('snapshot', 'lsmod', '--json', hostile).stdout) as {
+      name: string;
+    }[];
+    expect(lsmod.map((module) => module.name)).toContain('\x1b]0;pwned\x07rk\ufffd(');
+  });
+
+  it('check prints its text findings with no control character', () => {
+    const result = ringside('snapshot', 'check', hostile);
+    expect(result.stdout).not.toMatch(CONTROL);
+    expect(result.stderr).not.toMatch(CONTROL);
+  });
+});
+
+describe('a dump with the system call table’s page missing', () => {
+  it('syscalls answers for the readable entries with a warning, exit 0', () => {
+    const result = ringside('snapshot', 'syscalls', '--json', holed);
+    expect(result.stderr).toMatch(
+      /warning: partial answer: sys_call_table entries 0–\d+ .* unreadable/,
+    );
+    expect(result.status).toBe(0);
+    const rows = JSON.parse(result.stdout) as { index: number; suspicious: boolean }[];
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows[0]!.index).toBeGreaterThan(0);
+    expect(rows.filter((row) => row.suspicious)).toEqual([]);
+  });
+
+  it('pslist on the same dump is untouched', () => {
+    const result = ringside('snapshot', 'pslist', '--json', holed);
+    expect(result.status).toBe(0);
+    expect(result.stderr).toBe('');
+  });
+});
+
+describe('the watchdog', () => {
+  it('a command out of time answers with what it read and says so, exit 0', () => {
+    const result = ringside('snapshot', 'psxview', '--time-limit', '0.001', hostile);
+    expect(result.stderr).toMatch(/time budget of 0.001 s .*ran out|time budget of 0.001 s spent/);
+    expect([0, 2]).toContain(result.status);
+    expect(result.stderr).not.toMatch(/internal error|at .*\.js:\d+/);
+  });
+});
