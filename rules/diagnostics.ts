@@ -35,9 +35,11 @@ export interface Diagnostic {
 
 export class DiagnosticBag {
   readonly items: Diagnostic[] = [];
+  private errors = 0;
 
   error(code: DiagnosticCode, message: string, at: Location): void {
     this.items.push({ code, severity: 'error', message, at });
+    this.errors += 1;
   }
 
   warning(code: DiagnosticCode, message: string, at: Location): void {
@@ -45,7 +47,7 @@ export class DiagnosticBag {
   }
 
   get errorCount(): number {
-    return this.items.filter((item) => item.severity === 'error').length;
+    return this.errors;
   }
 }
 

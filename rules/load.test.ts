@@ -166,7 +166,7 @@ describe('loadRuleFiles', () => {
     expect(result.diagnostics.map((d) => `${d.at.line} ${d.severity} ${d.code}`)).toEqual([
       '4 error BAD_SEVERITY',
       '5 error BAD_MITRE',
-      '6 warning UNKNOWN_KEY',
+      '6 error UNKNOWN_KEY',
       '7 error BAD_ITEM',
       '8 error BAD_ITEM',
       '9 error MISSING_KEY',
@@ -247,12 +247,32 @@ describe('loadRuleFiles', () => {
       lines(
         load(
           '- rule: a\n  severity: low\n  condition: process.name = x\n',
-          '- rule: a\n  append: false\n  severity: high\n',
+          '- rule: a\n  override: { condition: append }\n  severity: high\n',
         ),
       ),
     ).toEqual([
       "f1.yaml:3:13: error BAD_VALUE: 'severity' of rule 'a' is given without override (append or replace)",
     ]);
+  });
+
+  it('reads append: false as a plain (re)definition, as Falco does', () => {
+    const result = load(
+      '- rule: a\n  severity: low\n  condition: process.name = x\n',
+      '- rule: a\n  append: false\n  severity: high\n  condition: process.name = y\n',
+    );
+    expect(lines(result)).toEqual([]);
+    expect(result.ruleset.rules.map((rule) => rule.severity)).toEqual(['high']);
+  });
+
+  it('leaves out only the rule with an error; the others load', () => {
+    const result = load(
+      '- rule: bad\n  severity: low\n  condition: process.name = x\n  colour: red\n' +
+        '- rule: good\n  severity: low\n  condition: process.name = y\n',
+    );
+    expect(lines(result)).toEqual([
+      "f0.yaml:4:3: error UNKNOWN_KEY: unknown key 'colour' in a rule (known: rule, id, desc, description, condition, output, priority, severity, tags, mitre, enabled, exceptions, fields, append, override, sequence, threshold, source, warn_evttypes, skip-if-unknown-filter, capture, capture_duration)",
+    ]);
+    expect(result.ruleset.rules.map((rule) => rule.id)).toEqual(['good']);
   });
 
   it('keeps the position of an appended condition in its own file', () => {

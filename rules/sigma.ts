@@ -1,13 +1,13 @@
 // Sigma import: turns Sigma rules whose log source maps to a Ringside event into Ringside rules (as
 // YAML text, so they can be reviewed and kept), and reports with a diagnostic whatever does not map.
-import { isMap, LineCounter, parseAllDocuments, stringify } from 'yaml';
-import type { Node } from 'yaml';
+import { isMap, stringify } from 'yaml';
 import type { EventType } from '../introspect/events/event.js';
 import { DiagnosticBag } from './diagnostics.js';
 import type { Diagnostic } from './diagnostics.js';
 import { slugify } from './load.js';
 import { formatCondition } from './parser.js';
 import type { ComparisonOperator, Condition, Literal, Location } from './types.js';
+import { YamlReader } from './yaml-reader.js';
 
 interface LogSourceMapping {
   type: EventType;
@@ -332,27 +332,15 @@ export function importSigma(files: readonly { file: string; text: string }[]): S
   const bag = new DiagnosticBag();
   const rules: Record<string, unknown>[] = [];
   for (const { file, text } of files) {
-    const lines = new LineCounter();
-    for (const document of parseAllDocuments(text, { lineCounter: lines })) {
-      const start = lines.linePos(
-        (document.contents as Node | null)?.range?.[0] ?? document.range[0],
-      );
-      const at: Location = { file, line: start.line, col: start.col };
-      if (document.errors.length > 0) {
-        const position = lines.linePos(document.errors[0]!.pos[0]);
-        bag.error('YAML_SYNTAX', document.errors[0]!.message.split('\n')[0]!, {
-          file,
-          line: position.line,
-          col: position.col,
-        });
-        continue;
-      }
-      if (!isMap(document.contents as Node | null)) {
+    const reader = new YamlReader(file, text, bag, false);
+    for (const document of reader.documents()) {
+      const at = document.at;
+      if (!isMap(document.contents)) {
         if (document.contents !== null)
           bag.error('SIGMA_UNMAPPED', 'a Sigma rule is a YAML mapping', at);
         continue;
       }
-      const sigma = document.toJSON() as Record<string, unknown>;
+      const sigma = document.toJS() as Record<string, unknown>;
       if (sigma.action !== undefined) {
         bag.error(
           'SIGMA_UNMAPPED',
