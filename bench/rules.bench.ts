@@ -234,7 +234,7 @@ function bareLoop(ruleset: Ruleset, events: VmiEvent[], rounds: number): number 
 /** The event type a generated rule names in its first conjunct (`type = …`, also via the macro). */
 function typeOf(condition: Checked): string | undefined {
   let node: Checked = condition;
-  while (node.kind === 'and') node = node.left;
+  while (node.kind === 'and') node = node.operands[0]!;
   return node.kind === 'compare' && node.field === 'type' ? (node.values[0] as string) : undefined;
 }
 

@@ -4,11 +4,13 @@ import type { FieldType } from '../introspect/events/fields.js';
 import { EVENT_FIELDS } from '../introspect/events/fields.js';
 import type { DiagnosticBag } from './diagnostics.js';
 import type { Network } from './matchers.js';
-import { globToRegExp, ipKey, parseCidr, parseIp } from './matchers.js';
+import { ipKey, parseCidr, parseIp } from './matchers.js';
+import type { TextPattern } from './patterns.js';
+import { compileGlob, compileRegex } from './patterns.js';
 import type { ComparisonOperator, Condition, Literal, Location, TypedValue } from './types.js';
 
 export type Checked =
-  | { kind: 'and' | 'or'; left: Checked; right: Checked }
+  | { kind: 'and' | 'or'; operands: Checked[] }
   | { kind: 'not'; operand: Checked }
   | { kind: 'bool'; value: boolean }
   | { kind: 'exists'; field: string }
@@ -22,7 +24,7 @@ export interface CheckedCompare {
   /** Typed values: strings, numbers (number fields), bigints (address), booleans, IP keys (ip `=`/`in`). */
   values: TypedValue[];
   /** regex and glob: the compiled patterns, one per value. */
-  patterns?: RegExp[];
+  patterns?: TextPattern[];
   /** cidr: the networks. */
   networks?: Network[];
 }
@@ -94,11 +96,14 @@ export function checkCondition(condition: Condition, bag: DiagnosticBag): Checke
   switch (condition.kind) {
     case 'and':
     case 'or': {
-      const left = checkCondition(condition.left, bag);
-      const right = checkCondition(condition.right, bag);
-      return left === undefined || right === undefined
-        ? undefined
-        : { kind: condition.kind, left, right };
+      const operands: Checked[] = [];
+      let failed = false;
+      for (const operand of condition.operands) {
+        const checked = checkCondition(operand, bag);
+        if (checked === undefined) failed = true;
+        else operands.push(checked);
+      }
+      return failed ? undefined : { kind: condition.kind, operands };
     }
     case 'not': {
       const operand = checkCondition(condition.operand, bag);
@@ -160,12 +165,12 @@ function checkCompare(
   if (failed) return undefined;
   const checked: CheckedCompare = { kind: 'compare', field, type, operator, values };
   if (operator === 'regex' || operator === 'glob') {
-    const patterns: RegExp[] = [];
+    const patterns: TextPattern[] = [];
     for (const literal of condition.values) {
-      if (operator === 'glob') patterns.push(globToRegExp(literal.text));
+      if (operator === 'glob') patterns.push(compileGlob(literal.text));
       else
         try {
-          patterns.push(new RegExp(literal.text, 'u'));
+          patterns.push(compileRegex(literal.text));
         } catch (error) {
           bag.error(
             'BAD_REGEX',

@@ -189,14 +189,26 @@ function shareLeaf(compare: CheckedCompare, context: CompileContext): Predicate 
 export function compileCondition(condition: Checked, context: CompileContext): Predicate {
   switch (condition.kind) {
     case 'and': {
-      const left = compileCondition(condition.left, context);
-      const right = compileCondition(condition.right, context);
-      return (event) => left(event) && right(event);
+      const parts = condition.operands.map((operand) => compileCondition(operand, context));
+      if (parts.length === 2) {
+        const [left, right] = parts as [Predicate, Predicate];
+        return (event) => left(event) && right(event);
+      }
+      return (event) => {
+        for (const part of parts) if (!part(event)) return false;
+        return true;
+      };
     }
     case 'or': {
-      const left = compileCondition(condition.left, context);
-      const right = compileCondition(condition.right, context);
-      return (event) => left(event) || right(event);
+      const parts = condition.operands.map((operand) => compileCondition(operand, context));
+      if (parts.length === 2) {
+        const [left, right] = parts as [Predicate, Predicate];
+        return (event) => left(event) || right(event);
+      }
+      return (event) => {
+        for (const part of parts) if (part(event)) return true;
+        return false;
+      };
     }
     case 'not': {
       const operand = compileCondition(condition.operand, context);

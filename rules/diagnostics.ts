@@ -10,7 +10,8 @@ export type DiagnosticCode =
   | 'BAD_VALUE' // a key has a value of the wrong shape
   | 'DUPLICATE' // a rule, macro or list defined twice without append/override
   | 'APPEND_UNKNOWN' // append/override of something not defined before
-  | 'SYNTAX' // the condition does not parse
+  | 'SYNTAX' // the condition does not parse (or nests too deep)
+  | 'TOO_DEEP' // macros expand to a condition nested too deep
   | 'UNKNOWN_MACRO' // a name in a condition is neither a macro nor a field
   | 'MACRO_CYCLE' // macros that include each other
   | 'UNKNOWN_LIST' // a list referenced and not defined

@@ -75,10 +75,8 @@ export interface EngineStats {
 }
 
 function conjuncts(condition: Checked, out: Checked[] = []): Checked[] {
-  if (condition.kind === 'and') {
-    conjuncts(condition.left, out);
-    conjuncts(condition.right, out);
-  } else out.push(condition);
+  if (condition.kind === 'and') for (const operand of condition.operands) conjuncts(operand, out);
+  else out.push(condition);
   return out;
 }
 

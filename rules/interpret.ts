@@ -79,9 +79,9 @@ function evaluateCompare(compare: CheckedCompare, value: unknown): boolean {
 export function interpret(condition: Checked, event: VmiEvent): boolean {
   switch (condition.kind) {
     case 'and':
-      return interpret(condition.left, event) && interpret(condition.right, event);
+      return condition.operands.every((operand) => interpret(operand, event));
     case 'or':
-      return interpret(condition.left, event) || interpret(condition.right, event);
+      return condition.operands.some((operand) => interpret(operand, event));
     case 'not':
       return !interpret(condition.operand, event);
     case 'bool':

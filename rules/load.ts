@@ -14,7 +14,7 @@ import type { Definitions, ResolveUsage } from './resolve.js';
 import { resolveCondition } from './resolve.js';
 import type { SourceText } from './source.js';
 import type { ComparisonOperator, Condition, Location } from './types.js';
-import { COMPARISON_OPERATORS } from './types.js';
+import { COMPARISON_OPERATORS, junction } from './types.js';
 import type { Located } from './yaml-reader.js';
 
 export type OutputPart = { text: string } | { field: string };
@@ -174,10 +174,10 @@ function exceptionCondition(exceptions: RawException[], bag: DiagnosticBag): Con
           ...(operator !== 'in' && values.length > 1 ? { grouped: true } : {}),
           at: values[0]?.at ?? field.at,
         };
-        all = all === undefined ? leaf : { kind: 'and', left: all, right: leaf, at: leaf.at };
+        all = all === undefined ? leaf : junction('and', [all, leaf], leaf.at);
       });
       if (all !== undefined)
-        any = any === undefined ? all : { kind: 'or', left: any, right: all, at: exception.at };
+        any = any === undefined ? all : junction('or', [any, all], exception.at);
     }
   }
   return any;
@@ -271,12 +271,7 @@ function buildRule(raw: RawRule, pipeline: Pipeline): LoadedRule | undefined {
     const exceptions = exceptionCondition(raw.exceptions, bag);
     if (resolved !== undefined && exceptions !== undefined) {
       const at = raw.exceptions[0]!.at;
-      resolved = {
-        kind: 'and',
-        left: resolved,
-        right: { kind: 'not', operand: exceptions, at },
-        at,
-      };
+      resolved = junction('and', [resolved, { kind: 'not', operand: exceptions, at }], at);
     }
     condition = resolved === undefined ? undefined : checkCondition(resolved, bag);
     if (condition === undefined) failed = true;

@@ -7,6 +7,7 @@ import type { Diagnostic } from './diagnostics.js';
 import { slugify } from './load.js';
 import { formatCondition } from './parser.js';
 import type { ComparisonOperator, Condition, Literal, Location } from './types.js';
+import { junction, MAX_CONDITION_DEPTH } from './types.js';
 import { YamlReader } from './yaml-reader.js';
 
 interface LogSourceMapping {
@@ -75,22 +76,15 @@ const literal = (value: unknown, at: Location): Literal => {
   return { kind: 'string', text: String(value), at };
 };
 
-const and = (left: Condition, right: Condition, at: Location): Condition => ({
-  kind: 'and',
-  left,
-  right,
-  at,
-});
-const or = (left: Condition, right: Condition, at: Location): Condition => ({
-  kind: 'or',
-  left,
-  right,
-  at,
-});
+const and = (left: Condition, right: Condition, at: Location): Condition =>
+  junction('and', [left, right], at);
+const or = (left: Condition, right: Condition, at: Location): Condition =>
+  junction('or', [left, right], at);
+/** All (and) or any (or) of the parts, as one flat node; none is false. */
 const fold = (parts: Condition[], join: typeof and, at: Location): Condition =>
   parts.length === 0
     ? { kind: 'bool', value: false, at }
-    : parts.reduce((left, right) => join(left, right, at));
+    : junction(join === and ? 'and' : 'or', parts, at);
 
 /** Sigma wildcards (`*`, `?`, not escaped) in a plain string value. */
 function hasWildcard(text: string): boolean {
@@ -217,14 +211,29 @@ function parseSigmaCondition(text: string, context: Context): Condition {
     if (names.length === 0) throw new Unmapped(`'${pattern}' names no selection`);
     return names.map((name) => context.selections.get(name)!);
   };
+  let depth = 0;
+  const enter = (): void => {
+    depth += 1;
+    if (depth > MAX_CONDITION_DEPTH)
+      throw new Unmapped(
+        `the condition nests parentheses and 'not' deeper than ${MAX_CONDITION_DEPTH} levels`,
+      );
+  };
   const primary = (): Condition => {
     const token = next();
     if (token === '(') {
+      enter();
       const inner = orExpression();
       if (next() !== ')') throw new Unmapped(`condition '${text}': expected ')'`);
+      depth -= 1;
       return inner;
     }
-    if (token === 'not') return { kind: 'not', operand: primary(), at };
+    if (token === 'not') {
+      enter();
+      const operand = primary();
+      depth -= 1;
+      return { kind: 'not', operand, at };
+    }
     if ((token === '1' || token === 'any' || token === 'all') && peek() === 'of') {
       next();
       const parts = named(next());
@@ -349,7 +358,17 @@ export function importSigma(files: readonly { file: string; text: string }[]): S
         );
         continue;
       }
-      const rule = importOne(sigma, at, bag);
+      // One rule that trips the converter must not cost the batch the rules that convert.
+      let rule: Record<string, unknown> | undefined;
+      try {
+        rule = importOne(sigma, at, bag);
+      } catch (error) {
+        bag.error(
+          'SIGMA_UNMAPPED',
+          `${String(sigma.title ?? 'untitled Sigma rule')}: not converted (internal error: ${(error as Error).message}); please report it`,
+          at,
+        );
+      }
       if (rule !== undefined) rules.push(rule);
     }
   }

@@ -50,8 +50,8 @@ export interface Literal {
 }
 
 export type Condition =
-  | { kind: 'and'; left: Condition; right: Condition; at: Location }
-  | { kind: 'or'; left: Condition; right: Condition; at: Location }
+  /** Two or more operands, flat: a long `or` is one node, never a deep chain. */
+  | { kind: 'and' | 'or'; operands: Condition[]; at: Location }
   | { kind: 'not'; operand: Condition; at: Location }
   | { kind: 'exists'; field: string; at: Location }
   | {
@@ -72,3 +72,17 @@ export type Condition =
 
 /** A value after type checking: what the compiled predicate compares with. */
 export type TypedValue = string | number | bigint | boolean;
+
+/** Deepest nesting a condition may reach (parentheses, `not`, macros inside macros). */
+export const MAX_CONDITION_DEPTH = 200;
+
+/** `and`/`or` of the parts, flattening parts of the same kind; one part is itself. */
+export function junction(kind: 'and' | 'or', parts: Condition[], at: Location): Condition {
+  const operands: Condition[] = [];
+  for (const part of parts)
+    if (part.kind === kind) operands.push(...part.operands);
+    else operands.push(part);
+  if (operands.length === 1) return operands[0]!;
+  if (operands.length === 0) return { kind: 'bool', value: kind === 'and', at };
+  return { kind, operands, at };
+}
