@@ -127,3 +127,19 @@ level: low
     ]);
   });
 });
+
+describe('names that look like lists', () => {
+  it('reports a set naming an undefined list instead of comparing with its name', () => {
+    const result = load(rule('process.name in (no_such_list)'));
+    expect(result.diagnostics.map((d) => `${d.code} ${d.at.line}:${d.at.col}`)).toEqual([
+      'UNKNOWN_LIST 3:32',
+    ]);
+    expect(result.ruleset.rules).toHaveLength(0);
+  });
+
+  it('keeps plain words and quoted names as text', () => {
+    const result = load(rule('process.name in (bash, "no_such_list", kworker/0:1)'));
+    expect(result.diagnostics.map(formatDiagnostic)).toEqual([]);
+    expect(fires(result, exec({ name: 'no_such_list' }))).toBe(true);
+  });
+});

@@ -5,6 +5,9 @@ import { EVENT_FIELDS } from '../introspect/events/fields.js';
 import type { Condition, Literal, Location } from './types.js';
 import { MAX_CONDITION_DEPTH } from './types.js';
 
+/** How list names are written: lower-case words joined by `_` (`shell_binaries`). */
+const LIST_NAME = /^[a-z][a-z0-9]*(_[a-z0-9]+)+$/;
+
 export interface Definitions {
   /** Parsed macro conditions; undefined when the macro's own condition failed to parse. */
   macros: Map<string, Condition | undefined>;
@@ -127,6 +130,19 @@ export function resolveCondition(
           values.push(...items);
         } else if (value.kind === 'word' && definitions.lists.has(value.text)) {
           values.push(...(expandList(value.text, value.at, definitions, bag, usage, []) ?? []));
+        } else if (
+          value.kind === 'word' &&
+          condition.values.length === 1 &&
+          LIST_NAME.test(value.text)
+        ) {
+          // `in (name)` with one bare snake_case name reads as a list; a missing one must not
+          // silently become text (in a longer set such words are values: init_module, finit_module).
+          bag.error(
+            'UNKNOWN_LIST',
+            `list '${value.text}' is not defined (quote it, "${value.text}", to compare with the text)`,
+            value.at,
+          );
+          return undefined;
         } else values.push(value);
       }
       return { ...condition, values };
