@@ -3,7 +3,7 @@
 import type { VmiEvent } from '../introspect/events/event.js';
 import { fieldGetter } from './access.js';
 import type { Checked, CheckedCompare } from './check.js';
-import { inNetwork, ipKey, parseIp } from './matchers.js';
+import { inNetwork, ipKey, parseIp, underPath } from './matchers.js';
 
 export type Predicate = (event: VmiEvent) => boolean;
 
@@ -19,7 +19,7 @@ export class CompileContext {
   }
 }
 
-const EXPENSIVE = new Set(['contains', 'icontains', 'glob', 'regex', 'cidr']);
+const EXPENSIVE = new Set(['contains', 'icontains', 'glob', 'regex', 'cidr', 'pmatch']);
 
 function anyOf(tests: ((text: string) => boolean)[]): (text: string) => boolean {
   if (tests.length === 1) return tests[0]!;
@@ -61,6 +61,8 @@ function stringTest(compare: CheckedCompare): (text: string) => boolean {
     case 'glob':
     case 'regex':
       return anyOf(compare.patterns!.map((pattern) => (text: string) => pattern.test(text)));
+    case 'pmatch':
+      return anyOf(values.map((prefix) => (text: string) => underPath(text, prefix)));
     default:
       throw new Error(`operator ${compare.operator} on a string`);
   }

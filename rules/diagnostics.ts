@@ -15,7 +15,8 @@ export type DiagnosticCode =
   | 'UNKNOWN_MACRO' // a name in a condition is neither a macro nor a field
   | 'MACRO_CYCLE' // macros that include each other
   | 'UNKNOWN_LIST' // a list referenced and not defined
-  | 'UNKNOWN_FIELD' // a field not in the event catalogue
+  | 'UNKNOWN_FIELD' // a field not in the event catalogue (a warning in an output template)
+  | 'UNFILLED_FIELD' // a catalogue field no detector fills yet (warning: the rule cannot fire)
   | 'TYPE_MISMATCH' // a value that cannot be compared with the field
   | 'BAD_OPERATOR' // an operator that does not apply to the field's type
   | 'BAD_REGEX' // a regex that does not compile

@@ -1,3 +1,4 @@
+import { Detector } from './detector.js';
 import { formatDiagnostic } from './diagnostics.js';
 import { loadRuleFiles } from './load.js';
 import type { LoadResult } from './load.js';
@@ -353,15 +354,43 @@ describe('loadRuleFiles', () => {
     ]);
   });
 
-  it('checks fields named in output templates', () => {
-    expect(
-      lines(
-        load(
-          '- rule: a\n  severity: low\n  condition: process.name = x\n  output: "%process.nmae"\n',
-        ),
-      ),
-    ).toEqual([
-      expect.stringContaining("f0.yaml:4:11: error UNKNOWN_FIELD: unknown field 'process.nmae'"),
+  it('warns about unknown fields in output templates and keeps the rule', () => {
+    const result = load(
+      '- rule: a\n  severity: low\n  condition: process.name = x\n  output: "%process.nmae"\n',
+    );
+    expect(result.diagnostics.map(formatDiagnostic)).toEqual([
+      expect.stringContaining("f0.yaml:4:11: warning UNKNOWN_FIELD: unknown field 'process.nmae'"),
     ]);
+    expect(result.ruleset.rules).toHaveLength(1);
+  });
+
+  it("reads Falco's field names, operators, indexed fields and quoted numbers", () => {
+    const result = load(
+      '- rule: a\n  priority: WARNING\n  condition: >\n    proc.name = x and proc.aname[1] pmatch (/usr/sbin) and\n' +
+        '    process.args intersects (-e, -c) and proc.cmdline bcontains 2f746d70 and user.uid = "0"\n' +
+        '  output: "%proc.name by %fd.name"\n',
+    );
+    expect(lines(result)).toEqual([]);
+    expect(result.diagnostics.map((d) => `${d.severity} ${d.code}`)).toEqual([
+      'warning UNKNOWN_FIELD',
+    ]);
+    const matches = (process: Record<string, unknown>, uid: number): boolean => {
+      let fired = false;
+      new Detector(result.ruleset).process(
+        { type: 'process.exec', domain: 'g', time: 0, process, user: { id: uid } },
+        () => (fired = true),
+      );
+      return fired;
+    };
+    const base = {
+      name: 'x',
+      parent: { name: '/usr/sbin/cron' },
+      args: ['sh', '-c', 'id'],
+      command_line: 'sh -c cat /tmp/x',
+    };
+    expect(matches(base, 0)).toBe(true);
+    expect(matches({ ...base, parent: { name: '/usr/sbinx' } }, 0)).toBe(false);
+    expect(matches({ ...base, command_line: 'sh -c id' }, 0)).toBe(false);
+    expect(matches(base, 1)).toBe(false);
   });
 });

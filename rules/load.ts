@@ -7,6 +7,7 @@ import type { RawCorrelation } from './collect-correlation.js';
 import type { RawException } from './collect-exceptions.js';
 import type { Checked } from './check.js';
 import { checkCondition, checkField } from './check.js';
+import { canonicalField } from './falco-fields.js';
 import type { Diagnostic } from './diagnostics.js';
 import { DiagnosticBag, sortDiagnostics } from './diagnostics.js';
 import { parseCondition } from './parser.js';
@@ -95,7 +96,12 @@ function parseOutput(output: Located<string> | undefined, bag: DiagnosticBag): O
   for (const match of output.value.matchAll(pattern)) {
     if (match.index > last) parts.push({ text: output.value.slice(last, match.index) });
     if (match[0] === '%%') parts.push({ text: '%' });
-    else if (checkField(match[1]!, output.at, bag) !== undefined) parts.push({ field: match[1]! });
+    else {
+      // An unknown field in an output template costs the finding one value, not the rule: a warning.
+      const field = canonicalField(match[1]!);
+      if (checkField(field, output.at, bag, 'warning') !== undefined) parts.push({ field });
+      else parts.push({ text: '<NA>' });
+    }
     last = match.index + match[0].length;
   }
   if (last < output.value.length) parts.push({ text: output.value.slice(last) });

@@ -1,6 +1,12 @@
 // Value helpers the checker prepares once per rule: IPs and CIDR blocks as bigints, compared by
 // mask. Pure functions (glob and regex patterns are in patterns.ts).
 
+/** Falco's `pmatch`: the path is the prefix itself or lies below it (`/etc` holds `/etc/x`, not `/etcx`). */
+export function underPath(path: string, prefix: string): boolean {
+  if (!path.startsWith(prefix)) return false;
+  return path.length === prefix.length || prefix.endsWith('/') || path[prefix.length] === '/';
+}
+
 export interface IpAddress {
   version: 4 | 6;
   value: bigint;

@@ -11,17 +11,18 @@
 //               | "in" NAME                                             (a list)
 //               | op value
 //               | setop "(" value ( "," value )* ")"                 (any of the values)
-//   op         := "=" | "!=" | "<" | "<=" | ">" | ">=" | "contains" | "icontains" | "startswith"
-//               | "endswith" | "glob" | "regex" | "cidr"
+//   op         := "=" | "!=" | "<" | "<=" | ">" | ">=" | setop
 //   setop      := "contains" | "icontains" | "startswith" | "endswith" | "glob" | "regex" | "cidr"
+//               | "pmatch" | "intersects" | "bcontains" | "bstartswith"                (Falco's)
 //   value      := STRING | NUMBER | WORD
 //   STRING     := '…' | "…"         (backslash escapes only \\, \' and \")
 //   NUMBER     := -?[0-9]+(.[0-9]+)? | 0x[0-9a-f]+
 //   WORD       := any run of characters other than space, quotes, parentheses, comma, = < > !
-//   NAME       := [A-Za-z_][A-Za-z0-9_]*(.[A-Za-z0-9_]+)*
+//   NAME       := [A-Za-z_][A-Za-z0-9_]*(.[A-Za-z0-9_]+)* [ "[" index "]" ]     (proc.aname[2])
 import type { SourceText } from './source.js';
 import type { ComparisonOperator, Condition, Literal, Location } from './types.js';
 import { junction, MAX_CONDITION_DEPTH } from './types.js';
+import { canonicalField } from './falco-fields.js';
 
 type TokenKind = '(' | ')' | ',' | 'op' | 'string' | 'word' | 'eof';
 
@@ -46,6 +47,10 @@ const KEYWORD_OPERATORS = new Set<string>([
   'glob',
   'regex',
   'cidr',
+  'pmatch',
+  'intersects',
+  'bcontains',
+  'bstartswith',
 ]);
 const RESERVED = new Set<string>([
   'and',
@@ -58,6 +63,8 @@ const RESERVED = new Set<string>([
   ...KEYWORD_OPERATORS,
 ]);
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$/;
+/** A field with Falco's index or key (`proc.aname[2]`, `container.mount.dest[/proc*]`). */
+const INDEXED = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)+\[[^\]\s]+\]$/;
 const NUMBER = /^(-?[0-9]+(\.[0-9]+)?|0x[0-9a-fA-F]+)$/;
 const WORD_STOP = new Set([' ', '\t', '\n', '\r', '(', ')', ',', '"', "'", '=', '<', '>', '!']);
 
@@ -232,13 +239,17 @@ class Parser {
     }
     if (token.kind === 'word' && (token.text === 'true' || token.text === 'false'))
       return { kind: 'bool', value: token.text === 'true', at: this.at(token) };
-    if (token.kind !== 'word' || RESERVED.has(token.text) || !NAME.test(token.text))
+    if (
+      token.kind !== 'word' ||
+      RESERVED.has(token.text) ||
+      !(NAME.test(token.text) || INDEXED.test(token.text))
+    )
       throw new ParseFailure(
         `expected a field, a macro or '(', found ${this.describe(token)}`,
         token.offset,
       );
     const at = this.at(token);
-    const name = token.text;
+    const name = canonicalField(token.text);
     const following = this.peek();
     if (following.kind === 'word' && following.text === 'exists') {
       this.next();

@@ -22,7 +22,12 @@ export type ComparisonOperator =
   | 'endswith'
   | 'glob'
   | 'regex'
-  | 'cidr';
+  | 'cidr'
+  // Falco's: path prefixes, set overlap, and byte matches written in hex.
+  | 'pmatch'
+  | 'intersects'
+  | 'bcontains'
+  | 'bstartswith';
 
 export const COMPARISON_OPERATORS: readonly ComparisonOperator[] = [
   '=',
@@ -39,6 +44,10 @@ export const COMPARISON_OPERATORS: readonly ComparisonOperator[] = [
   'glob',
   'regex',
   'cidr',
+  'pmatch',
+  'intersects',
+  'bcontains',
+  'bstartswith',
 ];
 
 /** A literal as written: its type is decided by the field it is compared with. */
