@@ -19,6 +19,20 @@ export class CompileContext {
   }
 }
 
+/**
+ * The lower-case form of the last string asked for: every case-insensitive test of one event's
+ * field sees the same string object, so the field is lowered once per event, not once per rule.
+ */
+let lastText: string | undefined;
+let lastLower = '';
+export function lowerCase(text: string): string {
+  if (text !== lastText) {
+    lastText = text;
+    lastLower = text.toLowerCase();
+  }
+  return lastLower;
+}
+
 const EXPENSIVE = new Set(['contains', 'icontains', 'glob', 'regex', 'cidr', 'pmatch']);
 
 function anyOf(tests: ((text: string) => boolean)[]): (text: string) => boolean {
@@ -47,13 +61,14 @@ function stringTest(compare: CheckedCompare): (text: string) => boolean {
     }
     case 'contains':
       return anyOf(values.map((value) => (text: string) => text.includes(value)));
-    case 'icontains':
-      return anyOf(
-        values.map((value) => {
-          const lower = value.toLowerCase();
-          return (text: string) => text.toLowerCase().includes(lower);
-        }),
-      );
+    case 'icontains': {
+      const lowers = values.map((value) => value.toLowerCase());
+      return (text) => {
+        const lower = lowerCase(text);
+        for (const value of lowers) if (lower.includes(value)) return true;
+        return false;
+      };
+    }
     case 'startswith':
       return anyOf(values.map((value) => (text: string) => text.startsWith(value)));
     case 'endswith':

@@ -117,6 +117,8 @@ function fieldCondition(key: string, value: unknown, context: Context): Conditio
       throw new Unmapped(`modifier '${modifier}' (on ${name}) is not supported`);
   const all = modifiers.includes('all');
   const values = Array.isArray(value) ? value : [value];
+  const grouped = groupedValues(field, modifiers, values, at);
+  if (!all && grouped !== undefined) return grouped;
   const parts = values.map((item): Condition => {
     if (item === null) return { kind: 'not', operand: { kind: 'exists', field, at }, at };
     if (typeof item === 'object')
@@ -158,6 +160,39 @@ function fieldCondition(key: string, value: unknown, context: Context): Conditio
     return { kind: 'compare', field, operator, values: [literal(plainText, at)], at };
   });
   return fold(parts, all ? and : or, at);
+}
+
+/**
+ * "Any of these" plain strings as one comparison with a set (`in (…)`, `icontains (…)` …), which the
+ * engine indexes, instead of an `or` of one comparison per value, which it cannot.
+ */
+function groupedValues(
+  field: string,
+  modifiers: string[],
+  values: unknown[],
+  at: Location,
+): Condition | undefined {
+  if (values.length < 2) return undefined;
+  if (!values.every((item) => typeof item === 'string' && !hasWildcard(item))) return undefined;
+  if (modifiers.some((modifier) => !['contains', 'startswith', 'endswith'].includes(modifier)))
+    return undefined;
+  const kind = modifiers[0];
+  const operator: ComparisonOperator =
+    kind === 'contains'
+      ? 'icontains'
+      : kind === 'startswith'
+        ? 'startswith'
+        : kind === 'endswith'
+          ? 'endswith'
+          : 'in';
+  return {
+    kind: 'compare',
+    field,
+    operator,
+    values: (values as string[]).map((item) => literal(item.replace(/\\([*?\\])/g, '$1'), at)),
+    ...(operator === 'in' ? {} : { grouped: true }),
+    at,
+  };
 }
 
 function selectionCondition(value: unknown, name: string, context: Context): Condition {
