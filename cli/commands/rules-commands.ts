@@ -42,8 +42,14 @@ export function registerRulesCommands(program: Command): void {
     .argument('<paths...>', 'rule files or folders')
     .requiredOption('-t, --trace <file>', 'NDJSON trace to replay')
     .option('--stats', 'print detector figures (events, findings, correlation keys) to stderr')
-    .action(async (paths: string[], options: { trace: string; stats?: boolean }) => {
-      if (options.trace === '') throw new InputError('empty trace path', '--trace');
-      process.exitCode = await (await implementation()).runRules(paths, options);
-    });
+    .option(
+      '--sinks <file>',
+      'deliver the findings to the sinks of this file (docs/sinks.md), ECS on stdout',
+    )
+    .action(
+      async (paths: string[], options: { trace: string; stats?: boolean; sinks?: string }) => {
+        if (options.trace === '') throw new InputError('empty trace path', '--trace');
+        process.exitCode = await (await implementation()).runRules(paths, options);
+      },
+    );
 }

@@ -127,10 +127,13 @@ export async function testRules(
   return bag.errorCount > 0 ? BAD_INPUT : failed > 0 ? 1 : 0;
 }
 
-/** `rules run`: the findings of the rules over a trace, as NDJSON on stdout. */
+/**
+ * `rules run`: the findings of the rules over a trace, as NDJSON on stdout; with `sinks`, through
+ * the sinks of that file (and ECS on stdout), as `ringside monitor` delivers them.
+ */
 export async function runRules(
   paths: string[],
-  options: { trace: string; stats?: boolean },
+  options: { trace: string; stats?: boolean; sinks?: string },
   output: Output = stdio,
 ): Promise<number> {
   const result = await loadRulePaths(paths);
@@ -145,7 +148,17 @@ export async function runRules(
       toArray(),
     ),
   );
-  for (const finding of findings) output.out(encodeTraceEvent(finding as unknown as VmiEvent));
+  if (options.sinks !== undefined) {
+    const { openSinks } = await import('../sinks-setup.js');
+    const sink = await openSinks({ text: false, sinksFile: options.sinks });
+    try {
+      for (const finding of findings) await sink.write(finding);
+      await sink.flush();
+    } finally {
+      await sink.close();
+    }
+  } else
+    for (const finding of findings) output.out(encodeTraceEvent(finding as unknown as VmiEvent));
   if (options.stats === true && stats !== undefined) output.err(JSON.stringify(stats));
   // Lost correlation state is never silent: say which rules dropped keys at their cap.
   for (const [rule, figures] of Object.entries(stats?.correlation ?? {}))
