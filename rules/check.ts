@@ -2,13 +2,16 @@
 // field's type, and produces the typed tree the compiler and the reference interpreter both run.
 import type { FieldType } from '../introspect/events/fields.js';
 import { EVENT_FIELDS } from '../introspect/events/fields.js';
+import { canonicalField } from './falco-fields.js';
 import type { DiagnosticBag } from './diagnostics.js';
 import type { Network } from './matchers.js';
-import { globToRegExp, ipKey, parseCidr, parseIp } from './matchers.js';
+import { ipKey, parseCidr, parseIp } from './matchers.js';
+import type { TextPattern } from './patterns.js';
+import { compileGlob, compileRegex } from './patterns.js';
 import type { ComparisonOperator, Condition, Literal, Location, TypedValue } from './types.js';
 
 export type Checked =
-  | { kind: 'and' | 'or'; left: Checked; right: Checked }
+  | { kind: 'and' | 'or'; operands: Checked[] }
   | { kind: 'not'; operand: Checked }
   | { kind: 'bool'; value: boolean }
   | { kind: 'exists'; field: string }
@@ -22,7 +25,7 @@ export interface CheckedCompare {
   /** Typed values: strings, numbers (number fields), bigints (address), booleans, IP keys (ip `=`/`in`). */
   values: TypedValue[];
   /** regex and glob: the compiled patterns, one per value. */
-  patterns?: RegExp[];
+  patterns?: TextPattern[];
   /** cidr: the networks. */
   networks?: Network[];
 }
@@ -38,6 +41,10 @@ const TEXT_OPERATORS: ReadonlySet<ComparisonOperator> = new Set([
   'endswith',
   'glob',
   'regex',
+  'pmatch',
+  'intersects',
+  'bcontains',
+  'bstartswith',
 ]);
 
 const OPERATORS_BY_TYPE: Record<FieldType, ReadonlySet<ComparisonOperator>> = {
@@ -50,6 +57,7 @@ const OPERATORS_BY_TYPE: Record<FieldType, ReadonlySet<ComparisonOperator>> = {
 };
 
 const HEX = /^0x[0-9a-fA-F]+$/;
+const QUOTED_NUMBER = /^(-?[0-9]+(\.[0-9]+)?|0x[0-9a-fA-F]+)$/;
 
 function typeValue(
   literal: Literal,
@@ -68,7 +76,9 @@ function typeValue(
     case 'string[]':
       return literal.text;
     case 'number':
-      if (literal.kind !== 'number') return mismatch('a number');
+      // Falco quotes numbers ("0"): a quoted number is still a number.
+      if (literal.kind !== 'number' && !QUOTED_NUMBER.test(literal.text))
+        return mismatch('a number');
       return HEX.test(literal.text) ? Number(BigInt(literal.text)) : Number(literal.text);
     case 'address':
       if (literal.kind !== 'number' || !(HEX.test(literal.text) || /^[0-9]+$/.test(literal.text)))
@@ -94,11 +104,14 @@ export function checkCondition(condition: Condition, bag: DiagnosticBag): Checke
   switch (condition.kind) {
     case 'and':
     case 'or': {
-      const left = checkCondition(condition.left, bag);
-      const right = checkCondition(condition.right, bag);
-      return left === undefined || right === undefined
-        ? undefined
-        : { kind: condition.kind, left, right };
+      const operands: Checked[] = [];
+      let failed = false;
+      for (const operand of condition.operands) {
+        const checked = checkCondition(operand, bag);
+        if (checked === undefined) failed = true;
+        else operands.push(checked);
+      }
+      return failed ? undefined : { kind: condition.kind, operands };
     }
     case 'not': {
       const operand = checkCondition(condition.operand, bag);
@@ -118,11 +131,39 @@ export function checkCondition(condition: Condition, bag: DiagnosticBag): Checke
   }
 }
 
-export function checkField(field: string, at: Location, bag: DiagnosticBag): FieldType | undefined {
+/** Fields already warned about as unfilled, per bag (one warning per field and file). */
+const warned = new WeakMap<DiagnosticBag, Set<string>>();
+
+export function checkField(
+  field: string,
+  at: Location,
+  bag: DiagnosticBag,
+  severity: 'error' | 'warning' = 'error',
+): FieldType | undefined {
   const definition = EVENT_FIELDS[field];
   if (definition === undefined) {
-    bag.error('UNKNOWN_FIELD', `unknown field '${field}'${suggest(field)}`, at);
+    const message =
+      canonicalField(field) !== field
+        ? `'${field}' is Falco's name: write '${canonicalField(field)}'`
+        : /^(proc|fd|evt|container|k8s|thread|user|group|fs|spl)\./.test(field)
+          ? `'${field}' (Falco) has no Ringside equivalent`
+          : `unknown field '${field}'${suggest(field)}`;
+    if (severity === 'error') bag.error('UNKNOWN_FIELD', message, at);
+    else bag.warning('UNKNOWN_FIELD', message, at);
     return undefined;
+  }
+  if (definition.unfilled === true) {
+    const seen = warned.get(bag) ?? new Set<string>();
+    warned.set(bag, seen);
+    const key = `${at.file}\u0000${field}`;
+    if (!seen.has(key)) {
+      seen.add(key);
+      bag.warning(
+        'UNFILLED_FIELD',
+        `no detector fills '${field}' yet: a condition on it cannot hold`,
+        at,
+      );
+    }
   }
   return definition.type;
 }
@@ -141,7 +182,33 @@ function checkCompare(
 ): Checked | undefined {
   const type = checkField(condition.field, condition.at, bag);
   if (type === undefined) return undefined;
-  const { operator, field } = condition;
+  const { field } = condition;
+  let operator = condition.operator;
+  let literals = condition.values;
+  // Falco's spellings of operators Ringside has: set overlap is `in` (a list field matches when
+  // any element does), byte matches are text matches on the bytes written in hex.
+  if (operator === 'intersects') operator = 'in';
+  if (operator === 'bcontains' || operator === 'bstartswith') {
+    const decoded: Literal[] = [];
+    for (const literal of literals) {
+      const text = literal.text.replace(/\s+/g, '');
+      if (!/^([0-9a-fA-F]{2})+$/.test(text)) {
+        bag.error(
+          'TYPE_MISMATCH',
+          `${operator} takes bytes in hex, not "${literal.text}"`,
+          literal.at,
+        );
+        return undefined;
+      }
+      decoded.push({
+        ...literal,
+        kind: 'string',
+        text: Buffer.from(text, 'hex').toString('latin1'),
+      });
+    }
+    literals = decoded;
+    operator = operator === 'bcontains' ? 'contains' : 'startswith';
+  }
   if (!OPERATORS_BY_TYPE[type].has(operator)) {
     bag.error(
       'BAD_OPERATOR',
@@ -152,7 +219,7 @@ function checkCompare(
   }
   const values: TypedValue[] = [];
   let failed = false;
-  for (const literal of condition.values) {
+  for (const literal of literals) {
     const value = typeValue(literal, type, operator, field, bag);
     if (value === undefined) failed = true;
     else values.push(value);
@@ -160,12 +227,12 @@ function checkCompare(
   if (failed) return undefined;
   const checked: CheckedCompare = { kind: 'compare', field, type, operator, values };
   if (operator === 'regex' || operator === 'glob') {
-    const patterns: RegExp[] = [];
+    const patterns: TextPattern[] = [];
     for (const literal of condition.values) {
-      if (operator === 'glob') patterns.push(globToRegExp(literal.text));
+      if (operator === 'glob') patterns.push(compileGlob(literal.text));
       else
         try {
-          patterns.push(new RegExp(literal.text, 'u'));
+          patterns.push(compileRegex(literal.text));
         } catch (error) {
           bag.error(
             'BAD_REGEX',

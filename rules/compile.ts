@@ -3,7 +3,7 @@
 import type { VmiEvent } from '../introspect/events/event.js';
 import { fieldGetter } from './access.js';
 import type { Checked, CheckedCompare } from './check.js';
-import { inNetwork, ipKey, parseIp } from './matchers.js';
+import { inNetwork, ipKey, parseIp, underPath } from './matchers.js';
 
 export type Predicate = (event: VmiEvent) => boolean;
 
@@ -19,7 +19,21 @@ export class CompileContext {
   }
 }
 
-const EXPENSIVE = new Set(['contains', 'icontains', 'glob', 'regex', 'cidr']);
+/**
+ * The lower-case form of the last string asked for: every case-insensitive test of one event's
+ * field sees the same string object, so the field is lowered once per event, not once per rule.
+ */
+let lastText: string | undefined;
+let lastLower = '';
+export function lowerCase(text: string): string {
+  if (text !== lastText) {
+    lastText = text;
+    lastLower = text.toLowerCase();
+  }
+  return lastLower;
+}
+
+const EXPENSIVE = new Set(['contains', 'icontains', 'glob', 'regex', 'cidr', 'pmatch']);
 
 function anyOf(tests: ((text: string) => boolean)[]): (text: string) => boolean {
   if (tests.length === 1) return tests[0]!;
@@ -47,13 +61,14 @@ function stringTest(compare: CheckedCompare): (text: string) => boolean {
     }
     case 'contains':
       return anyOf(values.map((value) => (text: string) => text.includes(value)));
-    case 'icontains':
-      return anyOf(
-        values.map((value) => {
-          const lower = value.toLowerCase();
-          return (text: string) => text.toLowerCase().includes(lower);
-        }),
-      );
+    case 'icontains': {
+      const lowers = values.map((value) => value.toLowerCase());
+      return (text) => {
+        const lower = lowerCase(text);
+        for (const value of lowers) if (lower.includes(value)) return true;
+        return false;
+      };
+    }
     case 'startswith':
       return anyOf(values.map((value) => (text: string) => text.startsWith(value)));
     case 'endswith':
@@ -61,6 +76,8 @@ function stringTest(compare: CheckedCompare): (text: string) => boolean {
     case 'glob':
     case 'regex':
       return anyOf(compare.patterns!.map((pattern) => (text: string) => pattern.test(text)));
+    case 'pmatch':
+      return anyOf(values.map((prefix) => (text: string) => underPath(text, prefix)));
     default:
       throw new Error(`operator ${compare.operator} on a string`);
   }
@@ -189,14 +206,26 @@ function shareLeaf(compare: CheckedCompare, context: CompileContext): Predicate 
 export function compileCondition(condition: Checked, context: CompileContext): Predicate {
   switch (condition.kind) {
     case 'and': {
-      const left = compileCondition(condition.left, context);
-      const right = compileCondition(condition.right, context);
-      return (event) => left(event) && right(event);
+      const parts = condition.operands.map((operand) => compileCondition(operand, context));
+      if (parts.length === 2) {
+        const [left, right] = parts as [Predicate, Predicate];
+        return (event) => left(event) && right(event);
+      }
+      return (event) => {
+        for (const part of parts) if (!part(event)) return false;
+        return true;
+      };
     }
     case 'or': {
-      const left = compileCondition(condition.left, context);
-      const right = compileCondition(condition.right, context);
-      return (event) => left(event) || right(event);
+      const parts = condition.operands.map((operand) => compileCondition(operand, context));
+      if (parts.length === 2) {
+        const [left, right] = parts as [Predicate, Predicate];
+        return (event) => left(event) || right(event);
+      }
+      return (event) => {
+        for (const part of parts) if (part(event)) return true;
+        return false;
+      };
     }
     case 'not': {
       const operand = compileCondition(condition.operand, context);

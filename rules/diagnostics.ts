@@ -10,11 +10,13 @@ export type DiagnosticCode =
   | 'BAD_VALUE' // a key has a value of the wrong shape
   | 'DUPLICATE' // a rule, macro or list defined twice without append/override
   | 'APPEND_UNKNOWN' // append/override of something not defined before
-  | 'SYNTAX' // the condition does not parse
+  | 'SYNTAX' // the condition does not parse (or nests too deep)
+  | 'TOO_DEEP' // macros expand to a condition nested too deep
   | 'UNKNOWN_MACRO' // a name in a condition is neither a macro nor a field
   | 'MACRO_CYCLE' // macros that include each other
   | 'UNKNOWN_LIST' // a list referenced and not defined
-  | 'UNKNOWN_FIELD' // a field not in the event catalogue
+  | 'UNKNOWN_FIELD' // a field not in the event catalogue (a warning in an output template)
+  | 'UNFILLED_FIELD' // a catalogue field no detector fills yet (warning: the rule cannot fire)
   | 'TYPE_MISMATCH' // a value that cannot be compared with the field
   | 'BAD_OPERATOR' // an operator that does not apply to the field's type
   | 'BAD_REGEX' // a regex that does not compile
@@ -35,9 +37,11 @@ export interface Diagnostic {
 
 export class DiagnosticBag {
   readonly items: Diagnostic[] = [];
+  private errors = 0;
 
   error(code: DiagnosticCode, message: string, at: Location): void {
     this.items.push({ code, severity: 'error', message, at });
+    this.errors += 1;
   }
 
   warning(code: DiagnosticCode, message: string, at: Location): void {
@@ -45,7 +49,7 @@ export class DiagnosticBag {
   }
 
   get errorCount(): number {
-    return this.items.filter((item) => item.severity === 'error').length;
+    return this.errors;
   }
 }
 

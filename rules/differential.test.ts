@@ -11,6 +11,7 @@ import type { Matcher } from './engine.js';
 import { interpret } from './interpret.js';
 import type { LoadedRule } from './load.js';
 import type { ComparisonOperator, Condition, Literal } from './types.js';
+import { junction } from './types.js';
 
 const at = { file: 'gen', line: 1, col: 1 };
 const names = ['bash', 'sh', 'nginx', 'sshd', 'Bash', 'cron', ''];
@@ -167,7 +168,7 @@ const condition: fc.Arbitrary<Condition> = fc.letrec<{ node: Condition }>((tie) 
         left: tie('node'),
         right: tie('node'),
       })
-      .map((node): Condition => ({ ...node, at })),
+      .map(({ kind, left, right }): Condition => junction(kind, [left, right], at)),
     tie('node').map((operand): Condition => ({ kind: 'not', operand, at })),
   ),
 })).node;
@@ -275,18 +276,20 @@ const anchored: fc.Arbitrary<Condition> = fc
   .map(({ rest, type }): Condition =>
     type === undefined
       ? rest
-      : {
-          kind: 'and',
-          left: {
-            kind: 'compare',
-            field: 'type',
-            operator: 'in',
-            values: type.map((t) => lit('word', t)),
-            at,
-          },
-          right: rest,
+      : junction(
+          'and',
+          [
+            {
+              kind: 'compare',
+              field: 'type',
+              operator: 'in',
+              values: type.map((t) => lit('word', t)),
+              at,
+            },
+            rest,
+          ],
           at,
-        },
+        ),
   );
 
 describe('RuleEngine indexes vs testing every rule', () => {

@@ -5,7 +5,7 @@ import { fieldGetter } from './access.js';
 import type { FieldGetter } from './access.js';
 import type { Checked, CheckedCompare } from './check.js';
 import type { Predicate } from './compile.js';
-import { CompileContext, compileCondition } from './compile.js';
+import { CompileContext, compileCondition, lowerCase } from './compile.js';
 import type { LoadedRule, Ruleset } from './load.js';
 import { SubstringIndex } from './substrings.js';
 
@@ -75,10 +75,8 @@ export interface EngineStats {
 }
 
 function conjuncts(condition: Checked, out: Checked[] = []): Checked[] {
-  if (condition.kind === 'and') {
-    conjuncts(condition.left, out);
-    conjuncts(condition.right, out);
-  } else out.push(condition);
+  if (condition.kind === 'and') for (const operand of condition.operands) conjuncts(operand, out);
+  else out.push(condition);
   return out;
 }
 
@@ -426,7 +424,7 @@ export class RuleEngine {
       for (const group of bucket.substring) {
         const value = group.get(event);
         if (typeof value !== 'string') continue;
-        group.index.scan(group.ignoreCase ? value.toLowerCase() : value, this.visitScan);
+        group.index.scan(group.ignoreCase ? lowerCase(value) : value, this.visitScan);
       }
       this.scanEvent = undefined;
       this.scanHits = undefined;

@@ -2,7 +2,7 @@
 // indexing, sharing or specialisation. Differential tests hold the compiled engine to its answers.
 import type { VmiEvent } from '../introspect/events/event.js';
 import type { Checked, CheckedCompare } from './check.js';
-import { inNetwork, ipKey, parseIp } from './matchers.js';
+import { inNetwork, ipKey, parseIp, underPath } from './matchers.js';
 
 function read(event: VmiEvent, path: string): unknown {
   let value: unknown = event;
@@ -32,6 +32,8 @@ function matchString(compare: CheckedCompare, text: string): boolean {
     case 'glob':
     case 'regex':
       return compare.patterns!.some((pattern) => pattern.test(text));
+    case 'pmatch':
+      return values.some((prefix) => underPath(text, prefix));
     default:
       return false;
   }
@@ -79,9 +81,9 @@ function evaluateCompare(compare: CheckedCompare, value: unknown): boolean {
 export function interpret(condition: Checked, event: VmiEvent): boolean {
   switch (condition.kind) {
     case 'and':
-      return interpret(condition.left, event) && interpret(condition.right, event);
+      return condition.operands.every((operand) => interpret(operand, event));
     case 'or':
-      return interpret(condition.left, event) || interpret(condition.right, event);
+      return condition.operands.some((operand) => interpret(operand, event));
     case 'not':
       return !interpret(condition.operand, event);
     case 'bool':

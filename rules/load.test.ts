@@ -1,3 +1,4 @@
+import { Detector } from './detector.js';
 import { formatDiagnostic } from './diagnostics.js';
 import { loadRuleFiles } from './load.js';
 import type { LoadResult } from './load.js';
@@ -166,7 +167,7 @@ describe('loadRuleFiles', () => {
     expect(result.diagnostics.map((d) => `${d.at.line} ${d.severity} ${d.code}`)).toEqual([
       '4 error BAD_SEVERITY',
       '5 error BAD_MITRE',
-      '6 warning UNKNOWN_KEY',
+      '6 error UNKNOWN_KEY',
       '7 error BAD_ITEM',
       '8 error BAD_ITEM',
       '9 error MISSING_KEY',
@@ -247,12 +248,32 @@ describe('loadRuleFiles', () => {
       lines(
         load(
           '- rule: a\n  severity: low\n  condition: process.name = x\n',
-          '- rule: a\n  append: false\n  severity: high\n',
+          '- rule: a\n  override: { condition: append }\n  severity: high\n',
         ),
       ),
     ).toEqual([
       "f1.yaml:3:13: error BAD_VALUE: 'severity' of rule 'a' is given without override (append or replace)",
     ]);
+  });
+
+  it('reads append: false as a plain (re)definition, as Falco does', () => {
+    const result = load(
+      '- rule: a\n  severity: low\n  condition: process.name = x\n',
+      '- rule: a\n  append: false\n  severity: high\n  condition: process.name = y\n',
+    );
+    expect(lines(result)).toEqual([]);
+    expect(result.ruleset.rules.map((rule) => rule.severity)).toEqual(['high']);
+  });
+
+  it('leaves out only the rule with an error; the others load', () => {
+    const result = load(
+      '- rule: bad\n  severity: low\n  condition: process.name = x\n  colour: red\n' +
+        '- rule: good\n  severity: low\n  condition: process.name = y\n',
+    );
+    expect(lines(result)).toEqual([
+      "f0.yaml:4:3: error UNKNOWN_KEY: unknown key 'colour' in a rule (known: rule, id, desc, description, condition, output, priority, severity, tags, mitre, enabled, exceptions, fields, append, override, sequence, threshold, source, warn_evttypes, skip-if-unknown-filter, capture, capture_duration)",
+    ]);
+    expect(result.ruleset.rules.map((rule) => rule.id)).toEqual(['good']);
   });
 
   it('keeps the position of an appended condition in its own file', () => {
@@ -333,15 +354,43 @@ describe('loadRuleFiles', () => {
     ]);
   });
 
-  it('checks fields named in output templates', () => {
-    expect(
-      lines(
-        load(
-          '- rule: a\n  severity: low\n  condition: process.name = x\n  output: "%process.nmae"\n',
-        ),
-      ),
-    ).toEqual([
-      expect.stringContaining("f0.yaml:4:11: error UNKNOWN_FIELD: unknown field 'process.nmae'"),
+  it('warns about unknown fields in output templates and keeps the rule', () => {
+    const result = load(
+      '- rule: a\n  severity: low\n  condition: process.name = x\n  output: "%process.nmae"\n',
+    );
+    expect(result.diagnostics.map(formatDiagnostic)).toEqual([
+      expect.stringContaining("f0.yaml:4:11: warning UNKNOWN_FIELD: unknown field 'process.nmae'"),
     ]);
+    expect(result.ruleset.rules).toHaveLength(1);
+  });
+
+  it("reads Falco's field names, operators, indexed fields and quoted numbers", () => {
+    const result = load(
+      '- rule: a\n  priority: WARNING\n  condition: >\n    proc.name = x and proc.aname[1] pmatch (/usr/sbin) and\n' +
+        '    process.args intersects (-e, -c) and proc.cmdline bcontains 2f746d70 and user.uid = "0"\n' +
+        '  output: "%proc.name by %fd.name"\n',
+    );
+    expect(lines(result)).toEqual([]);
+    expect(result.diagnostics.map((d) => `${d.severity} ${d.code}`)).toEqual([
+      'warning UNKNOWN_FIELD',
+    ]);
+    const matches = (process: Record<string, unknown>, uid: number): boolean => {
+      let fired = false;
+      new Detector(result.ruleset).process(
+        { type: 'process.exec', domain: 'g', time: 0, process, user: { id: uid } },
+        () => (fired = true),
+      );
+      return fired;
+    };
+    const base = {
+      name: 'x',
+      parent: { name: '/usr/sbin/cron' },
+      args: ['sh', '-c', 'id'],
+      command_line: 'sh -c cat /tmp/x',
+    };
+    expect(matches(base, 0)).toBe(true);
+    expect(matches({ ...base, parent: { name: '/usr/sbinx' } }, 0)).toBe(false);
+    expect(matches({ ...base, command_line: 'sh -c id' }, 0)).toBe(false);
+    expect(matches(base, 1)).toBe(false);
   });
 });

@@ -2,17 +2,21 @@
 // → check fields and types → a Ruleset ready to compile. Every problem is collected as a diagnostic.
 import type { AttackTechnique, Severity } from '../introspect/events/finding.js';
 import { collectFile, emptyCollection } from './collect.js';
-import type { Located, RawCorrelation, RawException, RawRule, RuleFile } from './collect.js';
+import type { RawRule, RuleFile } from './collect.js';
+import type { RawCorrelation } from './collect-correlation.js';
+import type { RawException } from './collect-exceptions.js';
 import type { Checked } from './check.js';
 import { checkCondition, checkField } from './check.js';
+import { canonicalField } from './falco-fields.js';
 import type { Diagnostic } from './diagnostics.js';
 import { DiagnosticBag, sortDiagnostics } from './diagnostics.js';
 import { parseCondition } from './parser.js';
 import type { Definitions, ResolveUsage } from './resolve.js';
 import { resolveCondition } from './resolve.js';
 import type { SourceText } from './source.js';
-import type { ComparisonOperator, Condition, Literal, Location } from './types.js';
-import { COMPARISON_OPERATORS } from './types.js';
+import type { ComparisonOperator, Condition, Location } from './types.js';
+import { COMPARISON_OPERATORS, junction } from './types.js';
+import type { Located } from './yaml-reader.js';
 
 export type OutputPart = { text: string } | { field: string };
 
@@ -92,7 +96,12 @@ function parseOutput(output: Located<string> | undefined, bag: DiagnosticBag): O
   for (const match of output.value.matchAll(pattern)) {
     if (match.index > last) parts.push({ text: output.value.slice(last, match.index) });
     if (match[0] === '%%') parts.push({ text: '%' });
-    else if (checkField(match[1]!, output.at, bag) !== undefined) parts.push({ field: match[1]! });
+    else {
+      // An unknown field in an output template costs the finding one value, not the rule: a warning.
+      const field = canonicalField(match[1]!);
+      if (checkField(field, output.at, bag, 'warning') !== undefined) parts.push({ field });
+      else parts.push({ text: '<NA>' });
+    }
     last = match.index + match[0].length;
   }
   if (last < output.value.length) parts.push({ text: output.value.slice(last) });
@@ -125,6 +134,18 @@ function positiveInteger(
   return number;
 }
 
+/** Operators that take a set of values (any of them). */
+const SET_OPERATORS: ReadonlySet<ComparisonOperator> = new Set([
+  'in',
+  'contains',
+  'icontains',
+  'startswith',
+  'endswith',
+  'glob',
+  'regex',
+  'cidr',
+]);
+
 /** Falco's exceptions as conditions: `and not ((f1 c1 v1 and f2 c2 v2) or …)`. */
 function exceptionCondition(exceptions: RawException[], bag: DiagnosticBag): Condition | undefined {
   let any: Condition | undefined;
@@ -142,27 +163,27 @@ function exceptionCondition(exceptions: RawException[], bag: DiagnosticBag): Con
       let all: Condition | undefined;
       exception.fields.forEach((field, index) => {
         const operator = comps[index]!;
-        // With one field and an `in` comparison, the whole row is the value set.
-        const values: Literal[] =
-          operator === 'in' && exception.fields.length === 1 ? row : [row[index]!];
-        if (operator !== 'in' && values.length !== 1 && exception.fields.length === 1) {
+        const values = row[index] ?? [];
+        if (values.length !== 1 && !SET_OPERATORS.has(operator)) {
           bag.error(
             'BAD_VALUE',
-            `exception '${exception.name}': a list value needs comps: [in]`,
-            row[0]?.at ?? exception.at,
+            `exception '${exception.name}': a list of values needs comps 'in' (or a set operator)`,
+            values[0]?.at ?? exception.at,
           );
+          return;
         }
         const leaf: Condition = {
           kind: 'compare',
           field: field.value,
           operator,
           values,
+          ...(operator !== 'in' && values.length > 1 ? { grouped: true } : {}),
           at: values[0]?.at ?? field.at,
         };
-        all = all === undefined ? leaf : { kind: 'and', left: all, right: leaf, at: leaf.at };
+        all = all === undefined ? leaf : junction('and', [all, leaf], leaf.at);
       });
       if (all !== undefined)
-        any = any === undefined ? all : { kind: 'or', left: any, right: all, at: exception.at };
+        any = any === undefined ? all : junction('or', [any, all], exception.at);
     }
   }
   return any;
@@ -256,12 +277,7 @@ function buildRule(raw: RawRule, pipeline: Pipeline): LoadedRule | undefined {
     const exceptions = exceptionCondition(raw.exceptions, bag);
     if (resolved !== undefined && exceptions !== undefined) {
       const at = raw.exceptions[0]!.at;
-      resolved = {
-        kind: 'and',
-        left: resolved,
-        right: { kind: 'not', operand: exceptions, at },
-        at,
-      };
+      resolved = junction('and', [resolved, { kind: 'not', operand: exceptions, at }], at);
     }
     condition = resolved === undefined ? undefined : checkCondition(resolved, bag);
     if (condition === undefined) failed = true;
@@ -342,14 +358,15 @@ export function loadRuleFiles(files: readonly RuleFile[]): LoadResult {
   for (const macro of collection.macros.values()) {
     const parsed = parseCondition(macro.condition);
     if (!parsed.ok) bag.error('SYNTAX', parsed.error.message, parsed.error.at);
-    definitions.macros.set(macro.name, parsed.ok ? parsed.condition : undefined);
+    definitions.macros.set(macro.name, parsed.ok && !macro.broken ? parsed.condition : undefined);
   }
   const pipeline: Pipeline = { bag, definitions, usage: { macros: new Set(), lists: new Set() } };
   const rules: LoadedRule[] = [];
   const ids = new Map<string, LoadedRule>();
   for (const raw of collection.rules.values()) {
     const rule = buildRule(raw, pipeline);
-    if (rule === undefined) continue;
+    // A rule with an error is left out (its diagnostics are all reported); the others load.
+    if (rule === undefined || raw.broken) continue;
     const clash = ids.get(rule.id);
     if (clash !== undefined) {
       bag.error(

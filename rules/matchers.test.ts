@@ -1,21 +1,4 @@
-import { globToRegExp, inNetwork, ipKey, parseCidr, parseIp } from './matchers.js';
-
-describe('globToRegExp', () => {
-  it.each([
-    ['/tmp/*', '/tmp/a/b', true],
-    ['/tmp/*', '/tmpx', false],
-    ['*.so', 'lib.so', true],
-    ['?sh', 'bsh', true],
-    ['?sh', 'sh', false],
-    ['[bz]sh', 'zsh', true],
-    ['[!bz]sh', 'zsh', false],
-    ['a.b', 'axb', false],
-    ['(x)|y', '(x)|y', true],
-    ['[abc', '[abc', true],
-  ])('%s on %s is %s', (glob, text, expected) => {
-    expect(globToRegExp(glob).test(text)).toBe(expected);
-  });
-});
+import { inNetwork, ipKey, parseCidr, parseIp } from './matchers.js';
 
 describe('IP addresses and networks', () => {
   it('parses IPv4 and IPv6 and gives equal keys for equal addresses', () => {

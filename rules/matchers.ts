@@ -1,27 +1,10 @@
-// Value helpers the checker prepares once per rule: glob patterns as anchored regexes, IPs and CIDR
-// blocks as bigints. Pure functions; glob text is escaped character by character, never evaluated.
+// Value helpers the checker prepares once per rule: IPs and CIDR blocks as bigints, compared by
+// mask. Pure functions (glob and regex patterns are in patterns.ts).
 
-/** A glob (`*`, `?`, `[abc]`, `[!abc]`) as an anchored RegExp; `*` also crosses `/`, like fnmatch without FNM_PATHNAME. */
-export function globToRegExp(glob: string): RegExp {
-  let pattern = '^';
-  for (let index = 0; index < glob.length; index += 1) {
-    const char = glob[index]!;
-    if (char === '*') pattern += '[^]*';
-    else if (char === '?') pattern += '[^]';
-    else if (char === '[') {
-      const close = glob.indexOf(']', index + 2);
-      if (close < 0) {
-        pattern += '\\[';
-        continue;
-      }
-      let body = glob.slice(index + 1, close);
-      const negate = body.startsWith('!');
-      if (negate) body = body.slice(1);
-      pattern += `[${negate ? '^' : ''}${body.replace(/[\\\]^[]/g, (c) => `\\${c}`)}]`;
-      index = close;
-    } else pattern += char.replace(/[.*+?^${}()|[\]\\/-]/g, (c) => `\\${c}`);
-  }
-  return new RegExp(`${pattern}$`, 'u');
+/** Falco's `pmatch`: the path is the prefix itself or lies below it (`/etc` holds `/etc/x`, not `/etcx`). */
+export function underPath(path: string, prefix: string): boolean {
+  if (!path.startsWith(prefix)) return false;
+  return path.length === prefix.length || prefix.endsWith('/') || path[prefix.length] === '/';
 }
 
 export interface IpAddress {

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { formatCondition, parseCondition } from './parser.js';
 import { plainSource } from './source.js';
 import type { Condition, Literal } from './types.js';
-import { COMPARISON_OPERATORS } from './types.js';
+import { COMPARISON_OPERATORS, junction } from './types.js';
 
 const parse = (text: string): Condition => {
   const result = parseCondition(plainSource(text, 'c'));
@@ -21,7 +21,7 @@ function shape(condition: Condition): unknown {
   switch (condition.kind) {
     case 'and':
     case 'or':
-      return [condition.kind, shape(condition.left), shape(condition.right)];
+      return [condition.kind, ...condition.operands.map(shape)];
     case 'not':
       return ['not', shape(condition.operand)];
     case 'bool':
@@ -124,10 +124,11 @@ describe('parseCondition', () => {
     const condition = parse('a = 1 and\n  not b exists');
     if (condition.kind !== 'and') throw new Error('and expected');
     expect(condition.at).toMatchObject({ line: 1, col: 7 });
-    expect(condition.left.at).toMatchObject({ line: 1, col: 1 });
-    expect(condition.right.at).toMatchObject({ line: 2, col: 3 });
-    if (condition.right.kind !== 'not') throw new Error('not expected');
-    expect(condition.right.operand.at).toMatchObject({ line: 2, col: 7 });
+    const [left, right] = condition.operands as [Condition, Condition];
+    expect(left.at).toMatchObject({ line: 1, col: 1 });
+    expect(right.at).toMatchObject({ line: 2, col: 3 });
+    if (right.kind !== 'not') throw new Error('not expected');
+    expect(right.operand.at).toMatchObject({ line: 2, col: 7 });
   });
 
   it.each([
@@ -210,7 +211,7 @@ const conditionArbitrary: fc.Arbitrary<Condition> = fc.letrec<{ node: Condition 
         right: tie('node'),
         kind: fc.constantFrom('and' as const, 'or' as const),
       })
-      .map(({ left, right, kind }): Condition => ({ kind, left, right, at })),
+      .map(({ left, right, kind }): Condition => junction(kind, [left, right], at)),
     tie('node').map((operand): Condition => ({ kind: 'not', operand, at })),
   ),
 })).node;

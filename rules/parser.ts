@@ -11,16 +11,18 @@
 //               | "in" NAME                                             (a list)
 //               | op value
 //               | setop "(" value ( "," value )* ")"                 (any of the values)
-//   op         := "=" | "!=" | "<" | "<=" | ">" | ">=" | "contains" | "icontains" | "startswith"
-//               | "endswith" | "glob" | "regex" | "cidr"
+//   op         := "=" | "!=" | "<" | "<=" | ">" | ">=" | setop
 //   setop      := "contains" | "icontains" | "startswith" | "endswith" | "glob" | "regex" | "cidr"
+//               | "pmatch" | "intersects" | "bcontains" | "bstartswith"                (Falco's)
 //   value      := STRING | NUMBER | WORD
 //   STRING     := '…' | "…"         (backslash escapes only \\, \' and \")
 //   NUMBER     := -?[0-9]+(.[0-9]+)? | 0x[0-9a-f]+
 //   WORD       := any run of characters other than space, quotes, parentheses, comma, = < > !
-//   NAME       := [A-Za-z_][A-Za-z0-9_]*(.[A-Za-z0-9_]+)*
+//   NAME       := [A-Za-z_][A-Za-z0-9_]*(.[A-Za-z0-9_]+)* [ "[" index "]" ]     (proc.aname[2])
 import type { SourceText } from './source.js';
 import type { ComparisonOperator, Condition, Literal, Location } from './types.js';
+import { junction, MAX_CONDITION_DEPTH } from './types.js';
+import { canonicalField } from './falco-fields.js';
 
 type TokenKind = '(' | ')' | ',' | 'op' | 'string' | 'word' | 'eof';
 
@@ -45,6 +47,10 @@ const KEYWORD_OPERATORS = new Set<string>([
   'glob',
   'regex',
   'cidr',
+  'pmatch',
+  'intersects',
+  'bcontains',
+  'bstartswith',
 ]);
 const RESERVED = new Set<string>([
   'and',
@@ -57,6 +63,8 @@ const RESERVED = new Set<string>([
   ...KEYWORD_OPERATORS,
 ]);
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$/;
+/** A field with Falco's index or key (`proc.aname[2]`, `container.mount.dest[/proc*]`). */
+const INDEXED = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)+\[[^\]\s]+\]$/;
 const NUMBER = /^(-?[0-9]+(\.[0-9]+)?|0x[0-9a-fA-F]+)$/;
 const WORD_STOP = new Set([' ', '\t', '\n', '\r', '(', ')', ',', '"', "'", '=', '<', '>', '!']);
 
@@ -121,6 +129,8 @@ function tokenize(text: string): Token[] {
 
 class Parser {
   private position = 0;
+  /** Open parentheses and `not`s around the current point: bounded, so no input overflows the stack. */
+  private depth = 0;
 
   constructor(
     private readonly tokens: Token[],
@@ -166,29 +176,52 @@ class Parser {
   }
 
   private parseOr(): Condition {
-    let left = this.parseAnd();
+    const first = this.parseAnd();
+    if (!this.isWord('or')) return first;
+    const at = this.at(this.peek());
+    const parts = [first];
     while (this.isWord('or')) {
-      const token = this.next();
-      const right = this.parseAnd();
-      left = { kind: 'or', left, right, at: this.at(token) };
+      this.next();
+      parts.push(this.parseAnd());
     }
-    return left;
+    return junction('or', parts, at);
   }
 
   private parseAnd(): Condition {
-    let left = this.parseNot();
+    const first = this.parseNot();
+    if (!this.isWord('and')) return first;
+    const at = this.at(this.peek());
+    const parts = [first];
     while (this.isWord('and')) {
-      const token = this.next();
-      const right = this.parseNot();
-      left = { kind: 'and', left, right, at: this.at(token) };
+      this.next();
+      parts.push(this.parseNot());
     }
-    return left;
+    return junction('and', parts, at);
+  }
+
+  private enter(token: Token): void {
+    this.depth += 1;
+    if (this.depth > MAX_CONDITION_DEPTH)
+      throw new ParseFailure(
+        `parentheses and 'not' nested deeper than ${MAX_CONDITION_DEPTH} levels`,
+        token.offset,
+      );
   }
 
   private parseNot(): Condition {
     if (this.isWord('not')) {
-      const token = this.next();
-      return { kind: 'not', operand: this.parseNot(), at: this.at(token) };
+      // A run of `not`s is read in a loop, so only the depth limit bounds it.
+      const nots: Token[] = [];
+      while (this.isWord('not')) {
+        const token = this.next();
+        this.enter(token);
+        nots.push(token);
+      }
+      let condition = this.parsePrimary();
+      for (let index = nots.length - 1; index >= 0; index -= 1)
+        condition = { kind: 'not', operand: condition, at: this.at(nots[index]!) };
+      this.depth -= nots.length;
+      return condition;
     }
     return this.parsePrimary();
   }
@@ -196,7 +229,9 @@ class Parser {
   private parsePrimary(): Condition {
     const token = this.next();
     if (token.kind === '(') {
+      this.enter(token);
       const inner = this.parseOr();
+      this.depth -= 1;
       const close = this.next();
       if (close.kind !== ')')
         throw new ParseFailure(`expected ')', found ${this.describe(close)}`, close.offset);
@@ -204,13 +239,17 @@ class Parser {
     }
     if (token.kind === 'word' && (token.text === 'true' || token.text === 'false'))
       return { kind: 'bool', value: token.text === 'true', at: this.at(token) };
-    if (token.kind !== 'word' || RESERVED.has(token.text) || !NAME.test(token.text))
+    if (
+      token.kind !== 'word' ||
+      RESERVED.has(token.text) ||
+      !(NAME.test(token.text) || INDEXED.test(token.text))
+    )
       throw new ParseFailure(
         `expected a field, a macro or '(', found ${this.describe(token)}`,
         token.offset,
       );
     const at = this.at(token);
-    const name = token.text;
+    const name = canonicalField(token.text);
     const following = this.peek();
     if (following.kind === 'word' && following.text === 'exists') {
       this.next();
@@ -319,9 +358,9 @@ export function formatCondition(condition: Condition): string {
     precedence(node) < minimum ? `(${formatCondition(node)})` : formatCondition(node);
   switch (condition.kind) {
     case 'or':
-      return `${wrap(condition.left, 1)} or ${wrap(condition.right, 2)}`;
+      return condition.operands.map((operand) => wrap(operand, 2)).join(' or ');
     case 'and':
-      return `${wrap(condition.left, 2)} and ${wrap(condition.right, 3)}`;
+      return condition.operands.map((operand) => wrap(operand, 3)).join(' and ');
     case 'not':
       return `not ${wrap(condition.operand, 3)}`;
     case 'bool':

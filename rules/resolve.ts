@@ -3,6 +3,10 @@
 import type { DiagnosticBag } from './diagnostics.js';
 import { EVENT_FIELDS } from '../introspect/events/fields.js';
 import type { Condition, Literal, Location } from './types.js';
+import { MAX_CONDITION_DEPTH } from './types.js';
+
+/** How list names are written: lower-case words joined by `_` (`shell_binaries`). */
+const LIST_NAME = /^[a-z][a-z0-9]*(_[a-z0-9]+)+$/;
 
 export interface Definitions {
   /** Parsed macro conditions; undefined when the macro's own condition failed to parse. */
@@ -54,16 +58,38 @@ export function resolveCondition(
   bag: DiagnosticBag,
   usage: ResolveUsage,
   stack: string[] = [],
+  depth = 0,
 ): Condition | undefined {
+  if (depth > MAX_CONDITION_DEPTH) {
+    bag.error(
+      'TOO_DEEP',
+      `the condition nests deeper than ${MAX_CONDITION_DEPTH} levels once macros are expanded${stack.length > 0 ? ` (through ${stack.slice(0, 3).join(' -> ')} …)` : ''}`,
+      condition.at,
+    );
+    return undefined;
+  }
   switch (condition.kind) {
     case 'and':
     case 'or': {
-      const left = resolveCondition(condition.left, definitions, bag, usage, stack);
-      const right = resolveCondition(condition.right, definitions, bag, usage, stack);
-      return left === undefined || right === undefined ? undefined : { ...condition, left, right };
+      // Every operand is resolved, so that all their problems are reported in one run.
+      const operands: Condition[] = [];
+      let failed = false;
+      for (const operand of condition.operands) {
+        const resolved = resolveCondition(operand, definitions, bag, usage, stack, depth + 1);
+        if (resolved === undefined) failed = true;
+        else operands.push(resolved);
+      }
+      return failed ? undefined : { ...condition, operands };
     }
     case 'not': {
-      const operand = resolveCondition(condition.operand, definitions, bag, usage, stack);
+      const operand = resolveCondition(
+        condition.operand,
+        definitions,
+        bag,
+        usage,
+        stack,
+        depth + 1,
+      );
       return operand === undefined ? undefined : { ...condition, operand };
     }
     case 'bool':
@@ -89,7 +115,7 @@ export function resolveCondition(
       }
       const body = definitions.macros.get(condition.name);
       if (body === undefined) return undefined;
-      return resolveCondition(body, definitions, bag, usage, [...stack, condition.name]);
+      return resolveCondition(body, definitions, bag, usage, [...stack, condition.name], depth + 1);
     }
     case 'compare': {
       if (condition.operator !== 'in' && condition.grouped !== true) return condition;
@@ -104,6 +130,19 @@ export function resolveCondition(
           values.push(...items);
         } else if (value.kind === 'word' && definitions.lists.has(value.text)) {
           values.push(...(expandList(value.text, value.at, definitions, bag, usage, []) ?? []));
+        } else if (
+          value.kind === 'word' &&
+          condition.values.length === 1 &&
+          LIST_NAME.test(value.text)
+        ) {
+          // `in (name)` with one bare snake_case name reads as a list; a missing one must not
+          // silently become text (in a longer set such words are values: init_module, finit_module).
+          bag.error(
+            'UNKNOWN_LIST',
+            `list '${value.text}' is not defined (quote it, "${value.text}", to compare with the text)`,
+            value.at,
+          );
+          return undefined;
         } else values.push(value);
       }
       return { ...condition, values };

@@ -1,13 +1,14 @@
 // Sigma import: turns Sigma rules whose log source maps to a Ringside event into Ringside rules (as
 // YAML text, so they can be reviewed and kept), and reports with a diagnostic whatever does not map.
-import { isMap, LineCounter, parseAllDocuments, stringify } from 'yaml';
-import type { Node } from 'yaml';
+import { isMap, stringify } from 'yaml';
 import type { EventType } from '../introspect/events/event.js';
 import { DiagnosticBag } from './diagnostics.js';
 import type { Diagnostic } from './diagnostics.js';
 import { slugify } from './load.js';
 import { formatCondition } from './parser.js';
 import type { ComparisonOperator, Condition, Literal, Location } from './types.js';
+import { junction, MAX_CONDITION_DEPTH } from './types.js';
+import { YamlReader } from './yaml-reader.js';
 
 interface LogSourceMapping {
   type: EventType;
@@ -75,22 +76,15 @@ const literal = (value: unknown, at: Location): Literal => {
   return { kind: 'string', text: String(value), at };
 };
 
-const and = (left: Condition, right: Condition, at: Location): Condition => ({
-  kind: 'and',
-  left,
-  right,
-  at,
-});
-const or = (left: Condition, right: Condition, at: Location): Condition => ({
-  kind: 'or',
-  left,
-  right,
-  at,
-});
+const and = (left: Condition, right: Condition, at: Location): Condition =>
+  junction('and', [left, right], at);
+const or = (left: Condition, right: Condition, at: Location): Condition =>
+  junction('or', [left, right], at);
+/** All (and) or any (or) of the parts, as one flat node; none is false. */
 const fold = (parts: Condition[], join: typeof and, at: Location): Condition =>
   parts.length === 0
     ? { kind: 'bool', value: false, at }
-    : parts.reduce((left, right) => join(left, right, at));
+    : junction(join === and ? 'and' : 'or', parts, at);
 
 /** Sigma wildcards (`*`, `?`, not escaped) in a plain string value. */
 function hasWildcard(text: string): boolean {
@@ -123,6 +117,8 @@ function fieldCondition(key: string, value: unknown, context: Context): Conditio
       throw new Unmapped(`modifier '${modifier}' (on ${name}) is not supported`);
   const all = modifiers.includes('all');
   const values = Array.isArray(value) ? value : [value];
+  const grouped = groupedValues(field, modifiers, values, at);
+  if (!all && grouped !== undefined) return grouped;
   const parts = values.map((item): Condition => {
     if (item === null) return { kind: 'not', operand: { kind: 'exists', field, at }, at };
     if (typeof item === 'object')
@@ -164,6 +160,39 @@ function fieldCondition(key: string, value: unknown, context: Context): Conditio
     return { kind: 'compare', field, operator, values: [literal(plainText, at)], at };
   });
   return fold(parts, all ? and : or, at);
+}
+
+/**
+ * "Any of these" plain strings as one comparison with a set (`in (…)`, `icontains (…)` …), which the
+ * engine indexes, instead of an `or` of one comparison per value, which it cannot.
+ */
+function groupedValues(
+  field: string,
+  modifiers: string[],
+  values: unknown[],
+  at: Location,
+): Condition | undefined {
+  if (values.length < 2) return undefined;
+  if (!values.every((item) => typeof item === 'string' && !hasWildcard(item))) return undefined;
+  if (modifiers.some((modifier) => !['contains', 'startswith', 'endswith'].includes(modifier)))
+    return undefined;
+  const kind = modifiers[0];
+  const operator: ComparisonOperator =
+    kind === 'contains'
+      ? 'icontains'
+      : kind === 'startswith'
+        ? 'startswith'
+        : kind === 'endswith'
+          ? 'endswith'
+          : 'in';
+  return {
+    kind: 'compare',
+    field,
+    operator,
+    values: (values as string[]).map((item) => literal(item.replace(/\\([*?\\])/g, '$1'), at)),
+    ...(operator === 'in' ? {} : { grouped: true }),
+    at,
+  };
 }
 
 function selectionCondition(value: unknown, name: string, context: Context): Condition {
@@ -217,14 +246,29 @@ function parseSigmaCondition(text: string, context: Context): Condition {
     if (names.length === 0) throw new Unmapped(`'${pattern}' names no selection`);
     return names.map((name) => context.selections.get(name)!);
   };
+  let depth = 0;
+  const enter = (): void => {
+    depth += 1;
+    if (depth > MAX_CONDITION_DEPTH)
+      throw new Unmapped(
+        `the condition nests parentheses and 'not' deeper than ${MAX_CONDITION_DEPTH} levels`,
+      );
+  };
   const primary = (): Condition => {
     const token = next();
     if (token === '(') {
+      enter();
       const inner = orExpression();
       if (next() !== ')') throw new Unmapped(`condition '${text}': expected ')'`);
+      depth -= 1;
       return inner;
     }
-    if (token === 'not') return { kind: 'not', operand: primary(), at };
+    if (token === 'not') {
+      enter();
+      const operand = primary();
+      depth -= 1;
+      return { kind: 'not', operand, at };
+    }
     if ((token === '1' || token === 'any' || token === 'all') && peek() === 'of') {
       next();
       const parts = named(next());
@@ -332,27 +376,15 @@ export function importSigma(files: readonly { file: string; text: string }[]): S
   const bag = new DiagnosticBag();
   const rules: Record<string, unknown>[] = [];
   for (const { file, text } of files) {
-    const lines = new LineCounter();
-    for (const document of parseAllDocuments(text, { lineCounter: lines })) {
-      const start = lines.linePos(
-        (document.contents as Node | null)?.range?.[0] ?? document.range[0],
-      );
-      const at: Location = { file, line: start.line, col: start.col };
-      if (document.errors.length > 0) {
-        const position = lines.linePos(document.errors[0]!.pos[0]);
-        bag.error('YAML_SYNTAX', document.errors[0]!.message.split('\n')[0]!, {
-          file,
-          line: position.line,
-          col: position.col,
-        });
-        continue;
-      }
-      if (!isMap(document.contents as Node | null)) {
+    const reader = new YamlReader(file, text, bag, false);
+    for (const document of reader.documents()) {
+      const at = document.at;
+      if (!isMap(document.contents)) {
         if (document.contents !== null)
           bag.error('SIGMA_UNMAPPED', 'a Sigma rule is a YAML mapping', at);
         continue;
       }
-      const sigma = document.toJSON() as Record<string, unknown>;
+      const sigma = document.toJS() as Record<string, unknown>;
       if (sigma.action !== undefined) {
         bag.error(
           'SIGMA_UNMAPPED',
@@ -361,7 +393,17 @@ export function importSigma(files: readonly { file: string; text: string }[]): S
         );
         continue;
       }
-      const rule = importOne(sigma, at, bag);
+      // One rule that trips the converter must not cost the batch the rules that convert.
+      let rule: Record<string, unknown> | undefined;
+      try {
+        rule = importOne(sigma, at, bag);
+      } catch (error) {
+        bag.error(
+          'SIGMA_UNMAPPED',
+          `${String(sigma.title ?? 'untitled Sigma rule')}: not converted (internal error: ${(error as Error).message}); please report it`,
+          at,
+        );
+      }
       if (rule !== undefined) rules.push(rule);
     }
   }

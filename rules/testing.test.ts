@@ -85,7 +85,7 @@ describe('parseTestFile', () => {
       '1:3 error MISSING_KEY',
       '3:3 error MISSING_KEY',
       '7:3 error MISSING_KEY',
-      '13:3 warning UNKNOWN_KEY',
+      '13:3 error UNKNOWN_KEY',
       '11:7 error BAD_VALUE',
       '14:3 error BAD_ITEM',
     ]);

@@ -1,6 +1,6 @@
 // Rule tests: cases that live beside rules (`*.tests.yaml`), each a trace plus the findings expected
 // or expected to be absent. Parsing and checking are pure; reading the trace is the caller's job.
-import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments } from 'yaml';
+import { isMap, isScalar, isSeq } from 'yaml';
 import type { Node } from 'yaml';
 import type { VmiEvent } from '../introspect/events/event.js';
 import type { Finding } from '../introspect/events/finding.js';
@@ -9,6 +9,7 @@ import { decodeTraceEvent } from '../introspect/events/trace.js';
 import { fieldGetter } from './access.js';
 import type { DiagnosticBag } from './diagnostics.js';
 import type { Location } from './types.js';
+import { nodeValue, YamlReader } from './yaml-reader.js';
 
 export interface FindingExpectation {
   rule: string;
@@ -45,17 +46,6 @@ export interface RuleTestResult {
 const CASE_KEYS = new Set(['test', 'trace', 'events', 'expect', 'absent', 'exclusive']);
 const EXPECT_KEYS = new Set(['rule', 'count', 'message', 'fields']);
 
-/** The value of a YAML node with integers kept as bigint (`toJSON` would round big ones). */
-function nodeValue(node: unknown): unknown {
-  if (isScalar(node)) return node.value;
-  if (isSeq(node)) return node.items.map(nodeValue);
-  if (isMap(node))
-    return Object.fromEntries(
-      node.items.map((pair) => [String(nodeValue(pair.key)), nodeValue(pair.value)]),
-    );
-  return null;
-}
-
 /** JSON-ready value of a YAML node: big integers as 0x strings (addresses), others as numbers. */
 function plain(value: unknown): unknown {
   if (typeof value === 'bigint')
@@ -69,25 +59,10 @@ function plain(value: unknown): unknown {
 }
 
 export function parseTestFile(file: string, text: string, bag: DiagnosticBag): RuleTestCase[] {
-  const lines = new LineCounter();
-  const locate = (node: Node | null | undefined): Location => {
-    const position = lines.linePos(node?.range?.[0] ?? 0);
-    return { file, line: position.line, col: position.col };
-  };
+  const reader = new YamlReader(file, text, bag);
+  const locate = (node: Node | null | undefined): Location => reader.at(node);
   const cases: RuleTestCase[] = [];
-  for (const document of parseAllDocuments(text, { lineCounter: lines, intAsBigInt: true })) {
-    if (document.errors.length > 0) {
-      for (const error of document.errors) {
-        const position = lines.linePos(error.pos[0]);
-        bag.error('YAML_SYNTAX', error.message.split('\n')[0]!, {
-          file,
-          line: position.line,
-          col: position.col,
-        });
-      }
-      continue;
-    }
-    const contents = document.contents as Node | null;
+  for (const { contents } of reader.documents()) {
     if (contents === null) continue;
     if (!isSeq(contents)) {
       bag.error('BAD_ITEM', 'a test file is a YAML list of test cases', locate(contents));
@@ -105,15 +80,7 @@ export function parseTestFile(file: string, text: string, bag: DiagnosticBag): R
       const at = locate(item);
       const get = (key: string): Node | null | undefined =>
         item.get(key, true) as Node | null | undefined;
-      for (const pair of item.items) {
-        const key = isScalar(pair.key) ? String(pair.key.value) : '';
-        if (!CASE_KEYS.has(key))
-          bag.warning(
-            'UNKNOWN_KEY',
-            `unknown key '${key}' in a test case`,
-            locate(pair.key as Node),
-          );
-      }
+      reader.checkKeys(reader.entries(item), CASE_KEYS, 'a test case');
       const name = String((get('test') as { value?: unknown } | null)?.value ?? '');
       const traceNode = get('trace');
       const eventsNode = get('events');
@@ -179,15 +146,7 @@ export function parseTestFile(file: string, text: string, bag: DiagnosticBag): R
               );
               continue;
             }
-            for (const pair of entry.items) {
-              const key = isScalar(pair.key) ? String(pair.key.value) : '';
-              if (!EXPECT_KEYS.has(key))
-                bag.warning(
-                  'UNKNOWN_KEY',
-                  `unknown key '${key}' in an expectation`,
-                  locate(pair.key as Node),
-                );
-            }
+            reader.checkKeys(reader.entries(entry), EXPECT_KEYS, 'an expectation');
             const json = nodeValue(entry) as Record<string, unknown>;
             const count = json.count === undefined ? undefined : Number(json.count);
             if (count !== undefined && (!Number.isInteger(count) || count < 0))

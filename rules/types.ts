@@ -1,7 +1,5 @@
-// The shapes the rule pipeline passes between its stages: source locations, the condition AST and the
-// rule definitions the loader collects. Every AST node carries the file, line and column it came from.
-import type { AttackTechnique, Severity } from '../introspect/events/finding.js';
-
+// The shapes the rule pipeline passes between its stages: source locations, literals and the condition
+// AST. Every AST node carries the file, line and column it came from.
 export interface Location {
   file: string;
   /** 1-based. */
@@ -24,7 +22,12 @@ export type ComparisonOperator =
   | 'endswith'
   | 'glob'
   | 'regex'
-  | 'cidr';
+  | 'cidr'
+  // Falco's: path prefixes, set overlap, and byte matches written in hex.
+  | 'pmatch'
+  | 'intersects'
+  | 'bcontains'
+  | 'bstartswith';
 
 export const COMPARISON_OPERATORS: readonly ComparisonOperator[] = [
   '=',
@@ -41,6 +44,10 @@ export const COMPARISON_OPERATORS: readonly ComparisonOperator[] = [
   'glob',
   'regex',
   'cidr',
+  'pmatch',
+  'intersects',
+  'bcontains',
+  'bstartswith',
 ];
 
 /** A literal as written: its type is decided by the field it is compared with. */
@@ -52,8 +59,8 @@ export interface Literal {
 }
 
 export type Condition =
-  | { kind: 'and'; left: Condition; right: Condition; at: Location }
-  | { kind: 'or'; left: Condition; right: Condition; at: Location }
+  /** Two or more operands, flat: a long `or` is one node, never a deep chain. */
+  | { kind: 'and' | 'or'; operands: Condition[]; at: Location }
   | { kind: 'not'; operand: Condition; at: Location }
   | { kind: 'exists'; field: string; at: Location }
   | {
@@ -75,59 +82,16 @@ export type Condition =
 /** A value after type checking: what the compiled predicate compares with. */
 export type TypedValue = string | number | bigint | boolean;
 
-export interface Exception {
-  name: string;
-  fields: string[];
-  comps: ComparisonOperator[];
-  /** One tuple per exception case, one literal per field. */
-  values: Literal[][];
-  at: Location;
-}
+/** Deepest nesting a condition may reach (parentheses, `not`, macros inside macros). */
+export const MAX_CONDITION_DEPTH = 200;
 
-export interface Correlation {
-  kind: 'sequence' | 'threshold';
-  /** Fields that make the correlation key (default: domain). */
-  by: string[];
-  /** Window in ms. */
-  within: number;
-  /** Sequence: the steps in order. Threshold: one step (the rule's condition). */
-  steps: { name: string; condition: Condition; at: Location }[];
-  /** Threshold: events needed within the window. */
-  count: number;
-  /** Most keys held at once; the oldest is evicted beyond it. */
-  maxKeys: number;
-  at: Location;
-}
-
-/** A rule as collected from YAML (conditions parsed, macros not yet expanded). */
-export interface RuleDefinition {
-  id: string;
-  name: string;
-  description: string;
-  /** Absent for a correlation rule whose steps carry the conditions. */
-  condition: Condition | undefined;
-  output: string;
-  outputAt: Location | undefined;
-  severity: Severity;
-  mitre: AttackTechnique[];
-  tags: string[];
-  enabled: boolean;
-  exceptions: Exception[];
-  /** Fields copied into the finding's evidence. */
-  fields: string[];
-  correlation: Correlation | undefined;
-  source: string | undefined;
-  at: Location;
-}
-
-export interface MacroDefinition {
-  name: string;
-  condition: Condition;
-  at: Location;
-}
-
-export interface ListDefinition {
-  name: string;
-  items: Literal[];
-  at: Location;
+/** `and`/`or` of the parts, flattening parts of the same kind; one part is itself. */
+export function junction(kind: 'and' | 'or', parts: Condition[], at: Location): Condition {
+  const operands: Condition[] = [];
+  for (const part of parts)
+    if (part.kind === kind) operands.push(...part.operands);
+    else operands.push(part);
+  if (operands.length === 1) return operands[0]!;
+  if (operands.length === 0) return { kind: 'bool', value: kind === 'and', at };
+  return { kind, operands, at };
 }

@@ -9,7 +9,7 @@ export function registerRulesCommands(program: Command): void {
   const rules = program.command('rules').description('Check, test and run detection rules');
   rules
     .command('lint')
-    .description('Load rule files and report every problem with file:line:col (exit 1 on errors)')
+    .description('Load rule files and report every problem with file:line:col (exit 2 on errors)')
     .argument('<paths...>', 'rule files or folders')
     .option('--strict', 'fail on warnings too')
     .option('--json', 'diagnostics as JSON')
@@ -19,7 +19,7 @@ export function registerRulesCommands(program: Command): void {
   rules
     .command('test')
     .description(
-      'Run the test cases (*.tests.yaml) beside the rules on their traces (exit 1 on failure)',
+      'Run the test cases (*.tests.yaml) beside the rules on their traces (exit 1 on a failed case, 2 on bad input)',
     )
     .argument('<paths...>', 'rule folders or files (test files are found in the same folders)')
     .option('-v, --verbose', 'print passing tests too')
@@ -29,7 +29,7 @@ export function registerRulesCommands(program: Command): void {
   rules
     .command('import-sigma')
     .description(
-      'Convert Sigma rules to Ringside rules where their log source maps (exit 1 if some do not)',
+      'Convert Sigma rules to Ringside rules where their log source maps (exit 2 if some do not)',
     )
     .argument('<files...>', 'Sigma rule files')
     .option('-o, --output <file>', 'write the Ringside rules there instead of stdout')
@@ -42,8 +42,14 @@ export function registerRulesCommands(program: Command): void {
     .argument('<paths...>', 'rule files or folders')
     .requiredOption('-t, --trace <file>', 'NDJSON trace to replay')
     .option('--stats', 'print detector figures (events, findings, correlation keys) to stderr')
-    .action(async (paths: string[], options: { trace: string; stats?: boolean }) => {
-      if (options.trace === '') throw new InputError('empty trace path', '--trace');
-      process.exitCode = await (await implementation()).runRules(paths, options);
-    });
+    .option(
+      '--sinks <file>',
+      'deliver the findings to the sinks of this file (docs/sinks.md), ECS on stdout',
+    )
+    .action(
+      async (paths: string[], options: { trace: string; stats?: boolean; sinks?: string }) => {
+        if (options.trace === '') throw new InputError('empty trace path', '--trace');
+        process.exitCode = await (await implementation()).runRules(paths, options);
+      },
+    );
 }

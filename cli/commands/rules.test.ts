@@ -34,7 +34,7 @@ describe('ringside rules lint', () => {
     );
     writeFileSync(join(folder, 'b.yaml'), '- list: unused\n  items: [a]\n');
     const output = capture();
-    expect(await lintRules([folder], {}, output)).toBe(1);
+    expect(await lintRules([folder], {}, output)).toBe(2);
     expect(output.errors).toEqual([
       `${join(folder, 'a.yaml')}:3:14: error UNKNOWN_FIELD: unknown field 'process.nam'`,
       `${join(folder, 'b.yaml')}:1:9: warning UNUSED: list 'unused' is not used by any rule`,
@@ -44,7 +44,7 @@ describe('ringside rules lint', () => {
       '- rule: a\n  severity: low\n  condition: process.name = x\n',
     );
     expect(await lintRules([folder], {}, capture())).toBe(0);
-    expect(await lintRules([folder], { strict: true }, capture())).toBe(1);
+    expect(await lintRules([folder], { strict: true }, capture())).toBe(2);
   });
 
   it('checks the test files beside the rules too', async () => {
@@ -55,7 +55,7 @@ describe('ringside rules lint', () => {
     );
     writeFileSync(join(folder, 'a.tests.yaml'), '- test: t\n  expect: [a]\n');
     const output = capture();
-    expect(await lintRules([folder], {}, output)).toBe(1);
+    expect(await lintRules([folder], {}, output)).toBe(2);
     expect(output.errors).toEqual([
       `${join(folder, 'a.tests.yaml')}:1:3: error MISSING_KEY: test 't' needs either 'trace' (a file) or 'events' (inline)`,
     ]);
@@ -109,7 +109,7 @@ describe('ringside rules test', () => {
       ),
     );
     const output = capture();
-    expect(await testRules([join(folder, 'rules')], {}, output)).toBe(1);
+    expect(await testRules([join(folder, 'rules')], {}, output)).toBe(2);
     expect(output.errors.join('\n')).toMatch(/linux\.yaml:\d+:\d+: error SYNTAX/);
 
     const second = copySamples();
@@ -119,7 +119,7 @@ describe('ringside rules test', () => {
       readFileSync(tests, 'utf8').replace('../traces/setuid-sudo.ndjson', '../traces/none.ndjson'),
     );
     const again = capture();
-    expect(await testRules([join(second, 'rules')], {}, again)).toBe(1);
+    expect(await testRules([join(second, 'rules')], {}, again)).toBe(2);
     expect(again.errors.join('\n')).toMatch(
       /linux\.tests\.yaml:36:3: error BAD_VALUE: test 'sudo becoming root.*cannot read the trace/,
     );
@@ -178,7 +178,7 @@ describe('ringside rules import-sigma', () => {
     expect(output.errors).toEqual(['1 Sigma rule(s) imported, 0 not mapped']);
     expect(await lintRules([out], { strict: true }, capture())).toBe(0);
     const mixed = capture();
-    expect(await importSigmaRules([good, bad], {}, mixed)).toBe(1);
+    expect(await importSigmaRules([good, bad], {}, mixed)).toBe(2);
     expect(mixed.errors[0]).toMatch(/bad\.yml:1:1: error SIGMA_UNMAPPED: W: log source/);
     expect(mixed.lines.join('\n')).toContain('rule: Netcat listener');
   });

@@ -1,5 +1,5 @@
-// `ringside rules lint|test|run <path…>`: check rule files, run their tests on recorded traces, or run
-// them over a trace. Exit codes for CI: 0 clean, 1 rule errors or failed tests, 2 unusable input.
+// `ringside rules lint|test|run|import-sigma`: check rule files, run their tests or run them over a
+// trace. Exit codes: 0 clean, 2 bad rule input (any error diagnostic), 1 a failed test case.
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { from, lastValueFrom, toArray } from 'rxjs';
@@ -42,7 +42,10 @@ function summary(result: LoadResult): string {
   return `${result.ruleset.files.length} file(s), ${result.ruleset.rules.length} rule(s) (${enabled} enabled), ${result.errorCount} error(s), ${warnings} warning(s)`;
 }
 
-/** `rules lint`: every diagnostic, then a summary; 1 if any error (or warning with strict). */
+/** Bad rule input: the rules, tests or Sigma files have errors (exit code 2). */
+const BAD_INPUT = 2;
+
+/** `rules lint`: every diagnostic, then a summary; 2 if any error (or warning with strict). */
 export async function lintRules(
   paths: string[],
   options: { strict?: boolean; json?: boolean },
@@ -68,7 +71,7 @@ export async function lintRules(
     output.out(summary(result));
   }
   const failing = options.strict === true ? result.diagnostics.length : result.errorCount;
-  return failing > 0 ? 1 : 0;
+  return failing > 0 ? BAD_INPUT : 0;
 }
 
 async function readTrace(path: string): Promise<VmiEvent[]> {
@@ -85,14 +88,14 @@ export async function testRules(
   if (result.errorCount > 0) {
     printDiagnostics(result.diagnostics, output);
     output.err(`rules do not load: ${summary(result)}`);
-    return 1;
+    return BAD_INPUT;
   }
   const engine = new RuleEngine(result.ruleset);
   const known = new Set(result.ruleset.rules.filter((rule) => rule.enabled).map((rule) => rule.id));
   const testFiles = await findTestFiles(paths);
   if (testFiles.length === 0) {
     output.err(`no test files (*.tests.yaml) under ${paths.join(', ')}`);
-    return 1;
+    return BAD_INPUT;
   }
   const bag = new DiagnosticBag();
   const results: RuleTestResult[] = [];
@@ -121,18 +124,23 @@ export async function testRules(
   output.out(
     `${results.length - failed} passed, ${failed} failed, ${bag.errorCount} test file error(s) (${testFiles.length} test file(s), ${result.ruleset.rules.length} rule(s))`,
   );
-  return failed > 0 || bag.errorCount > 0 ? 1 : 0;
+  return bag.errorCount > 0 ? BAD_INPUT : failed > 0 ? 1 : 0;
 }
 
-/** `rules run`: the findings of the rules over a trace, as NDJSON on stdout. */
+/**
+ * `rules run`: the findings of the rules over a trace, as NDJSON on stdout; with `sinks`, through
+ * the sinks of that file (and ECS on stdout), as `ringside monitor` delivers them.
+ */
 export async function runRules(
   paths: string[],
-  options: { trace: string; stats?: boolean },
+  options: { trace: string; stats?: boolean; sinks?: string },
   output: Output = stdio,
 ): Promise<number> {
   const result = await loadRulePaths(paths);
   printDiagnostics(result.diagnostics, output);
-  if (result.errorCount > 0) return 1;
+  // A rule with errors is left out; the others still run, and the exit code says input was bad.
+  if (result.errorCount > 0)
+    output.err(`warning: ${summary(result)}; rules with errors are left out of this run`);
   let stats: DetectorStats | undefined;
   const findings: Finding[] = await lastValueFrom(
     replayTrace(options.trace).pipe(
@@ -140,7 +148,16 @@ export async function runRules(
       toArray(),
     ),
   );
-  for (const finding of findings) output.out(toJson(finding));
+  if (options.sinks !== undefined) {
+    const { openSinks } = await import('../sinks-setup.js');
+    const sink = await openSinks({ text: false, sinksFile: options.sinks });
+    try {
+      for (const finding of findings) await sink.write(finding);
+      await sink.flush();
+    } finally {
+      await sink.close();
+    }
+  } else for (const finding of findings) output.out(toJson(finding));
   if (options.stats === true && stats !== undefined) output.err(JSON.stringify(stats));
   // Lost correlation state is never silent: say which rules dropped keys at their cap.
   for (const [rule, figures] of Object.entries(stats?.correlation ?? {}))
@@ -148,12 +165,12 @@ export async function runRules(
       output.err(
         `warning: ${rule} evicted ${figures.evicted} key(s) at its max_keys cap; partial matches were lost`,
       );
-  return 0;
+  return result.errorCount > 0 ? BAD_INPUT : 0;
 }
 
 /**
  * `rules import-sigma`: Sigma rules to Ringside YAML (stdout or --output), what did not map on
- * stderr; 0 when every rule mapped, 1 when some did not.
+ * stderr; 0 when every rule mapped, 2 when some did not (those that did are written all the same).
  */
 export async function importSigmaRules(
   files: string[],
@@ -177,5 +194,5 @@ export async function importSigmaRules(
   output.err(
     `${result.imported.length} Sigma rule(s) imported, ${result.diagnostics.length} not mapped`,
   );
-  return result.diagnostics.length > 0 ? 1 : 0;
+  return result.diagnostics.length > 0 ? BAD_INPUT : 0;
 }

@@ -8,6 +8,8 @@ export type FieldType = 'string' | 'number' | 'address' | 'boolean' | 'ip' | 'st
 export interface FieldDefinition {
   type: FieldType;
   description: string;
+  /** No detector fills it yet: a rule naming it loads, with a warning that it cannot fire. */
+  unfilled?: true;
 }
 
 export const EVENT_FIELDS: Readonly<Record<string, FieldDefinition>> = {
@@ -35,13 +37,47 @@ export const EVENT_FIELDS: Readonly<Record<string, FieldDefinition>> = {
   'process.executable': { type: 'string', description: 'Path of the executable' },
   'process.args': { type: 'string[]', description: 'argv' },
   'process.command_line': { type: 'string', description: 'argv joined with spaces' },
+  'process.command_line_truncated': {
+    type: 'boolean',
+    description: 'The command line was cut at the capture limit (1,024 bytes): match with care',
+    unfilled: true,
+  },
+  'process.command_line_length': {
+    type: 'number',
+    description: 'Length in bytes of the whole command line before any cut',
+    unfilled: true,
+  },
+  'process.working_directory': {
+    type: 'string',
+    description: 'Current working directory',
+    unfilled: true,
+  },
   'process.kernel_thread': { type: 'boolean', description: 'Kernel thread (no mm)' },
   'process.task': { type: 'address', description: 'task_struct address' },
   'process.parent.pid': { type: 'number', description: 'Parent pid' },
   'process.parent.name': { type: 'string', description: 'Parent comm' },
-  'process.parent.executable': { type: 'string', description: 'Parent executable' },
+  'process.parent.executable': {
+    type: 'string',
+    description: 'Parent executable',
+    unfilled: true,
+  },
   'user.id': { type: 'number', description: 'Real uid' },
   'user.group_id': { type: 'number', description: 'Real gid' },
+  'user.name': {
+    type: 'string',
+    description: 'User name from the guest passwd file, or "unresolved"',
+    unfilled: true,
+  },
+  'group.name': {
+    type: 'string',
+    description: 'Group name from the guest group file, or "unresolved"',
+    unfilled: true,
+  },
+  'container.id': {
+    type: 'string',
+    description: 'Container id (cgroup), empty on the host',
+    unfilled: true,
+  },
   'user.effective_id': { type: 'number', description: 'Effective uid' },
   'user.previous_id': { type: 'number', description: 'uid before a credential change' },
   'user.previous_effective_id': {
