@@ -1,0 +1,81 @@
+// One batch from the queue to the destination: send, dead-letter what is refused for good, retry what
+// the destination asks to retry (with backoff) until every finding in the batch is confirmed or refused.
+import type { SinkLog } from '../log.js';
+import type { QueueBatch } from '../queue/queue.js';
+import type { Redactor } from '../redact.js';
+import type { Destination, EncodedFinding } from '../types.js';
+import { abortableSleep } from './abortable-sleep.js';
+import { backoffDelay } from './backoff.js';
+import type { BackoffOptions } from './backoff.js';
+import { writeDeadLetters } from './dead-letter.js';
+import type { DeliveryState } from './delivery-state.js';
+
+export interface BatchDeliveryContext {
+  destination: Destination;
+  state: DeliveryState;
+  log: SinkLog;
+  redactor: Redactor;
+  deadLetterPath: string;
+  retry: BackoffOptions | undefined;
+  stop: AbortSignal;
+}
+
+/** Records refused for good go to the dead-letter file, counted and logged once per batch. */
+export async function deadLetter(
+  context: BatchDeliveryContext,
+  rejected: readonly { record: EncodedFinding; reason: string }[],
+): Promise<void> {
+  if (rejected.length === 0) return;
+  const { destination, state, log, deadLetterPath } = context;
+  await writeDeadLetters(deadLetterPath, destination.name, rejected);
+  state.counters.deadLettered += rejected.length;
+  log.error('sink: findings refused by the destination, written to the dead-letter file', {
+    sink: destination.name,
+    count: rejected.length,
+    file: deadLetterPath,
+    firstReason: rejected[0]!.reason,
+  });
+}
+
+/** Resolves true once the whole batch is confirmed or dead-lettered, false if stopped first. */
+export async function deliverBatch(
+  batch: QueueBatch,
+  context: BatchDeliveryContext,
+): Promise<boolean> {
+  const { destination, state, redactor, stop } = context;
+  let pending: EncodedFinding[] = batch.records;
+  let attempt = 0;
+  while (pending.length > 0) {
+    if (stop.aborted) return false;
+    let outcome;
+    try {
+      outcome = await destination.send(pending);
+    } catch (error) {
+      attempt += 1;
+      state.counters.retried += pending.length;
+      state.failed(error, attempt);
+      await abortableSleep(backoffDelay(attempt - 1, context.retry), stop);
+      continue;
+    }
+    const current = pending;
+    await deadLetter(
+      context,
+      outcome.rejected.map(({ index, reason }) => ({
+        record: current[index]!,
+        reason: redactor.redact(reason),
+      })),
+    );
+    state.delivered(pending.length - outcome.retry.length - outcome.rejected.length);
+    pending = outcome.retry.map(({ index }) => current[index]!);
+    if (pending.length > 0) {
+      attempt += 1;
+      state.counters.retried += pending.length;
+      state.failed(
+        new Error(`${pending.length} finding(s) to retry: ${outcome.retry[0]!.reason}`),
+        attempt,
+      );
+      await abortableSleep(backoffDelay(attempt - 1, context.retry), stop);
+    } else state.recovered();
+  }
+  return true;
+}
