@@ -1,5 +1,6 @@
 // One batch from the queue to the destination: send, dead-letter what is refused for good, retry what
 // the destination asks to retry (with backoff) until every finding in the batch is confirmed or refused.
+import { SinkError } from '../errors.js';
 import type { SinkLog } from '../log.js';
 import type { QueueBatch } from '../queue/queue.js';
 import type { Redactor } from '../redact.js';
@@ -37,6 +38,36 @@ export async function deadLetter(
   });
 }
 
+/**
+ * Dead-letters, retrying while the file cannot be written (disk full): the batch is not committed before
+ * its refused findings are on record. False if stopped first (the batch stays queued).
+ */
+async function deadLetterUntilWritten(
+  context: BatchDeliveryContext,
+  rejected: readonly { record: EncodedFinding; reason: string }[],
+): Promise<boolean> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await deadLetter(context, rejected);
+      return true;
+    } catch (error) {
+      context.state.failed(
+        new SinkError(
+          context.destination.name,
+          'STORAGE',
+          `cannot write the dead-letter file: ${String(error)}`,
+          {
+            cause: error,
+          },
+        ),
+        attempt,
+      );
+      if (context.stop.aborted) return false;
+      await abortableSleep(backoffDelay(attempt - 1, context.retry), context.stop);
+    }
+  }
+}
+
 /** Resolves true once the whole batch is confirmed or dead-lettered, false if stopped first. */
 export async function deliverBatch(
   batch: QueueBatch,
@@ -58,13 +89,14 @@ export async function deliverBatch(
       continue;
     }
     const current = pending;
-    await deadLetter(
+    const written = await deadLetterUntilWritten(
       context,
       outcome.rejected.map(({ index, reason }) => ({
         record: current[index]!,
         reason: redactor.redact(reason),
       })),
     );
+    if (!written) return false;
     state.delivered(pending.length - outcome.retry.length - outcome.rejected.length);
     pending = outcome.retry.map(({ index }) => current[index]!);
     if (pending.length > 0) {

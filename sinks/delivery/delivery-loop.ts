@@ -81,11 +81,17 @@ export async function runDeliveryLoop(
     }
     const delivered = deliverBatch(batch, context);
     commits = commits.then(async () => {
-      const ok = await delivered;
-      if (!ok) abandoned = true;
-      if (!abandoned) await queue.commit(batch);
-      slots.release();
-      options.onCommit();
+      try {
+        const ok = await delivered;
+        if (!ok) abandoned = true;
+        if (!abandoned) await queue.commit(batch);
+      } catch (error) {
+        // Never an unhandled rejection that would end the process; the next commit moves the cursor.
+        context.state.failed(error, 1);
+      } finally {
+        slots.release();
+        options.onCommit();
+      }
     });
   }
   await commits;

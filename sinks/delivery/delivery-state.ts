@@ -52,6 +52,33 @@ export class DeliveryState {
     this.health = next;
   }
 
+  /** Set while the queue cannot write (disk full): the sink refuses findings, so it is failing. */
+  private storageError: string | undefined;
+
+  /** write() refused a finding (queue full, disk full): counted in `dropped`, shown in the health. */
+  refused(error: unknown): void {
+    this.counters.dropped += 1;
+    if (error instanceof SinkError && error.failure === 'STORAGE') {
+      const message = this.redactor.message(error);
+      if (this.storageError === undefined)
+        this.log.error('sink: the queue cannot write to disk, findings are refused', {
+          sink: this.name,
+          error: message,
+        });
+      this.storageError = message;
+      this.lastError = message;
+      this.lastErrorAt = new Date().toISOString();
+    }
+  }
+
+  /** write() accepted a finding: the queue writes again. */
+  accepted(): void {
+    this.counters.accepted += 1;
+    if (this.storageError === undefined) return;
+    this.storageError = undefined;
+    this.log.info('sink: the queue writes to disk again', { sink: this.name });
+  }
+
   /** The destination confirmed `count` findings. */
   delivered(count: number): void {
     this.counters.sent += count;
@@ -76,13 +103,16 @@ export class DeliveryState {
   snapshot(queue: { records: number; diskBytes: number }): SinkMetrics {
     return {
       sink: this.name,
-      health: this.health,
+      health: this.storageError !== undefined && this.health !== 'closed' ? 'failing' : this.health,
       ...this.counters,
       queued: queue.records,
       queuedBytes: queue.diskBytes,
-      ...(this.lastError !== undefined
-        ? { lastError: this.lastError, lastErrorAt: this.lastErrorAt }
-        : {}),
+      // While the disk refuses findings that is the error to show, whatever delivery does meanwhile.
+      ...(this.storageError !== undefined
+        ? { lastError: this.storageError, lastErrorAt: this.lastErrorAt }
+        : this.lastError !== undefined
+          ? { lastError: this.lastError, lastErrorAt: this.lastErrorAt }
+          : {}),
       ...(this.lastSentAt !== undefined ? { lastSentAt: this.lastSentAt } : {}),
     };
   }

@@ -130,11 +130,10 @@ export async function createQueuedSink(options: QueuedSinkOptions): Promise<Queu
       try {
         await queue.append(encoded);
       } catch (error) {
-        if (error instanceof SinkError && error.failure === 'QUEUE_FULL')
-          state.counters.dropped += 1;
+        if (error instanceof SinkError && error.failure !== 'QUEUE_CLOSED') state.refused(error);
         throw error;
       }
-      state.counters.accepted += 1;
+      state.accepted();
     },
     flush: () => queue.sync(),
     drained: (timeoutMs = 30_000) => drain.wait(timeoutMs),
