@@ -7,7 +7,12 @@ import type { SinkMetrics } from '../types.js';
 export const METRICS_FILE = 'metrics.json';
 
 /** Metrics as saved: when, and by which process. */
-export type SavedMetrics = SinkMetrics & { savedAt?: string; pid?: number };
+export type SavedMetrics = Omit<SinkMetrics, 'health'> & {
+  /** A SinkHealth as saved; `ringside status` may show 'stopped' or 'stale' instead. */
+  health: string;
+  savedAt?: string;
+  pid?: number;
+};
 
 /**
  * The file is padded to this size so that, when the disk is full and no new file can be written, the
