@@ -46,6 +46,7 @@ const delivery = {
   concurrency: positive.max(64).optional(),
   retry: z.strictObject({ baseMs: positive.optional(), maxMs: positive.optional() }).optional(),
   failingAfter: positive.optional(),
+  probeIntervalMs: positive.optional(),
   metricsIntervalMs: positive.optional(),
   closeTimeoutMs: nonNegative.optional(),
 };

@@ -5,11 +5,11 @@ import type { SinkLog } from '../log.js';
 import type { QueueBatch } from '../queue/queue.js';
 import type { Redactor } from '../redact.js';
 import type { Destination, EncodedFinding } from '../types.js';
-import { abortableSleep } from './abortable-sleep.js';
 import { backoffDelay } from './backoff.js';
 import type { BackoffOptions } from './backoff.js';
 import { writeDeadLetters } from './dead-letter.js';
 import type { DeliveryState } from './delivery-state.js';
+import type { RecoveryWatch } from './recovery-watch.js';
 
 export interface BatchDeliveryContext {
   destination: Destination;
@@ -19,6 +19,7 @@ export interface BatchDeliveryContext {
   deadLetterPath: string;
   retry: BackoffOptions | undefined;
   stop: AbortSignal;
+  watch: RecoveryWatch;
 }
 
 /** Records refused for good go to the dead-letter file, counted and logged once per batch. */
@@ -63,18 +64,25 @@ async function deadLetterUntilWritten(
         attempt,
       );
       if (context.stop.aborted) return false;
-      await abortableSleep(backoffDelay(attempt - 1, context.retry), context.stop);
+      await context.watch.pause(backoffDelay(attempt - 1, context.retry), error);
     }
   }
 }
 
+/** The destination (or a proxy before it) refuses the request for its size: split, never retry as is. */
+const tooLarge = (error: unknown): boolean => error instanceof SinkError && error.status === 413;
+
 /** Resolves true once the whole batch is confirmed or dead-lettered, false if stopped first. */
-export async function deliverBatch(
-  batch: QueueBatch,
+export function deliverBatch(batch: QueueBatch, context: BatchDeliveryContext): Promise<boolean> {
+  return deliverRecords(batch.records, context);
+}
+
+async function deliverRecords(
+  records: EncodedFinding[],
   context: BatchDeliveryContext,
 ): Promise<boolean> {
-  const { destination, state, redactor, stop } = context;
-  let pending: EncodedFinding[] = batch.records;
+  const { destination, state, redactor, stop, watch } = context;
+  let pending = records;
   let attempt = 0;
   while (pending.length > 0) {
     if (stop.aborted) return false;
@@ -82,10 +90,11 @@ export async function deliverBatch(
     try {
       outcome = await destination.send(pending);
     } catch (error) {
+      if (tooLarge(error)) return splitTooLarge(pending, error, context);
       attempt += 1;
       state.counters.retried += pending.length;
       state.failed(error, attempt);
-      await abortableSleep(backoffDelay(attempt - 1, context.retry), stop);
+      await watch.pause(backoffDelay(attempt - 1, context.retry), error);
       continue;
     }
     const current = pending;
@@ -97,17 +106,42 @@ export async function deliverBatch(
       })),
     );
     if (!written) return false;
-    state.delivered(pending.length - outcome.retry.length - outcome.rejected.length);
+    const confirmed = pending.length - outcome.retry.length - outcome.rejected.length;
+    state.delivered(confirmed);
+    if (confirmed > 0) watch.delivered();
     pending = outcome.retry.map(({ index }) => current[index]!);
     if (pending.length > 0) {
       attempt += 1;
       state.counters.retried += pending.length;
-      state.failed(
-        new Error(`${pending.length} finding(s) to retry: ${outcome.retry[0]!.reason}`),
-        attempt,
-      );
-      await abortableSleep(backoffDelay(attempt - 1, context.retry), stop);
+      const error = new Error(`${pending.length} finding(s) to retry: ${outcome.retry[0]!.reason}`);
+      state.failed(error, attempt);
+      await watch.pause(backoffDelay(attempt - 1, context.retry), error);
     } else state.recovered();
   }
   return true;
+}
+
+/** 413: the halves go one after the other (in order); a single finding too large is dead-lettered. */
+async function splitTooLarge(
+  pending: EncodedFinding[],
+  error: unknown,
+  context: BatchDeliveryContext,
+): Promise<boolean> {
+  if (pending.length === 1)
+    return deadLetterUntilWritten(context, [
+      {
+        record: pending[0]!,
+        reason: `too large for the destination: ${context.redactor.message(error)}`,
+      },
+    ]);
+  const half = Math.ceil(pending.length / 2);
+  context.log.warn('sink: request too large for the destination (413), splitting the batch', {
+    sink: context.destination.name,
+    findings: pending.length,
+    into: [half, pending.length - half],
+  });
+  return (
+    (await deliverRecords(pending.slice(0, half), context)) &&
+    deliverRecords(pending.slice(half), context)
+  );
 }

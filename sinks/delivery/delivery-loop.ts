@@ -1,7 +1,6 @@
 // The delivery loop of a queued sink: starts the destination (retried while it is down), then keeps up
 // to `concurrency` batches in flight and commits them to the queue strictly in order, so that the
 // queue's cursor never moves past a finding the destination has not confirmed.
-import { abortableSleep } from './abortable-sleep.js';
 import { backoffDelay } from './backoff.js';
 import { deliverBatch } from './batch-delivery.js';
 import type { BatchDeliveryContext } from './batch-delivery.js';
@@ -56,7 +55,7 @@ async function startDestination(context: BatchDeliveryContext): Promise<void> {
       return;
     } catch (error) {
       state.failed(error, attempt);
-      await abortableSleep(backoffDelay(attempt - 1, context.retry), stop);
+      await context.watch.pause(backoffDelay(attempt - 1, context.retry), error);
     }
   }
 }

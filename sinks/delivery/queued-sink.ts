@@ -16,6 +16,7 @@ import type { BatchDeliveryContext } from './batch-delivery.js';
 import { runDeliveryLoop } from './delivery-loop.js';
 import { DeliveryState } from './delivery-state.js';
 import { saveMetrics } from './metrics-file.js';
+import { RecoveryWatch } from './recovery-watch.js';
 
 export interface QueuedSinkOptions {
   destination: Destination;
@@ -28,6 +29,8 @@ export interface QueuedSinkOptions {
   /** Batches in flight at once (committed in order). Default 2. */
   concurrency?: number;
   retry?: BackoffOptions;
+  /** While the destination is unreachable, how often it is probed to resume at once. Default 250 ms. */
+  probeIntervalMs?: number;
   /** After this many consecutive failures the sink reports 'failing' instead of 'retrying'. Default 5. */
   failingAfter?: number;
   /** How often metrics.json is rewritten, ms. Default 1000. */
@@ -44,6 +47,16 @@ export interface QueuedSink extends Sink {
   drained(timeoutMs?: number): Promise<boolean>;
   readonly directory: string;
 }
+
+/** Whether `promise` settles within `ms` (its outcome is not needed: errors are recorded elsewhere). */
+const settlesWithin = (promise: Promise<unknown>, ms: number): Promise<boolean> =>
+  Promise.race([
+    promise.then(
+      () => true,
+      () => true,
+    ),
+    new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms).unref()),
+  ]);
 
 /** Waiters for an empty queue (drained()). */
 class DrainWaiters {
@@ -87,6 +100,7 @@ export async function createQueuedSink(options: QueuedSinkOptions): Promise<Queu
     deadLetterPath: join(directory, 'dead-letter.ndjson'),
     retry: options.retry,
     stop: stop.signal,
+    watch: new RecoveryWatch(destination, stop.signal, options.probeIntervalMs),
   };
   const loop = runDeliveryLoop(context, {
     queue,
@@ -140,20 +154,18 @@ export async function createQueuedSink(options: QueuedSinkOptions): Promise<Queu
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
-      await queue.sync();
+      const closeTimeoutMs = options.closeTimeoutMs ?? 5000;
+      await queue.sync().catch(() => undefined); // a refused sync has already refused its findings
       stop.abort();
-      const settled = await Promise.race([
-        loop.then(() => true),
-        new Promise<boolean>((resolve) =>
-          setTimeout(() => resolve(false), options.closeTimeoutMs ?? 5000).unref(),
-        ),
-      ]);
-      if (!settled)
+      // Never hangs: a batch still in flight after closeTimeoutMs is abandoned (it stays queued), and
+      // closing the destination (its sockets) ends that request.
+      if (!(await settlesWithin(loop, closeTimeoutMs)))
         log.warn('sink: closing with a batch in flight; it stays queued for the next run', {
           sink: name,
         });
-      await destination.close();
-      await loop;
+      if (!(await settlesWithin(destination.close(), closeTimeoutMs)))
+        log.warn('sink: the destination did not close in time', { sink: name });
+      await settlesWithin(loop, closeTimeoutMs);
       clearInterval(metricsTimer);
       state.health = 'closed';
       await queue.close();
