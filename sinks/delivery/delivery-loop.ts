@@ -1,6 +1,7 @@
 // The delivery loop of a queued sink: starts the destination (retried while it is down), then keeps up
 // to `concurrency` batches in flight and commits them to the queue strictly in order, so that the
 // queue's cursor never moves past a finding the destination has not confirmed.
+import { SinkError } from '../errors.js';
 import { backoffDelay } from './backoff.js';
 import { deliverBatch } from './batch-delivery.js';
 import type { BatchDeliveryContext } from './batch-delivery.js';
@@ -46,6 +47,9 @@ class InFlightSlots {
   }
 }
 
+/** The loop stopped on purpose (already recorded in the state). */
+export class HaltedError extends Error {}
+
 async function startDestination(context: BatchDeliveryContext): Promise<void> {
   const { destination, state, stop } = context;
   if (!destination.start) return;
@@ -54,6 +58,11 @@ async function startDestination(context: BatchDeliveryContext): Promise<void> {
       await destination.start();
       return;
     } catch (error) {
+      if (error instanceof SinkError && error.failure === 'MISCONFIGURED') {
+        // Retrying cannot help and sending would re-send forever: stop; the queue keeps everything.
+        state.stopped(error);
+        throw new HaltedError();
+      }
       state.failed(error, attempt);
       await context.watch.pause(backoffDelay(attempt - 1, context.retry), error);
     }

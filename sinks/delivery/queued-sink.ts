@@ -13,7 +13,7 @@ import type { Destination, EncodedFinding, Sink, SinkMetrics } from '../types.js
 import type { BackoffOptions } from './backoff.js';
 import { deadLetter } from './batch-delivery.js';
 import type { BatchDeliveryContext } from './batch-delivery.js';
-import { runDeliveryLoop } from './delivery-loop.js';
+import { HaltedError, runDeliveryLoop } from './delivery-loop.js';
 import { DeliveryState } from './delivery-state.js';
 import { saveMetrics } from './metrics-file.js';
 import { RecoveryWatch } from './recovery-watch.js';
@@ -108,7 +108,9 @@ export async function createQueuedSink(options: QueuedSinkOptions): Promise<Queu
     batchBytes: options.batchBytes ?? 8 << 20,
     concurrency: options.concurrency ?? 2,
     onCommit: () => drain.wake(),
-  }).catch((error: unknown) => state.stopped(error));
+  }).catch((error: unknown) => {
+    if (!(error instanceof HaltedError)) state.stopped(error);
+  });
 
   const metrics = (): SinkMetrics => state.snapshot(queue.depth());
   const persist = (): Promise<void> =>
