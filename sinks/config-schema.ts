@@ -100,7 +100,6 @@ const schemas = {
     enterpriseId: positive.optional(),
     tls: tls.extend({ serverName: z.string().min(1).optional() }).optional(),
     maxDatagramBytes: z.int().min(480).max(65507).optional(),
-    udpRatePerSecond: positive.optional(),
     connectTimeoutMs: positive.optional(),
   }),
   splunk: z.strictObject({
