@@ -1,7 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { InputError } from '../introspect/errors.js';
 import { createSinksFromConfig } from './config.js';
 import { readQueueStatus } from './delivery/status.js';
 import { memoryLog } from './log.js';
@@ -75,5 +76,87 @@ sinks:
         setup,
       ),
     ).rejects.toThrow('two sinks are named "a"');
+  });
+
+  it('refuses unknown keys and bad values with one line naming the file and the key', async () => {
+    const setup = { observer, queueRoot: directory, log: memoryLog(), source: 'ringside.yaml' };
+    const es = { type: 'elasticsearch', node: 'http://127.0.0.1:9200' };
+    const cases: [object, string][] = [
+      [
+        { ...es, nameSpace: 'prod' },
+        'ringside.yaml: sinks[0].nameSpace: unknown key (did you mean "namespace"?)',
+      ],
+      [
+        { ...es, batchsize: 10 },
+        'ringside.yaml: sinks[0].batchsize: unknown key (did you mean "batchSize"?)',
+      ],
+      [
+        { ...es, tls: { ca_file: '/ca.pem' } },
+        'ringside.yaml: sinks[0].tls.ca_file: unknown key (did you mean "caFile"?)',
+      ],
+      [{ ...es, queue: { maxBytes: -5 } }, 'ringside.yaml: sinks[0].queue.maxBytes: '],
+      [
+        { ...es, node: 'http//es:9200' },
+        'ringside.yaml: sinks[0].node: must be an http:// or https:// URL',
+      ],
+      [
+        { ...es, node: 'ftp://es.example/' },
+        'ringside.yaml: sinks[0].node: must be an http:// or https:// URL, not "ftp://es.example/"',
+      ],
+      [
+        { type: 'splunk', url: 'ftp://s:8088', token: { env: 'T' } },
+        'ringside.yaml: sinks[0].url: must be an http:// or https:// URL',
+      ],
+      [
+        { type: 'syslog', host: 'h', port: 514, transport: 'tcp', fomat: 'cef' },
+        'ringside.yaml: sinks[0].fomat: unknown key',
+      ],
+    ];
+    for (const [entry, message] of cases) {
+      const error = await createSinksFromConfig({ sinks: [entry] }, setup).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(InputError);
+      expect((error as Error).message.startsWith(message)).toBe(true);
+      expect((error as Error).message).not.toContain('\n');
+    }
+    expect(readdirSync(directory)).toEqual([]);
+  });
+
+  it('refuses a queue directory it cannot use, as bad input naming it', async () => {
+    const notADirectory = join(directory, 'file');
+    writeFileSync(notADirectory, 'x');
+    const error = await createSinksFromConfig(
+      { sinks: [{ type: 'elasticsearch', name: 'es', node: 'http://127.0.0.1:9' }] },
+      { observer, queueRoot: notADirectory, log: memoryLog(), source: 'ringside.yaml' },
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as Error).message).toMatch(
+      /^ringside\.yaml: sinks\[0\]: cannot use the queue directory .*\/file\/es \(ENOTDIR|EEXIST\)$/,
+    );
+  });
+
+  it('warns when certificate verification is turned off', async () => {
+    const log = memoryLog();
+    const fanout = await createSinksFromConfig(
+      {
+        sinks: [
+          {
+            type: 'syslog',
+            name: 'tls-unverified',
+            host: '127.0.0.1',
+            port: 9,
+            transport: 'tls',
+            tls: { verify: false },
+          },
+        ],
+      },
+      { observer, queueRoot: directory, log, source: 'ringside.yaml' },
+    );
+    await fanout.close();
+    expect(log.lines).toContainEqual(
+      expect.objectContaining({
+        level: 'warn',
+        message: expect.stringContaining('tls.verify is false') as unknown,
+      }),
+    );
   });
 });

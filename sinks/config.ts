@@ -1,16 +1,17 @@
 // Sinks from configuration (a YAML/JSON object): one entry per sink, each network sink given its own
-// queue directory under one root (the one `ringside status` reads), all fanned out. Secrets are named
-// by environment variable or file in the configuration, never written in it.
+// queue directory under one root (the one `ringside status` reads), all fanned out. The file is checked
+// against a schema first (config-schema.ts); secrets are named by env or file, never written in it.
+import { accessSync, constants, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { InputError } from '../introspect/errors.js';
-import type { SecretSource } from './credentials.js';
+import { InputError, RingsideError } from '../introspect/errors.js';
+import { validateSinksConfig } from './config-schema.js';
+import type { SinkEntry } from './config-schema.js';
 import { defaultQueueRoot } from './delivery/status.js';
 import { createFanout } from './delivery/fanout.js';
 import type { Fanout } from './delivery/fanout.js';
 import type { Observer } from './ecs/document.js';
 import { createElasticsearchSink } from './elasticsearch/sink.js';
 import { createFileSink } from './file/sink.js';
-import { DOCUMENT_FORMATS, type DocumentFormat } from './format.js';
 import { stderrLog } from './log.js';
 import type { SinkLog } from './log.js';
 import { createSplunkSink } from './splunk/sink.js';
@@ -18,12 +19,8 @@ import { createStdoutSink } from './stdout/sink.js';
 import { createSyslogSink } from './syslog/sink.js';
 import type { Sink } from './types.js';
 
-export interface SinkConfigEntry {
-  type: 'stdout' | 'file' | 'elasticsearch' | 'syslog' | 'splunk';
-  /** Names the queue directory and the sink in `ringside status`; default "<type>-<index>". */
-  name?: string;
-  [option: string]: unknown;
-}
+/** One entry of the file, as the schema (config-schema.ts) checked it. */
+export type SinkConfigEntry = SinkEntry;
 
 export interface SinksSetup {
   observer: Observer;
@@ -34,24 +31,53 @@ export interface SinksSetup {
   source?: string;
 }
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  value !== null && typeof value === 'object' && !Array.isArray(value);
+/** The queue directory must be usable now: refusing it later would be an internal error mid-run. */
+function checkQueueDirectory(directory: string, where: string): void {
+  try {
+    mkdirSync(directory, { recursive: true, mode: 0o700 });
+    accessSync(directory, constants.W_OK | constants.X_OK);
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new InputError(`cannot use the queue directory ${directory} (${reason})`, where);
+  }
+}
 
-/** Checks a secret reference and refuses an inline secret (it would sit in a config file or argv). */
-function secret(value: unknown, where: string): SecretSource {
-  if (isRecord(value) && typeof value.env === 'string') return { env: value.env };
-  if (isRecord(value) && typeof value.file === 'string') return { file: value.file };
-  throw new InputError(
-    'a secret must be { env: NAME } or { file: PATH }, never the value itself',
-    where,
-  );
+/** Certificate checks off: said loudly once per sink, since it lets anyone on the path read findings. */
+function warnUnverifiedTls(entry: SinkEntry, where: string, log: SinkLog): void {
+  if ('tls' in entry && entry.tls?.verify === false)
+    log.warn('sinks: tls.verify is false: the destination certificate is NOT checked', {
+      sink: where,
+    });
+}
+
+async function createSink(
+  entry: SinkEntry,
+  name: string,
+  where: string,
+  setup: SinksSetup,
+  root: string,
+  log: SinkLog,
+): Promise<Sink> {
+  const { observer } = setup;
+  if (entry.type === 'stdout') return createStdoutSink({ observer, format: entry.format });
+  if (entry.type === 'file') return createFileSink({ ...entry, observer, log });
+  const directory = join(root, name);
+  checkQueueDirectory(directory, where);
+  warnUnverifiedTls(entry, where, log);
+  const common = { observer, log, queue: { ...entry.queue, directory } };
+  switch (entry.type) {
+    case 'elasticsearch':
+      return createElasticsearchSink({ ...entry, ...common });
+    case 'syslog':
+      return createSyslogSink({ ...entry, ...common });
+    case 'splunk':
+      return createSplunkSink({ ...entry, ...common });
+  }
 }
 
 export async function createSinksFromConfig(config: unknown, setup: SinksSetup): Promise<Fanout> {
   const source = setup.source ?? 'sinks configuration';
-  const entries = isRecord(config) ? config.sinks : config;
-  if (!Array.isArray(entries) || entries.length === 0)
-    throw new InputError('expected a non-empty list of sinks', source);
+  const entries = validateSinksConfig(config, source);
   const log = setup.log ?? stderrLog;
   const root = setup.queueRoot ?? defaultQueueRoot();
   const names = new Set<string>();
@@ -59,94 +85,16 @@ export async function createSinksFromConfig(config: unknown, setup: SinksSetup):
   try {
     for (const [index, entry] of entries.entries()) {
       const where = `${source}: sinks[${index}]`;
-      if (!isRecord(entry) || typeof entry.type !== 'string')
-        throw new InputError('each sink needs a type', where);
-      const name = typeof entry.name === 'string' ? entry.name : `${entry.type}-${index}`;
-      if (!/^[A-Za-z0-9._-]+$/.test(name))
-        throw new InputError(`name "${name}" must be letters, digits, . _ -`, where);
+      const name = entry.name ?? `${entry.type}-${index}`;
       if (names.has(name)) throw new InputError(`two sinks are named "${name}"`, where);
       names.add(name);
-      const queue = { ...(isRecord(entry.queue) ? entry.queue : {}), directory: join(root, name) };
-      const common = { ...entry, observer: setup.observer, log, queue };
-      switch (entry.type) {
-        case 'stdout':
-          if (
-            entry.format !== undefined &&
-            !DOCUMENT_FORMATS.includes(entry.format as DocumentFormat)
-          )
-            throw new InputError(
-              `format must be one of ${DOCUMENT_FORMATS.join(', ')}, not ${JSON.stringify(entry.format)}`,
-              where,
-            );
-          sinks.push(
-            createStdoutSink({
-              observer: setup.observer,
-              format: entry.format as DocumentFormat | undefined,
-            }),
-          );
-          break;
-        case 'file':
-          if (typeof entry.path !== 'string')
-            throw new InputError('a file sink needs a path', where);
-          sinks.push(
-            await createFileSink({
-              ...(entry as object),
-              path: entry.path,
-              observer: setup.observer,
-              log,
-            }),
-          );
-          break;
-        case 'elasticsearch': {
-          if (typeof entry.node !== 'string' && !Array.isArray(entry.node))
-            throw new InputError('an elasticsearch sink needs a node URL', where);
-          const auth = isRecord(entry.auth)
-            ? 'apiKey' in entry.auth
-              ? { apiKey: secret(entry.auth.apiKey, `${where}.auth.apiKey`) }
-              : {
-                  username: String(entry.auth.username),
-                  password: secret(entry.auth.password, `${where}.auth.password`),
-                }
-            : undefined;
-          sinks.push(
-            await createElasticsearchSink({
-              ...common,
-              node: entry.node as string | string[],
-              auth,
-            }),
-          );
-          break;
-        }
-        case 'syslog':
-          if (typeof entry.host !== 'string' || typeof entry.port !== 'number')
-            throw new InputError('a syslog sink needs host and port', where);
-          if (!['udp', 'tcp', 'tls'].includes(String(entry.transport)))
-            throw new InputError('transport must be udp, tcp or tls', where);
-          sinks.push(
-            await createSyslogSink({
-              ...common,
-              host: entry.host,
-              port: entry.port,
-              transport: entry.transport as 'udp' | 'tcp' | 'tls',
-            }),
-          );
-          break;
-        case 'splunk':
-          if (typeof entry.url !== 'string')
-            throw new InputError('a splunk sink needs a url', where);
-          sinks.push(
-            await createSplunkSink({
-              ...common,
-              url: entry.url,
-              token: secret(entry.token, `${where}.token`),
-            }),
-          );
-          break;
-        default:
-          throw new InputError(
-            `unknown sink type "${entry.type}" (stdout, file, elasticsearch, syslog, splunk)`,
-            where,
-          );
+      try {
+        sinks.push(await createSink(entry, name, where, setup, root, log));
+      } catch (error) {
+        // The factories name their own input (a secret, a CA file); anything else is this entry's.
+        if (error instanceof RingsideError) throw error;
+        const reason = error instanceof Error ? error.message : String(error);
+        throw new InputError(reason, where, { cause: error });
       }
     }
   } catch (error) {

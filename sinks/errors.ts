@@ -7,6 +7,8 @@ export type SinkFailure =
   | 'THROTTLED' // 429 or "server busy": try again later
   | 'REFUSED' // 4xx on the whole request (bad credentials, bad request): retried, but the sink is failing
   | 'QUEUE_FULL' // the on-disk queue reached its bound and the policy refused the finding
+  | 'STORAGE' // the queue could not write to its disk (full, read-only): the finding was refused
+  | 'MISCONFIGURED' // the destination answers, but not as configured (e.g. HEC acks off on the token): stop
   | 'QUEUE_CLOSED'; // written after close()
 
 export class SinkError extends RingsideError {

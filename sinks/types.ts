@@ -64,6 +64,11 @@ export interface Destination {
   readonly name: string;
   /** Called once before the first send (index templates, connections); may throw a retryable SinkError. */
   start?(): Promise<void>;
+  /**
+   * A cheap check that the destination answers again (health endpoint, connect), used while batches
+   * wait after a connection failure so that delivery resumes as soon as it is back. True if it answers.
+   */
+  probe?(): Promise<boolean>;
   encode(finding: Finding): EncodedFinding;
   send(batch: readonly EncodedFinding[]): Promise<DeliveryOutcome>;
   close(): Promise<void>;

@@ -27,5 +27,5 @@ export async function writeDeadLetters(
       body: record.body,
     } satisfies DeadLetter),
   );
-  await appendFile(path, `${lines.join('\n')}\n`);
+  await appendFile(path, `${lines.join('\n')}\n`, { mode: 0o600 });
 }

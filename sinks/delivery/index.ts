@@ -4,3 +4,4 @@ export * from './fanout.js';
 export * from './metrics-file.js';
 export * from './queued-sink.js';
 export * from './status.js';
+export * from './delivery-state.js';

@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SinkError } from '../errors.js';
@@ -60,6 +61,40 @@ describe('ringside status data', () => {
     expect(lines[2]).toMatch(/^es-b\s+closed\s+30\s/);
     expect(lines[3]).toContain('es-b: last error at');
     expect(lines[3]).toContain('ECONNREFUSED');
+  });
+
+  it('never shows "ok" for a process that was killed without closing its sink', async () => {
+    const sink = await createQueuedSink({
+      destination: destination('es-live', true),
+      queue: { directory: join(root, 'live') },
+      metricsIntervalMs: 20,
+      log: memoryLog(),
+    });
+    await sink.write(syntheticFinding(1));
+    await sink.drained(5000);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    // This process runs: its sink is ok.
+    expect((await readQueueStatus(root))[0]!.metrics).toMatchObject({ health: 'ok' });
+    // The same metrics as a killed process left them: saved by a pid that no longer exists.
+    const child = spawn('sleep', ['60']);
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+    const saved = JSON.parse(readFileSync(join(root, 'live', 'metrics.json'), 'utf8')) as object;
+    await sink.close();
+    writeFileSync(
+      join(root, 'live', 'metrics.json'),
+      JSON.stringify({ ...saved, pid: child.pid, health: 'ok' }),
+    );
+    const [row] = await readQueueStatus(root);
+    expect(row!.metrics!.health).toBe('stopped');
+    expect(formatStatus([row!])[1]).toMatch(/^es-live\s+stopped\s/);
+    // Without a pid (an older file) and not saved for minutes: stale, not ok.
+    writeFileSync(
+      join(root, 'live', 'metrics.json'),
+      JSON.stringify({ ...saved, pid: undefined, health: 'ok', savedAt: '2026-01-01T00:00:00Z' }),
+    );
+    expect((await readQueueStatus(root))[0]!.metrics!.health).toBe('stale');
   });
 
   it('says so when there is nothing, and honours RINGSIDE_QUEUE_DIR', async () => {

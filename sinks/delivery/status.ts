@@ -5,8 +5,9 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { DurableQueue } from '../queue/queue.js';
-import type { SinkMetrics } from '../types.js';
 import { loadMetrics } from './metrics-file.js';
+import type { SavedMetrics } from './metrics-file.js';
+import type { SinkMetrics } from '../types.js';
 
 /** Where queued sinks keep their queues unless told otherwise: $RINGSIDE_QUEUE_DIR, else a state dir. */
 export function defaultQueueRoot(environment = process.env): string {
@@ -17,9 +18,34 @@ export function defaultQueueRoot(environment = process.env): string {
 
 export interface QueueStatus {
   directory: string;
-  metrics: (SinkMetrics & { savedAt?: string }) | undefined;
+  metrics: SavedMetrics | undefined;
   diskBytes: number;
   deadLetterFindings: number;
+}
+
+/** Whether the process `pid` exists (EPERM: it does, owned by someone else). */
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Metrics older than this, from a process that did not close its sink, are not news. */
+const STALE_MS = 30_000;
+
+/**
+ * The health to show: what the process saved, unless it did not close its sink and is gone (killed,
+ * crashed) — then "stopped", never the "ok" it last wrote — or has not saved for a long time.
+ */
+export function observedHealth(metrics: SavedMetrics, now = Date.now()): string {
+  if (metrics.health === 'closed') return metrics.health;
+  if (metrics.pid !== undefined && !running(metrics.pid)) return 'stopped';
+  const savedAt = metrics.savedAt !== undefined ? Date.parse(metrics.savedAt) : NaN;
+  if (!(now - savedAt < STALE_MS)) return 'stale';
+  return metrics.health;
 }
 
 export async function readQueueStatus(root: string): Promise<QueueStatus[]> {
@@ -37,7 +63,7 @@ export async function readQueueStatus(root: string): Promise<QueueStatus[]> {
       : 0;
     rows.push({
       directory,
-      metrics,
+      metrics: metrics && { ...metrics, health: observedHealth(metrics) },
       diskBytes: await DurableQueue.diskUsage(directory),
       deadLetterFindings,
     });

@@ -139,6 +139,15 @@ export function createElasticsearchDestination(
       }
     },
 
+    async probe(): Promise<boolean> {
+      try {
+        await client.ping({}, { requestTimeout: 1000, maxRetries: 0 });
+        return true;
+      } catch {
+        return false;
+      }
+    },
+
     encode(finding: Finding): EncodedFinding {
       return { id: finding.id, body: ecsJson(toEcs(finding, options.observer, namespace)) };
     },

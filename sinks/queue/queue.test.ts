@@ -29,6 +29,42 @@ async function drain(queue: DurableQueue, count: number): Promise<string[]> {
 }
 
 describe('DurableQueue', () => {
+  it('keeps its files readable by their owner only (findings carry command lines)', async () => {
+    const previous = process.umask(0o022);
+    try {
+      const queueDirectory = join(directory, 'q');
+      const queue = await DurableQueue.open({ directory: queueDirectory });
+      await queue.append(record(1));
+      await queue.commit(await queue.read(10));
+      await queue.close();
+      const { saveMetrics } = await import('../delivery/metrics-file.js');
+      await saveMetrics(queueDirectory, {
+        sink: 's',
+        health: 'ok',
+        accepted: 1,
+        queued: 0,
+        queuedBytes: 0,
+        sent: 1,
+        retried: 0,
+        deadLettered: 0,
+        dropped: 0,
+      });
+      const { writeDeadLetters } = await import('../delivery/dead-letter.js');
+      await writeDeadLetters(join(queueDirectory, 'dead-letter.ndjson'), 's', [
+        { record: record(2), reason: 'refused' },
+      ]);
+      expect(statSync(queueDirectory).mode & 0o777).toBe(0o700);
+      const files = readdirSync(queueDirectory);
+      expect(files).toEqual(
+        expect.arrayContaining(['cursor.json', 'metrics.json', 'dead-letter.ndjson']),
+      );
+      for (const file of files)
+        expect([file, statSync(join(queueDirectory, file)).mode & 0o777]).toEqual([file, 0o600]);
+    } finally {
+      process.umask(previous);
+    }
+  });
+
   it('acknowledges an append only once the record is on disk, syncing appends in groups', async () => {
     const queue = await DurableQueue.open({ directory });
     const appends = Array.from({ length: 1000 }, (_, n) => queue.append(record(n)));

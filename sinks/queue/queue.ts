@@ -59,6 +59,10 @@ const SEGMENT = /^segment-(\d{12})\.q$/;
 const segmentName = (segment: number): string =>
   `segment-${segment.toString().padStart(12, '0')}.q`;
 const READ_CHUNK = 1 << 20;
+/** Queue files hold findings (process names, command lines): readable by their owner only. */
+const FILE_MODE = 0o600;
+const describe = (error: unknown): string =>
+  error instanceof Error ? error.message : String(error);
 
 /** Waits for one of `events`, the abort of `signal` or `timeoutMs`, and leaves no listener behind. */
 function wake(
@@ -167,7 +171,7 @@ export class DurableQueue {
   }
 
   private async recover(): Promise<void> {
-    mkdirSync(this.directory, { recursive: true });
+    mkdirSync(this.directory, { recursive: true, mode: 0o700 });
     try {
       const saved = JSON.parse(
         await readFile(join(this.directory, 'cursor.json'), 'utf8'),
@@ -221,7 +225,11 @@ export class DurableQueue {
     this.readPosition = { ...this.cursor };
     this.writeSegment = numbers.length > 0 ? numbers[numbers.length - 1]! : this.cursor.segment;
     if (!this.segments.has(this.writeSegment)) this.segments.set(this.writeSegment, 0);
-    this.writeHandle = await open(join(this.directory, segmentName(this.writeSegment)), 'a');
+    this.writeHandle = await open(
+      join(this.directory, segmentName(this.writeSegment)),
+      'a',
+      FILE_MODE,
+    );
     this.durable = { segment: this.writeSegment, offset: this.segments.get(this.writeSegment)! };
     if (this.recordCount > 0)
       this.log.info('queue: replaying findings left by a previous run', {
@@ -376,7 +384,13 @@ export class DurableQueue {
       });
       this.pendingBytes -= bytes;
       this.recordCount -= group.length;
-      for (const item of group) item.reject(error);
+      const refusal = new SinkError(
+        this.name,
+        'STORAGE',
+        `cannot write the queue (${describe(error)}): finding not accepted`,
+        { cause: error },
+      );
+      for (const item of group) item.reject(refusal);
     }
   }
 
@@ -384,7 +398,11 @@ export class DurableQueue {
     await this.writeHandle?.close();
     this.writeSegment += 1;
     this.segments.set(this.writeSegment, 0);
-    this.writeHandle = await open(join(this.directory, segmentName(this.writeSegment)), 'a');
+    this.writeHandle = await open(
+      join(this.directory, segmentName(this.writeSegment)),
+      'a',
+      FILE_MODE,
+    );
   }
 
   /**
@@ -480,9 +498,7 @@ export class DurableQueue {
     this.cursor = { ...batch.end };
     this.recordCount -= this.batchRecords.get(batch) ?? batch.records.length;
     this.batchRecords.delete(batch);
-    const path = join(this.directory, 'cursor.json');
-    await writeFile(`${path}.tmp`, JSON.stringify(this.cursor));
-    await rename(`${path}.tmp`, path);
+    await this.saveCursor();
     for (const [segment, size] of [...this.segments]) {
       const consumed =
         segment < this.cursor.segment ||
@@ -494,6 +510,33 @@ export class DurableQueue {
       this.segments.delete(segment);
     }
     this.events.emit('space');
+  }
+
+  private cursorUnsaved = false;
+  /**
+   * Saves the cursor (atomically: temporary file, then rename). A failure (disk full) is logged once and
+   * not fatal: the cursor in memory is right, the next commit saves it, and after a crash the older
+   * saved cursor only means a re-send (at least once). Deleting delivered segments gives space back.
+   */
+  private async saveCursor(): Promise<void> {
+    const path = join(this.directory, 'cursor.json');
+    try {
+      await writeFile(`${path}.tmp`, JSON.stringify(this.cursor), { mode: FILE_MODE });
+      await rename(`${path}.tmp`, path);
+      if (this.cursorUnsaved) this.log.info('queue: cursor saved again', { queue: this.name });
+      this.cursorUnsaved = false;
+    } catch (error) {
+      await rm(`${path}.tmp`, { force: true }).catch(() => undefined);
+      if (!this.cursorUnsaved)
+        this.log.warn(
+          'queue: cannot save the cursor; delivered findings may be re-sent after a crash',
+          {
+            queue: this.name,
+            error: describe(error),
+          },
+        );
+      this.cursorUnsaved = true;
+    }
   }
 
   /** Syncs what is pending, then closes the files. What was not committed stays for the next run. */

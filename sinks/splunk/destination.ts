@@ -131,6 +131,21 @@ export function createSplunkDestination(
   return {
     name,
     redactor,
+    /** With acknowledgement on, checks the token has it too (else HEC indexes but never acks: re-sends). */
+    async start(): Promise<void> {
+      if (!ackEnabled) return;
+      const { status, answer } = await call(
+        `/services/collector/ack?channel=${encodeURIComponent(channel)}`,
+        JSON.stringify({ acks: [0] }),
+      );
+      if (status === 400 && answer.code === 14)
+        throw new SinkError(
+          name,
+          'MISCONFIGURED',
+          'indexer acknowledgement is off for this token but ack.enabled is true: enable it on the token, or set ack.enabled: false',
+        );
+      if (status !== 200) throw failure(status, answer);
+    },
     encode(finding: Finding): EncodedFinding {
       return {
         id: finding.id,

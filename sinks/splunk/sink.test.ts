@@ -80,6 +80,20 @@ describe('Splunk HEC sink', () => {
     expect(metrics.retried).toBeGreaterThan(0);
   });
 
+  it('refuses at start, with a clear message, acknowledgement on against a token without it: nothing sent, nothing re-sent', async () => {
+    hec.tokenAcks = false;
+    const log = memoryLog();
+    const sink = await createSplunkSink(options({ log }));
+    await Promise.all(findings(500).map((finding) => sink.write(finding)));
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const metrics = sink.metrics();
+    await sink.close();
+    expect(metrics.lastError).toMatch(/acknowledgement is off for this token.*ack\.enabled/);
+    expect(hec.events).toHaveLength(0);
+    expect(metrics).toMatchObject({ health: 'failing', sent: 0, queued: 500 });
+    expect(log.lines.filter((line) => line.level === 'error')).toHaveLength(1);
+  });
+
   it('dead-letters an event HEC calls invalid and delivers the rest of its batch', async () => {
     const poisoned = syntheticFinding(7).id;
     hec.faults = {

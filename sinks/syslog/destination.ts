@@ -47,6 +47,8 @@ export function createSyslogDestination(options: SyslogOptions): Destination {
   const maxDatagram = options.maxDatagramBytes ?? 8192;
   const ca = options.tls?.caFile !== undefined ? readFileSync(options.tls.caFile) : undefined;
   let stream: Socket | undefined;
+  /** The connection being opened: concurrent batches share it, so there is one per destination. */
+  let connecting: Promise<Socket> | undefined;
   let datagram: DatagramSocket | undefined;
 
   const unavailable = (message: string, cause?: unknown) =>
@@ -86,7 +88,12 @@ export function createSyslogDestination(options: SyslogOptions): Destination {
     });
 
   const sendStream = async (batch: readonly EncodedFinding[]): Promise<DeliveryOutcome> => {
-    stream ??= await openStream();
+    if (!stream) {
+      connecting ??= openStream().finally(() => {
+        connecting = undefined;
+      });
+      stream = await connecting;
+    }
     const socket = stream;
     // RFC 6587 octet counting: "<length> <message>", length in bytes.
     const frames = batch
@@ -145,6 +152,7 @@ export function createSyslogDestination(options: SyslogOptions): Destination {
     },
     send: (batch) => (options.transport === 'udp' ? sendDatagrams(batch) : sendStream(batch)),
     async close(): Promise<void> {
+      if (connecting) stream = await connecting.catch(() => undefined);
       if (stream) {
         const socket = stream;
         stream = undefined;

@@ -158,3 +158,30 @@ describe('syslog connection failures', () => {
     for (const finding of findings) expect(received).toContain(`id="${finding.id}"`);
   }, 60_000);
 });
+
+describe.each(['tcp', 'tls'] as SyslogTransport[])(
+  'one connection per destination (%s)',
+  (transport) => {
+    const sockets = () =>
+      process
+        .getActiveResourcesInfo()
+        .filter((resource) => resource === 'TCPSocketWrap' || resource === 'TLSWrap').length;
+
+    it('opens a single connection for concurrent batches and leaves none open after close()', async () => {
+      const before = sockets();
+      const destination = createSyslogDestination({
+        host: '127.0.0.1',
+        port: portOf(transport),
+        transport,
+        observer,
+        tls: { caFile: certificates.caFile, serverName: 'localhost' },
+      });
+      const batch = (n: number) => [destination.encode(syntheticFinding(n))];
+      await Promise.all([destination.send(batch(1)), destination.send(batch(2))]);
+      expect(sockets() - before).toBe(1);
+      await destination.close();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(sockets()).toBe(before);
+    });
+  },
+);

@@ -16,6 +16,8 @@ export interface EsFaults {
   itemFailureRate?: number;
   /** Share of bulk requests whose documents are stored but whose response is lost (socket destroyed). */
   lostResponseRate?: number;
+  /** A proxy's body limit: bulk requests larger than this many bytes are answered 413 (nothing stored). */
+  maxBodyBytes?: number;
   /** Documents refused with a mapping error (400 document_parsing_exception). */
   poison?: (document: string) => boolean;
 }
@@ -59,6 +61,7 @@ export class FakeElasticsearch {
     itemFailures: 0,
     rejected: 0,
     unauthorized: 0,
+    tooLarge: 0,
   };
   faults: EsFaults;
   beforeBulkResponse: FakeElasticsearchOptions['beforeBulkResponse'];
@@ -191,6 +194,13 @@ export class FakeElasticsearch {
     this.counts.bulk += 1;
     const requestNumber = this.counts.bulk;
     const faults = this.faults;
+    if (faults.maxBodyBytes !== undefined && Buffer.byteLength(body) > faults.maxBodyBytes) {
+      this.counts.tooLarge += 1;
+      return this.send(response, 413, {
+        error: { type: 'request_entity_too_large', reason: 'body too large' },
+        status: 413,
+      });
+    }
     if (this.random() < (faults.throttleRate ?? 0)) {
       this.counts.throttled += 1;
       return this.send(response, 429, {

@@ -19,6 +19,11 @@ export class FakeHec {
   readonly events: Record<string, unknown>[] = [];
   readonly counts = { requests: 0, busy: 0, unauthorized: 0, ackPolls: 0, lostAcks: 0, invalid: 0 };
   faults: HecFaults = {};
+  /**
+   * Indexer acknowledgement enabled on the token (Splunk's useACK). Off, like Splunk: events sent with a
+   * channel are answered "Success" without an ackId, and /services/collector/ack answers 400 code 14.
+   */
+  tokenAcks = true;
   private readonly acks = new Map<number, { ready: number; lost: boolean }>();
   private nextAckId = 0;
   private state = 1;
@@ -69,6 +74,10 @@ export class FakeHec {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
     const text = Buffer.concat(chunks).toString('utf8');
+    const path = (request.url ?? '').split('?')[0];
+    // The health endpoint needs no token, as in Splunk.
+    if (path === '/services/collector/health')
+      return this.answer(response, 200, { text: 'HEC is healthy', code: 17 });
     const authorization = request.headers.authorization;
     if (authorization === undefined) {
       this.counts.unauthorized += 1;
@@ -79,9 +88,9 @@ export class FakeHec {
       return this.answer(response, 403, { text: 'Invalid token', code: 4 });
     }
     const channel = request.headers['x-splunk-request-channel'];
-    const path = (request.url ?? '').split('?')[0];
     if (path === '/services/collector/ack') {
       this.counts.ackPolls += 1;
+      if (!this.tokenAcks) return this.answer(response, 400, { text: 'ACK is disabled', code: 14 });
       const asked = (JSON.parse(text) as { acks: number[] }).acks;
       const acks: Record<string, boolean> = {};
       for (const id of asked) {
@@ -115,7 +124,8 @@ export class FakeHec {
       });
     }
     this.events.push(...events);
-    if (channel === undefined) return this.answer(response, 200, { text: 'Success', code: 0 });
+    if (channel === undefined || !this.tokenAcks)
+      return this.answer(response, 200, { text: 'Success', code: 0 });
     const ackId = this.nextAckId++;
     const lost = this.random() < (this.faults.lostAckRate ?? 0);
     if (lost) this.counts.lostAcks += 1;
