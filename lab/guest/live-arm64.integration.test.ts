@@ -28,6 +28,16 @@ afterAll(async () => {
   await guest?.stop();
 });
 
+/** The ARM64 guest through Ringside's plugin, its RAM at the virt base. */
+const attach = async (): Promise<QemuDomain> =>
+  QemuDomain.attach({
+    name: 'it-live-arm64',
+    pluginSocket: guest.endpoints.pluginSocket!,
+    ramFile: guest.endpoints.ramFile,
+    ramBase: guest.ramBase,
+    qmp: await guest.qmp(),
+  });
+
 describe('the live ARM64 guest', () => {
   it('ringside ps lists the guest’s processes from its RAM file at the virt RAM base', () => {
     const result = spawnSync(
@@ -56,13 +66,7 @@ describe('the live ARM64 guest', () => {
   });
 
   it('the exec monitor sees every execve once, with parent, uid, filename and argv (AArch64 registers)', async () => {
-    const domain = await QemuDomain.attach({
-      name: 'it-live-arm64',
-      pluginSocket: guest.endpoints.pluginSocket!,
-      ramFile: guest.endpoints.ramFile,
-      ramBase: guest.ramBase,
-      qmp: await guest.qmp(),
-    });
+    const domain = await attach();
     try {
       const kernel = openLiveKernel(domain, { architecture: 'aarch64' });
       expect(kernel.release).toBe(guest.view.release);
@@ -128,13 +132,7 @@ describe('the live ARM64 guest', () => {
   });
 
   it('every detector reads AArch64 registers through the descriptor; the x86-only one is refused up front', async () => {
-    const domain = await QemuDomain.attach({
-      name: 'it-live-arm64',
-      pluginSocket: guest.endpoints.pluginSocket!,
-      ramFile: guest.endpoints.ramFile,
-      ramBase: guest.ramBase,
-      qmp: await guest.qmp(),
-    });
+    const domain = await attach();
     try {
       const kernel = openLiveKernel(domain, { architecture: 'aarch64' });
       const all = Object.values(DETECTORS);
