@@ -9,13 +9,14 @@ export class PageTableBuilder {
   private next: number;
   readonly root: bigint;
 
+  /** `memory` is a size, or a buffer to share (tables inside a fake kernel's memory). */
   constructor(
     readonly mode: X86PagingMode,
-    size = 4 << 20,
+    memory: number | Uint8Array = 4 << 20,
     tablesFrom = 0x1000,
   ) {
-    this.bytes = new Uint8Array(size);
-    this.view = new DataView(this.bytes.buffer);
+    this.bytes = typeof memory === 'number' ? new Uint8Array(memory) : memory;
+    this.view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
     this.next = tablesFrom;
     this.root = this.allocate();
   }

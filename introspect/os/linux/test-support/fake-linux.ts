@@ -1,9 +1,16 @@
-// A tiny synthetic Linux kernel in a byte buffer for tests of the task views: init_task and its task
-// list, processes with threads, struct pids in init_pid_ns's ID tree (a real XArray of xa_nodes), and
-// per-CPU run queues with CFS, RT and deadline entries. Tests then corrupt it on purpose.
+// A tiny synthetic Linux kernel in a byte buffer for tests of the task views and the detectors:
+// init_task and its task list, processes with threads, struct pids in init_pid_ns's ID tree (a real
+// XArray of xa_nodes), per-CPU run queues with CFS, RT and deadline entries, and what detectors read
+// (credentials, the running task per CPU, modules, linux_binprm, sockaddr_in, a user address space,
+// kernel text, the syscall table and the IDT). Tests then corrupt it on purpose.
+import { X86_64, type Architecture } from '../../../arch/index.js';
+import { x86Translator } from '../../../memory/paged-address-space.js';
 import { identitySpace } from '../../../memory/test-support/identity-space.js';
+import { PageTableBuilder } from '../../../memory/test-support/page-table-builder.js';
+import { X86_64_4LEVEL } from '../../../memory/x86/paging.js';
 import { KernelReader } from '../kernel-reader.js';
 import type { LinuxKernel } from '../linux-kernel.js';
+import { SortedSymbolTable } from '../profile/symbol-table.js';
 import { fakeTypes, type FakeLayout } from './fake-types.js';
 
 const TASK_COMM_LEN = 16;
@@ -11,6 +18,10 @@ export const XA_CHUNK_SLOTS = 64;
 export const RT_PRIORITIES = 100;
 /** The per-CPU offset of `runqueues` (the symbol's value). */
 const RUNQUEUES = 0x100n;
+/** The per-CPU offset of `current_task` (the symbol's value). */
+const CURRENT_TASK = 0x20n;
+const PAGE = 0x1000;
+export const PF_KTHREAD = 0x0020_0000;
 
 export const fakeLayout: FakeLayout = {
   task_struct: {
@@ -29,7 +40,45 @@ export const fakeLayout: FakeLayout = {
       se: { offset: 0x100, size: 0x80 },
       rt: { offset: 0x200, size: 0x40 },
       dl: { offset: 0x280, size: 0x40 },
+      real_parent: { offset: 0x300 },
+      real_cred: { offset: 0x308 },
+      mm: { offset: 0x310 },
+      start_time: { offset: 0x318 },
+      in_execve: { offset: 0x320, size: 4, bitfield: { bit: 1, bits: 1 } },
     },
+  },
+  cred: {
+    size: 0x40,
+    fields: {
+      uid: { offset: 0x4, size: 4 },
+      'uid.val': { offset: 0x4, size: 4 },
+      gid: { offset: 0x8, size: 4 },
+      'gid.val': { offset: 0x8, size: 4 },
+      suid: { offset: 0xc, size: 4 },
+      sgid: { offset: 0x10, size: 4 },
+      euid: { offset: 0x14, size: 4 },
+      'euid.val': { offset: 0x14, size: 4 },
+      egid: { offset: 0x18, size: 4 },
+      'egid.val': { offset: 0x18, size: 4 },
+      user: { offset: 0x28 },
+    },
+  },
+  user_struct: { size: 0x20, fields: { uid: { offset: 0x8, size: 4 } } },
+  mm_struct: { size: 0x40, fields: { pgd: { offset: 0x10 } } },
+  module: {
+    size: 0x200,
+    fields: {
+      state: { offset: 0x0, size: 4 },
+      list: { offset: 0x8, size: 16 },
+      name: { offset: 0x18, size: 1, count: 56 },
+      'core_layout.base': { offset: 0x100 },
+      'core_layout.size': { offset: 0x108, size: 4 },
+      'core_layout.text_size': { offset: 0x10c, size: 4 },
+    },
+  },
+  linux_binprm: {
+    size: 0x100,
+    fields: { p: { offset: 0x0 }, argc: { offset: 0x10, size: 4 }, filename: { offset: 0x20 } },
   },
   signal_struct: { size: 0x40, fields: { thread_head: { offset: 0x10, size: 16 } } },
   pid: {
@@ -90,6 +139,25 @@ export interface FakeTask {
   number: number;
 }
 
+export interface FakeCredentials {
+  uid: number;
+  gid: number;
+  euid: number;
+  egid: number;
+}
+
+/** A 16-byte x86-64 interrupt gate pointing at `handler`. */
+export function idtGate(handler: bigint, present = true): Uint8Array {
+  const bytes = new Uint8Array(16);
+  const view = new DataView(bytes.buffer);
+  view.setUint16(0, Number(handler & 0xffffn), true);
+  view.setUint16(2, 0x10, true);
+  view.setUint8(5, (present ? 0x80 : 0) | 0x0e);
+  view.setUint16(6, Number((handler >> 16n) & 0xffffn), true);
+  view.setUint32(8, Number(handler >> 32n), true);
+  return bytes;
+}
+
 export class FakeLinux {
   readonly bytes: Uint8Array;
   private readonly view: DataView;
@@ -100,6 +168,13 @@ export class FakeLinux {
   readonly initTask: bigint;
   readonly namespace: bigint;
   readonly runQueues: bigint[] = [];
+  /** Each CPU's per-CPU area (its GS base in kernel mode on x86-64). */
+  readonly perCpu: bigint[] = [];
+  /** The head of the kernel's module list (the `modules` symbol). */
+  readonly modules: bigint;
+  /** How many times a kernel from `kernel()` was asked to drop its caches. */
+  generations = 0;
+  private rootCred: bigint | undefined;
 
   constructor(
     readonly cpus = 2,
@@ -118,14 +193,19 @@ export class FakeLinux {
     this.symbols.set('__per_cpu_offset', offsets);
     this.symbols.set('nr_cpu_ids', count);
     this.symbols.set('runqueues', RUNQUEUES);
+    this.symbols.set('current_task', CURRENT_TASK);
+    this.modules = this.alloc(16);
+    this.listInit(this.modules);
+    this.symbols.set('modules', this.modules);
     for (let cpu = 0; cpu < cpus; cpu++) {
       const base = this.alloc(0x1000);
+      this.perCpu.push(base);
       this.set64(offsets + BigInt(cpu) * 8n, base);
       const rq = base + RUNQUEUES;
       this.runQueues.push(rq);
       const idle = cpu === 0 ? this.initTask : this.task(0, `swapper/${cpu}`);
       this.set64(rq + at('rq', 'idle'), idle);
-      this.set64(rq + at('rq', 'curr'), idle);
+      this.setCurrent(cpu, idle);
       for (let priority = 0; priority < RT_PRIORITIES; priority++)
         this.listInit(this.rtQueue(cpu, priority));
     }
@@ -136,6 +216,24 @@ export class FakeLinux {
     this.next += (size + 63) & ~63;
     if (this.next > this.bytes.length) throw new Error('fake kernel out of memory');
     return BigInt(address);
+  }
+
+  /** `size` bytes starting on a page boundary (page tables, text, tables with frames of their own). */
+  allocPages(size: number): bigint {
+    this.next = (this.next + PAGE - 1) & ~(PAGE - 1);
+    return this.alloc((size + PAGE - 1) & ~(PAGE - 1));
+  }
+
+  /** Bytes copied into fresh memory; returns their address. */
+  put(bytes: Uint8Array): bigint {
+    const address = this.alloc(bytes.length);
+    this.bytes.set(bytes, Number(address));
+    return address;
+  }
+
+  /** A NUL-terminated string in fresh memory. */
+  string(text: string): bigint {
+    return this.put(Buffer.from(`${text}\0`, 'utf8'));
   }
 
   set64(address: bigint, value: bigint): void {
@@ -186,10 +284,14 @@ export class FakeLinux {
     if (next !== 0n) this.set64(next + 8n, pprev);
   }
 
+  /** A task running as root (sharing one cred, as init_cred is shared), child of init_task. */
   task(number: number, comm: string, tgid = number): bigint {
     const task = this.alloc(0x400);
     this.set32(task + at('task_struct', 'pid'), number);
     this.set32(task + at('task_struct', 'tgid'), tgid);
+    this.rootCred ??= this.cred({ uid: 0, gid: 0, euid: 0, egid: 0 }, 0);
+    this.set64(task + at('task_struct', 'real_cred'), this.rootCred);
+    this.set64(task + at('task_struct', 'real_parent'), this.initTask ?? task);
     new TextEncoder().encodeInto(
       comm.slice(0, TASK_COMM_LEN - 1),
       this.bytes.subarray(Number(task + at('task_struct', 'comm'))),
@@ -261,8 +363,149 @@ export class FakeLinux {
     );
   }
 
+  /** The task running on a CPU: its run queue's curr and its per-CPU current_task. */
   setCurrent(cpu: number, task: bigint): void {
     this.set64(this.runQueue(cpu) + at('rq', 'curr'), task);
+    this.set64(this.perCpu[cpu]! + CURRENT_TASK, task);
+  }
+
+  /** A struct cred; with `owner`, its cred->user is that uid's user_struct. */
+  cred(values: FakeCredentials, owner?: number): bigint {
+    const cred = this.alloc(0x40);
+    this.set32(cred + at('cred', 'uid'), values.uid);
+    this.set32(cred + at('cred', 'gid'), values.gid);
+    this.set32(cred + at('cred', 'euid'), values.euid);
+    this.set32(cred + at('cred', 'egid'), values.egid);
+    if (owner !== undefined) {
+      const user = this.alloc(0x20);
+      this.set32(user + at('user_struct', 'uid'), owner);
+      this.set64(cred + at('cred', 'user'), user);
+    }
+    return cred;
+  }
+
+  /** Gives a task fresh credentials (its cred->user is `owner`'s, by default its own uid's). */
+  setCredentials(task: bigint, values: FakeCredentials, owner = values.uid): bigint {
+    const cred = this.cred(values, owner);
+    this.set64(task + at('task_struct', 'real_cred'), cred);
+    return cred;
+  }
+
+  /** Writes the credentials in place, as a rootkit patching a cred does (cred->user untouched). */
+  patchCredentials(task: bigint, values: FakeCredentials): void {
+    const cred = this.get64(task + at('task_struct', 'real_cred'));
+    this.set32(cred + at('cred', 'uid'), values.uid);
+    this.set32(cred + at('cred', 'gid'), values.gid);
+    this.set32(cred + at('cred', 'euid'), values.euid);
+    this.set32(cred + at('cred', 'egid'), values.egid);
+  }
+
+  setParent(task: bigint, parent: bigint): void {
+    this.set64(task + at('task_struct', 'real_parent'), parent);
+  }
+
+  setFlags(task: bigint, flags: number): void {
+    this.set32(task + at('task_struct', 'flags'), flags);
+  }
+
+  setStartTime(task: bigint, nanoseconds: bigint): void {
+    this.set64(task + at('task_struct', 'start_time'), nanoseconds);
+  }
+
+  setInExecve(task: bigint, inExecve: boolean): void {
+    const address = task + at('task_struct', 'in_execve');
+    this.bytes[Number(address)] = inExecve ? 0x2 : 0; // bit 1 of the bitfield's byte
+  }
+
+  /**
+   * Gives a task an address space (x86-64 4-level tables) where each page of `pages` is mapped at
+   * its virtual address; returns the mm_struct.
+   */
+  addressSpace(task: bigint, pages: { virtual: bigint; bytes: Uint8Array }[]): bigint {
+    const tables = this.allocPages(PAGE * (1 + 3 * pages.length));
+    const builder = new PageTableBuilder(X86_64_4LEVEL, this.bytes, Number(tables));
+    for (const page of pages) {
+      const frame = this.allocPages(PAGE);
+      this.bytes.set(page.bytes.subarray(0, PAGE), Number(frame));
+      builder.map(page.virtual & ~0xfffn, frame, PAGE, 0x7n);
+    }
+    const mm = this.alloc(0x40);
+    // The direct map starts at 0 in this kernel: mm->pgd is the table's physical address.
+    this.set64(mm + at('mm_struct', 'pgd'), builder.root);
+    this.set64(task + at('task_struct', 'mm'), mm);
+    return mm;
+  }
+
+  /** A struct linux_binprm for an exec of `filename` whose argument strings start at `p`. */
+  binprm(filename: string, argc: number, p: bigint): bigint {
+    const bprm = this.alloc(0x100);
+    this.set64(bprm + at('linux_binprm', 'filename'), this.string(filename));
+    this.set32(bprm + at('linux_binprm', 'argc'), argc);
+    this.set64(bprm + at('linux_binprm', 'p'), p);
+    return bprm;
+  }
+
+  /** A struct sockaddr_in (family, big-endian port, address) in fresh memory. */
+  sockaddrIn(ip: string, port: number, family = 2): bigint {
+    const bytes = new Uint8Array(16);
+    bytes[0] = family & 0xff;
+    bytes[1] = family >> 8;
+    bytes[2] = port >> 8;
+    bytes[3] = port & 0xff;
+    bytes.set(ip.split('.').map(Number), 4);
+    return this.put(bytes);
+  }
+
+  /** A struct module whose core (text first) holds `code`, linked on the module list. */
+  module(name: string, code: Uint8Array, options: { size?: number; link?: boolean } = {}): bigint {
+    const module = this.alloc(0x200);
+    const base = this.put(code);
+    new TextEncoder().encodeInto(
+      name.slice(0, 55),
+      this.bytes.subarray(Number(module + at('module', 'name'))),
+    );
+    this.set64(module + at('module', 'core_layout.base'), base);
+    this.set32(module + at('module', 'core_layout.size'), options.size ?? code.length);
+    this.set32(module + at('module', 'core_layout.text_size'), code.length);
+    if (options.link ?? true) this.listAddTail(this.modules, module + at('module', 'list'));
+    return module;
+  }
+
+  /**
+   * Kernel text holding `functions` (each `stride` bytes of `fill`), between _stext and _etext;
+   * returns each function's address.
+   */
+  kernelText(functions: string[], stride = 0x100, fill = 0x90): Map<string, bigint> {
+    const length = functions.length * stride;
+    const start = this.allocPages(length);
+    this.bytes.fill(fill, Number(start), Number(start) + length);
+    this.symbols.set('_stext', start);
+    this.symbols.set('_etext', start + BigInt(length));
+    const addresses = new Map<string, bigint>();
+    functions.forEach((name, index) => {
+      const address = start + BigInt(index * stride);
+      this.symbols.set(name, address);
+      addresses.set(name, address);
+    });
+    return addresses;
+  }
+
+  /** sys_call_table holding `targets`, bounded by the symbol that follows it. */
+  syscallTable(targets: bigint[]): bigint {
+    const table = this.allocPages(targets.length * 8 + 8);
+    targets.forEach((target, index) => this.set64(table + BigInt(index * 8), target));
+    this.symbols.set('sys_call_table', table);
+    this.symbols.set('sys_call_table_end', table + BigInt(targets.length * 8));
+    return table;
+  }
+
+  /** idt_table: 256 gates, vector v pointing at `handler(v)`. */
+  idt(handler: (vector: number) => bigint): bigint {
+    const idt = this.allocPages(PAGE);
+    for (let vector = 0; vector < 256; vector++)
+      this.bytes.set(idtGate(handler(vector)), Number(idt) + vector * 16);
+    this.symbols.set('idt_table', idt);
+    return idt;
   }
 
   /** sched_entity.run_node of a task. */
@@ -345,12 +588,30 @@ export class FakeLinux {
     this.set64(this.xaHead, build(shift, 0) + 2n);
   }
 
-  /** The kernel as the views see it (the ID tree written first). */
-  kernel(): LinuxKernel {
+  /**
+   * The kernel as the views and detectors see it (the ID tree written first): memory where
+   * virtual = physical, the direct map at 0, x86-64 user page tables, and the given architecture.
+   */
+  kernel(arch: Architecture = X86_64): LinuxKernel {
     this.writeIdTree();
+    const types = fakeTypes(fakeLayout);
+    const symbols = new SortedSymbolTable(
+      [...this.symbols].map(([name, address]) => ({ name, address, type: 'T' })),
+    );
     return {
-      reader: new KernelReader(identitySpace(this.bytes), fakeTypes(fakeLayout)),
-      symbols: { address: (name: string) => this.symbols.get(name) },
+      arch,
+      banner: 'Linux version 6.1.0-fake',
+      release: '6.1.0-fake',
+      slide: 0n,
+      textPhysical: this.symbols.get('_stext') ?? 0n,
+      directMapBase: 0n,
+      root: 0n,
+      image: { translator: x86Translator(X86_64_4LEVEL) },
+      symbols,
+      types,
+      reader: new KernelReader(identitySpace(this.bytes), types),
+      sources: { symbols: 'fake', types: 'fake' },
+      newGeneration: () => void this.generations++,
     } as unknown as LinuxKernel;
   }
 }

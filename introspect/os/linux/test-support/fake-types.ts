@@ -8,6 +8,8 @@ export interface FakeField {
   size?: number;
   /** Makes the field an array of this many elements. */
   count?: number;
+  /** Makes the field a bitfield of `bits` bits starting `bit` bits into its first byte. */
+  bitfield?: { bit: number; bits: number };
 }
 
 export type FakeLayout = Record<string, { size: number; fields: Record<string, FakeField> }>;
@@ -27,8 +29,8 @@ export function fakeTypes(layout: FakeLayout): TypeTable {
       fields.set(`${name}.${path}`, {
         offset: field.offset,
         type,
-        bitOffset: field.offset * 8,
-        bitSize: 0,
+        bitOffset: field.offset * 8 + (field.bitfield?.bit ?? 0),
+        bitSize: field.bitfield?.bits ?? 0,
       });
     }
   }
