@@ -236,6 +236,9 @@ export function registerLiveCommands(program: Command): void {
                     next: (event) => process.stdout.write(`${ndjson(event)}\n`),
                     error: (error: Error) => fail(error),
                   });
+            // Breakpoints go in while the guest runs: say when they are (tests and users wait for it).
+            if (qemu)
+              void domain.synced().then(() => process.stderr.write('ringside: hooks planted\n'));
             const stop = (): void => {
               subscription.unsubscribe();
               done();

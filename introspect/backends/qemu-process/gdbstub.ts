@@ -23,9 +23,10 @@ export async function startGdbstub(qmp: QmpClient): Promise<StartedGdbstub> {
   // QEMU answers "Waiting for gdb connection on device '…'" or an error sentence.
   if (!existsSync(socket)) {
     rmSync(directory, { recursive: true, force: true });
+    const why = reply.trim().split('\n').pop() || 'no socket appeared';
     throw new RingsideError(
       'BACKEND',
-      `QEMU did not start its gdbstub: ${reply.trim() || 'no socket appeared'} (is a debugger already attached?)`,
+      `QEMU did not start a gdbstub (${why}): it already runs one, for another debugger or a Ringside killed without detaching; if it is stale, stop it with the monitor command \`gdbserver none\``,
     );
   }
   let stopped = false;
