@@ -21,6 +21,18 @@ export type DomainSpec =
     }
   /** A QEMU guest without the plugin: breakpoints through its gdbstub (slow under TCG). */
   | { kind: 'gdb'; name: string; gdbSocket: string; ramFile: string; qmp?: string | QmpClient }
+  /**
+   * Any running QEMU, no reconfiguration: RAM through its process, control over QMP, hooks as
+   * hardware breakpoints in a gdbstub started at run time. By pid or by QEMU's -name.
+   */
+  | {
+      kind: 'qemu-process';
+      pid?: number;
+      qemuName?: string;
+      name?: string;
+      qmp: string | QmpClient;
+      breakpoints?: 'hardware' | 'software';
+    }
   /** A guest through LibVMI: a Xen or KVMi domain by name, or a raw memory file. */
   | {
       kind: 'libvmi';
@@ -75,6 +87,26 @@ export async function openDomain(spec: DomainSpec): Promise<OpenedDomain> {
         ...(qmp ? { qmp } : {}),
       });
       return { domain };
+    }
+    case 'qemu-process': {
+      const [{ openQemuProcessDomain }, { findQemu }] = await Promise.all([
+        import('../introspect/backends/qemu-process/open-domain.js'),
+        import('../introspect/backends/qemu-process/qemu-processes.js'),
+      ]);
+      const qemu = findQemu(spec);
+      const qmp = (await connectQmp(spec.qmp))!;
+      try {
+        const domain = await openQemuProcessDomain({
+          qemu,
+          qmp,
+          ...(spec.name !== undefined ? { name: spec.name } : {}),
+          ...(spec.breakpoints ? { breakpoints: spec.breakpoints } : {}),
+        });
+        return { domain };
+      } catch (error) {
+        qmp.close();
+        throw error;
+      }
     }
     case 'libvmi': {
       const { LibvmiDomain } = await import('../introspect/backends/libvmi/index.js');

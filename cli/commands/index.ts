@@ -4,6 +4,7 @@ import { registerDemoCommand } from './demo.js';
 import { registerGuestCommands } from './guest.js';
 import { registerLiveCommands } from './live.js';
 import { registerProfileCommands } from './profile.js';
+import { registerQemuGuestCommands } from './qemu-guests.js';
 import { registerRulesCommands } from './rules-commands.js';
 import { registerSnapshotCommands } from './snapshot.js';
 import { registerStatusCommand } from './status.js';
@@ -16,4 +17,5 @@ export function registerCommands(program: Command): void {
   registerProfileCommands(program);
   registerRulesCommands(program);
   registerStatusCommand(program);
+  registerQemuGuestCommands(program);
 }

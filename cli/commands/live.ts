@@ -15,6 +15,12 @@ import { listTasks } from '../../introspect/os/linux/tasks.js';
 import { ndjsonLine } from '../../introspect/events/json.js';
 import { formatTable, toJson } from '../table.js';
 import { taskJson } from './snapshot.js';
+import {
+  HARDWARE_BREAKPOINT_NOTE,
+  QEMU_PROCESS_DETECTORS,
+  openQemuForPs,
+  qemuTarget,
+} from './qemu-guests.js';
 
 function ramBaseOption(text: string): bigint {
   try {
@@ -81,12 +87,17 @@ export function registerLiveCommands(program: Command): void {
       '--gdb <path>',
       'without the plugin: QEMU’s gdbstub socket (slow breakpoints, exec hooks only)',
     )
-    .requiredOption('--ram <file>', 'the guest’s RAM backing file (memory-backend-file, share=on)')
+    .option('--ram <file>', 'the guest’s RAM backing file (memory-backend-file, share=on)')
     .option(
       '--ram-base <address>',
       'guest-physical address of the RAM file’s first byte (0 on q35; 0x40000000 on ARM virt)',
     )
     .option('--qmp <path>', 'QMP socket (for pause/resume)')
+    .option(
+      '--qemu-pid <pid>',
+      'any running QEMU, unchanged: RAM through its process, hooks as hardware breakpoints (needs --qmp)',
+    )
+    .option('--qemu <name>', 'the same, naming the QEMU by its -name')
     .option('--name <name>', 'guest name in events', 'guest')
     .option(
       '--plugins <list>',
@@ -106,7 +117,9 @@ export function registerLiveCommands(program: Command): void {
       async (options: {
         pluginSocket?: string;
         gdb?: string;
-        ram: string;
+        ram?: string;
+        qemuPid?: string;
+        qemu?: string;
         ramBase?: string;
         qmp?: string;
         name: string;
@@ -123,14 +136,26 @@ export function registerLiveCommands(program: Command): void {
             '--ram-base needs --plugin-socket: the gdbstub fallback reads x86-64 guests only',
           );
         }
-        if (!options.pluginSocket && !options.gdb) {
+        const qemu = qemuTarget(options);
+        if (!qemu && !options.pluginSocket && !options.gdb) {
           throw new RingsideError(
             'BAD_INPUT',
-            'monitor needs --plugin-socket (Ringside’s TCG plugin) or, as a slow fallback, --gdb',
+            'monitor needs --plugin-socket (Ringside’s TCG plugin), --qemu-pid/--qemu (any QEMU, with --qmp) or, as a slow fallback, --gdb',
           );
         }
+        if (qemu && !options.qmp)
+          throw new RingsideError(
+            'BAD_INPUT',
+            '--qemu-pid/--qemu need --qmp: hooks are planted through QEMU’s monitor',
+          );
+        if (!qemu && options.ram === undefined)
+          throw new RingsideError('BAD_INPUT', 'monitor needs --ram (or --qemu-pid/--qemu)');
         const explicit = options.plugins !== undefined;
-        const chosen = (options.plugins ?? DETECTOR_NAMES.join(','))
+        // Four debug registers: by default only detectors that fit (see docs/qemu.md).
+        if (qemu && !explicit) process.stderr.write(`ringside: ${HARDWARE_BREAKPOINT_NOTE}\n`);
+        const chosen = (
+          options.plugins ?? (qemu ? QEMU_PROCESS_DETECTORS : DETECTOR_NAMES).join(',')
+        )
           .split(',')
           .map((name) => name.trim())
           .filter(Boolean);
@@ -159,24 +184,30 @@ export function registerLiveCommands(program: Command): void {
         config.onUnhandledError = (error) =>
           process.stderr.write(`ringside: subscriber failed: ${String(error)}\n`);
         const { domain } = await openDomain(
-          options.pluginSocket
-            ? {
-                kind: 'qemu',
-                name: options.name,
-                pluginSocket: options.pluginSocket,
-                ramFile: options.ram,
-                ...(base !== undefined ? { ramBase: base } : {}),
-                ...(options.qmp ? { qmp: options.qmp } : {}),
-              }
-            : {
-                kind: 'gdb',
-                name: options.name,
-                gdbSocket: options.gdb!,
-                ramFile: options.ram,
-                ...(options.qmp ? { qmp: options.qmp } : {}),
-              },
+          qemu
+            ? { kind: 'qemu-process', ...qemu, name: options.name, qmp: options.qmp! }
+            : options.pluginSocket
+              ? {
+                  kind: 'qemu',
+                  name: options.name,
+                  pluginSocket: options.pluginSocket,
+                  ramFile: options.ram!,
+                  ...(base !== undefined ? { ramBase: base } : {}),
+                  ...(options.qmp ? { qmp: options.qmp } : {}),
+                }
+              : {
+                  kind: 'gdb',
+                  name: options.name,
+                  gdbSocket: options.gdb!,
+                  ramFile: options.ram!,
+                  ...(options.qmp ? { qmp: options.qmp } : {}),
+                },
         );
-        if (!options.pluginSocket) {
+        if (qemu) {
+          process.stderr.write(
+            `ringside: no plugin: RAM through the QEMU process, exec/cred/module/exit hooks as hardware breakpoints (at most 4) in a gdbstub started for this session\n`,
+          );
+        } else if (!options.pluginSocket) {
           process.stderr.write(
             'ringside: no plugin: using the gdbstub fallback (every hook change flushes QEMU’s code cache; expect a much slower guest)\n',
           );
@@ -211,6 +242,9 @@ export function registerLiveCommands(program: Command): void {
                     next: (event) => process.stdout.write(ndjsonLine(event)),
                     error: (error: Error) => fail(error),
                   });
+            // Breakpoints go in while the guest runs: say when they are (tests and users wait for it).
+            if (qemu)
+              void domain.synced().then(() => process.stderr.write('ringside: hooks planted\n'));
             const stop = (): void => {
               subscription.unsubscribe();
               done();
@@ -229,50 +263,81 @@ export function registerLiveCommands(program: Command): void {
   program
     .command('ps')
     .description('A consistent live process list: the guest is paused while its task list is read')
-    .requiredOption('--ram <file>', 'the guest’s RAM backing file (memory-backend-file, share=on)')
-    .requiredOption('--qmp <path>', 'QMP socket, to pause and resume the guest')
+    .option('--ram <file>', 'the guest’s RAM backing file (memory-backend-file, share=on)')
+    .option('--qmp <path>', 'QMP socket, to pause and resume the guest')
+    .option('--qemu-pid <pid>', 'any running QEMU, unchanged: RAM read through its process')
+    .option('--qemu <name>', 'the same, naming the QEMU by its -name')
     .option(
       '--ram-base <address>',
       'guest-physical address of the RAM file’s first byte (0 on q35; 0x40000000 on ARM virt)',
     )
     .option('--json', 'print a JSON array')
-    .action(async (options: { ram: string; qmp: string; ramBase?: string; json?: boolean }) => {
-      const memory = new RamFileMemory(
-        options.ram,
-        options.ramBase !== undefined ? { base: ramBaseOption(options.ramBase) } : {},
-      );
-      const qmp = await QmpClient.connect(options.qmp);
-      try {
-        const kernel = openLinuxKernel(memory, []);
-        await qmp.execute('stop');
-        kernel.newGeneration();
-        let list;
-        try {
-          list = listTasks(kernel);
-        } finally {
-          await qmp.execute('cont');
-        }
-        if (list.problem)
-          process.stderr.write(`ringside: warning: partial answer: ${list.problem.message}\n`);
-        if (options.json) {
-          process.stdout.write(`${toJson(list.tasks.map(taskJson))}\n`);
-        } else {
-          process.stdout.write(
-            `${formatTable(
-              [
-                { header: 'PID', value: (t: (typeof list.tasks)[number]) => t.pid, align: 'right' },
-                { header: 'PPID', value: (t) => t.ppid, align: 'right' },
-                { header: 'UID', value: (t) => t.uid, align: 'right' },
-                { header: 'KTHREAD', value: (t) => (t.kernelThread ? 'yes' : '') },
-                { header: 'COMM', value: (t) => t.comm },
-              ],
-              list.tasks,
-            )}\n`,
+    .action(
+      async (options: {
+        ram?: string;
+        qmp?: string;
+        ramBase?: string;
+        json?: boolean;
+        qemuPid?: string;
+        qemu?: string;
+      }) => {
+        const target = qemuTarget(options);
+        if (!target && (options.ram === undefined || options.qmp === undefined))
+          throw new RingsideError(
+            'BAD_INPUT',
+            'ps needs --ram and --qmp, or --qemu-pid/--qemu (any running QEMU)',
           );
+        const opened = target
+          ? await openQemuForPs(target, options.qmp)
+          : {
+              memory: new RamFileMemory(
+                options.ram!,
+                options.ramBase !== undefined ? { base: ramBaseOption(options.ramBase) } : {},
+              ),
+              qmp: await QmpClient.connect(options.qmp!),
+            };
+        const { memory, qmp } = opened;
+        if ('note' in opened && opened.note) process.stderr.write(`ringside: ${opened.note}\n`);
+        if (!qmp)
+          process.stderr.write(
+            'ringside: no QMP socket: the guest runs while its task list is read (give --qmp for a consistent list)\n',
+          );
+        try {
+          const kernel = openLinuxKernel(memory, []);
+          await qmp?.execute('stop');
+          kernel.newGeneration();
+          let list;
+          try {
+            list = listTasks(kernel);
+          } finally {
+            await qmp?.execute('cont');
+          }
+          if (list.problem)
+            process.stderr.write(`ringside: warning: partial answer: ${list.problem.message}\n`);
+          if (options.json) {
+            process.stdout.write(`${toJson(list.tasks.map(taskJson))}\n`);
+          } else {
+            process.stdout.write(
+              `${formatTable(
+                [
+                  {
+                    header: 'PID',
+                    value: (t: (typeof list.tasks)[number]) => t.pid,
+                    align: 'right',
+                  },
+                  { header: 'PPID', value: (t) => t.ppid, align: 'right' },
+                  { header: 'UID', value: (t) => t.uid, align: 'right' },
+                  { header: 'KTHREAD', value: (t) => (t.kernelThread ? 'yes' : '') },
+                  { header: 'COMM', value: (t) => t.comm },
+                ],
+                list.tasks,
+              )}\n`,
+            );
+          }
+        } finally {
+          qmp?.close();
+          memory.close();
         }
-      } finally {
-        qmp.close();
-        memory.close();
-      }
-    });
+      },
+    );
 }

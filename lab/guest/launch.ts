@@ -30,6 +30,8 @@ export interface SampleGuestOptions {
   bootTimeoutMs?: number;
   /** Ringside's TCG plugin (default: the built plugin, with its socket in the run directory); false for none. */
   plugin?: QemuLaunchOptions['plugin'] | false;
+  /** A guest with nothing for Ringside: plain `-m` RAM, no gdbstub socket, no plugin; only QMP. */
+  plain?: boolean;
   log?: (line: string) => void;
 }
 
@@ -77,8 +79,9 @@ export async function startSampleGuest(options: SampleGuestOptions = {}): Promis
     initrd: image.initrd,
     // nohz=off keeps a periodic tick in an idle guest, so hook changes (applied when a vCPU next runs) never wait long.
     append: `console=${CONSOLE[architecture]} panic=-1 quiet nohz=off`,
+    ...(options.plain ? { plain: true } : {}),
   };
-  if (options.plugin !== false) {
+  if (options.plugin !== false && !options.plain) {
     launch.plugin = options.plugin ?? { path: pluginPath(), socket: join(runDir, 'plugin.sock') };
   }
   const endpoints = qemuEndpoints(launch);

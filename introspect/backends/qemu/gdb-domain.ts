@@ -9,6 +9,7 @@ import type { Domain, DomainCapabilities, HookContext, HookSpec } from '../../do
 import { GdbRemote, registerAt, stopThread } from './gdb-remote.js';
 import type { QmpClient } from './qmp.js';
 import { RamFileMemory } from './ram-file-memory.js';
+import type { PhysicalMemory } from '../../memory/types.js';
 import { VmControl } from './vm-control.js';
 import { reportHandlerError, runHandlers } from '../../domain/run-handlers.js';
 import { HookTable, type HookEntry } from '../../domain/hook-table.js';
@@ -26,13 +27,24 @@ const G_LAYOUT: Record<string, [number, number]> = {
 export interface GdbDomainOptions {
   name: string;
   gdbSocket: string;
-  ramFile: string;
+  /** Guest RAM: a shared RAM file, or any physical memory (the QEMU process's, say). */
+  ramFile?: string;
+  physical?: PhysicalMemory;
+  /**
+   * software: gdb Z0; hardware: gdb Z1 (debug registers under KVM; under TCG QEMU keeps both out of
+   * guest memory). Default software.
+   */
+  breakpoints?: 'software' | 'hardware';
+  /** Most breakpoints at once (x86 has 4 debug registers); a hook past it is refused. */
+  maxBreakpoints?: number;
+  /** Runs after the stub is detached (e.g. stopping a gdbstub Ringside started). */
+  onDetached?: () => Promise<void>;
   qmp?: QmpClient;
   onHandlerError?: (error: unknown) => void;
 }
 
 export class GdbDomain implements Domain {
-  readonly capabilities: DomainCapabilities = {
+  readonly capabilities: DomainCapabilities & { maxBreakpoints?: number } = {
     live: true,
     memAccess: 'none',
     breakpoints: 'debugger',
@@ -55,21 +67,36 @@ export class GdbDomain implements Domain {
   private readonly control: VmControl;
   private readonly failures = new Set<(error: Error) => void>();
   private loop: Promise<void> = Promise.resolve();
+  /** 0 (Z0/z0) or 1 (Z1/z1). */
+  private readonly type: 0 | 1;
+  private readonly maxBreakpoints: number;
+  private readonly onDetached: (() => Promise<void>) | undefined;
 
   private constructor(
     readonly name: string,
-    readonly physical: RamFileMemory,
+    readonly physical: PhysicalMemory,
     private readonly gdb: GdbRemote,
     qmp: QmpClient | undefined,
     private readonly onHandlerError: (error: unknown) => void,
+    options: GdbDomainOptions,
   ) {
     this.control = new VmControl(name, qmp);
     this.events$ = this.events.asObservable();
+    this.type = options.breakpoints === 'hardware' ? 1 : 0;
+    this.maxBreakpoints = options.maxBreakpoints ?? Infinity;
+    this.onDetached = options.onDetached;
+    if (options.maxBreakpoints !== undefined)
+      this.capabilities.maxBreakpoints = options.maxBreakpoints;
     gdb.onClose((error) => this.fail(error));
   }
 
   static async attach(options: GdbDomainOptions): Promise<GdbDomain> {
-    const physical = new RamFileMemory(options.ramFile);
+    if (!options.physical && options.ramFile === undefined)
+      throw new RingsideError(
+        'BAD_INPUT',
+        `${options.name}: the gdbstub domain needs guest RAM (a RAM file or physical memory)`,
+      );
+    const physical = options.physical ?? new RamFileMemory(options.ramFile!);
     const gdb = await GdbRemote.connect(options.gdbSocket);
     const domain = new GdbDomain(
       options.name,
@@ -77,6 +104,7 @@ export class GdbDomain implements Domain {
       gdb,
       options.qmp,
       options.onHandlerError ?? reportHandlerError,
+      options,
     );
     // QEMU stops the guest when a debugger connects; answer its status query, then let it run.
     await gdb.request('?');
@@ -99,6 +127,15 @@ export class GdbDomain implements Domain {
       }
       if (this.closedError) {
         subscriber.error(this.closedError);
+        return undefined;
+      }
+      if (!this.hooks.get(spec.address) && this.hooks.size >= this.maxBreakpoints) {
+        subscriber.error(
+          new RingsideError(
+            'CAPABILITY',
+            `${this.name}: all ${this.maxBreakpoints} hardware breakpoints are in use; ${spec.name ?? `0x${spec.address.toString(16)}`} gets none`,
+          ),
+        );
         return undefined;
       }
       const handler: Handler = (context) => subscriber.next(context);
@@ -156,6 +193,7 @@ export class GdbDomain implements Domain {
       }
       this.gdb.close();
     }
+    if (this.onDetached) await this.onDetached().catch(() => undefined);
     this.control.close();
     this.events.next(lifecycleEvent(this.name, 'detached'));
     this.events.complete();
@@ -177,13 +215,13 @@ export class GdbDomain implements Domain {
     this.changesPending = false;
     for (const address of [...this.planted]) {
       if (!this.hooks.get(address)) {
-        await this.gdb.request(`z0,${address.toString(16)},1`);
+        await this.gdb.request(`z${this.type},${address.toString(16)},1`);
         this.planted.delete(address);
       }
     }
     for (const address of this.hooks.keys()) {
       if (!this.planted.has(address)) {
-        await this.gdb.request(`Z0,${address.toString(16)},1`);
+        await this.gdb.request(`Z${this.type},${address.toString(16)},1`);
         this.planted.add(address);
       }
     }
@@ -237,10 +275,10 @@ export class GdbDomain implements Domain {
     if (settled) await settled;
     if (!this.planted.has(rip)) return;
     // Step over the breakpoint: remove it, single-step this vCPU, put it back.
-    await this.gdb.request(`z0,${rip.toString(16)},1`);
+    await this.gdb.request(`z${this.type},${rip.toString(16)},1`);
     this.gdb.send(`vCont;s:p1.${thread.toString(16)}`);
     await this.gdb.next();
-    await this.gdb.request(`Z0,${rip.toString(16)},1`);
+    await this.gdb.request(`Z${this.type},${rip.toString(16)},1`);
   }
 
   private fail(error: Error): void {

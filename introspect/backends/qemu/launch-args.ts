@@ -18,6 +18,11 @@ export interface QemuLaunchOptions {
   ramPath?: string;
   /** Path of the Ringside TCG plugin (.so), when hooks are wanted. */
   plugin?: { path: string; socket: string };
+  /**
+   * A guest as anyone would start it, with nothing for Ringside: plain `-m` RAM (no shared file), no
+   * gdbstub socket, only QMP. Ringside then reads RAM through the QEMU process (qemu-process backend).
+   */
+  plain?: boolean;
   /** Extra arguments for the user's own disks, network … */
   extra?: string[];
 }
@@ -62,20 +67,24 @@ export function attachableArguments(options: QemuLaunchOptions): string[] {
     '-name',
     options.name,
     '-accel',
-    'tcg,thread=single',
+    // A plain guest keeps QEMU's default (multi-threaded TCG), as a user's would.
+    options.plain ? 'tcg' : 'tcg,thread=single',
     ...(options.architecture === 'aarch64'
-      ? ['-machine', 'virt,memory-backend=ram', '-cpu', 'cortex-a57']
-      : ['-machine', 'q35,memory-backend=ram']),
-    '-object',
-    `memory-backend-file,id=ram,size=${options.memoryMiB}M,mem-path=${endpoints.ramFile},share=on`,
+      ? ['-machine', options.plain ? 'virt' : 'virt,memory-backend=ram', '-cpu', 'cortex-a57']
+      : ['-machine', options.plain ? 'q35' : 'q35,memory-backend=ram']),
+    ...(options.plain
+      ? []
+      : [
+          '-object',
+          `memory-backend-file,id=ram,size=${options.memoryMiB}M,mem-path=${endpoints.ramFile},share=on`,
+        ]),
     '-m',
     `${options.memoryMiB}M`,
     '-smp',
     String(options.vcpus),
     '-qmp',
     `unix:${endpoints.qmpSocket},server=on,wait=off`,
-    '-gdb',
-    `unix:${endpoints.gdbSocket},server=on,wait=off`,
+    ...(options.plain ? [] : ['-gdb', `unix:${endpoints.gdbSocket},server=on,wait=off`]),
   ];
   if (options.plugin) {
     args.push(

@@ -1,0 +1,242 @@
+// Any running QEMU, unchanged: the sample guest started as anyone would (plain -m RAM, no plugin, no
+// gdbstub, only a QMP socket); `guests`, `ps` by pid and by name against the guest's own list,
+// `monitor` seeing execs through hardware breakpoints, detach leaving no breakpoint, a non-QEMU pid.
+import { spawn, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { startSampleGuest, type RunningGuest } from '../../../lab/guest/launch.js';
+import type { GuestControl } from '../../../lab/guest/control.js';
+import { QmpClient } from '../qemu/qmp.js';
+import { GdbRemote } from '../qemu/gdb-remote.js';
+import { hmp, startGdbstub } from './gdbstub.js';
+import { openProcessMemory } from './open-memory.js';
+import { qemuByPid } from './qemu-processes.js';
+import { openLinuxKernel } from '../../os/linux/linux-kernel.js';
+import { listTasks } from '../../os/linux/tasks.js';
+
+const repo = join(import.meta.dirname ?? '.', '..', '..', '..');
+const cli = join(repo, 'dist', 'cli', 'main.js');
+const NAME = 'qemuany-it';
+
+let guest: RunningGuest;
+let control: GuestControl;
+
+beforeAll(async () => {
+  guest = await startSampleGuest({ name: NAME, plain: true });
+  control = await guest.control();
+}, 240_000);
+
+afterAll(async () => {
+  control?.close();
+  await guest?.stop();
+});
+
+const ringside = (...args: string[]) =>
+  spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 60_000 });
+
+/** Runs `monitor` until `text` appears on stderr; resolves with the child and its output so far. */
+function startMonitor(args: string[]) {
+  const child = spawn(process.execPath, [cli, 'monitor', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  const attached = new Promise<void>((resolve, reject) => {
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (stderr.includes('ringside: hooks planted')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`monitor exited (${code}): ${stderr}`)));
+  });
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
+  return { child, attached, exited, output: () => ({ stdout, stderr }) };
+}
+
+describe('a QEMU started with no Ringside arguments', () => {
+  it('the guest really has no shared RAM file, no plugin, no gdbstub', () => {
+    const argv = spawnSync('cat', [`/proc/${guest.pid}/cmdline`], {
+      encoding: 'utf8',
+    }).stdout.split('\0');
+    expect(argv).toContain('-qmp');
+    expect(argv.join(' ')).not.toMatch(/memory-backend-file|-plugin|-gdb/);
+  });
+
+  it('`guests --json` lists it with its name, pid, accelerator, RAM, architecture and QMP socket', () => {
+    const result = ringside('guests', '--json');
+    expect(result.status).toBe(0);
+    const rows = JSON.parse(result.stdout) as Record<string, unknown>[];
+    expect(rows).toContainEqual(
+      expect.objectContaining({
+        name: NAME,
+        pid: guest.pid,
+        accelerator: 'tcg',
+        ramMiB: guest.memoryMiB,
+        architecture: 'x86_64',
+        qmpSockets: [guest.endpoints.qmpSocket],
+        ringsidePlugin: false,
+      }),
+    );
+  });
+
+  const expectGuestList = (stdout: string): void => {
+    const rows = JSON.parse(stdout) as { pid: number; ppid: number; uid: number }[];
+    const own = guest.view.processes.filter((entry) => !entry.name.startsWith('kworker'));
+    expect(own.length).toBeGreaterThan(10);
+    for (const process of own)
+      expect(rows).toContainEqual(
+        expect.objectContaining({ pid: process.pid, ppid: process.ppid, uid: process.uid }),
+      );
+  };
+
+  it('`ps --qemu-pid PID --qmp SOCKET --json` equals the guest’s own list', () => {
+    const result = ringside(
+      'ps',
+      '--json',
+      '--qemu-pid',
+      String(guest.pid),
+      '--qmp',
+      guest.endpoints.qmpSocket,
+    );
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expectGuestList(result.stdout);
+  });
+
+  it('`ps --qemu NAME` finds it by -name (and its QMP socket from its command line)', () => {
+    const result = ringside('ps', '--json', '--qemu', NAME);
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expectGuestList(result.stdout);
+  });
+
+  it('without QMP: the machine type’s known layout, said so, reads the same task list', async () => {
+    const { memory, layoutSource, note } = await openProcessMemory(qemuByPid(guest.pid));
+    try {
+      expect(layoutSource).toBe('known-layout');
+      expect(note).toMatch(/no QMP: RAM layout assumed from machine type q35/);
+      const pids = new Set(listTasks(openLinuxKernel(memory, [])).tasks.map((task) => task.pid));
+      for (const process of guest.view.processes.filter(
+        (entry) => !entry.name.startsWith('kworker'),
+      ))
+        expect({ pid: process.pid, listed: pids.has(process.pid) }).toEqual({
+          pid: process.pid,
+          listed: true,
+        });
+    } finally {
+      memory.close();
+    }
+  });
+
+  it('a QMP socket that is not there: one line, exit 2', () => {
+    const result = ringside(
+      'ps',
+      '--json',
+      '--qemu-pid',
+      String(guest.pid),
+      '--qmp',
+      '/nonexistent/qmp.sock',
+    );
+    expect(result.status).toBe(2);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(/no such socket/);
+  });
+
+  it('a pid that is not QEMU: one clear line, exit 2', () => {
+    const result = ringside('ps', '--json', '--qemu-pid', String(process.pid));
+    expect(result.status).toBe(2);
+    expect(result.stderr.trim()).toMatch(
+      new RegExp(`^ringside: pid ${process.pid}: not a QEMU system emulator`),
+    );
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('`monitor --qemu-pid` streams the workload’s execs with argv and uid through hardware breakpoints; SIGINT detaches and leaves none', async () => {
+    const monitor = startMonitor([
+      '--qemu-pid',
+      String(guest.pid),
+      '--qmp',
+      guest.endpoints.qmpSocket,
+    ]);
+    try {
+      await monitor.attached;
+      await control.run('for i in 1 2 3; do /bin/true qemuany-exec; done');
+      // Events are written as the hooks fire; give the last one a moment to reach stdout.
+      const deadline = Date.now() + 20_000;
+      const execs = () =>
+        monitor
+          .output()
+          .stdout.split('\n')
+          .filter(Boolean)
+          .map(
+            (line) =>
+              JSON.parse(line) as {
+                type: string;
+                process?: { args?: string[] };
+                user?: { id?: number };
+              },
+          )
+          .filter(
+            (event) => event.type === 'process.exec' && event.process?.args?.[1] === 'qemuany-exec',
+          );
+      while (execs().length < 3 && Date.now() < deadline)
+        await new Promise((done) => setTimeout(done, 200));
+      expect(execs()).toHaveLength(3);
+      expect(execs()[0]).toMatchObject({
+        process: { args: ['/bin/true', 'qemuany-exec'] },
+        user: { id: 0 },
+      });
+      monitor.child.kill('SIGINT');
+      expect(await monitor.exited).toBe(0);
+      expect(monitor.output().stderr).toContain('detached; the guest runs on');
+    } finally {
+      monitor.child.kill('SIGKILL');
+    }
+    await expectNoBreakpoints();
+  });
+
+  it('SIGTERM detaches as cleanly', async () => {
+    const monitor = startMonitor(['--qemu', NAME, '--qmp', guest.endpoints.qmpSocket]);
+    try {
+      await monitor.attached;
+      monitor.child.kill('SIGTERM');
+      expect(await monitor.exited).toBe(0);
+    } finally {
+      monitor.child.kill('SIGKILL');
+    }
+    await expectNoBreakpoints();
+  });
+});
+
+/**
+ * The guest runs and executes programs; then, through a fresh gdbstub, a program run while a debugger
+ * is attached and the guest continued produces no stop: no breakpoint was left in QEMU.
+ */
+async function expectNoBreakpoints(): Promise<void> {
+  expect((await control.run('/bin/true && echo still-running')).output).toContain('still-running');
+  const qmp = await QmpClient.connect(guest.endpoints.qmpSocket);
+  try {
+    expect(await hmp(qmp, 'info status')).toMatch(/running/);
+    const stub = await startGdbstub(qmp);
+    const gdb = await GdbRemote.connect(stub.socket);
+    try {
+      await gdb.request('?');
+      gdb.send('c');
+      const stop = gdb.next(10_000).then(
+        (packet) => packet,
+        () => 'no stop',
+      );
+      expect((await control.run('/bin/true qemuany-after && echo ran')).output).toContain('ran');
+      gdb.interrupt();
+      expect(await stop).toMatch(/^T02|^S02/); // our interrupt, not a breakpoint (T05)
+      await gdb.request('D;1').catch(() => gdb.request('D'));
+    } finally {
+      gdb.close();
+      await stub.stop();
+    }
+    expect(await hmp(qmp, 'info status')).toMatch(/running/);
+  } finally {
+    qmp.close();
+  }
+}
