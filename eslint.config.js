@@ -1,25 +1,18 @@
-// Lint configuration. Besides style, it holds the layering of DESIGN.md: dependencies point one way,
-// backends -> memory -> os -> plugins -> rules -> sinks, and rules/sinks know events and findings only.
+// Lint configuration: style and correctness. The layering of DESIGN.md (which folder may import which,
+// dynamic imports and cycles included) is checked by dependency-cruiser: .dependency-cruiser.cjs.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const layer = (files, forbidden) => ({
-  files,
-  rules: {
-    'no-restricted-imports': [
-      'error',
-      {
-        patterns: forbidden.map((group) => ({
-          group: [group],
-          message: 'This import breaks the layering in DESIGN.md (dependencies point one way).',
-        })),
-      },
+export default tseslint.config(
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'coverage/**',
+      'scripts/*.cjs',
+      '.dependency-cruiser.cjs',
     ],
   },
-});
-
-export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'scripts/*.cjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -31,28 +24,4 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
-  layer(['introspect/**/*.ts'], ['**/rules/**', '**/plugins/**', '**/sinks/**', '**/cli/**']),
-  layer(['plugins/**/*.ts'], ['**/rules/**', '**/sinks/**', '**/cli/**']),
-  layer(
-    ['rules/**/*.ts'],
-    [
-      '**/plugins/**',
-      '**/sinks/**',
-      '**/cli/**',
-      '**/introspect/backends/**',
-      '**/introspect/memory/**',
-      '**/introspect/os/**',
-    ],
-  ),
-  layer(
-    ['sinks/**/*.ts'],
-    [
-      '**/plugins/**',
-      '**/rules/**',
-      '**/cli/**',
-      '**/introspect/backends/**',
-      '**/introspect/memory/**',
-      '**/introspect/os/**',
-    ],
-  ),
 );

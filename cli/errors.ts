@@ -5,7 +5,6 @@ const INPUT_CODES = new Set(['BAD_INPUT', 'TRUNCATED', 'UNSUPPORTED', 'NOT_FOUND
 
 export function exitCodeFor(error: unknown): number {
   if (error instanceof RingsideError && INPUT_CODES.has(error.code)) return 2;
-  if (error instanceof UsageError) return 2;
   return 1;
 }
 
@@ -16,9 +15,4 @@ export function formatError(error: unknown): string {
   }
   if (error instanceof Error) return `internal error: ${error.stack ?? error.message}`;
   return `internal error: ${String(error)}`;
-}
-
-/** A command line that makes no sense (missing option, conflicting flags). */
-export class UsageError extends Error {
-  override name = 'UsageError';
 }

@@ -1,7 +1,8 @@
 // The sinks a command writes findings into: stdout (ECS NDJSON, or text for a terminal) plus the
-// sinks of a YAML/JSON configuration file (docs/sinks.md), fanned out.
+// sinks of a YAML/JSON configuration file (docs/sinks.md), users' module sinks included, fanned out.
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { InputError } from '../introspect/errors.js';
 import { createFanout } from '../sinks/delivery/fanout.js';
@@ -22,8 +23,14 @@ export async function openSinks(options: { text: boolean; sinksFile?: string }):
       });
     }
     // Loaded only when asked for: the network sinks' clients are heavy to import at start-up.
-    const { createSinksFromConfig } = await import('../sinks/config.js');
-    sinks.push(await createSinksFromConfig(config, { observer, source: options.sinksFile }));
+    const { createConfiguredSinks } = await import('../pipeline/configured-sinks.js');
+    sinks.push(
+      await createConfiguredSinks(config, {
+        observer,
+        source: options.sinksFile,
+        baseDirectory: dirname(resolve(options.sinksFile)),
+      }),
+    );
   }
   return createFanout(sinks);
 }

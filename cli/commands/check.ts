@@ -13,6 +13,7 @@ interface CheckOptions {
   systemMap?: string;
   isf?: string;
   name?: string;
+  plugin?: string[];
 }
 
 export function registerSnapshotCheck(snapshot: Command): void {
@@ -27,11 +28,19 @@ export function registerSnapshotCheck(snapshot: Command): void {
     .option('--name <name>', 'the guest’s name in findings (default: the dump’s file name)')
     .option('--system-map <file>', 'use this System.map instead of the kernel’s own kallsyms')
     .option('--isf <file>', 'use this Volatility 3 ISF instead of kallsyms and BTF')
+    .option(
+      '--plugin <modules...>',
+      'also run your own detectors (ES modules whose default export is a DetectorPlugin with judge())',
+    )
     .action(async (dump: string, options: CheckOptions) => {
-      const [{ judgeSnapshot, loadRules }, { formatter }] = await Promise.all([
-        import('../../pipeline/index.js'),
-        import('../../sinks/format.js'),
-      ]);
+      const [{ judgeSnapshot, loadRules }, { formatter }, { loadPluginModules }, { DETECTORS }] =
+        await Promise.all([
+          import('../../pipeline/index.js'),
+          import('../../sinks/format.js'),
+          import('../../pipeline/user-modules.js'),
+          import('../../plugins/index.js'),
+        ]);
+      const own = await loadPluginModules(options.plugin ?? []);
       const rules = await loadRules(options.rules);
       const { snapshot, kernel } = openSnapshotKernel(dump, {
         ...(options.systemMap ? { systemMap: options.systemMap } : {}),
@@ -42,6 +51,7 @@ export function registerSnapshotCheck(snapshot: Command): void {
           kernel,
           name: options.name ?? dump.split('/').pop() ?? dump,
           vcpus: snapshot.layout.vcpus,
+          plugins: [...Object.values(DETECTORS), ...own],
           rules,
         });
         const format = formatter(options.json ? 'ecs' : 'text', {

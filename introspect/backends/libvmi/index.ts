@@ -4,4 +4,3 @@ export { LibvmiPhysicalMemory } from './libvmi-memory.js';
 export { LIBVMI_MISSING, libvmiAvailable, libvmiCandidates, loadLibvmi } from './bindings.js';
 export type { LibvmiFunctions } from './bindings.js';
 export { translateEvent, decodeRegisters } from './event-translation.js';
-export { listLibvmiTasks, type LibvmiTask } from './libvmi-tasks.js';

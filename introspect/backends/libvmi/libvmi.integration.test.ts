@@ -12,7 +12,7 @@ import { PagedAddressSpace } from '../../memory/paged-address-space.js';
 import { openSnapshot, type Snapshot } from '../snapshot/index.js';
 import { libvmiAvailable, loadLibvmi } from './bindings.js';
 import { LibvmiDomain } from './libvmi-domain.js';
-import { listLibvmiTasks } from './libvmi-tasks.js';
+import { listLibvmiTasks } from './test-support/libvmi-tasks.js';
 
 const why = (() => {
   try {

@@ -44,13 +44,6 @@ export const GRANULE_64K: Granule = {
   firstLevel: 1,
 };
 
-export function granuleOfSize(size: number): Granule {
-  if (size === 4096) return GRANULE_4K;
-  if (size === 16384) return GRANULE_16K;
-  if (size === 65536) return GRANULE_64K;
-  throw new RangeError(`not an AArch64 translation granule: ${size} bytes`);
-}
-
 /** The lowest address bit a level resolves: level 3 resolves the bits just above the page offset. */
 export const levelShift = (granule: Granule, level: number): number =>
   granule.pageShift + (3 - level) * granule.stride;

@@ -11,7 +11,7 @@ import type { PhysicalMemory } from '../../../memory/types.js';
 import { parseBtf } from '../btf/index.js';
 import type { Arm64KernelImage } from '../kernel-image.js';
 import { KernelReader } from '../kernel-reader.js';
-import type { LinuxKernel, OpenKernelOptions } from '../linux-kernel.js';
+import type { LinuxKernel, OpenKernelOptions } from '../kernel-types.js';
 import { OverlaySymbolTable } from '../profile/overlay-symbol-table.js';
 import type { KernelSymbol, SymbolTable } from '../profile/types.js';
 import {

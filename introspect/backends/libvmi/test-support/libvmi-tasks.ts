@@ -1,8 +1,8 @@
 // The guest's task list as LibVMI sees it: init_task's `tasks` list walked with LibVMI's own offsets
 // (from the profile it was initialised with) and its own reads and translations — what
 // vmi-process-list does, so that it can be compared with Ringside's walk of the same memory.
-import { GuestStructureError, RingsideError } from '../../errors.js';
-import type { LibvmiInstance } from './libvmi-instance.js';
+import { GuestStructureError, RingsideError } from '../../../errors.js';
+import type { LibvmiInstance } from '../libvmi-instance.js';
 
 export interface LibvmiTask {
   address: bigint;
