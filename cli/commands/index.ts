@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { registerDemoCommand } from './demo.js';
 import { registerGuestCommands } from './guest.js';
+import { registerLabCommands } from './lab.js';
 import { registerLiveCommands } from './live.js';
 import { registerProfileCommands } from './profile.js';
 import { registerQemuGuestCommands } from './qemu-guests.js';
@@ -13,6 +14,7 @@ export function registerCommands(program: Command): void {
   registerSnapshotCommands(program);
   registerDemoCommand(program);
   registerGuestCommands(program);
+  registerLabCommands(program);
   registerLiveCommands(program);
   registerProfileCommands(program);
   registerRulesCommands(program);

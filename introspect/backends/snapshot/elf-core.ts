@@ -3,6 +3,7 @@
 // Pure: it reads through a byte-range reader and never trusts a length without checking it.
 import { InputError } from '../../errors.js';
 import type { SnapshotLayout, VcpuState } from './types.js';
+import { isXenCore, parseXenCore } from './xen-core.js';
 
 export type RangeReader = (offset: number, length: number) => Uint8Array;
 
@@ -59,6 +60,7 @@ export function parseElfCore(name: string, fileSize: number, read: RangeReader):
   const phoff = toSafeNumber(header.getBigUint64(32, true), name, 32);
   const phentsize = header.getUint16(54, true);
   const phnum = header.getUint16(56, true);
+  if (isXenCore(header)) return parseXenCore(name, fileSize, read);
   if (phentsize < 56)
     throw new InputError(`program header size ${phentsize} is below 56`, name, { offset: 54 });
   if (phnum === 0 || phnum > MAX_PROGRAM_HEADERS)

@@ -1,12 +1,12 @@
 // What a parsed snapshot file gives: where guest RAM lies in the file, and the vCPU registers it
-// recorded (ELF cores from QEMU carry them; raw and LiME dumps do not).
+// recorded (ELF cores from QEMU and Xen dump-cores carry them; raw and LiME dumps do not).
 
 import type { ArchitectureName } from '../../arch/index.js';
 import type { VcpuState } from '../../domain/vcpu.js';
 
 export type { VcpuState };
 
-export type SnapshotFormat = 'elf' | 'lime' | 'raw';
+export type SnapshotFormat = 'elf' | 'lime' | 'raw' | 'xen';
 
 export interface SnapshotLayout {
   format: SnapshotFormat;
