@@ -40,10 +40,10 @@ module.exports = {
     layer(
       'product-not-to-lab-bench-scripts',
       'lab/ (sample guest, scenarios), bench/ and scripts/ build on the product, never the reverse. ' +
-        'The only exceptions are the CLI commands that drive the lab: guest and demo.',
+        'The only exceptions are the CLI commands that drive the lab: guest, lab and demo.',
       PRODUCT,
       '^(lab|bench|scripts)/',
-      '^cli/commands/(guest|demo)\\.ts$',
+      '^cli/commands/(guest|lab|demo)\\.ts$',
     ),
     layer(
       'introspect-low-level',

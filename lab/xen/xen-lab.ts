@@ -16,8 +16,8 @@ import {
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InputError, RingsideError } from '../../introspect/errors.js';
-import { buildSampleGuest } from '../../samples/guest/build.js';
-import { cacheRoot, guestCacheDir, runRoot } from '../../samples/guest/paths.js';
+import { buildSampleGuest } from '../guest/build.js';
+import { cacheRoot, guestCacheDir, runRoot } from '../guest/paths.js';
 
 /** Debian bookworm's packages the lab is made of (downloaded with apt-get, never installed). */
 export const XEN_PACKAGES = [

@@ -2,10 +2,10 @@
 // address, NT_PRSTATUS notes (general registers) and QEMU's own CPU-state notes (control registers).
 // Pure: it reads through a byte-range reader and never trusts a length without checking it.
 import { InputError } from '../../errors.js';
-import type { SnapshotLayout, VcpuState } from './types.js';
-import { isXenCore, parseXenCore } from './xen-core.js';
+import type { RangeReader, SnapshotLayout, VcpuState } from './types.js';
 
-export type RangeReader = (offset: number, length: number) => Uint8Array;
+export type { RangeReader };
+import { isXenCore, parseXenCore } from './xen-core.js';
 
 const PT_LOAD = 1;
 const PT_NOTE = 4;

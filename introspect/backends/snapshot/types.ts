@@ -6,6 +6,9 @@ import type { VcpuState } from '../../domain/vcpu.js';
 
 export type { VcpuState };
 
+/** Reads `length` bytes of the snapshot file at `offset`. */
+export type RangeReader = (offset: number, length: number) => Uint8Array;
+
 export type SnapshotFormat = 'elf' | 'lime' | 'raw' | 'xen';
 
 export interface SnapshotLayout {

@@ -2,8 +2,7 @@
 // hold the pages (.xen_pages), their frame numbers (.xen_pfn for HVM/PVH, .xen_p2m for PV) and
 // every vCPU's vcpu_guest_context (.xen_prstatus). Pure, and bounded like the ELF parser.
 import { InputError } from '../../errors.js';
-import type { RangeReader } from './elf-core.js';
-import type { SnapshotLayout } from './types.js';
+import type { RangeReader, SnapshotLayout } from './types.js';
 
 const SECTION_HEADER_SIZE = 64;
 const MAX_SECTIONS = 64;
