@@ -1,6 +1,7 @@
 // A guest for detector unit tests: a fake Linux kernel in memory (the test writes its tasks,
 // credentials, modules …) behind a fake Domain, and hook hits with the registers each architecture
 // reports (rdi + GS base on x86-64, x0 + SP_EL0 on AArch64).
+import { afterEach } from '@jest/globals';
 import type { Observable, Subscription } from 'rxjs';
 import { X86_64, type Architecture } from '../../introspect/arch/index.js';
 import {
@@ -71,6 +72,13 @@ export function hookHit(guest: FakeGuest, options: HitOptions): VmiEvent {
   };
 }
 
+/** Every stream a test collected; unsubscribed after each test, so no detector's timer outlives it. */
+const open = new Set<Subscription>();
+afterEach(() => {
+  for (const subscription of open) subscription.unsubscribe();
+  open.clear();
+});
+
 /** Subscribes and collects what a stream emits, and whether it failed or ended. */
 export function collect(stream: Observable<VmiEvent>): {
   events: VmiEvent[];
@@ -86,5 +94,6 @@ export function collect(stream: Observable<VmiEvent>): {
     error: (error: unknown) => errors.push(error),
     complete: () => (done = true),
   });
+  open.add(subscription);
   return { events, errors, completed: () => done, subscription };
 }
