@@ -9,18 +9,28 @@ cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
-need_apt=0
-for tool in qemu-system-x86_64 qemu-system-aarch64 cpio gcc xz pkg-config rsyslogd; do
-  command -v "$tool" >/dev/null 2>&1 || need_apt=1
-done
-if ! qemu-system-x86_64 --version 2>/dev/null | grep -qE 'version (1[0-9]|[2-9][0-9])\.'; then need_apt=1; fi
-if ! pkg-config --exists glib-2.0 2>/dev/null; then need_apt=1; fi
+# What to install: scripts/apt.d/*.list, lines "COMMAND PACKAGE…" (prefix "backports:" for
+# bookworm-backports); a line's packages are installed when its COMMAND is missing.
+plain=()
+backports=()
+while read -r line; do
+  line=${line%%#*}
+  [ -n "${line// /}" ] || continue
+  from=plain
+  case "$line" in backports:*) from=backports; line=${line#backports:} ;; esac
+  read -r tool packages <<<"$line"
+  command -v "$tool" >/dev/null 2>&1 && continue
+  if [ "$from" = backports ]; then backports+=($packages); else plain+=($packages); fi
+done < <(cat scripts/apt.d/*.list)
+if ! qemu-system-x86_64 --version 2>/dev/null | grep -qE 'version (1[0-9]|[2-9][0-9])\.'; then
+  backports+=(qemu-system-x86 qemu-system-arm)
+fi
+if ! pkg-config --exists glib-2.0 2>/dev/null; then plain+=(libglib2.0-dev); fi
 if ! dpkg --print-foreign-architectures | grep -qx arm64; then
   $SUDO dpkg --add-architecture arm64
-  need_apt=1
 fi
 
-if [ "$need_apt" = 1 ]; then
+if [ "${#plain[@]}" -gt 0 ] || [ "${#backports[@]}" -gt 0 ]; then
   if [ ! -f /etc/apt/sources.list.d/bookworm-backports.sources ] && ! grep -rqs bookworm-backports /etc/apt/sources.list /etc/apt/sources.list.d/; then
     # Backports come from the same archive the machine already uses for bookworm: no host is named here.
     uri=$(bash scripts/apt-archive-uri.sh bookworm)
@@ -37,11 +47,14 @@ Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SRC
   fi
   $SUDO apt-get update -qq
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    -t bookworm-backports qemu-system-x86 qemu-system-arm
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    cpio xz-utils gcc libc6-dev make pkg-config libglib2.0-dev rsyslog rsyslog-gnutls gnutls-bin \
-    ca-certificates
+  if [ "${#backports[@]}" -gt 0 ]; then
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      -t bookworm-backports "${backports[@]}"
+  fi
+  if [ "${#plain[@]}" -gt 0 ]; then
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      "${plain[@]}"
+  fi
 fi
 
 # The attack scenarios' test module is built against the headers of exactly the sample guest's kernel
