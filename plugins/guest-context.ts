@@ -2,7 +2,18 @@
 // architecture says: GS base on x86-64, SP_EL0 on AArch64), the
 // envelope of a semantic event, and a hook turned into a stream of semantic events where a guest
 // structure that cannot be read becomes an event saying so, never a dead detector.
-import { exhaustMap, from, interval, mergeMap, Observable, type SchedulerLike } from 'rxjs';
+import {
+  catchError,
+  defer,
+  EMPTY,
+  exhaustMap,
+  interval,
+  mergeMap,
+  Observable,
+  throwError,
+  type ObservableInput,
+  type SchedulerLike,
+} from 'rxjs';
 import type { Capture, HookContext, HookSpec, Domain } from '../introspect/domain/types.js';
 import { isRingsideError, RingsideError } from '../introspect/errors.js';
 import type { ProcessFields, UserFields, VmiEvent } from '../introspect/events/event.js';
@@ -309,18 +320,20 @@ export function hookTask(
  * A check run every `intervalMs` while subscribed, never two at once (a tick that finds the last
  * check still running is dropped): its events are emitted; a guest structure it could not read
  * skips that round (the next one tries again); any other error ends the stream, since it is a bug.
+ * The check is a promise (an async read) or an observable; the scheduler is injectable, so marble
+ * tests run it on virtual time.
  */
 export function periodicEvents(
   intervalMs: number,
-  check: () => Promise<VmiEvent[]>,
+  check: () => ObservableInput<VmiEvent[]>,
   scheduler?: SchedulerLike,
 ): Observable<VmiEvent> {
   return interval(intervalMs, scheduler).pipe(
     exhaustMap(() =>
-      from(
-        check().catch((error: unknown) => {
-          if (isRingsideError(error)) return [] as VmiEvent[];
-          throw error;
+      defer(check).pipe(
+        catchError((error: unknown) => {
+          if (isRingsideError(error)) return EMPTY;
+          return throwError(() => error);
         }),
       ),
     ),

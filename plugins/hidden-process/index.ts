@@ -3,7 +3,7 @@
 // with it paused when a task looks hidden; a task is reported once it has been hidden in two checks
 // in a row (one being forked or reaped can sit between lists for an instant). On a snapshot, every
 // hidden task is reported.
-import { defer, type Observable } from 'rxjs';
+import { defer, type Observable, type SchedulerLike } from 'rxjs';
 import type { VmiEvent } from '../../introspect/events/event.js';
 import { crossView, type CrossViewTask } from '../../introspect/os/linux/cross-view.js';
 import type { LinuxKernel } from '../../introspect/os/linux/linux-kernel.js';
@@ -49,6 +49,8 @@ function hiddenEvent(
 
 export interface HiddenProcessOptions {
   intervalMs?: number;
+  /** The periodic check's clock (rxjs' async scheduler unless a test gives a virtual one). */
+  scheduler?: SchedulerLike;
 }
 
 export function createHiddenProcess(options: HiddenProcessOptions = {}): DetectorPlugin {
@@ -98,7 +100,7 @@ export function createHiddenProcess(options: HiddenProcessOptions = {}): Detecto
           }
           return events;
         };
-        return periodicEvents(options.intervalMs ?? HIDDEN_INTERVAL_MS, check);
+        return periodicEvents(options.intervalMs ?? HIDDEN_INTERVAL_MS, check, options.scheduler);
       });
     },
     judge: async ({ kernel, domain, timestamp }) =>

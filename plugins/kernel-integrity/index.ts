@@ -5,7 +5,7 @@
 // entry and IDT gate against what monitoring began with, for writes the traps cannot see (DMA, a
 // backend without traps). Legitimate kernel self-patching (text_poke through the poking mm, used by
 // static keys, alternatives and ftrace) is told apart by the address it writes through.
-import { Observable, Subject, merge, type Subscription } from 'rxjs';
+import { Observable, Subject, merge, type SchedulerLike, type Subscription } from 'rxjs';
 import { loadDisassembler } from '../../introspect/disasm/x86.js';
 import type { HookContext } from '../../introspect/domain/types.js';
 import { isRingsideError } from '../../introspect/errors.js';
@@ -55,6 +55,8 @@ const u64 = (bytes: Uint8Array): bigint =>
 
 export interface KernelIntegrityOptions {
   intervalMs?: number;
+  /** The periodic check's clock (rxjs' async scheduler unless a test gives a virtual one). */
+  scheduler?: SchedulerLike;
   /**
    * When write traps on the protected frames are armed: always, or only while a vCPU has CR0.WP
    * clear. Default: always with hardware traps (EPT), while-wp-clear with the TCG plugin.
@@ -256,8 +258,10 @@ export function createKernelIntegrity(options: KernelIntegrityOptions = {}): Det
             unreadable('integrity.violation', event, `the ${register} write`, error),
         );
 
-      const periodic = periodicEvents(options.intervalMs ?? INTEGRITY_INTERVAL_MS, () =>
-        check(baseline),
+      const periodic = periodicEvents(
+        options.intervalMs ?? INTEGRITY_INTERVAL_MS,
+        () => check(baseline),
+        options.scheduler,
       );
 
       const check = async (against: IntegrityBaseline): Promise<VmiEvent[]> => {
