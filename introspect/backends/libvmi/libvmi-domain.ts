@@ -11,6 +11,7 @@ import type {
   HookContext,
   HookSpec,
 } from '../../domain/types.js';
+import { HookTable, type HookEntry, type HookHandler } from '../../domain/hook-table.js';
 import { reportHandlerError, runHandlers } from '../../domain/run-handlers.js';
 import { EventListener, type DeliveredEvent } from './event-listener.js';
 import { translateEvent } from './event-translation.js';
@@ -26,8 +27,6 @@ import {
 } from './layouts.js';
 import { LibvmiInstance, type LibvmiOpenOptions } from './libvmi-instance.js';
 import { LibvmiPhysicalMemory } from './libvmi-memory.js';
-
-type Handler = (context: HookContext) => void;
 
 /** Xen allows up to ten altp2m views per domain (MAX_ALTP2M), view 0 being the host p2m. */
 const XEN_ALTP2M_VIEWS = 10;
@@ -81,24 +80,21 @@ export interface LibvmiDomainOptions extends LibvmiOpenOptions {
   listenTimeoutMs?: number;
 }
 
-interface MemoryHook {
+interface MemoryHook extends HookEntry {
   view: number;
   frame: bigint;
   access: number;
-  handlers: Set<Handler>;
 }
 
-interface ExecHook {
+interface ExecHook extends HookEntry {
   address: bigint;
   /** Known once the address was translated (the change is queued). */
   frame?: bigint;
-  handlers: Set<Handler>;
 }
 
-interface CEvent {
+interface CEvent extends HookEntry {
   /** Set once the event is registered (the change is queued). */
   pointer?: bigint;
-  handlers: Set<Handler>;
 }
 
 export class LibvmiDomain implements Domain {
@@ -106,9 +102,10 @@ export class LibvmiDomain implements Domain {
   readonly events$: Observable<VmiEvent>;
   readonly physical: LibvmiPhysicalMemory;
   private readonly events = new Subject<VmiEvent>();
-  private readonly memoryHooks = new Map<string, MemoryHook>();
-  private readonly execHooks = new Map<bigint, ExecHook>();
-  private readonly registerEvents = new Map<ControlRegister, CEvent>();
+  // Keyed by view, frame and access; by hooked address; by register (the shared bookkeeping).
+  private readonly memoryHooks = new HookTable<string, MemoryHook>();
+  private readonly execHooks = new HookTable<bigint, ExecHook>();
+  private readonly registerEvents = new HookTable<ControlRegister, CEvent>();
   private genericMemoryEvent: bigint | undefined;
   private listener: EventListener | undefined;
   private readonly generationListeners = new Set<() => void>();
@@ -147,7 +144,7 @@ export class LibvmiDomain implements Domain {
         subscriber.error(new RingsideError('BACKEND', `${this.name}: the domain is closed`));
         return undefined;
       }
-      const handler: Handler = (context) => subscriber.next(context);
+      const handler: HookHandler = (context) => subscriber.next(context);
       let planted: { remove: () => void; applied: Promise<void> };
       try {
         planted = this.plant(spec, handler);
@@ -262,7 +259,10 @@ export class LibvmiDomain implements Domain {
     );
   }
 
-  private plant(spec: HookSpec, handler: Handler): { remove: () => void; applied: Promise<void> } {
+  private plant(
+    spec: HookSpec,
+    handler: HookHandler,
+  ): { remove: () => void; applied: Promise<void> } {
     switch (spec.kind) {
       case 'memory': {
         if (this.capabilities.memAccess === 'none')
@@ -277,89 +277,72 @@ export class LibvmiDomain implements Domain {
         if (access === 0)
           throw new RingsideError('BAD_INPUT', 'a memory hook needs at least one of r, w, x');
         const key = `${view}:${spec.frame}:${access}`;
-        let hook = this.memoryHooks.get(key);
-        let applied = this.pending;
-        if (!hook) {
-          hook = { view, frame: spec.frame, access, handlers: new Set() };
-          this.memoryHooks.set(key, hook);
-          applied = this.schedule(() => this.applyFrame(view, spec.frame));
-        }
-        hook.handlers.add(handler);
-        const entry = hook;
-        const remove = () => {
-          entry.handlers.delete(handler);
-          if (entry.handlers.size === 0 && this.memoryHooks.get(key) === entry) {
-            this.memoryHooks.delete(key);
+        const { created, remove } = this.memoryHooks.add(
+          key,
+          handler,
+          () => ({ view, frame: spec.frame, access, handlers: new Set() }),
+          () => {
             if (!this.closed) void this.schedule(() => this.applyFrame(view, spec.frame));
-          }
-        };
+          },
+        );
+        const applied = created
+          ? this.schedule(() => this.applyFrame(view, spec.frame))
+          : this.pending;
         return { remove, applied };
       }
       case 'exec': {
         if (this.capabilities.breakpoints === 'none')
           throw this.lacks('an execution hook', 'hidden breakpoints');
-        let hook = this.execHooks.get(spec.address);
-        let applied = this.pending;
-        if (!hook) {
-          const entry: ExecHook = { address: spec.address, handlers: new Set() };
-          this.execHooks.set(spec.address, entry);
-          applied = this.schedule(() => {
-            const physical = this.instance.translateKernel(spec.address);
-            if (physical === undefined) {
-              this.execHooks.delete(spec.address);
-              throw new RingsideError(
-                'BAD_INPUT',
-                `${this.name}: exec hook address 0x${spec.address.toString(16)} is not mapped in the kernel`,
-              );
-            }
-            entry.frame = physical >> 12n;
-            this.applyFrame(0, entry.frame);
-          });
-          hook = entry;
-        }
-        hook.handlers.add(handler);
-        const entry = hook;
-        const remove = () => {
-          entry.handlers.delete(handler);
-          if (entry.handlers.size === 0 && this.execHooks.get(spec.address) === entry) {
-            this.execHooks.delete(spec.address);
+        const { entry, created, remove } = this.execHooks.add(
+          spec.address,
+          handler,
+          () => ({ address: spec.address, handlers: new Set() }),
+          (removed) => {
             if (!this.closed)
               void this.schedule(() => {
-                if (entry.frame !== undefined) this.applyFrame(0, entry.frame);
+                if (removed.frame !== undefined) this.applyFrame(0, removed.frame);
               });
-          }
-        };
+          },
+        );
+        const applied = created
+          ? this.schedule(() => {
+              const physical = this.instance.translateKernel(spec.address);
+              if (physical === undefined) {
+                this.execHooks.delete(spec.address);
+                throw new RingsideError(
+                  'BAD_INPUT',
+                  `${this.name}: exec hook address 0x${spec.address.toString(16)} is not mapped in the kernel`,
+                );
+              }
+              entry.frame = physical >> 12n;
+              this.applyFrame(0, entry.frame);
+            })
+          : this.pending;
         return { remove, applied };
       }
       case 'register': {
         if (!this.capabilities.registerWriteTraps)
           throw this.lacks('a register hook', 'register-write traps');
-        let planted = this.registerEvents.get(spec.register);
-        let applied = this.pending;
-        if (!planted) {
-          const entry: CEvent = { handlers: new Set() };
-          this.registerEvents.set(spec.register, entry);
-          const reg = spec.register === 'msr' ? Register.msrAll : Register[spec.register];
-          applied = this.schedule(() => {
-            entry.pointer = this.allocateEvent({
-              type: EventType.register,
-              u: { reg_event: { reg: BigInt(reg), in_access: RegAccess.w } },
-            });
-          });
-          planted = entry;
-        }
-        planted.handlers.add(handler);
-        const entry = planted;
-        const remove = () => {
-          entry.handlers.delete(handler);
-          if (entry.handlers.size === 0 && this.registerEvents.get(spec.register) === entry) {
-            this.registerEvents.delete(spec.register);
+        const reg = spec.register === 'msr' ? Register.msrAll : Register[spec.register];
+        const { entry, created, remove } = this.registerEvents.add(
+          spec.register,
+          handler,
+          () => ({ handlers: new Set() }),
+          (removed) => {
             if (!this.closed)
               void this.schedule(() => {
-                if (entry.pointer !== undefined) this.freeEvent(entry.pointer);
+                if (removed.pointer !== undefined) this.freeEvent(removed.pointer);
               });
-          }
-        };
+          },
+        );
+        const applied = created
+          ? this.schedule(() => {
+              entry.pointer = this.allocateEvent({
+                type: EventType.register,
+                u: { reg_event: { reg: BigInt(reg), in_access: RegAccess.w } },
+              });
+            })
+          : this.pending;
         return { remove, applied };
       }
     }
@@ -432,7 +415,7 @@ export class LibvmiDomain implements Domain {
     this.newGeneration();
     const event = translateEvent(delivered, this.name, performance.now());
     if (!event) return EventResponse.none;
-    let handlers: Handler[] = [];
+    let handlers: HookHandler[] = [];
     let response: number = EventResponse.none;
     switch (event.type) {
       case 'mem_access': {
@@ -462,7 +445,7 @@ export class LibvmiDomain implements Domain {
         const register: ControlRegister = name.startsWith('msr')
           ? 'msr'
           : (name as ControlRegister);
-        handlers = [...(this.registerEvents.get(register)?.handlers ?? [])];
+        handlers = [...this.registerEvents.handlers(register)];
         break;
       }
       default:
@@ -481,7 +464,7 @@ export class LibvmiDomain implements Domain {
     return response;
   }
 
-  private run(handlers: Handler[], event: VmiEvent, vcpu: number | undefined): void {
+  private run(handlers: HookHandler[], event: VmiEvent, vcpu: number | undefined): void {
     this.currentVcpu = vcpu;
     let held: Promise<void> | undefined;
     try {
