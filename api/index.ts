@@ -156,6 +156,7 @@ export {
   runnableDetectors,
   startDetectors,
   type DetectorName,
+  type JudgeOutcome,
   type SnapshotJudgement,
 } from '../plugins/index.js';
 export type {

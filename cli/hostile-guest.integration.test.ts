@@ -1,7 +1,8 @@
 // A snapshot of the sample guest made hostile at test time: a process name and a module name holding
 // ANSI escapes, no NUL and invalid UTF-8, and the system call table's page missing from the dump.
 // Every text output shows the escapes visibly, JSON carries the names exactly, and `syscalls` answers
-// for the rest of the table with a warning (exit 0, a partial answer).
+// for the rest of the table with a warning (exit 0, a partial answer); on that dump, with a process
+// hidden and one given forged root, `check` still has the other detectors' findings.
 import { spawnSync } from 'node:child_process';
 import {
   appendFileSync,
@@ -37,6 +38,8 @@ let hostile: string;
 let holed: string;
 let victimPid: number;
 let moduleName: string;
+let hiddenPid: number;
+let forgedPid: number;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'ringside-hostile-'));
@@ -70,9 +73,38 @@ beforeAll(async () => {
   const translated = r.space.translate(table);
   if (!translated.ok) throw new Error('sys_call_table is not mapped');
   const page = translated.physical & ~0xfffn;
-  snapshot.close();
+  // Evidence for the other detectors: a process unlinked from the task list (DKOM) and a user
+  // process whose credentials say root while cred->user still belongs to its own user.
+  const tasks = listTasks(kernel).tasks.filter((task) => !task.kernelThread);
+  const forged = tasks.find((task) => task.uid !== 0);
+  if (!forged) throw new Error('the sample guest runs no process as a user other than root');
+  forgedPid = forged.pid;
+  const hiddenIndex = tasks.findIndex(
+    (task, index) => index > 0 && task.pid !== forged.pid && task.pid === task.tgid,
+  );
+  const hidden = tasks[hiddenIndex]!;
+  hiddenPid = hidden.pid;
+  const all = listTasks(kernel).tasks;
+  const at = all.findIndex((task) => task.address === hidden.address);
+  const tasksOffset = r.offset('task_struct', 'tasks');
+  const previous = all[at - 1]!.address + tasksOffset;
+  const next = r.u64(hidden.address + tasksOffset);
+  const cred = r.u64(forged.address + r.offset('task_struct', 'real_cred'));
   holed = join(dir, 'holed.elf');
   copyFileSync(path, holed);
+  const patch = openSync(holed, 'r+');
+  const u64 = (value: bigint) => {
+    const bytes = Buffer.alloc(8);
+    bytes.writeBigUInt64LE(value);
+    return bytes;
+  };
+  writeSync(patch, u64(next), 0, 8, fileOf(previous));
+  writeSync(patch, u64(previous), 0, 8, fileOf(next + 8n));
+  const zero = Buffer.alloc(4);
+  for (const field of ['uid', 'euid'])
+    writeSync(patch, zero, 0, 4, fileOf(cred + r.offset('cred', field)));
+  closeSync(patch);
+  snapshot.close();
   punchHole(holed, page);
 }, 240_000);
 
@@ -155,10 +187,17 @@ describe('guest strings in every text output', () => {
     expect(lsmod.map((module) => module.name)).toContain('\x1b]0;pwned\x07rk\ufffd(');
   });
 
-  it('check prints its text findings with no control character', () => {
+  it('check prints its text findings with no control character, and JSON exactly', () => {
     const result = ringside('snapshot', 'check', hostile);
+    expect(result.status).toBe(0);
     expect(result.stdout).not.toMatch(CONTROL);
     expect(result.stderr).not.toMatch(CONTROL);
+    const json = ringside('snapshot', 'check', '--json', hostile);
+    expect(json.status).toBe(0);
+    const summary = JSON.parse(json.stdout.trimEnd().split('\n').at(-1)!) as Json;
+    expect(summary['ringside']).toEqual({
+      check: expect.objectContaining({ partial: false, warnings: [] }),
+    });
   });
 });
 
@@ -180,7 +219,50 @@ describe('a dump with the system call table’s page missing', () => {
     expect(result.status).toBe(0);
     expect(result.stderr).toBe('');
   });
+
+  it('check gives the other detectors’ findings, a warning, and exit 0 (a partial answer)', () => {
+    const result = ringside('snapshot', 'check', holed);
+    expect(result.status).toBe(0);
+    expect(result.stderr).toMatch(
+      /ringside: warning: partial answer: plugin kernel-integrity could not judge holed.elf: .*sys_call_table/,
+    );
+    expect(result.stdout).toContain(`(pid ${hiddenPid}, task`);
+    expect(result.stdout).toMatch(new RegExp(`\\(pid ${forgedPid}\\) went from euid \\d+ to 0`));
+  });
+
+  it('check --json carries the warning and each detector’s outcome in its last line', () => {
+    const result = ringside('snapshot', 'check', '--json', holed);
+    expect(result.status).toBe(0);
+    const lines = result.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Json);
+    const summary = lines.at(-1)!;
+    expect(summary).toEqual(
+      expect.objectContaining({
+        event: expect.objectContaining({ dataset: 'ringside.check' }),
+        ringside: {
+          check: {
+            findings: lines.length - 1,
+            partial: true,
+            detectors: {
+              'kernel-integrity': 'failed',
+              'hidden-process': 'judged',
+              'cred-monitor': 'judged',
+            },
+            warnings: [expect.stringMatching(/^plugin kernel-integrity could not judge/)],
+          },
+        },
+      }),
+    );
+    const findings = lines.slice(0, -1);
+    expect(findings.map((finding) => (finding['process'] as { pid?: number })?.pid)).toEqual(
+      expect.arrayContaining([hiddenPid, forgedPid]),
+    );
+  });
 });
+
+type Json = Record<string, unknown>;
 
 describe('the watchdog', () => {
   it('a command out of time answers with what it read and says so, exit 0', () => {
@@ -188,5 +270,24 @@ describe('the watchdog', () => {
     expect(result.stderr).toMatch(/time budget of 0.001 s .*ran out|time budget of 0.001 s spent/);
     expect([0, 2]).toContain(result.status);
     expect(result.stderr).not.toMatch(/internal error|at .*\.js:\d+/);
+  });
+
+  it('check out of time judges what it read and says so, in text and in --json', () => {
+    const text = ringside('snapshot', 'check', '--time-limit', '0.001', hostile);
+    expect(text.stderr).toMatch(
+      /ringside: warning: partial answer: the time budget of 0.001 s \(--time-limit\) ran out/,
+    );
+    expect(text.stderr).not.toMatch(/internal error|at .*\.js:\d+/);
+    const json = ringside('snapshot', 'check', '--json', '--time-limit', '0.001', hostile);
+    expect([0, 2]).toContain(json.status);
+    if (json.status === 0) {
+      const summary = JSON.parse(json.stdout.trimEnd().split('\n').at(-1)!) as {
+        ringside: { check: { partial: boolean; warnings: string[] } };
+      };
+      expect(summary.ringside.check.partial).toBe(true);
+      expect(summary.ringside.check.warnings).toContainEqual(
+        expect.stringMatching(/time budget of 0.001 s/),
+      );
+    } else expect(json.stderr).toMatch(/time budget|ran out/);
   });
 });

@@ -173,3 +173,11 @@ function kernelOptions(profile: ProfileOptions): OpenKernelOptions {
   }
   return options;
 }
+
+/** `--time-limit SECONDS` as milliseconds (0: no limit); anything else is bad input naming it. */
+export function timeLimitOption(text: string): number {
+  const seconds = Number(text);
+  if (!Number.isFinite(seconds) || seconds < 0)
+    throw new InputError('not a number of seconds (0 for no limit)', `--time-limit ${text}`);
+  return seconds * 1000;
+}

@@ -7,7 +7,12 @@ import type { VmiEvent } from '../introspect/events/event.js';
 import type { Finding } from '../introspect/events/finding.js';
 import type { CpuControlState } from '../introspect/os/linux/integrity.js';
 import type { LinuxKernel } from '../introspect/os/linux/linux-kernel.js';
-import { DETECTORS, judgeWithDetectors, startDetectors } from '../plugins/index.js';
+import {
+  DETECTORS,
+  judgeWithDetectors,
+  startDetectors,
+  type JudgeOutcome,
+} from '../plugins/index.js';
 import type { DetectorPlugin } from '../plugins/types.js';
 import { detect, RuleEngine, type Ruleset } from '../rules/index.js';
 import type { Sink } from '../sinks/types.js';
@@ -68,11 +73,13 @@ export interface SnapshotVerdict {
   findings: Finding[];
   /** A line per detector that could not judge this snapshot; the others still did. */
   warnings: string[];
+  /** Each detector with a judge, by id: judged, refused (a requirement missing) or failed. */
+  outcomes: Record<string, JudgeOutcome>;
 }
 
 /** Judges a snapshot: every snapshot-capable detector on its own, then the rules on their events. */
 export async function judgeSnapshot(options: JudgeOptions): Promise<SnapshotVerdict> {
-  const { events, warnings } = await judgeWithDetectors(
+  const { events, warnings, outcomes } = await judgeWithDetectors(
     options.plugins ?? Object.values(DETECTORS),
     {
       kernel: options.kernel,
@@ -82,5 +89,5 @@ export async function judgeSnapshot(options: JudgeOptions): Promise<SnapshotVerd
     },
   );
   const findings = await lastValueFrom(from(events).pipe(detect(options.rules), toArray()));
-  return { events, findings, warnings };
+  return { events, findings, warnings, outcomes };
 }

@@ -65,11 +65,16 @@ export function runnableDetectors(
   };
 }
 
+/** How one detector fared on a snapshot: it judged, it was refused, or its judge failed. */
+export type JudgeOutcome = 'judged' | 'refused' | 'failed';
+
 /** What judging a snapshot gave: the detectors' events, and a line for each check that failed. */
 export interface SnapshotJudgement {
   events: VmiEvent[];
   /** One per detector that could not judge (a structure unreadable, a requirement missing). */
   warnings: string[];
+  /** Each detector with a judge, by id, and how it fared. */
+  outcomes: Record<string, JudgeOutcome>;
 }
 
 /**
@@ -84,14 +89,18 @@ export async function judgeWithDetectors(
   const judges = plugins.filter((plugin) => plugin.judge !== undefined);
   const { runnable, refused } = partitionByRequirements(judges, context.kernel);
   const warnings = refused.map((refusal) => describeRefusal(refusal, context.domain));
+  const outcomes: Record<string, JudgeOutcome> = {};
+  for (const { plugin } of refused) outcomes[plugin.meta.id] = 'refused';
   const events: VmiEvent[] = [];
   for (const plugin of runnable) {
     try {
       events.push(...(await plugin.judge!(context)));
+      outcomes[plugin.meta.id] = 'judged';
     } catch (error) {
       if (!isRingsideError(error)) throw error;
+      outcomes[plugin.meta.id] = 'failed';
       warnings.push(`plugin ${plugin.meta.id} could not judge ${context.domain}: ${error.message}`);
     }
   }
-  return { events, warnings };
+  return { events, warnings, outcomes };
 }

@@ -5,7 +5,9 @@
 import { RINGSIDE_VERSION } from '../version.js';
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
-import { openSnapshotKernel } from '../snapshot-context.js';
+import { toJson } from '../../introspect/events/json.js';
+import { escapeForTerminal } from '../../sinks/text/terminal.js';
+import { DEFAULT_TIME_LIMIT_MS, openSnapshotKernel, timeLimitOption } from '../snapshot-context.js';
 
 interface CheckOptions {
   json?: boolean;
@@ -14,6 +16,7 @@ interface CheckOptions {
   isf?: string;
   name?: string;
   plugin?: string[];
+  timeLimit?: string;
 }
 
 export function registerSnapshotCheck(snapshot: Command): void {
@@ -32,6 +35,11 @@ export function registerSnapshotCheck(snapshot: Command): void {
       '--plugin <modules...>',
       'also run your own detectors (ES modules whose default export is a DetectorPlugin with judge())',
     )
+    .option(
+      '--time-limit <seconds>',
+      'stop reading guest memory after this long and judge what was read (0: no limit)',
+      String(DEFAULT_TIME_LIMIT_MS / 1000),
+    )
     .action(async (dump: string, options: CheckOptions) => {
       const [{ judgeSnapshot, loadRules }, { formatter }, { loadPluginModules }, { DETECTORS }] =
         await Promise.all([
@@ -42,9 +50,12 @@ export function registerSnapshotCheck(snapshot: Command): void {
         ]);
       const own = await loadPluginModules(options.plugin ?? []);
       const rules = await loadRules(options.rules);
-      const { snapshot, kernel } = openSnapshotKernel(dump, {
+      const { snapshot, kernel, budget } = openSnapshotKernel(dump, {
         ...(options.systemMap ? { systemMap: options.systemMap } : {}),
         ...(options.isf ? { isf: options.isf } : {}),
+        ...(options.timeLimit !== undefined
+          ? { timeLimitMs: timeLimitOption(options.timeLimit) }
+          : {}),
       });
       try {
         const verdict = await judgeSnapshot({
@@ -59,8 +70,20 @@ export function registerSnapshotCheck(snapshot: Command): void {
           version: RINGSIDE_VERSION,
         });
         for (const finding of verdict.findings) process.stdout.write(`${format(finding)}\n`);
-        for (const warning of verdict.warnings)
-          process.stderr.write(`ringside: warning: partial answer: ${warning}\n`);
+        const warnings = [...verdict.warnings];
+        if (budget?.expired)
+          warnings.push(
+            `the time budget of ${budget.budgetMs / 1000} s (--time-limit) ran out: what could be read in time was judged`,
+          );
+        // --json: the last line says how the check went, so a partial answer is in the data too.
+        if (options.json)
+          process.stdout.write(
+            `${toJson(checkSummary(dump, verdict.findings.length, verdict.outcomes, warnings))}\n`,
+          );
+        for (const warning of warnings)
+          process.stderr.write(
+            `ringside: warning: partial answer: ${escapeForTerminal(warning)}\n`,
+          );
         process.stderr.write(
           `${verdict.findings.length} finding(s) from ${verdict.events.length} detector event(s) in ${dump}\n`,
         );
@@ -68,4 +91,27 @@ export function registerSnapshotCheck(snapshot: Command): void {
         snapshot.close();
       }
     });
+}
+
+/**
+ * The summary record `check --json` ends with: an ECS event (dataset `ringside.check`) saying
+ * whether the answer is partial, how each detector fared, and the warnings.
+ */
+export function checkSummary(
+  dump: string,
+  findings: number,
+  detectors: Record<string, 'judged' | 'refused' | 'failed'>,
+  warnings: readonly string[],
+): Record<string, unknown> {
+  const partial = warnings.length > 0;
+  return {
+    '@timestamp': new Date().toISOString(),
+    event: {
+      kind: 'event',
+      dataset: 'ringside.check',
+      action: 'snapshot-check',
+    },
+    file: { path: dump },
+    ringside: { check: { findings, partial, detectors, warnings: [...warnings] } },
+  };
 }

@@ -13,6 +13,7 @@ import {
   asSnapshotInputError,
   DEFAULT_TIME_LIMIT_MS,
   openSnapshotKernel,
+  timeLimitOption,
   type OpenedSnapshot,
 } from '../snapshot-context.js';
 import { formatTable, toJson } from '../table.js';
@@ -58,13 +59,6 @@ function withKernel<T>(
   } finally {
     opened.snapshot.close();
   }
-}
-
-function timeLimitOption(text: string): number {
-  const seconds = Number(text);
-  if (!Number.isFinite(seconds) || seconds < 0)
-    throw new InputError('not a number of seconds (0 for no limit)', `--time-limit ${text}`);
-  return seconds * 1000;
 }
 
 function ramBaseOption(text: string): bigint {
