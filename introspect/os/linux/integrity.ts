@@ -3,6 +3,7 @@
 // exception vector base, which plays the IDT's role). Each check says what it
 // expected and what it found; what the caller compares against (a baseline, or the kernel's own
 // text) decides whether a difference is a violation.
+import { isRingsideError, RingsideError } from '../../errors.js';
 import { hex } from '../../memory/address.js';
 import type { LinuxKernel } from './linux-kernel.js';
 import { listModules, type ModuleInfo } from './modules.js';
@@ -227,7 +228,9 @@ export function checkIntegrity(
 
   const table = kernel.symbols.address('sys_call_table');
   if (table !== undefined) {
-    for (const entry of readSyscallTable(kernel)) {
+    for (const entry of readNamed(`sys_call_table at ${hex(table)}`, () =>
+      readSyscallTable(kernel),
+    )) {
       const before = baseline?.syscalls.get(entry.index);
       const changed = before !== undefined && before !== entry.target;
       if (!changed && inText(entry.target) && !entry.suspicious) continue;
@@ -253,7 +256,7 @@ export function checkIntegrity(
     earlyStubs !== undefined && address >= earlyStubs.start && address < earlyStubs.end;
   const idt = kernel.symbols.address('idt_table');
   if (idt !== undefined) {
-    for (const gate of readIdt(kernel, idt)) {
+    for (const gate of readNamed(`idt_table at ${hex(idt)}`, () => readIdt(kernel, idt))) {
       const before = baseline?.idt.get(gate.vector);
       const changed = before !== undefined && before !== gate.handler;
       if (!changed && (!gate.present || inText(gate.handler) || earlyStub(gate.handler))) continue;
@@ -324,4 +327,14 @@ export function checkIntegrity(
     }
   }
   return violations;
+}
+
+/** A read whose failure names the structure it was reading (so a warning says what is missing). */
+function readNamed<T>(what: string, read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (!isRingsideError(error)) throw error;
+    throw new RingsideError(error.code, `${what}: ${error.message}`, { cause: error });
+  }
 }
