@@ -224,7 +224,7 @@ describe('a dump with the system call table’s page missing', () => {
     const result = ringside('snapshot', 'check', holed);
     expect(result.status).toBe(0);
     expect(result.stderr).toMatch(
-      /ringside: warning: partial answer: plugin kernel-integrity could not judge holed.elf: .*sys_call_table/,
+      /ringside: warning: partial answer: plugin kernel-integrity could not judge holed.elf: sys_call_table at 0x[0-9a-f]+: .*no memory in the snapshot/,
     );
     expect(result.stdout).toContain(`(pid ${hiddenPid}, task`);
     expect(result.stdout).toMatch(new RegExp(`\\(pid ${forgedPid}\\) went from euid \\d+ to 0`));
@@ -272,22 +272,23 @@ describe('the watchdog', () => {
     expect(result.stderr).not.toMatch(/internal error|at .*\.js:\d+/);
   });
 
-  it('check out of time judges what it read and says so, in text and in --json', () => {
-    const text = ringside('snapshot', 'check', '--time-limit', '0.001', hostile);
-    expect(text.stderr).toMatch(
-      /ringside: warning: partial answer: the time budget of 0.001 s \(--time-limit\) ran out/,
-    );
-    expect(text.stderr).not.toMatch(/internal error|at .*\.js:\d+/);
-    const json = ringside('snapshot', 'check', '--json', '--time-limit', '0.001', hostile);
-    expect([0, 2]).toContain(json.status);
-    if (json.status === 0) {
-      const summary = JSON.parse(json.stdout.trimEnd().split('\n').at(-1)!) as {
+  it('check out of time says so: exit 2 naming the budget if it ran out while opening, else a warning in text and --json', () => {
+    // Where the budget runs out depends on the machine: opening the dump takes nearly all of a
+    // check's time here (a bisection of the limit found no run that opened and then ran out).
+    const result = ringside('snapshot', 'check', '--json', '--time-limit', '0.001', hostile);
+    expect(result.stderr).not.toMatch(/internal error|at .*\.js:\d+/);
+    if (result.status === 2) {
+      expect(result.stderr).toMatch(/time budget of 0.001 s spent/);
+      expect(result.stdout).toBe('');
+    } else {
+      expect(result.status).toBe(0);
+      expect(result.stderr).toMatch(
+        /ringside: warning: partial answer: the time budget of 0.001 s \(--time-limit\) ran out/,
+      );
+      const summary = JSON.parse(result.stdout.trimEnd().split('\n').at(-1)!) as {
         ringside: { check: { partial: boolean; warnings: string[] } };
       };
       expect(summary.ringside.check.partial).toBe(true);
-      expect(summary.ringside.check.warnings).toContainEqual(
-        expect.stringMatching(/time budget of 0.001 s/),
-      );
-    } else expect(json.stderr).toMatch(/time budget|ran out/);
+    }
   });
 });
