@@ -5,9 +5,9 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RingsideError } from '../../errors.js';
-import type { QmpClient } from '../qemu/qmp.js';
+import type { QmpChannel } from '../qemu/qmp.js';
 
-export const hmp = (qmp: QmpClient, command: string): Promise<string> =>
+export const hmp = (qmp: QmpChannel, command: string): Promise<string> =>
   qmp.execute<string>('human-monitor-command', { 'command-line': command });
 
 export interface StartedGdbstub {
@@ -16,7 +16,7 @@ export interface StartedGdbstub {
   stop(): Promise<void>;
 }
 
-export async function startGdbstub(qmp: QmpClient): Promise<StartedGdbstub> {
+export async function startGdbstub(qmp: QmpChannel): Promise<StartedGdbstub> {
   const directory = mkdtempSync(join(tmpdir(), 'ringside-gdb-'));
   const socket = join(directory, 'gdb.sock');
   const reply = await hmp(qmp, `gdbserver unix:${socket},server=on,wait=off`);

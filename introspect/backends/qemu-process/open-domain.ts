@@ -3,7 +3,7 @@
 // that same monitor (and stopped again on close).
 import { RingsideError } from '../../errors.js';
 import { GdbDomain } from '../qemu/gdb-domain.js';
-import type { QmpClient } from '../qemu/qmp.js';
+import type { QmpChannel } from '../qemu/qmp.js';
 import { startGdbstub } from './gdbstub.js';
 import { openProcessMemory } from './open-memory.js';
 import type { QemuProcess } from './qemu-processes.js';
@@ -13,7 +13,7 @@ export const HARDWARE_BREAKPOINTS = 4;
 
 export interface QemuProcessDomainOptions {
   qemu: QemuProcess;
-  qmp: QmpClient;
+  qmp: QmpChannel;
   name?: string;
   /** hardware (default): gdb Z1, at most 4; software: Z0 (QEMU keeps them out of guest memory under TCG, not under KVM). */
   breakpoints?: 'hardware' | 'software';
