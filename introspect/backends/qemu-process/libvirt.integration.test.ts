@@ -76,6 +76,64 @@ describe('a libvirt domain started with no Ringside arguments', () => {
     expect(result.stderr).toMatch(/--libvirt ringside-test-qemu2-no-such-domain/);
   });
 
+  it('a monitor killed with SIGKILL leaves its gdbstub; a second monitor meanwhile is refused; the next one cleans up, says so, and works', async () => {
+    const startMonitor = () => {
+      const child = spawn(
+        process.execPath,
+        [cli, 'monitor', '--libvirt', DOMAIN, '--plugins', 'exec'],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) =>
+        child.once('exit', (code) => resolve(code)),
+      );
+      const planted = new Promise<void>((resolve, reject) => {
+        child.stderr.on('data', (chunk: Buffer) => {
+          stderr += chunk.toString();
+          if (stderr.includes('ringside: hooks planted')) resolve();
+        });
+        child.once('exit', (code) => reject(new Error(`monitor exited (${code}): ${stderr}`)));
+      });
+      planted.catch(() => undefined);
+      return { child, exited, planted, output: () => ({ stdout, stderr }) };
+    };
+    const monitor = new LibvirtMonitor(DOMAIN);
+    const first = startMonitor();
+    await first.planted;
+    const second = startMonitor();
+    expect(await second.exited).not.toBe(0);
+    expect(second.output().stderr).toMatch(
+      new RegExp(`another Ringside \\(pid ${first.child.pid}\\) is attached`),
+    );
+    first.child.kill('SIGKILL');
+    await first.exited;
+    // What a SIGKILL leaves: QEMU still runs the stub (and holds its breakpoints).
+    expect(await hmp(monitor, 'info chardev')).toMatch(
+      new RegExp(`ringside-gdb-${first.child.pid}-`),
+    );
+    // An exec now may stop the guest on a stale breakpoint; the next attach must undo that too.
+    const pending = control.run('/bin/true qemu2-stale');
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const statusBefore = (await monitor.execute<{ status: string }>('query-status')).status;
+    process.stderr.write(`qemu2: guest status after the SIGKILL and an exec: ${statusBefore}\n`);
+    const third = startMonitor();
+    await third.planted;
+    expect(third.output().stderr).toMatch(
+      new RegExp(`cleaned up after a Ringside \\(pid ${first.child.pid}\\) that died attached`),
+    );
+    expect((await pending).status).toBe(0);
+    await control.run('/bin/true qemu2-after-cleanup');
+    const deadline = Date.now() + 30_000;
+    while (!third.output().stdout.includes('qemu2-after-cleanup') && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    expect(third.output().stdout).toContain('qemu2-after-cleanup');
+    third.child.kill('SIGINT');
+    expect(await third.exited).toBe(0);
+    expect(await hmp(monitor, 'info chardev')).not.toMatch(/ringside-gdb-/);
+  }, 240_000);
+
   it('`monitor --libvirt DOMAIN` sees execs with argv and uid, and detach leaves no gdbstub', async () => {
     const child = spawn(
       process.execPath,
@@ -151,4 +209,36 @@ describe('a libvirt domain started with no Ringside arguments', () => {
     }
     expect((await control.run('echo alive')).output).toContain('alive');
   }, 180_000);
+
+  // Last: it ends the guest.
+  it('QEMU exiting under a running monitor ends it with one line naming the cause, exit 1, no hang', async () => {
+    const child = spawn(
+      process.execPath,
+      [cli, 'monitor', '--libvirt', DOMAIN, '--plugins', 'exec,hidden'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    const exited = new Promise<number | null>((resolve) =>
+      child.once('exit', (code) => resolve(code)),
+    );
+    await new Promise<void>((resolve, reject) => {
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        if (stderr.includes('ringside: hooks planted')) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`monitor exited (${code}): ${stderr}`)));
+    });
+    const before = stderr.length;
+    expect(spawnSync('virsh', ['-q', '-c', 'qemu:///system', 'destroy', DOMAIN]).status).toBe(0);
+    const code = await Promise.race([
+      exited,
+      new Promise<string>((resolve) => setTimeout(() => resolve('hung'), 30_000)),
+    ]);
+    child.kill('SIGKILL');
+    const after = stderr.slice(before).trim().split('\n');
+    expect(code).toBe(1);
+    expect(after).toHaveLength(1);
+    expect(after[0]).toMatch(/QEMU|gdbstub|closed/);
+    expect(stderr).not.toMatch(/\n\s+at /);
+  }, 120_000);
 });

@@ -47,3 +47,20 @@ describe('libvirt domains', () => {
     expect(new LibvirtMonitor('web2').path).toBe('libvirt:web2');
   });
 });
+
+describe('gdbstubs left in QEMU by Ringside', () => {
+  it('are found in `info chardev` with the pid that started them', async () => {
+    const { ringsideStubs } = await import('./gdbstub.js');
+    const chardevs = [
+      'charserial1: filename=unix:/tmp/x/control.sock,server=on',
+      '#chr017: filename=gdb',
+      'gdbstub: filename=disconnected:unix:/tmp/ringside-gdb-4711-AbC123/gdb.sock,server=on',
+      'gdb2: filename=unix:/tmp/ringside-gdb-Zz9/gdb.sock,server=on',
+    ].join('\n');
+    expect(ringsideStubs(chardevs)).toEqual([
+      { socket: '/tmp/ringside-gdb-4711-AbC123/gdb.sock', owner: 4711 },
+      { socket: '/tmp/ringside-gdb-Zz9/gdb.sock', owner: undefined },
+    ]);
+    expect(ringsideStubs('#chr017: filename=gdb')).toEqual([]);
+  });
+});

@@ -17,6 +17,8 @@ export interface QemuProcessDomainOptions {
   name?: string;
   /** hardware (default): gdb Z1, at most 4; software: Z0 (QEMU keeps them out of guest memory under TCG, not under KVM). */
   breakpoints?: 'hardware' | 'software';
+  /** One line about what was cleaned up after a Ringside killed while attached (default: stderr). */
+  onCleanup?: (line: string) => void;
 }
 
 export async function openQemuProcessDomain(options: QemuProcessDomainOptions): Promise<GdbDomain> {
@@ -30,6 +32,8 @@ export async function openQemuProcessDomain(options: QemuProcessDomainOptions): 
   let stub;
   try {
     stub = await startGdbstub(qmp);
+    if (stub.cleaned)
+      (options.onCleanup ?? ((line) => process.stderr.write(`ringside: ${line}\n`)))(stub.cleaned);
   } catch (error) {
     memory.close();
     throw error;
