@@ -88,8 +88,9 @@ async function cleanStale(qmp: QmpChannel, stale: RingsideStub): Promise<string>
 
 export async function startGdbstub(qmp: QmpChannel): Promise<StartedGdbstub> {
   const leftovers = ringsideStubs(await hmp(qmp, 'info chardev'));
+  // Ours (this process) or a live Ringside's: attached, not stale.
   const attached = leftovers.find(
-    (stub) => stub.owner !== undefined && stub.owner !== process.pid && ringsideAlive(stub.owner),
+    (stub) => stub.owner !== undefined && (stub.owner === process.pid || ringsideAlive(stub.owner)),
   );
   if (attached)
     throw new RingsideError(
