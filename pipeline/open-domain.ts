@@ -33,6 +33,17 @@ export type DomainSpec =
       qmp: string | QmpClient;
       breakpoints?: 'hardware' | 'software';
     }
+  /**
+   * A running libvirt domain (qemu:///system, or LIBVIRT_DEFAULT_URI), unchanged: the same as
+   * 'qemu-process', with the QEMU found from libvirt's pid file and its monitor through libvirt's
+   * QMP pass-through (`virsh qemu-monitor-command`).
+   */
+  | {
+      kind: 'libvirt';
+      domain: string;
+      name?: string;
+      breakpoints?: 'hardware' | 'software';
+    }
   /** A guest through LibVMI: a Xen or KVMi domain by name, or a raw memory file. */
   | {
       kind: 'libvmi';
@@ -105,6 +116,25 @@ export async function openDomain(spec: DomainSpec): Promise<OpenedDomain> {
         return { domain };
       } catch (error) {
         qmp.close();
+        throw error;
+      }
+    }
+    case 'libvirt': {
+      const [{ openQemuProcessDomain }, { openLibvirtDomain }] = await Promise.all([
+        import('../introspect/backends/qemu-process/open-domain.js'),
+        import('../introspect/backends/qemu-process/libvirt.js'),
+      ]);
+      const { qemu, monitor } = await openLibvirtDomain(spec.domain);
+      try {
+        const domain = await openQemuProcessDomain({
+          qemu,
+          qmp: monitor,
+          name: spec.name ?? spec.domain,
+          ...(spec.breakpoints ? { breakpoints: spec.breakpoints } : {}),
+        });
+        return { domain };
+      } catch (error) {
+        monitor.close();
         throw error;
       }
     }

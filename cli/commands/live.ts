@@ -98,6 +98,10 @@ export function registerLiveCommands(program: Command): void {
       'any running QEMU, unchanged: RAM through its process, hooks as hardware breakpoints (needs --qmp)',
     )
     .option('--qemu <name>', 'the same, naming the QEMU by its -name')
+    .option(
+      '--libvirt <domain>',
+      'a running libvirt domain, unchanged: the same, its monitor through libvirt (no --qmp)',
+    )
     .option('--name <name>', 'guest name in events', 'guest')
     .option(
       '--plugins <list>',
@@ -120,6 +124,7 @@ export function registerLiveCommands(program: Command): void {
         ram?: string;
         qemuPid?: string;
         qemu?: string;
+        libvirt?: string;
         ramBase?: string;
         qmp?: string;
         name: string;
@@ -140,10 +145,15 @@ export function registerLiveCommands(program: Command): void {
         if (!qemu && !options.pluginSocket && !options.gdb) {
           throw new RingsideError(
             'BAD_INPUT',
-            'monitor needs --plugin-socket (Ringside’s TCG plugin), --qemu-pid/--qemu (any QEMU, with --qmp) or, as a slow fallback, --gdb',
+            'monitor needs --plugin-socket (Ringside’s TCG plugin), --qemu-pid/--qemu (any QEMU, with --qmp), --libvirt DOMAIN or, as a slow fallback, --gdb',
           );
         }
-        if (qemu && !options.qmp)
+        if (qemu?.libvirt !== undefined && options.qmp)
+          throw new RingsideError(
+            'BAD_INPUT',
+            '--libvirt takes no --qmp: libvirt owns the monitor (Ringside uses its pass-through)',
+          );
+        if (qemu && qemu.libvirt === undefined && !options.qmp)
           throw new RingsideError(
             'BAD_INPUT',
             '--qemu-pid/--qemu need --qmp: hooks are planted through QEMU’s monitor',
@@ -184,24 +194,26 @@ export function registerLiveCommands(program: Command): void {
         config.onUnhandledError = (error) =>
           process.stderr.write(`ringside: subscriber failed: ${String(error)}\n`);
         const { domain } = await openDomain(
-          qemu
-            ? { kind: 'qemu-process', ...qemu, name: options.name, qmp: options.qmp! }
-            : options.pluginSocket
-              ? {
-                  kind: 'qemu',
-                  name: options.name,
-                  pluginSocket: options.pluginSocket,
-                  ramFile: options.ram!,
-                  ...(base !== undefined ? { ramBase: base } : {}),
-                  ...(options.qmp ? { qmp: options.qmp } : {}),
-                }
-              : {
-                  kind: 'gdb',
-                  name: options.name,
-                  gdbSocket: options.gdb!,
-                  ramFile: options.ram!,
-                  ...(options.qmp ? { qmp: options.qmp } : {}),
-                },
+          qemu?.libvirt !== undefined
+            ? { kind: 'libvirt', domain: qemu.libvirt, name: options.name }
+            : qemu
+              ? { kind: 'qemu-process', ...qemu, name: options.name, qmp: options.qmp! }
+              : options.pluginSocket
+                ? {
+                    kind: 'qemu',
+                    name: options.name,
+                    pluginSocket: options.pluginSocket,
+                    ramFile: options.ram!,
+                    ...(base !== undefined ? { ramBase: base } : {}),
+                    ...(options.qmp ? { qmp: options.qmp } : {}),
+                  }
+                : {
+                    kind: 'gdb',
+                    name: options.name,
+                    gdbSocket: options.gdb!,
+                    ramFile: options.ram!,
+                    ...(options.qmp ? { qmp: options.qmp } : {}),
+                  },
         );
         if (qemu) {
           process.stderr.write(
@@ -267,6 +279,7 @@ export function registerLiveCommands(program: Command): void {
     .option('--qmp <path>', 'QMP socket, to pause and resume the guest')
     .option('--qemu-pid <pid>', 'any running QEMU, unchanged: RAM read through its process')
     .option('--qemu <name>', 'the same, naming the QEMU by its -name')
+    .option('--libvirt <domain>', 'a running libvirt domain: the same, paused through libvirt')
     .option(
       '--ram-base <address>',
       'guest-physical address of the RAM file’s first byte (0 on q35; 0x40000000 on ARM virt)',
@@ -280,12 +293,13 @@ export function registerLiveCommands(program: Command): void {
         json?: boolean;
         qemuPid?: string;
         qemu?: string;
+        libvirt?: string;
       }) => {
         const target = qemuTarget(options);
         if (!target && (options.ram === undefined || options.qmp === undefined))
           throw new RingsideError(
             'BAD_INPUT',
-            'ps needs --ram and --qmp, or --qemu-pid/--qemu (any running QEMU)',
+            'ps needs --ram and --qmp, or --qemu-pid/--qemu/--libvirt (any running QEMU)',
           );
         const opened = target
           ? await openQemuForPs(target, options.qmp)

@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { InputError } from '../../introspect/errors.js';
 import type { PhysicalMemory } from '../../introspect/memory/types.js';
-import type { QmpClient } from '../../introspect/backends/qemu/qmp.js';
+import type { QmpChannel } from '../../introspect/backends/qemu/qmp.js';
 import { formatTable, toJson } from '../table.js';
 
 /**
@@ -18,34 +18,55 @@ export const HARDWARE_BREAKPOINT_NOTE =
 export interface QemuTargetOptions {
   qemuPid?: string;
   qemu?: string;
+  libvirt?: string;
 }
 
-/** The --qemu-pid / --qemu target, or undefined when neither was given. */
-export function qemuTarget(
-  options: QemuTargetOptions,
-): { pid?: number; qemuName?: string } | undefined {
-  if (options.qemuPid === undefined && options.qemu === undefined) return undefined;
+export interface QemuTarget {
+  pid?: number;
+  qemuName?: string;
+  /** A libvirt domain: pid from libvirt, monitor through its pass-through. */
+  libvirt?: string;
+}
+
+/** The --qemu-pid / --qemu / --libvirt target, or undefined when none was given. */
+export function qemuTarget(options: QemuTargetOptions): QemuTarget | undefined {
+  const given = [options.qemuPid, options.qemu, options.libvirt].filter((v) => v !== undefined);
+  if (given.length === 0) return undefined;
+  if (given.length > 1)
+    throw new InputError('give one of --qemu-pid, --qemu and --libvirt', '--libvirt');
   if (options.qemuPid !== undefined && !/^\d+$/.test(options.qemuPid))
     throw new InputError('not a process id', `--qemu-pid ${options.qemuPid}`);
   return {
     ...(options.qemuPid !== undefined ? { pid: Number(options.qemuPid) } : {}),
     ...(options.qemu !== undefined ? { qemuName: options.qemu } : {}),
+    ...(options.libvirt !== undefined ? { libvirt: options.libvirt } : {}),
   };
 }
 
 /** RAM of a running QEMU through its process, and its QMP connection when there is a socket. */
 export async function openQemuForPs(
-  target: { pid?: number; qemuName?: string },
+  target: QemuTarget,
   qmpPath: string | undefined,
-): Promise<{ memory: PhysicalMemory; qmp: QmpClient | undefined; note?: string }> {
-  const [{ findQemu, chooseQmpSocket }, { openProcessMemory }, { QmpClient }] = await Promise.all([
-    import('../../introspect/backends/qemu-process/qemu-processes.js'),
-    import('../../introspect/backends/qemu-process/open-memory.js'),
-    import('../../introspect/backends/qemu/qmp.js'),
-  ]);
-  const qemu = findQemu(target);
-  const socket = chooseQmpSocket(qemu, qmpPath);
-  const qmp = socket !== undefined ? await QmpClient.connect(socket) : undefined;
+): Promise<{ memory: PhysicalMemory; qmp: QmpChannel | undefined; note?: string }> {
+  const [{ findQemu, chooseQmpSocket }, { openProcessMemory }, { QmpClient }, libvirt] =
+    await Promise.all([
+      import('../../introspect/backends/qemu-process/qemu-processes.js'),
+      import('../../introspect/backends/qemu-process/open-memory.js'),
+      import('../../introspect/backends/qemu/qmp.js'),
+      import('../../introspect/backends/qemu-process/libvirt.js'),
+    ]);
+  let qemu;
+  let qmp: QmpChannel | undefined;
+  if (target.libvirt !== undefined) {
+    ({ qemu, monitor: qmp } = await libvirt.openLibvirtDomain(target.libvirt));
+  } else {
+    qemu = findQemu(target);
+    const socket = chooseQmpSocket(qemu, qmpPath);
+    // libvirt holds its QEMU's QMP socket: go through libvirt unless told otherwise.
+    if (socket !== undefined) qmp = await QmpClient.connect(socket);
+    else if (qemu.libvirtDomain !== undefined)
+      ({ monitor: qmp } = await libvirt.openLibvirtDomain(qemu.libvirtDomain));
+  }
   try {
     const { memory, note } = await openProcessMemory(qemu, qmp);
     return { memory, qmp, ...(note ? { note } : {}) };
@@ -75,6 +96,7 @@ export function registerQemuGuestCommands(program: Command): void {
         qmpSockets: qemu.qmpSockets,
         ringsidePlugin: qemu.ringsidePlugin,
         sharedRamFile: qemu.sharedRamFile ?? null,
+        libvirtDomain: qemu.libvirtDomain ?? null,
         attachModes: qemu.attachModes,
       }));
       if (options.json) {

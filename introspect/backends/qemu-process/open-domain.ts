@@ -3,7 +3,7 @@
 // that same monitor (and stopped again on close).
 import { RingsideError } from '../../errors.js';
 import { GdbDomain } from '../qemu/gdb-domain.js';
-import type { QmpClient } from '../qemu/qmp.js';
+import type { QmpChannel } from '../qemu/qmp.js';
 import { startGdbstub } from './gdbstub.js';
 import { openProcessMemory } from './open-memory.js';
 import type { QemuProcess } from './qemu-processes.js';
@@ -13,10 +13,12 @@ export const HARDWARE_BREAKPOINTS = 4;
 
 export interface QemuProcessDomainOptions {
   qemu: QemuProcess;
-  qmp: QmpClient;
+  qmp: QmpChannel;
   name?: string;
   /** hardware (default): gdb Z1, at most 4; software: Z0 (QEMU keeps them out of guest memory under TCG, not under KVM). */
   breakpoints?: 'hardware' | 'software';
+  /** One line about what was cleaned up after a Ringside killed while attached (default: stderr). */
+  onCleanup?: (line: string) => void;
 }
 
 export async function openQemuProcessDomain(options: QemuProcessDomainOptions): Promise<GdbDomain> {
@@ -30,6 +32,8 @@ export async function openQemuProcessDomain(options: QemuProcessDomainOptions): 
   let stub;
   try {
     stub = await startGdbstub(qmp);
+    if (stub.cleaned)
+      (options.onCleanup ?? ((line) => process.stderr.write(`ringside: ${line}\n`)))(stub.cleaned);
   } catch (error) {
     memory.close();
     throw error;

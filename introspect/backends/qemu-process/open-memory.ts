@@ -1,7 +1,7 @@
 // Opens a running QEMU guest's RAM through its process: the layout from the monitor when a QMP
 // connection is given, else from the machine type's known layout (said so in `layoutSource`).
 import { InputError } from '../../errors.js';
-import type { QmpClient } from '../qemu/qmp.js';
+import type { QmpChannel } from '../qemu/qmp.js';
 import { hmp } from './gdbstub.js';
 import { ProcessMemory } from './process-memory.js';
 import { readMaps, ramMappingOfSize } from './proc-maps.js';
@@ -17,7 +17,7 @@ export interface OpenedProcessMemory {
 
 export async function openProcessMemory(
   qemu: QemuProcess,
-  qmp?: QmpClient,
+  qmp?: QmpChannel,
 ): Promise<OpenedProcessMemory> {
   const name = qemu.name ?? `qemu pid ${qemu.pid}`;
   if (qmp) {

@@ -21,6 +21,31 @@ export interface QemuProcess {
   sharedRamFile: string | undefined;
   /** How Ringside can attach: plugin (full fidelity), process (RAM via /proc; hooks need QMP). */
   attachModes: string[];
+  /** The libvirt domain this QEMU runs (libvirt's pid file names it); its monitor is libvirt's. */
+  libvirtDomain?: string;
+}
+
+/** Where libvirt's system daemon writes the pid of each running QEMU domain. */
+export const LIBVIRT_PID_DIR = '/run/libvirt/qemu';
+
+/** Marks a QEMU that libvirt runs (its pid file holds this pid): libvirt owns its QMP socket. */
+export function withLibvirt(qemu: QemuProcess, pidDir = LIBVIRT_PID_DIR): QemuProcess {
+  if (qemu.name === undefined || qemu.name.includes('/')) return qemu;
+  let pid: string;
+  try {
+    pid = readFileSync(`${pidDir}/${qemu.name}.pid`, 'utf8').trim();
+  } catch {
+    return qemu;
+  }
+  if (pid !== String(qemu.pid)) return qemu;
+  return {
+    ...qemu,
+    libvirtDomain: qemu.name,
+    attachModes: [
+      ...qemu.attachModes.filter((mode) => !mode.startsWith('process')),
+      `libvirt (--libvirt ${qemu.name}: memory, pause, hardware breakpoints through libvirt's monitor pass-through)`,
+    ],
+  };
 }
 
 const SIZE_UNITS: Record<string, bigint> = {
@@ -127,7 +152,7 @@ export function listQemuProcesses(): QemuProcess[] {
     const pid = Number(entry);
     const argv = readArgv(pid);
     const qemu = argv && describeQemu(pid, argv);
-    if (qemu) found.push(qemu);
+    if (qemu) found.push(withLibvirt(qemu));
   }
   return found.sort((a, b) => a.pid - b.pid);
 }
@@ -142,7 +167,7 @@ export function qemuByPid(pid: number): QemuProcess {
       `not a QEMU system emulator (it runs ${argv[0] ?? 'nothing'})`,
       `pid ${pid}`,
     );
-  return qemu;
+  return withLibvirt(qemu);
 }
 
 /** The one QEMU process started with `-name NAME`. */
@@ -158,9 +183,13 @@ export function qemuByName(name: string): QemuProcess {
   return matches[0]!;
 }
 
-/** The QMP socket to use: the one given, else the only unix QMP socket on QEMU's command line that exists. */
+/**
+ * The QMP socket to use: the one given, else the only unix QMP socket on QEMU's command line that
+ * exists — never libvirt's, which libvirtd holds (use its pass-through instead).
+ */
 export function chooseQmpSocket(qemu: QemuProcess, given: string | undefined): string | undefined {
   if (given !== undefined) return given;
+  if (qemu.libvirtDomain !== undefined) return undefined;
   return qemu.qmpSockets.find((path) => {
     try {
       return statSync(path).isSocket();

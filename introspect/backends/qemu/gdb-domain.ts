@@ -7,7 +7,7 @@ import { RingsideError } from '../../errors.js';
 import { lifecycleEvent, type VmiEvent } from '../../events/event.js';
 import type { Domain, DomainCapabilities, HookContext, HookSpec } from '../../domain/types.js';
 import { GdbRemote, registerAt, stopThread } from './gdb-remote.js';
-import type { QmpClient } from './qmp.js';
+import type { QmpChannel } from './qmp.js';
 import { RamFileMemory } from './ram-file-memory.js';
 import type { PhysicalMemory } from '../../memory/types.js';
 import { VmControl } from './vm-control.js';
@@ -39,7 +39,7 @@ export interface GdbDomainOptions {
   maxBreakpoints?: number;
   /** Runs after the stub is detached (e.g. stopping a gdbstub Ringside started). */
   onDetached?: () => Promise<void>;
-  qmp?: QmpClient;
+  qmp?: QmpChannel;
   onHandlerError?: (error: unknown) => void;
 }
 
@@ -76,7 +76,7 @@ export class GdbDomain implements Domain {
     readonly name: string,
     readonly physical: PhysicalMemory,
     private readonly gdb: GdbRemote,
-    qmp: QmpClient | undefined,
+    qmp: QmpChannel | undefined,
     private readonly onHandlerError: (error: unknown) => void,
     options: GdbDomainOptions,
   ) {

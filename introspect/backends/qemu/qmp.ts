@@ -9,7 +9,19 @@ interface Pending {
   command: string;
 }
 
-export class QmpClient {
+/**
+ * What the live domains need of a QEMU monitor: commands, events, close. A QMP socket
+ * (`QmpClient`) or libvirt's monitor pass-through (`LibvirtMonitor`).
+ */
+export interface QmpChannel {
+  /** Where the monitor is (a socket path, or `libvirt:DOMAIN`), for messages. */
+  readonly path: string;
+  execute<T = unknown>(command: string, args?: Record<string, unknown>): Promise<T>;
+  onEvent(listener: (event: { event: string; data?: unknown }) => void): () => void;
+  close(): void;
+}
+
+export class QmpClient implements QmpChannel {
   private buffer = '';
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;

@@ -1,14 +1,14 @@
 // VM-level control shared by the live QEMU domains: pause and resume over QMP, and the generation
 // count (any resume starts a new one; caches of guest memory listen for it).
 import { RingsideError } from '../../errors.js';
-import type { QmpClient } from './qmp.js';
+import type { QmpChannel } from './qmp.js';
 
 export class VmControl {
   private readonly generationListeners = new Set<() => void>();
 
   constructor(
     private readonly name: string,
-    private readonly qmp: QmpClient | undefined,
+    private readonly qmp: QmpChannel | undefined,
   ) {}
 
   /** Pauses nest: detectors checking the guest at the same time each hold it paused until the last resumes. */
@@ -54,7 +54,7 @@ export class VmControl {
     this.qmp?.close();
   }
 
-  private requireQmp(what: string): QmpClient {
+  private requireQmp(what: string): QmpChannel {
     if (!this.qmp)
       throw new RingsideError('CAPABILITY', `${this.name}: ${what} needs a QMP connection`);
     return this.qmp;
