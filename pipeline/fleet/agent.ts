@@ -225,6 +225,7 @@ export class Agent {
   /** Resolves once every attached finite guest ended and the outbox is empty (tests, `--once`). */
   async idle(timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
+    await this.scanning;
     while ([...this.attachments.values()].some((a) => !a.ended || a.pending > 0)) {
       if (Date.now() > deadline) return false;
       await new Promise((resolve) => setTimeout(resolve, 20));

@@ -16,7 +16,7 @@ import type { GuestCandidate, GuestSource } from './guest-sources.js';
 import { RuleWorker } from './rule-worker.js';
 import { DEFAULT_STREAM_LIMITS } from './streams.js';
 import { EVENTS_STREAM, FINDINGS_STREAM } from './subjects.js';
-import { NatsCluster } from './test-support/nats-cluster.js';
+import { NatsCluster } from '../../lab/nats/cluster.js';
 
 let cluster: NatsCluster;
 let directory: string;

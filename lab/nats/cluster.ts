@@ -1,4 +1,4 @@
-// A real 3-node NATS JetStream cluster on loopback for integration tests and the bench: Debian's
+// A real NATS JetStream cluster on loopback for fleet mode's integration tests and bench: Debian's
 // nats-server, one process per node, stores in a tmp dir; nodes can be killed and restarted.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
