@@ -165,7 +165,6 @@ export class Agent {
         subscription: undefined as unknown as Subscription,
       };
       this.attachments.set(candidate.key, attachment);
-      this.retryAt.delete(candidate.key);
       this.metrics.attached(candidate.name, candidate.mode);
       this.log.info(`attached ${candidate.name} (${candidate.mode}) ${note}`.trim());
       attachment.subscription = events$.subscribe({
@@ -175,12 +174,7 @@ export class Agent {
       });
     } catch (error) {
       await domain?.close().catch(() => undefined);
-      const previous = this.retryAt.get(candidate.key);
-      const attempt = (previous?.attempt ?? 0) + 1;
-      this.retryAt.set(candidate.key, {
-        at: Date.now() + Math.min(60_000, 1000 * 2 ** attempt),
-        attempt,
-      });
+      const attempt = this.backOff(candidate.key);
       this.metrics.attachFailed(candidate.name);
       // One guest's failure never stops the others.
       this.log.error(`attach ${candidate.name} (${candidate.mode}) failed`, {
@@ -188,6 +182,13 @@ export class Agent {
         attempt,
       });
     }
+  }
+
+  /** Delays the next attach of `key` (1 s doubling to 60 s); returns the attempt number. */
+  private backOff(key: string): number {
+    const attempt = (this.retryAt.get(key)?.attempt ?? 0) + 1;
+    this.retryAt.set(key, { at: Date.now() + Math.min(60_000, 1000 * 2 ** attempt), attempt });
+    return attempt;
   }
 
   private publish(attachment: Attachment, event: VmiEvent): void {
@@ -218,7 +219,9 @@ export class Agent {
     const { name, key, finite } = attachment.candidate;
     this.metrics.detached(name);
     if (finite && error === undefined) this.finished.add(key);
-    if (error !== undefined) this.log.warn(`${name}: events ended`, { error });
+    // A guest that fails right after attaching is retried with back-off, not at every scan.
+    if (error !== undefined)
+      this.log.warn(`${name}: events ended`, { error, attempt: this.backOff(key) });
     else this.log.info(`${name}: events ended`);
   }
 
