@@ -1,6 +1,7 @@
 // Every subcommand of `ringside`, registered on one commander program.
 import type { Command } from 'commander';
 import { registerDemoCommand } from './demo.js';
+import { registerFleetCommands } from './fleet.js';
 import { registerGuestCommands } from './guest.js';
 import { registerLabCommands } from './lab.js';
 import { registerLiveCommands } from './live.js';
@@ -20,4 +21,5 @@ export function registerCommands(program: Command): void {
   registerRulesCommands(program);
   registerStatusCommand(program);
   registerQemuGuestCommands(program);
+  registerFleetCommands(program);
 }

@@ -1,0 +1,63 @@
+// The agent's configuration: defaults filled in, and one clear line naming the file and field when wrong.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { InputError } from '../../introspect/errors.js';
+import { parseAgentConfig, readAgentConfig } from './agent-config.js';
+
+describe('agent configuration', () => {
+  it('fills in the defaults', () => {
+    const config = parseAgentConfig(
+      { host: 'h1', nats: { servers: ['nats://127.0.0.1:4222'] }, buffer: { directory: '/tmp/b' } },
+      'agent.yaml',
+    );
+    expect(config).toMatchObject({
+      host: 'h1',
+      streams: { replicas: 3, duplicateWindowSeconds: 120 },
+      discoverQemu: true,
+      intervalMs: 5000,
+      listen: undefined,
+      guests: [],
+    });
+  });
+
+  it('reads guests of each kind and the http listener', () => {
+    const config = parseAgentConfig(
+      {
+        nats: { servers: ['nats://a:1'], streams: { replicas: 1 } },
+        buffer: { directory: '/b' },
+        http: { listen: '127.0.0.1:9464' },
+        guests: [
+          { name: 't', replay: 'trace.ndjson' },
+          { qemuPid: 12, qmp: '/run/q.sock' },
+          { name: 'p', pluginSocket: '/s', ram: '/r' },
+        ],
+      },
+      'agent.yaml',
+    );
+    expect(config.listen).toEqual({ host: '127.0.0.1', port: 9464 });
+    expect(config.guests).toHaveLength(3);
+  });
+
+  it.each([
+    [{ nats: { servers: [] }, buffer: { directory: '/b' } }, 'nats.servers'],
+    [{ nats: { servers: ['http://x'] }, buffer: { directory: '/b' } }, 'nats.servers.0'],
+    [{ nats: { servers: ['nats://x:1'] } }, 'buffer'],
+    [
+      { nats: { servers: ['nats://x:1'], streams: { replicas: 2 } }, buffer: { directory: '/b' } },
+      'nats.streams.replicas',
+    ],
+    [{ nats: { servers: ['nats://x:1'] }, buffer: { directory: '/b' }, extra: 1 }, '(top level)'],
+  ])('refuses %j naming %s', (value, path) => {
+    expect(() => parseAgentConfig(value, 'agent.yaml')).toThrow(InputError);
+    expect(() => parseAgentConfig(value, 'agent.yaml')).toThrow(`agent.yaml: ${path}`);
+  });
+
+  it('names the file when it is not YAML or missing', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'fleet-config-'));
+    const path = join(directory, 'agent.yaml');
+    writeFileSync(path, 'nats: [unclosed');
+    await expect(readAgentConfig(path)).rejects.toThrow(`${path}: not YAML`);
+    await expect(readAgentConfig(join(directory, 'none.yaml'))).rejects.toThrow('cannot read');
+  });
+});

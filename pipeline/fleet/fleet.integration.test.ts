@@ -1,0 +1,188 @@
+// Fleet mode on a real 3-node JetStream cluster (Debian's nats-server on loopback): the agent's events
+// reach the R3 stream exactly once when a node is killed mid-stream and across a full outage, and two
+// rule workers share the events and publish every finding exactly once.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { VmiEvent } from '../../introspect/events/event.js';
+import { decodeTrace, encodeTraceEvent } from '../../introspect/events/trace.js';
+import { Detector } from '../../rules/index.js';
+import { loadRules } from '../starter-rules.js';
+import { parseAgentConfig } from './agent-config.js';
+import { Agent } from './agent.js';
+import type { GuestCandidate, GuestSource } from './guest-sources.js';
+import { RuleWorker } from './rule-worker.js';
+import { DEFAULT_STREAM_LIMITS } from './streams.js';
+import { EVENTS_STREAM, FINDINGS_STREAM } from './subjects.js';
+import { NatsCluster } from '../../lab/nats/cluster.js';
+
+let cluster: NatsCluster;
+let directory: string;
+let nc: NatsConnection;
+let jsm: JetStreamManager;
+
+/** A trace of `count` distinct events built from the sample traces (pid and time shifted). */
+function writeTrace(name: string, count: number): { path: string; events: VmiEvent[] } {
+  const samples = ['exec-from-tmp', 'setuid-sudo', 'module-loads', 'service-shell-root'].flatMap(
+    (file) => decodeTrace(readFileSync(`samples/traces/${file}.ndjson`, 'utf8')),
+  );
+  const events: VmiEvent[] = [];
+  for (let n = 0; events.length < count; n += 1) {
+    const sample = samples[n % samples.length]!;
+    const shifted = { ...sample, domain: name, time: n * 1000 + 1 } as VmiEvent;
+    events.push(shifted);
+  }
+  const path = join(directory, `${name}.ndjson`);
+  writeFileSync(path, events.map((event) => encodeTraceEvent(event)).join('\n') + '\n');
+  return { path, events };
+}
+
+const replayGuest = (name: string, path: string): GuestCandidate => ({
+  key: `replay:${name}`,
+  name,
+  spec: { kind: 'replay', path, name },
+  mode: 'replay',
+  plugins: [],
+  finite: true,
+});
+
+/** Messages in a stream; retried while a just-restarted cluster elects its leaders. */
+async function streamMessages(stream: string): Promise<number> {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return (await jsm.streams.info(stream)).state.messages;
+    } catch (error) {
+      if (attempt >= 20) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}
+
+async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms = 60_000) {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+beforeAll(async () => {
+  directory = mkdtempSync(join(tmpdir(), 'fleet-it-'));
+  cluster = await NatsCluster.start(3, 'fleet-it');
+  nc = await connect({
+    servers: cluster.servers,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+  });
+  jsm = await jetstreamManager(nc);
+});
+
+let agent!: Agent;
+let agentRunning = false;
+const workers: RuleWorker[] = [];
+
+afterAll(async () => {
+  if (agentRunning) await agent.stop().catch(() => undefined);
+  await Promise.all(workers.map((worker) => worker.stop()));
+  await nc?.close();
+  await cluster?.destroy();
+  rmSync(directory, { recursive: true, force: true });
+});
+
+describe('fleet mode on a 3-node JetStream cluster', () => {
+  const guests: GuestCandidate[] = [];
+  const source: GuestSource = () => Promise.resolve({ guests: [...guests], skipped: [] });
+  let published = 0;
+
+  it('publishes every event exactly once while a node is killed mid-stream', async () => {
+    const config = parseAgentConfig(
+      {
+        host: 'fleet-host',
+        nats: { servers: cluster.servers, streams: { replicas: 3, maxBytes: 256 << 20 } },
+        buffer: { directory: join(directory, 'buffer') },
+        discovery: { qemuProcesses: false, intervalSeconds: 0.2 },
+      },
+      'agent.yaml',
+    );
+    const started = await Agent.start({ config, sources: [source] });
+    agent = started;
+    agentRunning = true;
+    const trace = writeTrace('fleet-a', 6000);
+    guests.push(replayGuest('fleet-a', trace.path));
+    await waitFor('a third published', () => agent.outbox.metrics().published > 2000);
+    await cluster.killNode(1);
+    expect(agent.outbox.metrics().published).toBeLessThan(6000);
+    expect(await agent.idle(90_000)).toBe(true);
+    published = 6000;
+    expect(await streamMessages(EVENTS_STREAM)).toBe(published);
+    const metrics = agent.outbox.metrics();
+    expect(metrics.published).toBe(published);
+    cluster.startNode(1);
+    await cluster.ready();
+  });
+
+  it('buffers on disk while NATS is down and drains by itself when it is back', async () => {
+    await cluster.stop();
+    const trace = writeTrace('fleet-b', 3000);
+    guests.push(replayGuest('fleet-b', trace.path));
+    await waitFor(
+      'the buffer to hold fleet-b',
+      () => agent.outbox.metrics().queuedRecords === 3000,
+    );
+    await waitFor('publishing to fail', () => !agent.outbox.metrics().healthy, 30_000);
+    const down = agent.outbox.metrics();
+    expect(down.healthy).toBe(false);
+    expect(down.queuedRecords).toBe(3000);
+    const health = await agent.metrics.registry.getSingleMetricAsString(
+      'ringside_agent_queue_records',
+    );
+    expect(health).toContain('ringside_agent_queue_records 3000');
+    for (let index = 0; index < 3; index += 1) cluster.startNode(index);
+    expect(await agent.idle(90_000)).toBe(true);
+    published += 3000;
+    expect(await streamMessages(EVENTS_STREAM)).toBe(published);
+    expect(agent.outbox.metrics().healthy).toBe(true);
+    agentRunning = false;
+    await agent.stop();
+  });
+
+  it('two rule workers share the events and store each single-event rule finding once', async () => {
+    // Single-event rules only: correlation rules need all of one guest's events on one worker
+    // (partitioning by guest is not done yet, docs/fleet.md), and two workers split them.
+    const starter = await loadRules();
+    const rules = { ...starter, rules: starter.rules.filter((rule) => !rule.correlation) };
+    const events = [
+      ...decodeTrace(readFileSync(join(directory, 'fleet-a.ndjson'), 'utf8')),
+      ...decodeTrace(readFileSync(join(directory, 'fleet-b.ndjson'), 'utf8')),
+    ];
+    const expected = new Set<string>();
+    const detector = new Detector(rules);
+    for (const event of events) detector.process(event, (finding) => expected.add(finding.id));
+    expect(expected.size).toBeGreaterThan(0);
+    const streams = { ...DEFAULT_STREAM_LIMITS, replicas: 3, maxBytes: 256 << 20 };
+    for (let n = 0; n < 2; n += 1)
+      workers.push(
+        await RuleWorker.start({
+          servers: cluster.servers,
+          rules,
+          durable: 'fleet-it-rules',
+          streams,
+        }),
+      );
+    await waitFor(
+      'every event consumed',
+      () => workers[0]!.stats.events + workers[1]!.stats.events >= published,
+      120_000,
+    );
+    const [first, second] = workers.splice(0) as [RuleWorker, RuleWorker];
+    await Promise.all([first.stop(), second.stop()]);
+    expect(first.stats.events).toBeGreaterThan(0);
+    expect(second.stats.events).toBeGreaterThan(0);
+    expect(first.stats.events + second.stats.events).toBe(published);
+    const info = await jsm.consumers.info(EVENTS_STREAM, 'fleet-it-rules');
+    expect(info.num_pending + info.num_ack_pending).toBe(0);
+    expect(await streamMessages(FINDINGS_STREAM)).toBe(expected.size);
+  });
+});
