@@ -1,10 +1,10 @@
 // The template tag escapes every value that is not already markup, so guest strings stay text.
-import { anchorId, escapeHtml, html, trusted } from './html.js';
+import { anchorId, escapeHtml, markup, trusted } from './html.js';
 
-describe('html', () => {
+describe('markup', () => {
   it('escapes interpolated strings and keeps the literal markup', () => {
     const comm = '<img src=x onerror=alert(1)>';
-    expect(html`<b title="${comm}">${comm}</b>`.text).toBe(
+    expect(markup`<b title="${comm}">${comm}</b>`.text).toBe(
       '<b title="&lt;img src=x onerror=alert(1)&gt;">&lt;img src=x onerror=alert(1)&gt;</b>',
     );
   });
@@ -16,12 +16,12 @@ describe('html', () => {
 
   it('joins arrays, renders bigints as hex and drops empty values', () => {
     expect(
-      html`${['<a>', html`<i>${'&'}</i>`]}|${0x10n}|${undefined}${null}${false}|${0}`.text,
+      markup`${['<a>', markup`<i>${'&'}</i>`]}|${0x10n}|${undefined}${null}${false}|${0}`.text,
     ).toBe('&lt;a&gt;<i>&amp;</i>|0x10||0');
   });
 
   it('passes trusted markup through and makes ids from anything', () => {
-    expect(html`${trusted('<hr>')}`.text).toBe('<hr>');
+    expect(markup`${trusted('<hr>')}`.text).toBe('<hr>');
     expect(anchorId('proc', '1" onclick="x')).toBe('proc-1__onclick__x');
   });
 });

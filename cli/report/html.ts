@@ -1,7 +1,7 @@
-// A tiny typed HTML template: `html\`<b>${value}</b>\`` escapes every interpolated value unless it
+// A tiny typed HTML template: `markup\`<b>${value}</b>\`` escapes every interpolated value unless it
 // is itself Html, so a guest string (a process name, a module name) can never become markup.
 
-/** Markup that is already safe: produced by `html` or `trusted`, never from a plain string. */
+/** Markup that is already safe: produced by `markup` or `trusted`, never from a plain string. */
 export class Html {
   constructor(readonly text: string) {}
   toString(): string {
@@ -42,7 +42,7 @@ function render(child: HtmlChild): string {
 }
 
 /** The template tag: literal parts are kept, values escaped (arrays joined, bigints as 0x hex). */
-export function html(strings: TemplateStringsArray, ...values: HtmlChild[]): Html {
+export function markup(strings: TemplateStringsArray, ...values: HtmlChild[]): Html {
   let out = strings[0] ?? '';
   values.forEach((value, index) => {
     out += render(value) + (strings[index + 1] ?? '');

@@ -1,6 +1,7 @@
 // The report page from a model: hostile guest strings stay text, findings link to their processes,
 // hidden processes sit under their parent, deep or looping parent chains neither overflow nor hang.
 import type { Finding } from '../../introspect/events/finding.js';
+import { createHash } from 'node:crypto';
 import { escapeHtml } from './html.js';
 import type { ReportModel, ReportProcess } from './model.js';
 import { contentSecurityPolicy, renderReport, renderTree, TREE_MAX_DEPTH } from './render.js';
@@ -80,6 +81,12 @@ describe('renderReport', () => {
     expect(contentSecurityPolicy()).toMatch(/default-src 'none'/);
     expect(contentSecurityPolicy()).toMatch(/connect-src 'none'/);
     expect(contentSecurityPolicy()).not.toMatch(/unsafe-inline/);
+    // The inline style and script are byte for byte what the policy's hashes allow.
+    const hash = (text: string) => createHash('sha256').update(text).digest('base64');
+    const style = /<style>([\s\S]*?)<\/style>/.exec(page)![1]!;
+    const script = /<script>([\s\S]*?)<\/script>/.exec(page)![1]!;
+    expect(contentSecurityPolicy()).toContain(`style-src 'sha256-${hash(style)}'`);
+    expect(contentSecurityPolicy()).toContain(`script-src 'sha256-${hash(script)}'`);
   });
 
   it('highlights the process of a finding, links both ways and links ATT&CK', () => {
