@@ -1,6 +1,6 @@
-// `ringside snapshot report <dump> -o report.html`: the snapshot judged like `snapshot check`, and
-// everything a responder looks at (facts, process tree, findings with evidence, tables) in one page.
-import { closeSync, openSync, readSync, writeFileSync } from 'node:fs';
+// `ringside snapshot report <dump> -o report.html` and `ringside report --from findings.ndjson`: the
+// evidence a responder looks at (facts, process tree, findings, tables, timeline) in one HTML page.
+import { closeSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import type { Command } from 'commander';
 import { InputError } from '../../introspect/errors.js';
@@ -96,5 +96,47 @@ export function registerSnapshotReport(snapshot: Command): void {
       } finally {
         snapshot.close();
       }
+    });
+}
+
+interface SessionOptions {
+  from: string;
+  output: string;
+  title?: string;
+}
+
+export function registerSessionReport(program: Command): void {
+  program
+    .command('report')
+    .description(
+      'Write a self-contained HTML report of a session’s findings (ECS NDJSON from a file sink or `check --json`): timeline per guest, processes, findings with evidence',
+    )
+    .requiredOption('--from <findings.ndjson>', 'the findings, one ECS document a line')
+    .requiredOption('-o, --output <file>', 'the HTML file to write')
+    .option('--title <title>', 'the page’s title')
+    .action(async (options: SessionOptions) => {
+      const [{ readEcsFindings }, { renderSession }] = await Promise.all([
+        import('../report/ecs-findings.js'),
+        import('../report/session.js'),
+      ]);
+      let text: string;
+      try {
+        text = readFileSync(options.from, 'utf8');
+      } catch (error) {
+        throw new InputError('cannot read the findings', options.from, { cause: error });
+      }
+      const { findings, warnings } = readEcsFindings(options.from, text);
+      writeReportFile(
+        options.output,
+        renderSession({
+          title: options.title ?? `Ringside session report: ${options.from}`,
+          source: options.from,
+          generated: new Date().toISOString(),
+          findings,
+          warnings,
+        }),
+      );
+      for (const warning of warnings) process.stderr.write(`ringside: warning: ${warning}\n`);
+      process.stderr.write(`${options.output}: ${findings.length} finding(s)\n`);
     });
 }

@@ -54,11 +54,17 @@ code.exe { color: #374151; }
 tr.bad td { color: #991b1b; }
 .warnings { background: #fffbeb; border: 1px solid #fcd34d; padding: 0.2rem 0.8rem; margin-top: 0.8rem; }
 .focus { box-shadow: 0 0 0 3px #3b82f6; }
+.timeline .lane { display: flex; align-items: center; gap: 0.6rem; margin: 0.3rem 0; }
+.lane-name { width: 12rem; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.lane-marks { position: relative; flex: 1; height: 16px; background: #f3f4f6; border-radius: 3px; }
+.mark { position: absolute; top: 0; width: 6px; height: 16px; margin-left: -3px; background: var(--muted); }
+.mark.sev-critical { background: var(--critical); } .mark.sev-high { background: var(--high); }
+.mark.sev-medium { background: var(--medium); } .mark.sev-low { background: var(--low); }
 `;
 
 /**
  * Following a link to a finding or a process opens every collapsed <details> around it and marks it;
- * so does opening the page at such a #fragment.
+ * so does opening the page at such a #fragment. Timeline marks are placed from their data-slot.
  */
 export const REPORT_SCRIPT = `
 (function () {
@@ -74,6 +80,9 @@ export const REPORT_SCRIPT = `
     target.classList.add('focus');
     target.scrollIntoView({ block: 'center' });
   }
+  var marks = document.querySelectorAll('.mark[data-slot]');
+  for (var m = 0; m < marks.length; m++)
+    marks[m].style.left = Math.max(0, Math.min(100, Number(marks[m].getAttribute('data-slot')))) + '%';
   window.addEventListener('hashchange', reveal);
   reveal();
 })();

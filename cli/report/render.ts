@@ -166,7 +166,7 @@ function processLine(process: ReportProcess, findings: readonly Finding[]): Html
     (finding) =>
       markup` <a class="badge sev-${finding.severity}" href="#${findingAnchor(finding)}">${finding.rule.id}</a>`,
   );
-  return markup`<span class="${classes}" id="${processAnchor(process.pid)}"><span class="comm">${process.comm}</span> <span class="pid">${process.pid}</span> <span class="muted">uid ${process.uid} · ${process.start.toFixed(2)} s</span>${exe}${hidden}${links}</span>`;
+  return markup`<span class="${classes}" id="${processAnchor(process.pid)}"><span class="comm">${process.comm}</span> <span class="pid">${process.pid}</span> <span class="muted">uid ${process.uid < 0 ? '?' : process.uid} · ${process.start.toFixed(2)} s</span>${exe}${hidden}${links}</span>`;
 }
 
 /**
