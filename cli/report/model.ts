@@ -4,7 +4,7 @@ import type { Finding } from '../../introspect/events/finding.js';
 import { hex } from '../../introspect/memory/address.js';
 import { crossView } from '../../introspect/os/linux/cross-view.js';
 import { executablePath } from '../../introspect/os/linux/exe-path.js';
-import { kernelText, readIdt } from '../../introspect/os/linux/integrity.js';
+import { kernelText, readIdt, symbolExtent } from '../../introspect/os/linux/integrity.js';
 import type { LinuxKernel } from '../../introspect/os/linux/linux-kernel.js';
 import { listModules, type ModuleInfo } from '../../introspect/os/linux/modules.js';
 import { readSyscallTableEntries } from '../../introspect/os/linux/syscalls.js';
@@ -129,12 +129,19 @@ export function snapshotReportModel(
   if (tableProblem) warnings.push(`syscall table: ${tableProblem.message}`);
   const text = kernelText(kernel);
   let idt: ReportEntry[] = [];
+  // As the integrity check: vectors the kernel never re-points keep their early-boot stubs (in
+  // init text, early_idt_handler_array); they are shown as such, not marked.
+  const stubs = symbolExtent(kernel, 'early_idt_handler_array', 32 * 13);
+  const early = (address: bigint) =>
+    stubs !== undefined && address >= stubs.start && address < stubs.end;
   if (kernel.arch.name === 'x86_64')
     try {
       idt = readIdt(kernel)
         .filter((gate) => gate.present)
         .map((gate) => {
-          const where = locate(gate.handler, text, modules);
+          const where = early(gate.handler)
+            ? { location: 'early-stub' }
+            : locate(gate.handler, text, modules);
           const nearest = kernel.symbols.nearest(gate.handler);
           return {
             index: gate.vector,
@@ -143,7 +150,7 @@ export function snapshotReportModel(
               ? { symbol: `${nearest.symbol.name}+0x${nearest.offset.toString(16)}` }
               : {}),
             ...where,
-            suspicious: where.location !== 'kernel-text',
+            suspicious: where.location !== 'kernel-text' && where.location !== 'early-stub',
           };
         });
     } catch (error) {
