@@ -7,6 +7,7 @@ import { registerLabCommands } from './lab.js';
 import { registerLiveCommands } from './live.js';
 import { registerProfileCommands } from './profile.js';
 import { registerQemuGuestCommands } from './qemu-guests.js';
+import { registerSessionReport } from './report.js';
 import { registerRulesCommands } from './rules-commands.js';
 import { registerSnapshotCommands } from './snapshot.js';
 import { registerStatusCommand } from './status.js';
@@ -19,6 +20,7 @@ export function registerCommands(program: Command): void {
   registerLiveCommands(program);
   registerProfileCommands(program);
   registerRulesCommands(program);
+  registerSessionReport(program);
   registerStatusCommand(program);
   registerQemuGuestCommands(program);
   registerFleetCommands(program);

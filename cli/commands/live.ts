@@ -117,8 +117,19 @@ export function registerLiveCommands(program: Command): void {
       'with --rules: also send findings to the sinks in this YAML/JSON file',
     )
     .option('--text', 'with --rules: findings readable on a terminal instead of ECS NDJSON')
+    .option(
+      '--report <file>',
+      'with --rules: write an HTML session report there, on exit and every few minutes',
+    )
+    .option(
+      '--report-every <minutes>',
+      'with --report: minutes between writes (0: on exit only)',
+      '5',
+    )
     .action(
       async (options: {
+        report?: string;
+        reportEvery: string;
         pluginSocket?: string;
         gdb?: string;
         ram?: string;
@@ -190,6 +201,24 @@ export function registerLiveCommands(program: Command): void {
         if (options.sinks && !options.rules)
           throw new RingsideError('BAD_INPUT', '--sinks needs --rules (sinks take findings)');
         const rules = options.rules ? await loadRules(options.rules) : undefined;
+        if (options.report && !options.rules)
+          throw new RingsideError(
+            'BAD_INPUT',
+            '--report needs --rules (the report shows findings)',
+          );
+        const every = Number(options.reportEvery);
+        if (!Number.isFinite(every) || every < 0)
+          throw new RingsideError(
+            'BAD_INPUT',
+            `--report-every ${options.reportEvery}: not a number of minutes`,
+          );
+        const report = options.report
+          ? (await import('../report/session-writer.js')).createSessionWriter(
+              options.report,
+              every * 60_000,
+              options.name,
+            )
+          : undefined;
         // A throwing subscriber must not take the monitor down.
         config.onUnhandledError = (error) =>
           process.stderr.write(`ringside: subscriber failed: ${String(error)}\n`);
@@ -248,6 +277,7 @@ export function registerLiveCommands(program: Command): void {
             const subscription =
               rules && sink
                 ? liveFindings({ ...live, rules, sink }).subscribe({
+                    next: (finding) => report?.add(finding),
                     error: (error: Error) => fail(error),
                   })
                 : liveEvents(live).subscribe({
@@ -267,6 +297,10 @@ export function registerLiveCommands(program: Command): void {
         } finally {
           await domain.close();
           await sink?.close();
+          const failed = report?.close();
+          if (failed) process.stderr.write(`ringside: warning: ${failed}\n`);
+          else if (options.report)
+            process.stderr.write(`ringside: session report in ${options.report}\n`);
         }
         process.stderr.write('detached; the guest runs on\n');
       },

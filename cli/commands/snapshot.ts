@@ -9,6 +9,7 @@ import { TASK_VIEW_NAMES } from '../../introspect/os/linux/task-views.js';
 import { listTasks, type TaskInfo } from '../../introspect/os/linux/tasks.js';
 import { createProgress, withProgress } from '../progress.js';
 import { registerSnapshotCheck } from './check.js';
+import { registerSnapshotReport } from './report.js';
 import {
   asSnapshotInputError,
   DEFAULT_TIME_LIMIT_MS,
@@ -369,4 +370,5 @@ export function registerSnapshotCommands(program: Command): void {
     }),
   );
   registerSnapshotCheck(snapshot);
+  registerSnapshotReport(snapshot);
 }

@@ -1,0 +1,142 @@
+// `ringside snapshot report <dump> -o report.html` and `ringside report --from findings.ndjson`: the
+// evidence a responder looks at (facts, process tree, findings, tables, timeline) in one HTML page.
+import { closeSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import type { Command } from 'commander';
+import { InputError } from '../../introspect/errors.js';
+import { asSnapshotInputError, openSnapshotKernel } from '../snapshot-context.js';
+import { snapshotReportModel } from '../report/model.js';
+import { renderReport } from '../report/render.js';
+
+interface ReportOptions {
+  output: string;
+  rules?: string[];
+  name?: string;
+  systemMap?: string;
+  isf?: string;
+  plugin?: string[];
+}
+
+/** SHA-256 of a file, read in 4 MiB blocks. */
+export function fileSha256(path: string): string {
+  const hash = createHash('sha256');
+  const block = Buffer.allocUnsafe(4 << 20);
+  const fd = openSync(path, 'r');
+  try {
+    for (let read; (read = readSync(fd, block, 0, block.length, null)) > 0;)
+      hash.update(block.subarray(0, read));
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest('hex');
+}
+
+export function writeReportFile(path: string, text: string): void {
+  try {
+    writeFileSync(path, text);
+  } catch (error) {
+    throw new InputError('cannot write the report', path, { cause: error });
+  }
+}
+
+export function registerSnapshotReport(snapshot: Command): void {
+  snapshot
+    .command('report')
+    .description(
+      'Judge a snapshot like `check` and write a self-contained HTML evidence report (process tree, findings, modules, syscall table, IDT)',
+    )
+    .argument('<dump>', 'memory snapshot: QEMU dump-guest-memory ELF core, LiME, or raw')
+    .requiredOption('-o, --output <file>', 'the HTML file to write')
+    .option('--rules <paths...>', 'rule files or folders (default: the starter rules)')
+    .option('--name <name>', 'the guest’s name in findings (default: the dump’s file name)')
+    .option('--system-map <file>', 'use this System.map instead of the kernel’s own kallsyms')
+    .option('--isf <file>', 'use this Volatility 3 ISF instead of kallsyms and BTF')
+    .option(
+      '--plugin <modules...>',
+      'also run your own detectors (ES modules whose default export is a DetectorPlugin with judge())',
+    )
+    .action(async (dump: string, options: ReportOptions) => {
+      const [{ judgeSnapshot, loadRules }, { loadPluginModules }, { DETECTORS }] =
+        await Promise.all([
+          import('../../pipeline/index.js'),
+          import('../../pipeline/user-modules.js'),
+          import('../../plugins/index.js'),
+        ]);
+      const own = await loadPluginModules(options.plugin ?? []);
+      const rules = await loadRules(options.rules);
+      const { snapshot, kernel } = openSnapshotKernel(dump, {
+        ...(options.systemMap ? { systemMap: options.systemMap } : {}),
+        ...(options.isf ? { isf: options.isf } : {}),
+      });
+      try {
+        const verdict = await judgeSnapshot({
+          kernel,
+          name: options.name ?? dump.split('/').pop() ?? dump,
+          vcpus: snapshot.layout.vcpus,
+          plugins: [...Object.values(DETECTORS), ...own],
+          rules,
+        });
+        let model;
+        try {
+          model = snapshotReportModel(
+            kernel,
+            { file: dump, sha256: fileSha256(dump), format: snapshot.layout.format },
+            verdict.findings,
+            verdict.warnings,
+          );
+        } catch (error) {
+          throw asSnapshotInputError(error, dump);
+        }
+        writeReportFile(options.output, renderReport(model));
+        for (const warning of model.warnings)
+          process.stderr.write(`ringside: warning: partial answer: ${warning}\n`);
+        process.stderr.write(
+          `${options.output}: ${model.processes.length} processes, ${verdict.findings.length} finding(s)\n`,
+        );
+      } finally {
+        snapshot.close();
+      }
+    });
+}
+
+interface SessionOptions {
+  from: string;
+  output: string;
+  title?: string;
+}
+
+export function registerSessionReport(program: Command): void {
+  program
+    .command('report')
+    .description(
+      'Write a self-contained HTML report of a session’s findings (ECS NDJSON from a file sink or `check --json`): timeline per guest, processes, findings with evidence',
+    )
+    .requiredOption('--from <findings.ndjson>', 'the findings, one ECS document a line')
+    .requiredOption('-o, --output <file>', 'the HTML file to write')
+    .option('--title <title>', 'the page’s title')
+    .action(async (options: SessionOptions) => {
+      const [{ readEcsFindings }, { renderSession }] = await Promise.all([
+        import('../report/ecs-findings.js'),
+        import('../report/session.js'),
+      ]);
+      let text: string;
+      try {
+        text = readFileSync(options.from, 'utf8');
+      } catch (error) {
+        throw new InputError('cannot read the findings', options.from, { cause: error });
+      }
+      const { findings, warnings } = readEcsFindings(options.from, text);
+      writeReportFile(
+        options.output,
+        renderSession({
+          title: options.title ?? `Ringside session report: ${options.from}`,
+          source: options.from,
+          generated: new Date().toISOString(),
+          findings,
+          warnings,
+        }),
+      );
+      for (const warning of warnings) process.stderr.write(`ringside: warning: ${warning}\n`);
+      process.stderr.write(`${options.output}: ${findings.length} finding(s)\n`);
+    });
+}
