@@ -52,6 +52,8 @@ export interface KernelHeaders {
   dir: string;
   /** The Debian package version of the headers, e.g. 6.1.192-2. */
   version: string;
+  /** Extra make arguments (headers unpacked in the cache build modules without BTF: no pahole). */
+  makeArgs?: string[];
 }
 
 function query(command: string, args: string[]): string | undefined {
@@ -96,9 +98,10 @@ export function buildScenarios(
   release: string,
   headers: KernelHeaders,
   log: (line: string) => void = () => {},
+  cacheDir = guestCacheDir(),
 ): string {
   const source = scenarioSourceDir();
-  const dir = join(guestCacheDir(), `scenarios-${release}-${scenarioKey(headers.version, source)}`);
+  const dir = join(cacheDir, `scenarios-${release}-${scenarioKey(headers.version, source)}`);
   if (existsSync(join(dir, `${TEST_MODULE}.ko`))) return dir;
   log(`building the scenarios' test module against ${headers.dir}`);
   const staging = `${dir}.tmp`;
@@ -109,10 +112,14 @@ export function buildScenarios(
     copyFileSync(join(source, 'module', name), join(moduleBuild, name));
   }
   try {
-    execFileSync('make', ['-C', headers.dir, `M=${moduleBuild}`, 'modules'], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    execFileSync(
+      'make',
+      ['-C', headers.dir, `M=${moduleBuild}`, ...(headers.makeArgs ?? []), 'modules'],
+      {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
   } catch (error) {
     const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
     throw new RingsideError(
