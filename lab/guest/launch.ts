@@ -111,7 +111,9 @@ export async function startSampleGuest(options: SampleGuestOptions = {}): Promis
     ),
   );
 
-  const deadline = Date.now() + (options.bootTimeoutMs ?? 120_000);
+  // A loaded shared host boots slower: RINGSIDE_BOOT_TIMEOUT_MS raises the default for every test.
+  const deadline =
+    Date.now() + (options.bootTimeoutMs ?? Number(process.env.RINGSIDE_BOOT_TIMEOUT_MS ?? 120_000));
   let consoleText = '';
   for (;;) {
     const state = await Promise.race([
