@@ -30,8 +30,8 @@ describe('exec-monitor on a snapshot', () => {
     run(10, 'sh', linux.dentry('busybox', bin), 'sh\0-c\0true\0');
     run(20, 'payload', linux.dentry('payload', tmp), 'sleep\x00600\x00');
     run(30, 'gone', linux.dentry('gone', bin, { unlinked: true }), 'gone\0');
-    const shmRoot = linux.dentry('/');
-    run(40, 'x', linux.dentry('memfd:x', shmRoot, { unlinked: true }), 'x\0', linux.mount(shmRoot));
+    // A memfd: its dentry is its own parent (d_alloc_pseudo), on the internal shm mount.
+    run(40, 'x', linux.dentry('memfd:x'), 'x\0', linux.mount(linux.dentry('/')));
     const events = await judge(linux);
     expect(
       events.map((event) => [

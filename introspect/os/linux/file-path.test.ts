@@ -45,9 +45,9 @@ describe('readPath', () => {
       path: '/tmp/gone',
       deleted: true,
     });
-    const shmRoot = linux.dentry('/');
-    const shm = linux.mount(shmRoot);
-    expect(pathOf(linux, shm, linux.dentry('memfd:payload', shmRoot, { unlinked: true }))).toEqual({
+    // d_alloc_pseudo: the memfd's dentry is its own parent, on the internal shm mount.
+    const shm = linux.mount(linux.dentry('/'));
+    expect(pathOf(linux, shm, linux.dentry('memfd:payload'))).toEqual({
       path: '/memfd:payload',
       deleted: true,
     });

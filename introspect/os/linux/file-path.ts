@@ -20,6 +20,9 @@ export function readPath(kernel: LinuxKernel, pathAddress: bigint): FilePath {
   let vfsmount = r.u64(pathAddress + r.offset('path', 'mnt'));
   const leaf = dentry;
   const names: string[] = [];
+  // A pseudo file (memfd, and any shmem file made by alloc_file_pseudo) is a dentry that is its own
+  // parent without being its mount's root; d_path names it through simple_dname, "/NAME (deleted)".
+  let pseudo = false;
   for (let step = 0; step < MAX_COMPONENTS; step++) {
     const parent = r.u64(dentry + r.offset('dentry', 'd_parent'));
     const mountRoot = r.u64(vfsmount + r.offset('vfsmount', 'mnt_root'));
@@ -29,7 +32,10 @@ export function readPath(kernel: LinuxKernel, pathAddress: bigint): FilePath {
       if (dentry !== mountRoot || parentMount === mount || parentMount === 0n) {
         // The root of the mount tree, or of a pseudo filesystem's own mount (memfd, pipes): a
         // dentry that is its own parent but not its mount's root is named as d_path names it.
-        if (dentry !== mountRoot) names.push(dentryName(kernel, dentry));
+        if (dentry !== mountRoot) {
+          names.push(dentryName(kernel, dentry));
+          pseudo = dentry === leaf;
+        }
         break;
       }
       dentry = r.u64(mount + r.offset('mount', 'mnt_mountpoint'));
@@ -39,7 +45,7 @@ export function readPath(kernel: LinuxKernel, pathAddress: bigint): FilePath {
     names.push(dentryName(kernel, dentry));
     dentry = parent;
   }
-  return { path: `/${names.reverse().join('/')}`, deleted: isUnlinked(kernel, leaf) };
+  return { path: `/${names.reverse().join('/')}`, deleted: pseudo || isUnlinked(kernel, leaf) };
 }
 
 function dentryName(kernel: LinuxKernel, dentry: bigint): string {
