@@ -9,7 +9,7 @@ import { listModules } from '../../introspect/os/linux/modules.js';
 import { readSyscallTable } from '../../introspect/os/linux/syscalls.js';
 import { listTasks } from '../../introspect/os/linux/tasks.js';
 import { qemuEndpoints } from '../../introspect/backends/qemu/launch-args.js';
-import { buildSampleGuest, type GuestArchitecture } from '../../lab/guest/build.js';
+import { buildSampleGuest, kernelSeries, type GuestArchitecture } from '../../lab/guest/build.js';
 import { startSampleGuest, takeSnapshot } from '../../lab/guest/launch.js';
 import { cacheRoot, runRoot } from '../../lab/guest/paths.js';
 import { createProgress } from '../progress.js';
@@ -40,8 +40,13 @@ export function registerGuestCommands(program: Command): void {
     .command('build')
     .description('Build the sample guest from Debian packages (cached under ~/.cache/ringside)')
     .option('--arch <arch>', 'guest architecture: x86_64 or aarch64', 'x86_64')
-    .action((options: { arch: string }) => {
-      const image = buildSampleGuest(say, guestArchitecture(options.arch));
+    .option('--kernel <series>', 'Debian kernel series: 6.1 (bookworm) or 6.12 (backports)', '6.1')
+    .action((options: { arch: string; kernel: string }) => {
+      const image = buildSampleGuest(
+        say,
+        guestArchitecture(options.arch),
+        kernelSeries(options.kernel),
+      );
       process.stdout.write(`${toJson(image)}\n`);
     });
 
@@ -58,22 +63,32 @@ export function registerGuestCommands(program: Command): void {
       'guest architecture: x86_64 or aarch64 (virt, RAM at 0x40000000)',
       'x86_64',
     )
-    .action(async (options: { name: string; vcpus: string; memory: string; arch: string }) => {
-      const progress = createProgress();
-      progress.step('booting the sample guest');
-      const running = await startSampleGuest({
-        name: options.name,
-        architecture: guestArchitecture(options.arch),
-        vcpus: Number(options.vcpus),
-        memoryMiB: Number(options.memory),
-        detached: true,
-        log: say,
-      });
-      progress.done();
-      process.stdout.write(
-        `${toJson({ name: running.name, pid: running.pid, kernel: running.view.release, ...running.endpoints })}\n`,
-      );
-    });
+    .option('--kernel <series>', 'Debian kernel series: 6.1 (bookworm) or 6.12 (backports)', '6.1')
+    .action(
+      async (options: {
+        name: string;
+        vcpus: string;
+        memory: string;
+        arch: string;
+        kernel: string;
+      }) => {
+        const progress = createProgress();
+        progress.step('booting the sample guest');
+        const running = await startSampleGuest({
+          name: options.name,
+          architecture: guestArchitecture(options.arch),
+          kernel: kernelSeries(options.kernel),
+          vcpus: Number(options.vcpus),
+          memoryMiB: Number(options.memory),
+          detached: true,
+          log: say,
+        });
+        progress.done();
+        process.stdout.write(
+          `${toJson({ name: running.name, pid: running.pid, kernel: running.view.release, ...running.endpoints })}\n`,
+        );
+      },
+    );
 
   guest
     .command('stop')

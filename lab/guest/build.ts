@@ -1,5 +1,6 @@
 // Builds the sample guest from Debian packages only: the cloud kernel (linux-image-cloud-amd64, or
-// -arm64 as a foreign-architecture package) and a busybox-static initramfs holding
+// -arm64 as a foreign-architecture package) of a kernel series of the matrix (bookworm's 6.1,
+// bookworm-backports' 6.12) and a busybox-static initramfs holding
 // samples/guest/rootfs and, on x86-64, the attack scenarios (samples/scenarios, their module built
 // against the kernel's headers). Products are cached outside the repo.
 import { execFileSync } from 'node:child_process';
@@ -21,9 +22,30 @@ import {
 import { basename, join, relative } from 'node:path';
 import { InputError, RingsideError } from '../../introspect/errors.js';
 import { buildScenarios, findKernelHeaders, GUEST_SCENARIO_DIR } from '../scenarios/build.js';
-import { guestCacheDir, guestSourceDir } from './paths.js';
+import type { KernelHeaders } from '../scenarios/build.js';
+import { cacheRoot, guestSourceDir } from './paths.js';
 
 export type GuestArchitecture = 'x86_64' | 'aarch64';
+
+/** The kernel matrix: Debian's cloud kernels the sample guest builds on. */
+export const KERNEL_SERIES = ['6.1', '6.12'] as const;
+export type KernelSeries = (typeof KERNEL_SERIES)[number];
+
+/**
+ * Where a series comes from: the suite whose linux-image-cloud-* meta package points at it (none:
+ * apt's candidate, bookworm's 6.1), and the cache folder beside the default guest's.
+ */
+const SERIES: Record<KernelSeries, { suite?: string; cache: string }> = {
+  '6.1': { cache: 'guest' },
+  '6.12': { suite: 'bookworm-backports', cache: 'guest-6.12' },
+};
+
+/** A series named by a user or the environment (RINGSIDE_KERNEL); bad input names the value. */
+export function kernelSeries(value: string | undefined): KernelSeries {
+  if (value === undefined || value === '') return '6.1';
+  if ((KERNEL_SERIES as readonly string[]).includes(value)) return value as KernelSeries;
+  throw new InputError(`unknown kernel series (expected ${KERNEL_SERIES.join(' or ')})`, value);
+}
 
 export interface GuestImage {
   architecture: GuestArchitecture;
@@ -35,6 +57,8 @@ export interface GuestImage {
   config: string;
   /** The directory of the build. */
   dir: string;
+  /** The kernel series of the matrix it was built on. */
+  series: KernelSeries;
 }
 
 /** Kernel modules the sample workload loads; none depends on another. */
@@ -67,15 +91,31 @@ function run(command: string, args: string[], cwd?: string): string {
   }
 }
 
-/** The versioned kernel package the meta package points at (whatever is current). */
-function resolveKernelPackage(metaPackage: string): string {
+/** The version of a package that a suite holds (apt-cache madison), or undefined. */
+function versionInSuite(packageName: string, suite: string): string | undefined {
+  const lines = run('apt-cache', ['madison', packageName]).split('\n');
+  const line = lines.find((entry) => entry.includes(` ${suite}/`));
+  return line?.split('|')[1]?.trim();
+}
+
+/**
+ * The versioned kernel package the meta package points at: apt's candidate (whatever is current),
+ * or the meta package's version in `suite`.
+ */
+function resolveKernelPackage(metaPackage: string, suite?: string): string {
   let depends = '';
+  const dependsOf = (): string => {
+    if (!suite) return run('apt-cache', ['depends', metaPackage]);
+    const version = versionInSuite(metaPackage, suite);
+    if (!version) throw new InputError(`apt knows no version of it in ${suite}`, metaPackage);
+    return run('apt-cache', ['depends', `${metaPackage}=${version}`]);
+  };
   try {
-    depends = run('apt-cache', ['depends', metaPackage]);
+    depends = dependsOf();
   } catch {
     run('apt-get', ['update', '-qq']);
     try {
-      depends = run('apt-cache', ['depends', metaPackage]);
+      depends = dependsOf();
     } catch (error) {
       throw new InputError(
         metaPackage.includes(':')
@@ -101,8 +141,8 @@ function resolveKernelPackage(metaPackage: string): string {
 
 function download(packageName: string, into: string): string {
   mkdirSync(into, { recursive: true });
-  // A foreign package "name:arch" downloads as name_version_arch.deb.
-  const prefix = `${packageName.replace(/:.*$/, '')}_`;
+  // A foreign package "name:arch" (or "name=version") downloads as name_version_arch.deb.
+  const prefix = `${packageName.replace(/[:=].*$/, '')}_`;
   const existing = readdirSync(into).find(
     (name) => name.startsWith(prefix) && name.endsWith('.deb'),
   );
@@ -178,21 +218,66 @@ function assembleRootfs(
     if (!existsSync(target)) symlinkSync('/bin/busybox', target);
   }
   for (const [name, path] of Object.entries(SAMPLE_MODULES)) {
-    copyFileSync(join(moduleDir, path), join(root, 'lib/modules', `${name}.ko`));
+    const target = join(root, 'lib/modules', `${name}.ko`);
+    // 6.12's packages ship modules xz-compressed: busybox insmod wants them plain.
+    if (existsSync(join(moduleDir, path))) copyFileSync(join(moduleDir, path), target);
+    else writeFileSync(target, execFileSync('xz', ['-dc', join(moduleDir, `${path}.xz`)]));
   }
   if (scenarios) cpSync(scenarios, join(root, GUEST_SCENARIO_DIR), { recursive: true });
 }
 
-/** Builds (or finds in the cache) the sample guest image for an architecture (x86-64 by default). */
+/**
+ * The headers of the guest's kernel for building the test module: the installed ones when they are
+ * of exactly its package version, else Debian's headers packages (the flavour's, -common and
+ * linux-kbuild) unpacked in the cache, so another series needs no kernel installed on the host.
+ */
+function kernelHeaders(release: string, kernelDeb: string, cache: string): KernelHeaders {
+  try {
+    return findKernelHeaders(release, kernelDeb);
+  } catch (error) {
+    if (!(error instanceof RingsideError) || error.code !== 'NOT_FOUND') throw error;
+  }
+  const version = run('dpkg-deb', ['-f', kernelDeb, 'Version']).trim();
+  const flavour = `linux-headers-${release}`;
+  const depends = run('apt-cache', ['depends', `${flavour}=${version}`]);
+  const packages = [
+    flavour,
+    ...[...depends.matchAll(/Depends: (linux-headers-\S+-common|linux-kbuild-\S+)$/gm)].map(
+      (match) => match[1]!,
+    ),
+  ];
+  const root = join(cache, `headers-${release}`);
+  const dir = join(root, 'usr', 'src', flavour);
+  if (!existsSync(join(root, '.extracted'))) {
+    rmSync(root, { recursive: true, force: true });
+    for (const name of packages) {
+      run('dpkg-deb', ['-x', download(`${name}=${version}`, join(cache, 'debs')), root]);
+    }
+    // The flavour's Makefile includes -common's by its absolute path under /usr/src.
+    const makefile = join(dir, 'Makefile');
+    writeFileSync(
+      makefile,
+      readFileSync(makefile, 'utf8').replace(/^include \/usr\/src\//m, `include ${root}/usr/src/`),
+    );
+    writeFileSync(join(root, '.extracted'), '');
+  }
+  return { dir, version, makeArgs: ['CONFIG_DEBUG_INFO_BTF_MODULES='] };
+}
+
+/**
+ * Builds (or finds in the cache) the sample guest image for an architecture (x86-64 by default) and
+ * a kernel series (6.1 by default; each series has its own cache folder).
+ */
 export function buildSampleGuest(
   log: (line: string) => void = () => {},
   architecture: GuestArchitecture = 'x86_64',
+  series: KernelSeries = '6.1',
 ): GuestImage {
   const debian = DEBIAN[architecture];
-  const hostCache = guestCacheDir();
+  const hostCache = join(cacheRoot(), SERIES[series].cache);
   const cache = debian.cache ? join(hostCache, debian.cache) : hostCache;
   const debs = join(cache, 'debs');
-  const kernelPackage = resolveKernelPackage(debian.kernelMeta);
+  const kernelPackage = resolveKernelPackage(debian.kernelMeta, SERIES[series].suite);
   const release = kernelPackage.replace(/^linux-image-/, '').replace(/:.*$/, '');
   log(`kernel package ${kernelPackage}`);
   const kernelDeb = download(kernelPackage, debs);
@@ -211,7 +296,7 @@ export function buildSampleGuest(
   // x86-64 only: building it for ARM64 would need the arm64 headers and a cross compiler.
   const scenarios =
     architecture === 'x86_64'
-      ? buildScenarios(release, findKernelHeaders(release, kernelDeb), log)
+      ? buildScenarios(release, kernelHeaders(release, kernelDeb, cache), log, cache)
       : undefined;
   const key = createHash('sha256')
     .update(hashTree(join(guestSourceDir(), 'rootfs')))
@@ -227,6 +312,7 @@ export function buildSampleGuest(
     config: join(kernelTree, 'boot', `config-${release}`),
     initrd: join(dir, 'initrd.cpio'),
     dir,
+    series,
   };
   if (existsSync(image.initrd)) return image;
 

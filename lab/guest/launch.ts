@@ -13,7 +13,12 @@ import {
   type QemuEndpoints,
   type QemuLaunchOptions,
 } from '../../introspect/backends/qemu/launch-args.js';
-import { buildSampleGuest, type GuestArchitecture, type GuestImage } from './build.js';
+import {
+  buildSampleGuest,
+  type GuestArchitecture,
+  type GuestImage,
+  type KernelSeries,
+} from './build.js';
 import { parseGuestView, READY_MARKER, type GuestView } from './guest-view.js';
 import { runRoot } from './paths.js';
 import { GuestControl } from './control.js';
@@ -23,6 +28,8 @@ export interface SampleGuestOptions {
   name?: string;
   /** x86_64 (default) or aarch64 (the arm64 kernel on QEMU's virt machine). */
   architecture?: GuestArchitecture;
+  /** The kernel series of the matrix (default 6.1, bookworm's). */
+  kernel?: KernelSeries;
   vcpus?: number;
   memoryMiB?: number;
   /** Keep QEMU running after this process exits (for `ringside guest start`). */
@@ -65,7 +72,7 @@ export async function startSampleGuest(options: SampleGuestOptions = {}): Promis
   const name = options.name ?? 'sample';
   const architecture = options.architecture ?? 'x86_64';
   const binary = qemuBinary(architecture);
-  const image = buildSampleGuest(log, architecture);
+  const image = buildSampleGuest(log, architecture, options.kernel);
   const runDir = join(runRoot(), name);
   rmSync(runDir, { recursive: true, force: true });
   mkdirSync(runDir, { recursive: true });
@@ -104,7 +111,9 @@ export async function startSampleGuest(options: SampleGuestOptions = {}): Promis
     ),
   );
 
-  const deadline = Date.now() + (options.bootTimeoutMs ?? 120_000);
+  // A loaded shared host boots slower: RINGSIDE_BOOT_TIMEOUT_MS raises the default for every test.
+  const deadline =
+    Date.now() + (options.bootTimeoutMs ?? Number(process.env.RINGSIDE_BOOT_TIMEOUT_MS ?? 120_000));
   let consoleText = '';
   for (;;) {
     const state = await Promise.race([

@@ -22,6 +22,8 @@ export const GUEST_SCENARIO_DIR = '/opt/scenarios';
 export const TEST_MODULE = 'ringside_test';
 const MODULE_SOURCES = ['Kbuild', 'ringside_test.c'];
 const SCRIPTS = ['run.sh', 'cleanup.sh'];
+/** A scenario's user program: <scenario>/<name>.c, built static into <scenario>/<name>. */
+const PROGRAM_SOURCE = /^[a-z0-9-]+\.c$/;
 
 /** The files that go into the guest, relative to samples/scenarios (module sources included). */
 export function scenarioGuestFiles(source = scenarioSourceDir()): string[] {
@@ -30,6 +32,9 @@ export function scenarioGuestFiles(source = scenarioSourceDir()): string[] {
     if (!entry.isDirectory() || entry.name === 'module') continue;
     for (const script of SCRIPTS) {
       if (existsSync(join(source, entry.name, script))) files.push(join(entry.name, script));
+    }
+    for (const name of readdirSync(join(source, entry.name))) {
+      if (PROGRAM_SOURCE.test(name)) files.push(join(entry.name, name));
     }
   }
   return files.sort();
@@ -52,6 +57,8 @@ export interface KernelHeaders {
   dir: string;
   /** The Debian package version of the headers, e.g. 6.1.192-2. */
   version: string;
+  /** Extra make arguments (headers unpacked in the cache build modules without BTF: no pahole). */
+  makeArgs?: string[];
 }
 
 function query(command: string, args: string[]): string | undefined {
@@ -88,6 +95,20 @@ export function findKernelHeaders(release: string, kernelDeb: string): KernelHea
   return { dir, version };
 }
 
+function compileProgram(source: string, output: string): void {
+  try {
+    execFileSync('gcc', ['-static', '-O2', '-Wall', '-o', output, source], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  } catch (error) {
+    const { stderr = '' } = error as { stderr?: string };
+    throw new RingsideError('BACKEND', `building ${source} failed:\n${stderr.trim()}`, {
+      cause: error,
+    });
+  }
+}
+
 /**
  * Compiles the test module in the cache (make -C <headers> M=<cache dir>) and returns a directory
  * laid out as /opt/scenarios: ringside_test.ko, lib.sh and <scenario>/run.sh, cleanup.sh.
@@ -96,9 +117,10 @@ export function buildScenarios(
   release: string,
   headers: KernelHeaders,
   log: (line: string) => void = () => {},
+  cacheDir = guestCacheDir(),
 ): string {
   const source = scenarioSourceDir();
-  const dir = join(guestCacheDir(), `scenarios-${release}-${scenarioKey(headers.version, source)}`);
+  const dir = join(cacheDir, `scenarios-${release}-${scenarioKey(headers.version, source)}`);
   if (existsSync(join(dir, `${TEST_MODULE}.ko`))) return dir;
   log(`building the scenarios' test module against ${headers.dir}`);
   const staging = `${dir}.tmp`;
@@ -109,10 +131,14 @@ export function buildScenarios(
     copyFileSync(join(source, 'module', name), join(moduleBuild, name));
   }
   try {
-    execFileSync('make', ['-C', headers.dir, `M=${moduleBuild}`, 'modules'], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    execFileSync(
+      'make',
+      ['-C', headers.dir, `M=${moduleBuild}`, ...(headers.makeArgs ?? []), 'modules'],
+      {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
   } catch (error) {
     const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
     throw new RingsideError(
@@ -127,6 +153,11 @@ export function buildScenarios(
     if (file.startsWith('module')) continue;
     const target = join(staging, file);
     mkdirSync(join(target, '..'), { recursive: true });
+    if (file.endsWith('.c')) {
+      // Static, so it needs nothing in the busybox guest (x86-64 only, as the module is).
+      compileProgram(join(source, file), target.replace(/\.c$/, ''));
+      continue;
+    }
     copyFileSync(join(source, file), target);
     chmodSync(target, 0o755);
   }

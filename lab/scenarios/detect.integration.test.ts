@@ -1,6 +1,9 @@
 // Every attack scenario, live and on a snapshot taken after it, must raise exactly the findings its
 // expected.yaml lists: all detectors and the starter rules on the real sample guest, findings
 // delivered through a real (stdout-format) sink. Time-to-detect is printed for each scenario.
+// RINGSIDE_KERNEL=6.12 runs them on the 6.12 guest of the kernel matrix; RINGSIDE_GUEST_NAME names
+// the guest (default it-detect), so that two runs on one machine do not share a run folder.
+import { kernelSeries } from '../guest/build.js';
 import { listScenarios } from './scenarios.js';
 import { runSuite, type SuiteReport } from './suite.js';
 import { collectingSink } from './test-support/collecting-sink.js';
@@ -10,7 +13,11 @@ const { sink, lines } = collectingSink();
 let report: SuiteReport;
 
 beforeAll(async () => {
-  report = await runSuite({ sink, name: 'it-detect' });
+  report = await runSuite({
+    sink,
+    name: process.env.RINGSIDE_GUEST_NAME ?? 'it-detect',
+    kernel: kernelSeries(process.env.RINGSIDE_KERNEL),
+  });
   const rows = report.scenarios.map((scenario) => {
     const sorted = [...scenario.latenciesMs].sort((a, b) => a - b);
     const median = sorted.length ? sorted[Math.floor(sorted.length / 2)]!.toFixed(1) : '-';

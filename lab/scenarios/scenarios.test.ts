@@ -99,10 +99,11 @@ describe('the scenarios in the repo', () => {
       .filter((id): id is string => id !== undefined),
   );
 
-  it('are the six of issue 7, each with expectations for both phases', () => {
+  it('are the six of issue 7 and fileless-exec, each with expectations for both phases', () => {
     const scenarios = listScenarios();
     expect(scenarios.map((scenario) => scenario.name)).toEqual([
       'exec-from-tmp',
+      'fileless-exec',
       'hidden-process',
       'kernel-text-write',
       'privilege-escalation',

@@ -17,6 +17,7 @@ import { chooseDetectors, DETECTOR_NAMES } from '../../plugins/index.js';
 import { fieldGetter } from '../../rules/access.js';
 import { RuleEngine, type Ruleset } from '../../rules/index.js';
 import type { Sink } from '../../sinks/types.js';
+import type { KernelSeries } from '../guest/build.js';
 import { snapshotWith, startSampleGuest, type RunningGuest } from '../guest/launch.js';
 import { cacheRoot } from '../guest/paths.js';
 import type { ExpectedFinding } from './expected.js';
@@ -76,6 +77,8 @@ export interface SuiteOptions {
   guest?: RunningGuest;
   /** Name of the guest it starts (its run folder and RAM file); default "scenarios". */
   name?: string;
+  /** The kernel series of the guest it starts (default 6.1). */
+  kernel?: KernelSeries;
   snapshots?: boolean;
 }
 
@@ -151,7 +154,12 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteReport> {
   const ruleset = await loadSampleRules();
   const engine = new RuleEngine(ruleset);
   const guest =
-    options.guest ?? (await startSampleGuest({ name: options.name ?? 'scenarios', log }));
+    options.guest ??
+    (await startSampleGuest({
+      name: options.name ?? 'scenarios',
+      log,
+      ...(options.kernel ? { kernel: options.kernel } : {}),
+    }));
   const qmp = await guest.qmp();
   const { domain } = await openDomain({
     kind: 'qemu',

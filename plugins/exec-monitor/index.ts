@@ -25,6 +25,7 @@ import {
   userFields,
 } from '../guest-context.js';
 import type { DetectorPlugin, PluginContext } from '../types.js';
+import { runningExecutableEvents } from './running-executables.js';
 
 const MAX_ARGS = 256;
 const MAX_ARG_BYTES = 4096;
@@ -167,4 +168,7 @@ export const execMonitor: DetectorPlugin = {
       (event, error) => unreadable('process.exec', event, 'the exec', error),
     );
   },
+  // On a snapshot: the processes running from a writable folder, an unlinked file or a memfd.
+  judge: async ({ kernel, domain, timestamp }) =>
+    runningExecutableEvents(kernel, { domain, time: performance.now(), timestamp }),
 };

@@ -4,7 +4,7 @@ import { FakeLinux } from '../../introspect/os/linux/test-support/fake-linux.js'
 import { readModule } from '../../introspect/os/linux/modules.js';
 import { missingRequirements } from '../requirements.js';
 import { collect, fakeGuest, hookHit } from '../test-support/fake-guest.js';
-import { moduleMonitor, moduleTextHash, moduleTextSize } from './index.js';
+import { moduleMonitor, moduleTaints, moduleTextHash, moduleTextSize } from './index.js';
 
 const CODE = Uint8Array.from({ length: 0x300 }, (_, index) => (index * 7) & 0xff);
 
@@ -53,7 +53,7 @@ describe('module-monitor', () => {
             sha256: createHash('sha256').update(CODE).digest('hex'),
           },
           vmi: { rip: loadAddress, hook: 'do_init_module', symbol: 'do_init_module' },
-          details: { module_struct: module },
+          details: { module_struct: module, taints: '' },
         }),
         expect.objectContaining({
           type: 'module.unload',
@@ -86,6 +86,26 @@ describe('module-monitor', () => {
     expect(events.map((event) => [event.type, event.module?.name, event.details?.error])).toEqual([
       ['module.load', undefined, expect.stringMatching(/^could not read the module: /)],
       ['module.load', 'rootkit', undefined],
+    ]);
+  });
+
+  it('judges a snapshot: the listed modules that taint the kernel (out of tree, unsigned), no other', async () => {
+    const linux = new FakeLinux();
+    linux.module('loop', CODE);
+    linux.module('staging', CODE, { taints: 1n << 10n });
+    const rootkit = linux.module('rootkit', CODE, { taints: (1n << 12n) | (1n << 13n) });
+    const kernel = linux.kernel();
+    expect(moduleTaints(kernel, readModule(kernel, rootkit))).toBe('OE');
+    const events = await moduleMonitor.judge!({ kernel, domain: 'g', cpus: [], timestamp: 't' });
+    expect(events).toEqual([
+      expect.objectContaining({
+        type: 'module.load',
+        module: expect.objectContaining({
+          name: 'rootkit',
+          sha256: createHash('sha256').update(CODE).digest('hex'),
+        }),
+        details: { module_struct: rootkit, taints: 'OE', source: 'module list' },
+      }),
     ]);
   });
 

@@ -1,13 +1,15 @@
 // module.load / module.unload events: do_init_module(mod) runs once the module's code is in place
 // and relocated, before its init function; free_module(mod) on unload (or a failed init). Each load
-// carries the name, base, size and a SHA-256 of the module's core text, read from guest memory.
+// carries the name, base, size, a SHA-256 of the module's core text and the taints it brought, read
+// from guest memory. On a snapshot, each module on the list that taints the kernel (out-of-tree,
+// unsigned, proprietary, force-loaded) is reported as the module.load that brought it.
 import { createHash } from 'node:crypto';
 import { merge, type Observable } from 'rxjs';
 import type { VmiEvent } from '../../introspect/events/event.js';
 import { argument } from '../../introspect/arch/index.js';
 import { currentTaskLocator } from '../../introspect/os/linux/current-task.js';
 import type { LinuxKernel } from '../../introspect/os/linux/linux-kernel.js';
-import { readModule, type ModuleInfo } from '../../introspect/os/linux/modules.js';
+import { listModules, readModule, type ModuleInfo } from '../../introspect/os/linux/modules.js';
 import {
   currentTaskOf,
   envelope,
@@ -36,6 +38,48 @@ export function moduleTextHash(kernel: LinuxKernel, module: ModuleInfo): string 
   const size = moduleTextSize(kernel, module);
   if (size <= 0 || size > MAX_TEXT_BYTES) return undefined;
   return createHash('sha256').update(kernel.reader.bytes(module.base, size)).digest('hex');
+}
+
+/** kernel/panic.c's taint_flags, by bit: the letters /proc/modules prints. */
+const TAINT_LETTERS = 'PFSRMBUDAWCIOELKXTN';
+/** The taints a rootkit module brings: proprietary, forced, out-of-tree, unsigned. */
+const SUSPICIOUS_TAINTS = new Set(['P', 'F', 'O', 'E']);
+
+/** The taint letters of a module (module.taints), '' when none or unreadable. */
+export function moduleTaints(kernel: LinuxKernel, module: ModuleInfo): string {
+  const r = kernel.reader;
+  if (!r.hasField('module', 'taints')) return '';
+  const taints = r.fieldValue(module.address, 'module', 'taints');
+  let letters = '';
+  for (let bit = 0; bit < TAINT_LETTERS.length; bit++) {
+    if ((taints >> BigInt(bit)) & 1n) letters += TAINT_LETTERS[bit];
+  }
+  return letters;
+}
+
+/** module.load events for the listed modules that taint the kernel (judging a snapshot). */
+export function taintingModuleEvents(
+  kernel: LinuxKernel,
+  base: Pick<VmiEvent, 'domain' | 'time' | 'timestamp'>,
+): VmiEvent[] {
+  const events: VmiEvent[] = [];
+  for (const module of listModules(kernel).modules) {
+    const taints = moduleTaints(kernel, module);
+    if (![...taints].some((letter) => SUSPICIOUS_TAINTS.has(letter))) continue;
+    const sha256 = moduleTextHash(kernel, module);
+    events.push({
+      type: 'module.load',
+      ...base,
+      module: {
+        name: module.name,
+        base: module.base,
+        size: module.size,
+        ...(sha256 ? { sha256 } : {}),
+      },
+      details: { module_struct: module.address, taints, source: 'module list' },
+    });
+  }
+  return events;
 }
 
 export const moduleMonitor: DetectorPlugin = {
@@ -70,7 +114,7 @@ export const moduleMonitor: DetectorPlugin = {
               ...(sha256 ? { sha256 } : {}),
             },
             vmi: { rip: address, hook: symbol, symbol },
-            details: { module_struct: module.address },
+            details: { module_struct: module.address, taints: moduleTaints(kernel, module) },
           };
         },
         (event, error) => unreadable(type, event, 'the module', error),
@@ -78,4 +122,6 @@ export const moduleMonitor: DetectorPlugin = {
     };
     return merge(hook('do_init_module', 'module.load'), hook('free_module', 'module.unload'));
   },
+  judge: async ({ kernel, domain, timestamp }) =>
+    taintingModuleEvents(kernel, { domain, time: performance.now(), timestamp }),
 };

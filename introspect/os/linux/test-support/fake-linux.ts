@@ -64,7 +64,34 @@ export const fakeLayout: FakeLayout = {
     },
   },
   user_struct: { size: 0x20, fields: { uid: { offset: 0x8, size: 4 } } },
-  mm_struct: { size: 0x40, fields: { pgd: { offset: 0x10 } } },
+  mm_struct: {
+    size: 0x40,
+    fields: {
+      pgd: { offset: 0x10 },
+      exe_file: { offset: 0x18 },
+      arg_start: { offset: 0x20 },
+      arg_end: { offset: 0x28 },
+    },
+  },
+  file: { size: 0x40, fields: { f_path: { offset: 0x10, size: 16 } } },
+  path: { size: 16, fields: { mnt: { offset: 0 }, dentry: { offset: 8 } } },
+  dentry: {
+    size: 0x40,
+    fields: {
+      'd_hash.pprev': { offset: 0x8 },
+      d_parent: { offset: 0x18 },
+      'd_name.name': { offset: 0x28 },
+    },
+  },
+  vfsmount: { size: 0x20, fields: { mnt_root: { offset: 0 } } },
+  mount: {
+    size: 0x60,
+    fields: {
+      mnt_parent: { offset: 0x10 },
+      mnt_mountpoint: { offset: 0x18 },
+      mnt: { offset: 0x20, size: 0x20 },
+    },
+  },
   module: {
     size: 0x200,
     fields: {
@@ -74,6 +101,7 @@ export const fakeLayout: FakeLayout = {
       'core_layout.base': { offset: 0x100 },
       'core_layout.size': { offset: 0x108, size: 4 },
       'core_layout.text_size': { offset: 0x10c, size: 4 },
+      taints: { offset: 0x110 },
     },
   },
   linux_binprm: {
@@ -436,6 +464,40 @@ export class FakeLinux {
     return mm;
   }
 
+  /**
+   * A mount (its struct mount; the vfsmount inside it is what paths point at) whose root dentry is
+   * `root`, mounted on `mountpoint` of `parent` (none: the root of the mount tree).
+   */
+  mount(root: bigint, parent?: { vfsmount: bigint; mountpoint: bigint }): bigint {
+    const mount = this.alloc(0x60);
+    const vfsmount = mount + at('mount', 'mnt');
+    this.set64(vfsmount + at('vfsmount', 'mnt_root'), root);
+    this.set64(
+      mount + at('mount', 'mnt_parent'),
+      parent ? parent.vfsmount - at('mount', 'mnt') : mount,
+    );
+    this.set64(mount + at('mount', 'mnt_mountpoint'), parent?.mountpoint ?? root);
+    return vfsmount;
+  }
+
+  /** A dentry named `name` under `parent` (none: its own parent, a root), hashed unless unlinked. */
+  dentry(name: string, parent?: bigint, options: { unlinked?: boolean } = {}): bigint {
+    const dentry = this.alloc(0x40);
+    this.set64(dentry + at('dentry', 'd_parent'), parent ?? dentry);
+    this.set64(dentry + at('dentry', 'd_name.name'), this.string(name));
+    this.set64(dentry + at('dentry', 'd_hash.pprev'), options.unlinked ? 0n : dentry);
+    return dentry;
+  }
+
+  /** Makes `mm`'s executable the file at (vfsmount, dentry); returns the struct file. */
+  setExecutable(mm: bigint, vfsmount: bigint, dentry: bigint): bigint {
+    const file = this.alloc(0x40);
+    this.set64(file + at('file', 'f_path') + at('path', 'mnt'), vfsmount);
+    this.set64(file + at('file', 'f_path') + at('path', 'dentry'), dentry);
+    this.set64(mm + at('mm_struct', 'exe_file'), file);
+    return file;
+  }
+
   /** A struct linux_binprm for an exec of `filename` whose argument strings start at `p`. */
   binprm(filename: string, argc: number, p: bigint): bigint {
     const bprm = this.alloc(0x100);
@@ -457,7 +519,11 @@ export class FakeLinux {
   }
 
   /** A struct module whose core (text first) holds `code`, linked on the module list. */
-  module(name: string, code: Uint8Array, options: { size?: number; link?: boolean } = {}): bigint {
+  module(
+    name: string,
+    code: Uint8Array,
+    options: { size?: number; link?: boolean; taints?: bigint } = {},
+  ): bigint {
     const module = this.alloc(0x200);
     const base = this.put(code);
     new TextEncoder().encodeInto(
@@ -467,6 +533,7 @@ export class FakeLinux {
     this.set64(module + at('module', 'core_layout.base'), base);
     this.set32(module + at('module', 'core_layout.size'), options.size ?? code.length);
     this.set32(module + at('module', 'core_layout.text_size'), code.length);
+    this.set64(module + at('module', 'taints'), options.taints ?? 0n);
     if (options.link ?? true) this.listAddTail(this.modules, module + at('module', 'list'));
     return module;
   }
