@@ -5,7 +5,7 @@ import { fieldGetter } from './access.js';
 import type { FieldGetter } from './access.js';
 import type { Checked, CheckedCompare } from './check.js';
 import type { Predicate } from './compile.js';
-import { CompileContext, compileCondition, lowerCase } from './compile.js';
+import { CompileContext, compileCondition } from './compile.js';
 import type { LoadedRule, Ruleset } from './load.js';
 import { SubstringIndex } from './substrings.js';
 
@@ -273,15 +273,16 @@ function buildBucket(matchers: Matcher[], context: CompileContext): Bucket {
       let group = substrings.get(name);
       if (group === undefined) {
         const ignoreCase = anchor.kind === 'icontains';
-        group = { field, get: fieldGetter(field), ignoreCase, index: new SubstringIndex() };
+        group = {
+          field,
+          get: fieldGetter(field),
+          ignoreCase,
+          index: new SubstringIndex(ignoreCase),
+        };
         substrings.set(name, group);
         bucket.substring.push(group);
       }
-      for (const value of anchor.values)
-        group.index.add(
-          group.ignoreCase ? (value as string).toLowerCase() : (value as string),
-          candidate,
-        );
+      for (const value of anchor.values) group.index.add(value as string, candidate);
       continue;
     }
     if (anchor.kind === 'equal') {
@@ -424,7 +425,7 @@ export class RuleEngine {
       for (const group of bucket.substring) {
         const value = group.get(event);
         if (typeof value !== 'string') continue;
-        group.index.scan(group.ignoreCase ? lowerCase(value) : value, this.visitScan);
+        group.index.scan(value, this.visitScan);
       }
       this.scanEvent = undefined;
       this.scanHits = undefined;
