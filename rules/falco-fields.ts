@@ -21,6 +21,17 @@ export const FALCO_FIELDS: Readonly<Record<string, string>> = {
   'group.gid': 'user.group_id',
   'group.name': 'group.name',
   'container.id': 'container.id',
+  'container.name': 'container.name',
+  'container.image': 'container.image',
+  'container.image.repository': 'container.image.repository',
+  'container.image.tag': 'container.image.tag',
+  'container.privileged': 'container.privileged',
+  'proc.aname[2]': 'process.parent.parent.name',
+  'proc.aname[3]': 'process.parent.parent.parent.name',
+  'proc.aname[4]': 'process.parent.parent.parent.parent.name',
+  'proc.args': 'process.arguments',
+  'proc.exe': 'process.argv0',
+  'proc.pcmdline': 'process.parent.command_line',
   'fd.sip': 'network.source_ip',
   'fd.rip': 'network.destination_ip',
   'fd.sport': 'network.source_port',
@@ -28,7 +39,30 @@ export const FALCO_FIELDS: Readonly<Record<string, string>> = {
   'fd.l4proto': 'network.transport',
 };
 
+/**
+ * Falco's `evt.type` values (system calls and the events they make) → the Ringside event type that
+ * reports the same thing. Ringside sees processes start and end, credential changes, module loads
+ * and connections from guest memory; the file, socket-accept and other syscalls are not observed.
+ */
+export const FALCO_EVENT_TYPES: Readonly<Record<string, string>> = {
+  execve: 'process.exec',
+  execveat: 'process.exec',
+  procexit: 'process.exit',
+  connect: 'network.connect',
+  init_module: 'module.load',
+  finit_module: 'module.load',
+  delete_module: 'module.unload',
+  setuid: 'cred.change',
+  setreuid: 'cred.change',
+  setresuid: 'cred.change',
+  setgid: 'cred.change',
+  setregid: 'cred.change',
+  setresgid: 'cred.change',
+  capset: 'cred.change',
+};
+
 /** The Ringside field a rule's field name stands for (itself, or its Falco equivalent). */
 export function canonicalField(name: string): string {
+  if (name === 'evt.type') return name; // its values need mapping too: check.ts does both
   return FALCO_FIELDS[name] ?? name;
 }
