@@ -2,7 +2,7 @@
 // field's type, and produces the typed tree the compiler and the reference interpreter both run.
 import type { FieldType } from '../introspect/events/fields.js';
 import { EVENT_FIELDS } from '../introspect/events/fields.js';
-import { FALCO_EVENT_TYPES, canonicalField } from './falco-fields.js';
+import { FALCO_EVENT_TYPES, FALCO_NETWORKS, canonicalField } from './falco-fields.js';
 import type { DiagnosticBag } from './diagnostics.js';
 import type { Network } from './matchers.js';
 import { ipKey, parseCidr, parseIp } from './matchers.js';
@@ -280,6 +280,21 @@ function checkCompare(
   condition: Extract<Condition, { kind: 'compare' }>,
   bag: DiagnosticBag,
 ): Checked | undefined {
+  const network = FALCO_NETWORKS[condition.field];
+  if (network !== undefined) {
+    // `fd.snet = N` / `in (N, M)`: the address is in one of the networks; `!=`: in none of them.
+    const negated = condition.operator === '!=';
+    if (!negated && condition.operator !== '=' && condition.operator !== 'in') {
+      bag.error(
+        'BAD_OPERATOR',
+        `'${condition.operator}' does not apply to ${condition.field}`,
+        condition.at,
+      );
+      return undefined;
+    }
+    const inside = checkCompare({ ...condition, field: network, operator: 'cidr' }, bag);
+    return inside === undefined || !negated ? inside : { kind: 'not', operand: inside };
+  }
   if (condition.field === 'evt.type' || Object.hasOwn(FALCO_CONSTANTS, condition.field))
     return checkFalcoEvent(condition, bag);
   const type = checkField(condition.field, condition.at, bag);

@@ -1,5 +1,5 @@
 // Falco packs' event selectors and constants on Ringside's events: evt.type mapped to event types,
-// evt.dir / evt.res / evt.num as the constants they are here, derived proc.args / proc.exe.
+// evt.dir / evt.res / evt.num as the constants they are here, fd.snet as cidr, derived proc.args.
 import type { VmiEvent } from '../introspect/events/event.js';
 import type { Finding } from '../introspect/events/finding.js';
 import { Detector } from './detector.js';
@@ -27,7 +27,7 @@ const pack = `
   priority: WARNING
 - rule: Outbound to C2 port
   desc: a connection to a port no service here uses
-  condition: evt.type = connect and (evt.rawres >= 0 or evt.res = EINPROGRESS) and fd.rport = 4444
+  condition: evt.type = connect and (evt.rawres >= 0 or evt.res = EINPROGRESS) and fd.sport = 4444 and not fd.snet in ("10.0.0.0/8", "192.168.0.0/16")
   output: "%proc.name connected to %fd.rip:%fd.rport"
   priority: CRITICAL
 - rule: Read sensitive file
@@ -82,7 +82,14 @@ describe('Falco event selectors', () => {
         process: { pid: 9, name: 'nc' },
         network: { destination_ip: '203.0.113.9', destination_port: 4444, transport: 'tcp' },
       },
-      { type: 'module.load', domain: 'g', time: 3, module: { name: 'bash' } },
+      {
+        type: 'network.connect',
+        domain: 'g',
+        time: 3,
+        process: { pid: 9, name: 'nc' },
+        network: { destination_ip: '10.1.2.3', destination_port: 4444, transport: 'tcp' },
+      },
+      { type: 'module.load', domain: 'g', time: 4, module: { name: 'bash' } },
     ]);
     expect(findings.map((finding) => finding.message)).toEqual([
       'shell /bin/bash run with -c id by 0 (process.exec)',

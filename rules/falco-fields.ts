@@ -29,13 +29,20 @@ export const FALCO_FIELDS: Readonly<Record<string, string>> = {
   'proc.aname[2]': 'process.parent.parent.name',
   'proc.aname[3]': 'process.parent.parent.parent.name',
   'proc.aname[4]': 'process.parent.parent.parent.parent.name',
+  'proc.aname[5]': 'process.parent.parent.parent.parent.parent.name',
   'proc.args': 'process.arguments',
   'proc.exe': 'process.argv0',
   'proc.pcmdline': 'process.parent.command_line',
-  'fd.sip': 'network.source_ip',
+  // Ringside's network events are outbound connections: the guest is the client (local end), the
+  // server is the remote end. Falco's s/c (server/client) and r/l (remote/local) name them so.
+  'fd.sip': 'network.destination_ip',
   'fd.rip': 'network.destination_ip',
-  'fd.sport': 'network.source_port',
+  'fd.cip': 'network.source_ip',
+  'fd.lip': 'network.source_ip',
+  'fd.sport': 'network.destination_port',
   'fd.rport': 'network.destination_port',
+  'fd.cport': 'network.source_port',
+  'fd.lport': 'network.source_port',
   'fd.l4proto': 'network.transport',
 };
 
@@ -59,6 +66,14 @@ export const FALCO_EVENT_TYPES: Readonly<Record<string, string>> = {
   setregid: 'cred.change',
   setresgid: 'cred.change',
   capset: 'cred.change',
+};
+
+/** Falco's network fields (`fd.snet = 10.0.0.0/8`: the address is in the network) → `cidr` on these. */
+export const FALCO_NETWORKS: Readonly<Record<string, string>> = {
+  'fd.snet': 'network.destination_ip',
+  'fd.rnet': 'network.destination_ip',
+  'fd.cnet': 'network.source_ip',
+  'fd.lnet': 'network.source_ip',
 };
 
 /** The Ringside field a rule's field name stands for (itself, or its Falco equivalent). */

@@ -111,6 +111,11 @@ export const EVENT_FIELDS: Readonly<Record<string, FieldDefinition>> = {
     description: 'Name of the fourth ancestor',
     unfilled: true,
   },
+  'process.parent.parent.parent.parent.parent.name': {
+    type: 'string',
+    description: 'Name of the fifth ancestor',
+    unfilled: true,
+  },
   'process.parent.command_line': {
     type: 'string',
     description: 'Command line of the parent process',
