@@ -108,7 +108,7 @@ describe('importSigma', () => {
       'title: Windows thing\nlogsource: { product: windows, category: process_creation }\ndetection: { sel: { Image: x }, condition: sel }',
       'title: Keywords\nlogsource: { product: linux, category: process_creation }\ndetection: { keywords: [evil, bad], condition: keywords }',
       'title: Base64\nlogsource: { product: linux, category: process_creation }\ndetection: { sel: { CommandLine|base64: x }, condition: sel }',
-      'title: Unknown field\nlogsource: { product: linux, category: process_creation }\ndetection: { sel: { User: root }, condition: sel }',
+      'title: Unknown field\nlogsource: { product: linux, category: process_creation }\ndetection: { sel: { LogonId: 7 }, condition: sel }',
       'title: Count\nlogsource: { product: linux, category: process_creation }\ndetection: { sel: { Image: x }, condition: sel | count() > 5 }',
     ].join('\n---\n');
     const result = importSigma([{ file: 'mixed.yml', text }]);
@@ -121,7 +121,7 @@ describe('importSigma', () => {
       '29 SIGMA_UNMAPPED Windows thing: log source {"product":"windows","category":"process_creation"} has no Ringside event ',
       "33 SIGMA_UNMAPPED Keywords: 'keywords' is a keyword list (full-text search), which Ringside events do not have",
       "37 SIGMA_UNMAPPED Base64: modifier 'base64' (on CommandLine) is not supported",
-      "41 SIGMA_UNMAPPED Unknown field: field 'User' has no Ringside equivalent for process.exec",
+      "41 SIGMA_UNMAPPED Unknown field: field 'LogonId' has no Ringside equivalent for process.exec",
       "45 SIGMA_UNMAPPED Count: aggregations ('|' in the condition) are not supported; use a Ringside threshold",
     ]);
   });
