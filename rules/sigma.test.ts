@@ -137,4 +137,22 @@ describe('importSigma', () => {
     expect(fired(result.yaml, [exec('run * now please')])).toEqual(['sigma-w']);
     expect(fired(result.yaml, [exec('run x now please')])).toEqual([]);
   });
+
+  it('imports fields no detector fills yet, and lint says the rule cannot fire', () => {
+    const result = importSigma([
+      {
+        file: 'u.yml',
+        text: 'title: Root shell\nlogsource: { product: linux, category: process_creation }\ndetection:\n  sel:\n    User: root\n    ParentCommandLine|contains: nginx\n  condition: sel\n',
+      },
+    ]);
+    expect(result.diagnostics).toEqual([]);
+    const loaded = loadRuleFiles([{ file: 'u.yaml', text: result.yaml }]);
+    expect(loaded.errorCount).toBe(0);
+    expect(
+      loaded.diagnostics.filter((d) => d.code === 'UNFILLED_FIELD').map((d) => d.message),
+    ).toEqual([
+      "no detector fills 'user.name' yet: a condition on it cannot hold",
+      "no detector fills 'process.parent.command_line' yet: a condition on it cannot hold",
+    ]);
+  });
 });

@@ -41,7 +41,11 @@ export class SubstringIndex<T> {
   private outputsById: T[][][] = [];
   private hasOutput = new Uint8Array(0);
 
-  constructor(private readonly ignoreCase = false) {}
+  /** `maxTable`: the most table cells to build (beyond it the trie is walked instead). */
+  constructor(
+    private readonly ignoreCase = false,
+    private readonly maxTable = MAX_TABLE,
+  ) {}
 
   /** Files `item` under `pattern` (the same item may sit under several patterns). */
   add(pattern: string, item: T): void {
@@ -88,7 +92,7 @@ export class SubstringIndex<T> {
     const codes = new Set<number>();
     for (const current of nodes) for (const code of current.next.keys()) codes.add(code);
     const width = codes.size + 1;
-    if (nodes.length * width > MAX_TABLE) return;
+    if (nodes.length * width > this.maxTable) return;
     let next = 1;
     for (const code of codes) {
       if (code < 128) this.asciiClass[code] = next;
