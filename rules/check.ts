@@ -2,7 +2,7 @@
 // field's type, and produces the typed tree the compiler and the reference interpreter both run.
 import type { FieldType } from '../introspect/events/fields.js';
 import { EVENT_FIELDS } from '../introspect/events/fields.js';
-import { canonicalField } from './falco-fields.js';
+import { FALCO_EVENT_TYPES, FALCO_NETWORKS, canonicalField } from './falco-fields.js';
 import type { DiagnosticBag } from './diagnostics.js';
 import type { Network } from './matchers.js';
 import { ipKey, parseCidr, parseIp } from './matchers.js';
@@ -176,10 +176,127 @@ function suggest(field: string): string {
   return close.length > 0 ? ` (did you mean ${close.slice(0, 3).join(', ')}?)` : '';
 }
 
+/**
+ * Falco's event selectors on Ringside's events: `evt.type` names system calls, each mapped to the
+ * Ringside event type that reports the same (FALCO_EVENT_TYPES); a set of which none is observed is
+ * an error (the rule could never fire). `evt.dir` is the syscall's direction: Ringside reports each
+ * call once, complete, so `evt.dir = <` always holds and `evt.dir = >` never does.
+ */
+function checkFalcoEvent(
+  condition: Extract<Condition, { kind: 'compare' }>,
+  bag: DiagnosticBag,
+): Checked | undefined {
+  const { operator, values } = condition;
+  const equal = operator === '=' || operator === 'in';
+  if (condition.field !== 'evt.type') return falcoConstant(condition, bag);
+  if (!equal && operator !== '!=') {
+    bag.error('BAD_OPERATOR', `'${operator}' does not apply to ${condition.field}`, condition.at);
+    return undefined;
+  }
+  const types = [
+    ...new Set(values.flatMap((value) => FALCO_EVENT_TYPES[value.text] ?? [])),
+  ] as string[];
+  if (types.length === 0) {
+    if (!equal) return { kind: 'bool', value: true };
+    bag.error(
+      'UNOBSERVED_EVENT',
+      `evt.type ${values.map((value) => value.text).join(', ')}: Ringside observes none of these (it maps ${Object.keys(FALCO_EVENT_TYPES).join(', ')})`,
+      condition.at,
+    );
+    return undefined;
+  }
+  return {
+    kind: 'compare',
+    field: 'type',
+    type: 'string',
+    operator: equal ? 'in' : '!=',
+    values: types,
+  };
+}
+
+/**
+ * Falco fields that are constant for every event Ringside reports: each is one complete, successful
+ * call (`evt.dir` is `<`, `evt.res` SUCCESS, `evt.rawres` 0), and events are numbered from 1, so
+ * the packs' `evt.num = 0` (never true) and `evt.num >= 0` (always true) keep their meaning; other
+ * evt.num comparisons have none here.
+ */
+const FALCO_CONSTANTS: Readonly<Record<string, string | number>> = {
+  'evt.dir': '<',
+  'evt.res': 'SUCCESS',
+  'evt.rawres': 0,
+  'evt.num': 1,
+};
+
+function falcoConstant(
+  condition: Extract<Condition, { kind: 'compare' }>,
+  bag: DiagnosticBag,
+): Checked | undefined {
+  const constant = FALCO_CONSTANTS[condition.field]!;
+  const { operator, values } = condition;
+  const numeric = typeof constant === 'number';
+  const operands = values.map((value) => (numeric ? Number(value.text) : value.text));
+  if (
+    (numeric && operands.some((value) => Number.isNaN(value))) ||
+    (condition.field === 'evt.num' && operands.some((value) => value !== 0))
+  ) {
+    bag.error(
+      'TYPE_MISMATCH',
+      `${condition.field} ${operator} ${values.map((value) => value.text).join(', ')}: Ringside events carry no such value (${condition.field} is compared with ${condition.field === 'evt.num' ? '0' : String(constant)} only)`,
+      condition.at,
+    );
+    return undefined;
+  }
+  const first = operands[0] as number;
+  const value = constant as number;
+  let holds: boolean;
+  switch (operator) {
+    case '=':
+    case 'in':
+      holds = operands.includes(constant);
+      break;
+    case '!=':
+      holds = !operands.includes(constant);
+      break;
+    case '<':
+      holds = value < first;
+      break;
+    case '<=':
+      holds = value <= first;
+      break;
+    case '>':
+      holds = value > first;
+      break;
+    case '>=':
+      holds = value >= first;
+      break;
+    default:
+      bag.error('BAD_OPERATOR', `'${operator}' does not apply to ${condition.field}`, condition.at);
+      return undefined;
+  }
+  return { kind: 'bool', value: holds };
+}
+
 function checkCompare(
   condition: Extract<Condition, { kind: 'compare' }>,
   bag: DiagnosticBag,
 ): Checked | undefined {
+  const network = FALCO_NETWORKS[condition.field];
+  if (network !== undefined) {
+    // `fd.snet = N` / `in (N, M)`: the address is in one of the networks; `!=`: in none of them.
+    const negated = condition.operator === '!=';
+    if (!negated && condition.operator !== '=' && condition.operator !== 'in') {
+      bag.error(
+        'BAD_OPERATOR',
+        `'${condition.operator}' does not apply to ${condition.field}`,
+        condition.at,
+      );
+      return undefined;
+    }
+    const inside = checkCompare({ ...condition, field: network, operator: 'cidr' }, bag);
+    return inside === undefined || !negated ? inside : { kind: 'not', operand: inside };
+  }
+  if (condition.field === 'evt.type' || Object.hasOwn(FALCO_CONSTANTS, condition.field))
+    return checkFalcoEvent(condition, bag);
   const type = checkField(condition.field, condition.at, bag);
   if (type === undefined) return undefined;
   const { field } = condition;

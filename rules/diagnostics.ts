@@ -26,6 +26,7 @@ export type DiagnosticCode =
   | 'BAD_DURATION'
   | 'UNUSED' // a macro or list no enabled rule uses (warning)
   | 'NO_RULES' // nothing to load (warning)
+  | 'UNOBSERVED_EVENT' // a Falco evt.type Ringside does not observe: the rule could never fire
   | 'SIGMA_UNMAPPED'; // a Sigma construct that does not map to Ringside events
 
 export interface Diagnostic {

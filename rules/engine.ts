@@ -5,7 +5,7 @@ import { fieldGetter } from './access.js';
 import type { FieldGetter } from './access.js';
 import type { Checked, CheckedCompare } from './check.js';
 import type { Predicate } from './compile.js';
-import { CompileContext, compileCondition, lowerCase } from './compile.js';
+import { CompileContext, compileCondition } from './compile.js';
 import type { LoadedRule, Ruleset } from './load.js';
 import { SubstringIndex } from './substrings.js';
 
@@ -141,39 +141,65 @@ function globHint(
   return longest === '' ? undefined : { kind: 'contains', text: longest };
 }
 
-function anchorsOf(condition: Checked): Anchor[] {
-  const anchors: Anchor[] = [];
-  const add = (
-    kind: Anchor['kind'],
-    part: CheckedCompare,
-    values: unknown[],
-    exact: boolean,
-  ): void => {
-    anchors.push({ kind, field: part.field, values, source: part, exact });
-  };
+/** The anchors one comparison gives (none for operators no index serves). */
+function compareAnchors(part: CheckedCompare, exact: boolean): Anchor[] {
+  const anchor = (kind: Anchor['kind'], values: unknown[], isExact: boolean): Anchor[] => [
+    { kind, field: part.field, values, source: part, exact: exact && isExact },
+  ];
+  if (part.field === 'type') return [];
+  if ((part.operator === '=' || part.operator === 'in') && EQUAL_TYPES.has(part.type))
+    return anchor('equal', part.values, true);
+  if (part.type !== 'string') return [];
+  if (part.operator === 'startswith') return anchor('prefix', part.values, true);
+  if (part.operator === 'endswith') return anchor('suffix', part.values, true);
+  if (part.operator === 'contains' || part.operator === 'icontains')
+    return anchor(part.operator, part.values, true);
+  if (part.operator === 'glob') {
+    // Every pattern of the set must give the same kind of hint for one index to cover them all.
+    const hints = (part.values as string[]).map(globHint);
+    const kind = hints[0]?.kind;
+    if (kind !== undefined && hints.every((hint) => hint?.kind === kind))
+      return anchor(
+        kind,
+        hints.map((hint) => hint!.text),
+        false,
+      );
+  }
+  return [];
+}
+
+/** How deep in nested `or`/`and` an anchor is looked for ("any of these" inside "all of these"). */
+const ANCHOR_DEPTH = 6;
+
+/**
+ * Ways to find a rule from an event's values. Each choice is a list of anchors to file the rule
+ * under: one for a conjunct (`a = 1 and …`), one per operand for a disjunction whose every operand
+ * has one (`(a endswith x or b contains y) and …`), found then tested again (inexact).
+ */
+function anchorChoices(condition: Checked, depth = 0): Anchor[][] {
+  const choices: Anchor[][] = [];
   for (const part of conjuncts(condition)) {
-    if (part.kind !== 'compare' || part.field === 'type') continue;
-    if ((part.operator === '=' || part.operator === 'in') && EQUAL_TYPES.has(part.type))
-      add('equal', part, part.values, true);
-    else if (part.type !== 'string') continue;
-    else if (part.operator === 'startswith') add('prefix', part, part.values, true);
-    else if (part.operator === 'endswith') add('suffix', part, part.values, true);
-    else if (part.operator === 'contains' || part.operator === 'icontains')
-      add(part.operator, part, part.values, true);
-    else if (part.operator === 'glob') {
-      // Every pattern of the set must give the same kind of hint for one index to cover them all.
-      const hints = (part.values as string[]).map(globHint);
-      const kind = hints[0]?.kind;
-      if (kind !== undefined && hints.every((hint) => hint?.kind === kind))
-        add(
-          kind,
-          part,
-          hints.map((hint) => hint!.text),
-          false,
-        );
+    if (part.kind === 'compare')
+      for (const anchor of compareAnchors(part, depth === 0)) choices.push([anchor]);
+    else if (part.kind === 'or' && depth < ANCHOR_DEPTH) {
+      const each: Anchor[] = [];
+      for (const operand of part.operands) {
+        const options =
+          operand.kind === 'compare'
+            ? compareAnchors(operand, false).map((anchor) => [anchor])
+            : anchorChoices(operand, depth + 1);
+        // The narrowest way in for this operand: the one with the fewest anchors.
+        const best = options.sort((a, b) => a.length - b.length)[0];
+        if (best === undefined) {
+          each.length = 0;
+          break;
+        }
+        each.push(...best.map((anchor) => ({ ...anchor, exact: false })));
+      }
+      if (each.length > 0) choices.push(each);
     }
   }
-  return anchors;
+  return choices;
 }
 
 function push<K>(map: Map<K, Candidate[]>, key: K, candidate: Candidate): void {
@@ -190,9 +216,10 @@ const ALWAYS: Predicate = () => true;
  */
 function residual(
   matcher: Matcher,
-  anchor: Anchor | undefined,
+  choice: Anchor[] | undefined,
   context: CompileContext,
 ): Predicate {
+  const anchor = choice?.length === 1 ? choice[0] : undefined;
   const rest = conjuncts(matcher.condition).filter(
     (part) =>
       !(anchor?.exact === true && part === anchor.source) &&
@@ -222,19 +249,20 @@ function residual(
  */
 const SCAN_COST = 20;
 
-function chooseAnchors(matchers: Matcher[]): Map<Matcher, Anchor | undefined> {
+function chooseAnchors(matchers: Matcher[]): Map<Matcher, Anchor[] | undefined> {
   const usage = new Map<string, { rules: number; values: Set<unknown> }>();
-  const candidates = new Map<Matcher, Anchor[]>();
+  const candidates = new Map<Matcher, Anchor[][]>();
   for (const matcher of matchers) {
-    const anchors = anchorsOf(matcher.condition);
-    candidates.set(matcher, anchors);
-    for (const anchor of anchors) {
-      const name = `${anchor.kind}:${anchor.field}`;
-      const entry = usage.get(name) ?? { rules: 0, values: new Set() };
-      entry.rules += 1;
-      for (const value of anchor.values) entry.values.add(value);
-      usage.set(name, entry);
-    }
+    const choices = anchorChoices(matcher.condition);
+    candidates.set(matcher, choices);
+    for (const choice of choices)
+      for (const anchor of choice) {
+        const name = `${anchor.kind}:${anchor.field}`;
+        const entry = usage.get(name) ?? { rules: 0, values: new Set() };
+        entry.rules += 1;
+        for (const value of anchor.values) entry.values.add(value);
+        usage.set(name, entry);
+      }
   }
   const rank = { equal: 0, prefix: 1, suffix: 2, contains: 3, icontains: 3 };
   const cost = (anchor: Anchor): number => {
@@ -244,11 +272,14 @@ function chooseAnchors(matchers: Matcher[]): Map<Matcher, Anchor | undefined> {
     const scan = anchor.kind === 'contains' || anchor.kind === 'icontains' ? SCAN_COST : 0;
     return entry.rules / Math.max(1, entry.values.size) + scan;
   };
-  const chosen = new Map<Matcher, Anchor | undefined>();
-  for (const [matcher, anchors] of candidates)
+  const total = (choice: Anchor[]): number => choice.reduce((sum, anchor) => sum + cost(anchor), 0);
+  const chosen = new Map<Matcher, Anchor[] | undefined>();
+  for (const [matcher, choices] of candidates)
     chosen.set(
       matcher,
-      anchors.sort((a, b) => cost(a) - cost(b) || rank[a.kind] - rank[b.kind])[0],
+      choices.sort(
+        (a, b) => total(a) - total(b) || rank[a[0]!.kind] - rank[b[0]!.kind] || a.length - b.length,
+      )[0],
     );
   return chosen;
 }
@@ -259,30 +290,24 @@ function buildBucket(matchers: Matcher[], context: CompileContext): Bucket {
   const equals = new Map<string, ValueGroup>();
   const affixes = new Map<string, AffixGroup>();
   const substrings = new Map<string, SubstringGroup>();
-  for (const matcher of matchers) {
-    const anchor = anchors.get(matcher);
-    if (anchor === undefined || anchor.values.length === 0) {
-      if (anchor === undefined)
-        bucket.always.push({ matcher, test: residual(matcher, undefined, context) });
-      continue; // `in ()` with an empty list can never match
-    }
+  const file = (anchor: Anchor, candidate: Candidate): void => {
     const name = `${anchor.kind}:${anchor.field}`;
-    const candidate: Candidate = { matcher, test: residual(matcher, anchor, context) };
     const field = anchor.field;
     if (anchor.kind === 'contains' || anchor.kind === 'icontains') {
       let group = substrings.get(name);
       if (group === undefined) {
         const ignoreCase = anchor.kind === 'icontains';
-        group = { field, get: fieldGetter(field), ignoreCase, index: new SubstringIndex() };
+        group = {
+          field,
+          get: fieldGetter(field),
+          ignoreCase,
+          index: new SubstringIndex(ignoreCase),
+        };
         substrings.set(name, group);
         bucket.substring.push(group);
       }
-      for (const value of anchor.values)
-        group.index.add(
-          group.ignoreCase ? (value as string).toLowerCase() : (value as string),
-          candidate,
-        );
-      continue;
+      for (const value of anchor.values) group.index.add(value as string, candidate);
+      return;
     }
     if (anchor.kind === 'equal') {
       let group = equals.get(name);
@@ -292,7 +317,7 @@ function buildBucket(matchers: Matcher[], context: CompileContext): Bucket {
         bucket.equal.push(group);
       }
       for (const value of anchor.values) push(group.map, value, candidate);
-      continue;
+      return;
     }
     let group = affixes.get(name);
     if (group === undefined) {
@@ -315,6 +340,16 @@ function buildBucket(matchers: Matcher[], context: CompileContext): Bucket {
       node.candidates ??= [];
       if (!node.candidates.includes(candidate)) node.candidates.push(candidate);
     }
+  };
+  for (const matcher of matchers) {
+    const choice = anchors.get(matcher);
+    if (choice === undefined) {
+      bucket.always.push({ matcher, test: residual(matcher, undefined, context) });
+      continue;
+    }
+    const candidate: Candidate = { matcher, test: residual(matcher, choice, context) };
+    // `in ()` with an empty list files nothing: it can never match.
+    for (const anchor of choice) file(anchor, candidate);
   }
   for (const group of bucket.substring) group.index.build();
   return bucket;
@@ -393,8 +428,7 @@ export class RuleEngine {
       const value = group.get(event);
       if (value === undefined) continue;
       const candidates = group.map.get(value);
-      if (candidates !== undefined)
-        for (const candidate of candidates) if (candidate.test(event)) hits.push(candidate.matcher);
+      if (candidates !== undefined) this.testOnce(candidates, event, hits);
     }
     for (const group of bucket.prefix) {
       const value = group.get(event);
@@ -424,7 +458,7 @@ export class RuleEngine {
       for (const group of bucket.substring) {
         const value = group.get(event);
         if (typeof value !== 'string') continue;
-        group.index.scan(group.ignoreCase ? lowerCase(value) : value, this.visitScan);
+        group.index.scan(value, this.visitScan);
       }
       this.scanEvent = undefined;
       this.scanHits = undefined;

@@ -21,14 +21,63 @@ export const FALCO_FIELDS: Readonly<Record<string, string>> = {
   'group.gid': 'user.group_id',
   'group.name': 'group.name',
   'container.id': 'container.id',
-  'fd.sip': 'network.source_ip',
+  'container.name': 'container.name',
+  'container.image': 'container.image',
+  'container.image.repository': 'container.image.repository',
+  'container.image.tag': 'container.image.tag',
+  'container.privileged': 'container.privileged',
+  'proc.aname[2]': 'process.parent.parent.name',
+  'proc.aname[3]': 'process.parent.parent.parent.name',
+  'proc.aname[4]': 'process.parent.parent.parent.parent.name',
+  'proc.aname[5]': 'process.parent.parent.parent.parent.parent.name',
+  'proc.args': 'process.arguments',
+  'proc.exe': 'process.argv0',
+  'proc.pcmdline': 'process.parent.command_line',
+  // Ringside's network events are outbound connections: the guest is the client (local end), the
+  // server is the remote end. Falco's s/c (server/client) and r/l (remote/local) name them so.
+  'fd.sip': 'network.destination_ip',
   'fd.rip': 'network.destination_ip',
-  'fd.sport': 'network.source_port',
+  'fd.cip': 'network.source_ip',
+  'fd.lip': 'network.source_ip',
+  'fd.sport': 'network.destination_port',
   'fd.rport': 'network.destination_port',
+  'fd.cport': 'network.source_port',
+  'fd.lport': 'network.source_port',
   'fd.l4proto': 'network.transport',
+};
+
+/**
+ * Falco's `evt.type` values (system calls and the events they make) → the Ringside event type that
+ * reports the same thing. Ringside sees processes start and end, credential changes, module loads
+ * and connections from guest memory; the file, socket-accept and other syscalls are not observed.
+ */
+export const FALCO_EVENT_TYPES: Readonly<Record<string, string>> = {
+  execve: 'process.exec',
+  execveat: 'process.exec',
+  procexit: 'process.exit',
+  connect: 'network.connect',
+  init_module: 'module.load',
+  finit_module: 'module.load',
+  delete_module: 'module.unload',
+  setuid: 'cred.change',
+  setreuid: 'cred.change',
+  setresuid: 'cred.change',
+  setgid: 'cred.change',
+  setregid: 'cred.change',
+  setresgid: 'cred.change',
+  capset: 'cred.change',
+};
+
+/** Falco's network fields (`fd.snet = 10.0.0.0/8`: the address is in the network) → `cidr` on these. */
+export const FALCO_NETWORKS: Readonly<Record<string, string>> = {
+  'fd.snet': 'network.destination_ip',
+  'fd.rnet': 'network.destination_ip',
+  'fd.cnet': 'network.source_ip',
+  'fd.lnet': 'network.source_ip',
 };
 
 /** The Ringside field a rule's field name stands for (itself, or its Falco equivalent). */
 export function canonicalField(name: string): string {
+  if (name === 'evt.type') return name; // its values need mapping too: check.ts does both
   return FALCO_FIELDS[name] ?? name;
 }

@@ -2,9 +2,12 @@
 // indexing, sharing or specialisation. Differential tests hold the compiled engine to its answers.
 import type { VmiEvent } from '../introspect/events/event.js';
 import type { Checked, CheckedCompare } from './check.js';
+import { DERIVED_FIELDS } from './derived.js';
 import { inNetwork, ipKey, parseIp, underPath } from './matchers.js';
 
 function read(event: VmiEvent, path: string): unknown {
+  const derived = DERIVED_FIELDS[path];
+  if (derived !== undefined) return derived(event) ?? undefined;
   let value: unknown = event;
   for (const part of path.split('.')) {
     if (value === null || value === undefined || typeof value !== 'object') return undefined;

@@ -98,7 +98,7 @@ function parseOutput(output: Located<string> | undefined, bag: DiagnosticBag): O
     if (match[0] === '%%') parts.push({ text: '%' });
     else {
       // An unknown field in an output template costs the finding one value, not the rule: a warning.
-      const field = canonicalField(match[1]!);
+      const field = match[1] === 'evt.type' ? 'type' : canonicalField(match[1]!);
       if (checkField(field, output.at, bag, 'warning') !== undefined) parts.push({ field });
       else parts.push({ text: '<NA>' });
     }

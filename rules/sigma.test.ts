@@ -108,7 +108,7 @@ describe('importSigma', () => {
       'title: Windows thing\nlogsource: { product: windows, category: process_creation }\ndetection: { sel: { Image: x }, condition: sel }',
       'title: Keywords\nlogsource: { product: linux, category: process_creation }\ndetection: { keywords: [evil, bad], condition: keywords }',
       'title: Base64\nlogsource: { product: linux, category: process_creation }\ndetection: { sel: { CommandLine|base64: x }, condition: sel }',
-      'title: Unknown field\nlogsource: { product: linux, category: process_creation }\ndetection: { sel: { User: root }, condition: sel }',
+      'title: Unknown field\nlogsource: { product: linux, category: process_creation }\ndetection: { sel: { LogonId: 7 }, condition: sel }',
       'title: Count\nlogsource: { product: linux, category: process_creation }\ndetection: { sel: { Image: x }, condition: sel | count() > 5 }',
     ].join('\n---\n');
     const result = importSigma([{ file: 'mixed.yml', text }]);
@@ -121,7 +121,7 @@ describe('importSigma', () => {
       '29 SIGMA_UNMAPPED Windows thing: log source {"product":"windows","category":"process_creation"} has no Ringside event ',
       "33 SIGMA_UNMAPPED Keywords: 'keywords' is a keyword list (full-text search), which Ringside events do not have",
       "37 SIGMA_UNMAPPED Base64: modifier 'base64' (on CommandLine) is not supported",
-      "41 SIGMA_UNMAPPED Unknown field: field 'User' has no Ringside equivalent for process.exec",
+      "41 SIGMA_UNMAPPED Unknown field: field 'LogonId' has no Ringside equivalent for process.exec",
       "45 SIGMA_UNMAPPED Count: aggregations ('|' in the condition) are not supported; use a Ringside threshold",
     ]);
   });
@@ -136,5 +136,23 @@ describe('importSigma', () => {
     expect(result.diagnostics).toEqual([]);
     expect(fired(result.yaml, [exec('run * now please')])).toEqual(['sigma-w']);
     expect(fired(result.yaml, [exec('run x now please')])).toEqual([]);
+  });
+
+  it('imports fields no detector fills yet, and lint says the rule cannot fire', () => {
+    const result = importSigma([
+      {
+        file: 'u.yml',
+        text: 'title: Root shell\nlogsource: { product: linux, category: process_creation }\ndetection:\n  sel:\n    User: root\n    ParentCommandLine|contains: nginx\n  condition: sel\n',
+      },
+    ]);
+    expect(result.diagnostics).toEqual([]);
+    const loaded = loadRuleFiles([{ file: 'u.yaml', text: result.yaml }]);
+    expect(loaded.errorCount).toBe(0);
+    expect(
+      loaded.diagnostics.filter((d) => d.code === 'UNFILLED_FIELD').map((d) => d.message),
+    ).toEqual([
+      "no detector fills 'user.name' yet: a condition on it cannot hold",
+      "no detector fills 'process.parent.command_line' yet: a condition on it cannot hold",
+    ]);
   });
 });

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { SubstringIndex } from './substrings.js';
 
-function found(patterns: string[], text: string): string[] {
-  const index = new SubstringIndex<string>();
+function found(patterns: string[], text: string, ignoreCase = false, maxTable?: number): string[] {
+  const index = new SubstringIndex<string>(ignoreCase, maxTable);
   for (const pattern of patterns) index.add(pattern, pattern);
   index.build();
   const seen = new Set<string>();
@@ -31,6 +31,35 @@ describe('SubstringIndex', () => {
         (patterns, chars) => {
           const text = chars.join('');
           expect(found(patterns, text)).toEqual(
+            [...new Set(patterns.filter((p) => text.includes(p)))].sort(),
+          );
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('ignores case as toLowerCase does, on ASCII and non-ASCII texts', () => {
+    expect(found(['--token-', 'BASE64 -d'], 'curl --TOKEN-x | Base64 -D', true)).toEqual([
+      '--token-',
+      'BASE64 -d',
+    ]);
+    // Non-ASCII text: lowered whole, then scanned (the Kelvin sign lowers to an ASCII k).
+    expect(found(['kernel', 'é'], '\u212Aernel É', true)).toEqual(['kernel', 'é']);
+    const alphabet = fc.constantFrom('a', 'B', 'c', 'Σ', 'σ', 'É', 'é', '\u212A', 'k', '😀');
+    const word = fc.array(alphabet, { maxLength: 4 }).map((chars) => chars.join(''));
+    fc.assert(
+      fc.property(
+        fc.array(word, { maxLength: 8 }),
+        fc.array(alphabet, { maxLength: 30 }),
+        (patterns, chars) => {
+          const text = chars.join('');
+          const lower = text.toLowerCase();
+          const expected = [...new Set(patterns.filter((p) => lower.includes(p.toLowerCase())))];
+          expect(found(patterns, text, true)).toEqual(expected.sort());
+          // Too large for its table (here: any), the index walks its trie with the same answers.
+          expect(found(patterns, text, true, 0)).toEqual(expected);
+          expect(found(patterns, text, false, 0)).toEqual(
             [...new Set(patterns.filter((p) => text.includes(p)))].sort(),
           );
         },

@@ -8,6 +8,8 @@ interface SubstringNode<T> {
   own: T[];
   /** Item lists of every pattern that ends here, this node's own and its suffixes' (after build). */
   outputs: T[][];
+  /** Position in breadth-first order: the node's row in the transition table. */
+  id: number;
 }
 
 const node = <T>(): SubstringNode<T> => ({
@@ -15,18 +17,43 @@ const node = <T>(): SubstringNode<T> => ({
   fail: undefined,
   own: [],
   outputs: [],
+  id: 0,
 });
 
+/** Above this many table cells (states × character classes) the index walks its trie instead. */
+const MAX_TABLE = 8_000_000;
+
+/**
+ * After build(), the trie is also compiled to a dense automaton: one row per node, one column per
+ * character class (every code unit that occurs in a pattern has its own class, all others share
+ * class 0), so a scan costs one table read per character and allocates nothing. With `ignoreCase`,
+ * patterns are lowered when added and ASCII letters of the text are folded by the class map; a text
+ * with a non-ASCII character is lowered whole (String.prototype.toLowerCase) and scanned again, so
+ * the answer is exactly that of `text.toLowerCase().includes(pattern.toLowerCase())`.
+ */
 export class SubstringIndex<T> {
   private readonly root: SubstringNode<T> = node();
   private built = false;
+  private table: Int32Array | undefined;
+  private width = 0;
+  private readonly asciiClass = new Uint16Array(128);
+  private readonly otherClass = new Map<number, number>();
+  private outputsById: T[][][] = [];
+  private hasOutput = new Uint8Array(0);
+
+  /** `maxTable`: the most table cells to build (beyond it the trie is walked instead). */
+  constructor(
+    private readonly ignoreCase = false,
+    private readonly maxTable = MAX_TABLE,
+  ) {}
 
   /** Files `item` under `pattern` (the same item may sit under several patterns). */
   add(pattern: string, item: T): void {
     if (this.built) throw new Error('SubstringIndex.add after build');
+    const text = this.ignoreCase ? pattern.toLowerCase() : pattern;
     let current = this.root;
-    for (let index = 0; index < pattern.length; index += 1) {
-      const code = pattern.charCodeAt(index);
+    for (let index = 0; index < text.length; index += 1) {
+      const code = text.charCodeAt(index);
       let child = current.next.get(code);
       if (child === undefined) {
         child = node();
@@ -37,16 +64,17 @@ export class SubstringIndex<T> {
     if (!current.own.includes(item)) current.own.push(item);
   }
 
-  /** Links every node to its longest proper suffix in the trie, breadth first. */
+  /** Links every node to its longest proper suffix in the trie, breadth first, then the table. */
   build(): void {
-    const queue: SubstringNode<T>[] = [];
+    const queue: SubstringNode<T>[] = [this.root];
     this.root.outputs = this.root.own.length > 0 ? [this.root.own] : [];
     for (const child of this.root.next.values()) {
       child.fail = this.root;
       queue.push(child);
     }
-    for (let head = 0; head < queue.length; head += 1) {
+    for (let head = 1; head < queue.length; head += 1) {
       const current = queue[head]!;
+      current.id = head;
       const fail = current.fail!;
       current.outputs = current.own.length > 0 ? [current.own, ...fail.outputs] : fail.outputs;
       for (const [code, child] of current.next) {
@@ -57,12 +85,87 @@ export class SubstringIndex<T> {
       }
     }
     this.built = true;
+    this.compileTable(queue);
   }
 
-  /** Calls `visit` with the item list of each pattern found, once per place it ends in `text`. */
+  private compileTable(nodes: SubstringNode<T>[]): void {
+    const codes = new Set<number>();
+    for (const current of nodes) for (const code of current.next.keys()) codes.add(code);
+    const width = codes.size + 1;
+    if (nodes.length * width > this.maxTable) return;
+    let next = 1;
+    for (const code of codes) {
+      if (code < 128) this.asciiClass[code] = next;
+      else this.otherClass.set(code, next);
+      next += 1;
+    }
+    if (this.ignoreCase)
+      for (let code = 65; code <= 90; code += 1)
+        this.asciiClass[code] = this.asciiClass[code + 32]!;
+    const table = new Int32Array(nodes.length * width);
+    const classCodes: [number, number][] = [...codes].map((code) => [code, this.classOf(code)]);
+    // Breadth first, so a node's fail target (shallower) has its row filled before the node's.
+    for (const current of nodes) {
+      const row = current.id * width;
+      const failRow = current === this.root ? -1 : current.fail!.id * width;
+      for (const [code, klass] of classCodes) {
+        const child = current.next.get(code);
+        table[row + klass] =
+          child !== undefined ? child.id : failRow < 0 ? 0 : table[failRow + klass]!;
+      }
+    }
+    this.table = table;
+    this.width = width;
+    this.outputsById = nodes.map((current) => current.outputs);
+    this.hasOutput = Uint8Array.from(nodes, (current) => (current.outputs.length > 0 ? 1 : 0));
+    this.hasOutput[0] = 0; // the root's outputs (an empty pattern) are visited once, before a scan
+  }
+
+  private classOf(code: number): number {
+    return code < 128 ? this.asciiClass[code]! : (this.otherClass.get(code) ?? 0);
+  }
+
+  /**
+   * Calls `visit` with the item list of each pattern found, once per place it ends in `text` (with
+   * `ignoreCase`, a list found before a non-ASCII character may be visited again by the rescan).
+   */
   scan(text: string, visit: (items: T[]) => void): void {
+    if (!this.built) throw new Error('SubstringIndex.scan before build');
+    for (const items of this.root.outputs) visit(items);
+    const table = this.table;
+    if (table === undefined) {
+      this.walk(this.ignoreCase ? text.toLowerCase() : text, visit);
+      return;
+    }
+    const { width, asciiClass, hasOutput, outputsById } = this;
+    let state = 0;
+    for (let index = 0; index < text.length; index += 1) {
+      const code = text.charCodeAt(index);
+      let klass: number;
+      if (code < 128) klass = asciiClass[code]!;
+      else if (this.ignoreCase) {
+        this.rescan(text.toLowerCase(), visit);
+        return;
+      } else klass = this.otherClass.get(code) ?? 0;
+      state = table[state * width + klass]!;
+      if (hasOutput[state] === 1) for (const items of outputsById[state]!) visit(items);
+    }
+  }
+
+  /** The table scan of an already lowered text (no case folding left to do). */
+  private rescan(text: string, visit: (items: T[]) => void): void {
+    const { width, hasOutput, outputsById } = this;
+    const table = this.table!;
+    let state = 0;
+    for (let index = 0; index < text.length; index += 1) {
+      state = table[state * width + this.classOf(text.charCodeAt(index))]!;
+      if (hasOutput[state] === 1) for (const items of outputsById[state]!) visit(items);
+    }
+  }
+
+  /** The trie walk, for an index too large for its table. */
+  private walk(text: string, visit: (items: T[]) => void): void {
     const root = this.root;
-    for (const items of root.outputs) visit(items);
     let current = root;
     for (let index = 0; index < text.length; index += 1) {
       const code = text.charCodeAt(index);

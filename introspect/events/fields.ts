@@ -52,6 +52,11 @@ export const EVENT_FIELDS: Readonly<Record<string, FieldDefinition>> = {
     description: 'Current working directory',
     unfilled: true,
   },
+  'process.arguments': {
+    type: 'string',
+    description: 'The arguments after argv[0], joined with spaces (derived from argv)',
+  },
+  'process.argv0': { type: 'string', description: 'argv[0] (derived from argv)' },
   'process.kernel_thread': { type: 'boolean', description: 'Kernel thread (no mm)' },
   'process.task': { type: 'address', description: 'task_struct address' },
   'process.parent.pid': { type: 'number', description: 'Parent pid' },
@@ -76,6 +81,44 @@ export const EVENT_FIELDS: Readonly<Record<string, FieldDefinition>> = {
   'container.id': {
     type: 'string',
     description: 'Container id (cgroup), empty on the host',
+    unfilled: true,
+  },
+  'container.name': { type: 'string', description: 'Container name', unfilled: true },
+  'container.image.repository': {
+    type: 'string',
+    description: 'Image repository of the container',
+    unfilled: true,
+  },
+  'container.image': { type: 'string', description: 'Image of the container', unfilled: true },
+  'container.image.tag': { type: 'string', description: 'Image tag', unfilled: true },
+  'container.privileged': {
+    type: 'boolean',
+    description: 'The container runs privileged',
+    unfilled: true,
+  },
+  'process.parent.parent.name': {
+    type: 'string',
+    description: 'Name (comm) of the grandparent process',
+    unfilled: true,
+  },
+  'process.parent.parent.parent.name': {
+    type: 'string',
+    description: 'Name of the third ancestor',
+    unfilled: true,
+  },
+  'process.parent.parent.parent.parent.name': {
+    type: 'string',
+    description: 'Name of the fourth ancestor',
+    unfilled: true,
+  },
+  'process.parent.parent.parent.parent.parent.name': {
+    type: 'string',
+    description: 'Name of the fifth ancestor',
+    unfilled: true,
+  },
+  'process.parent.command_line': {
+    type: 'string',
+    description: 'Command line of the parent process',
     unfilled: true,
   },
   'user.effective_id': { type: 'number', description: 'Effective uid' },
