@@ -20,10 +20,14 @@ const GPRS = ['r15', 'r14', 'r13', 'r12', 'rbp', 'rbx', 'r11', 'r10', 'r9', 'r8'
 const CTRLREG = 4984;
 const FS_BASE = 5144;
 
+// x86-64 and AArch64 physical addresses have at most 52 bits: a larger frame number is hostile.
+const MAX_FRAME = (1n << 40n) - 1n;
+
 interface Section {
   name: string;
   offset: number;
   size: number;
+  nobits: boolean;
 }
 
 /** True when an ELF64 header (64 bytes) is a Xen dump-core's: ET_CORE with no program header. */
@@ -60,10 +64,11 @@ export function parseXenCore(name: string, fileSize: number, read: RangeReader):
         name,
         { code: 'TRUNCATED', offset },
       );
-    return { nameOffset: table.getUint32(base, true), offset, size };
+    const nobits = table.getUint32(base + 4, true) === 8;
+    return { nameOffset: table.getUint32(base, true), offset, size, nobits };
   });
   const strings = raw[shstrndx]!;
-  if (strings.size > MAX_NAMES_BYTES)
+  if (strings.size > MAX_NAMES_BYTES || strings.nobits)
     throw new InputError(`a section-name table of ${strings.size} bytes`, name, {
       offset: strings.offset,
     });
@@ -73,8 +78,19 @@ export function parseXenCore(name: string, fileSize: number, read: RangeReader):
     const end = names.indexOf(0, section.nameOffset);
     if (section.nameOffset >= names.length || end < 0) continue;
     const label = new TextDecoder().decode(names.subarray(section.nameOffset, end));
-    sections.set(label, { name: label, offset: section.offset, size: section.size });
+    sections.set(label, {
+      name: label,
+      offset: section.offset,
+      size: section.size,
+      nobits: section.nobits,
+    });
   }
+  for (const used of ['.xen_pages', '.xen_pfn', '.xen_p2m', '.xen_prstatus'])
+    if (sections.get(used)?.nobits)
+      throw new InputError(`${used} is marked as holding no bytes in the file (SHT_NOBITS)`, name, {
+        code: 'UNSUPPORTED',
+        offset: sections.get(used)!.offset,
+      });
   const pages = sections.get('.xen_pages');
   const pfn = sections.get('.xen_pfn');
   const p2m = sections.get('.xen_p2m');
@@ -105,6 +121,12 @@ export function parseXenCore(name: string, fileSize: number, read: RangeReader):
   for (let index = 0; index < count; index++) {
     const frame = list.getBigUint64(index * entry, true);
     if (frame === 0xffffffffffffffffn) continue; // an invalid entry, as xc_domain_dumpcore writes
+    if (frame > MAX_FRAME)
+      throw new InputError(
+        `${frames.name} entry #${index} names frame 0x${frame.toString(16)}, past any physical address`,
+        name,
+        { offset: frames.offset + index * entry },
+      );
     const physical = frame * BigInt(PAGE);
     const fileOffset = pages.offset + index * PAGE;
     const last = layout.segments.at(-1);
