@@ -1,14 +1,28 @@
 // The guards around LibVMI's C API, against a recording fake of the library: they must hold where
 // LibVMI is not installed, and before any call reaches C.
-import { MemoryError, RingsideError } from '../../errors.js';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { InputError, MemoryError, RingsideError } from '../../errors.js';
 import { LIBVMI_MISSING, loadLibvmi } from './bindings.js';
 import { MemAccess } from './layouts.js';
 import { LibvmiInstance } from './libvmi-instance.js';
 import { LibvmiDomain } from './libvmi-domain.js';
 import { fakeLibvmi } from './test-support/fake-libvmi.js';
 
+// File mode checks its memory file before LibVMI sees it: the tests give it a real one.
+const directory = mkdtempSync(join(tmpdir(), 'xen2-libvmi-'));
+const raw = join(directory, 'guest.raw');
+writeFileSync(raw, new Uint8Array(4096));
+afterAll(() => rmSync(directory, { recursive: true, force: true }));
+
 const open = (library = fakeLibvmi(), events = false) =>
-  LibvmiInstance.open({ mode: events ? 'xen' : 'file', domain: 'guest.raw', events, library });
+  LibvmiInstance.open({
+    mode: events ? 'xen' : 'file',
+    domain: events ? 'vm' : raw,
+    events,
+    library,
+  });
 
 describe('loading libvmi.so', () => {
   it('says in one line what to install when the library is missing', () => {
@@ -65,7 +79,7 @@ describe('LibvmiInstance guards', () => {
     expect(() =>
       LibvmiInstance.open({
         mode: 'file',
-        domain: 'guest.raw',
+        domain: raw,
         profile: { isf: 'kernel.isf.json' },
         library,
       }),
@@ -92,7 +106,45 @@ describe('LibvmiInstance guards', () => {
     }
     expect(error).toBeInstanceOf(MemoryError);
     expect((error as MemoryError).address).toBe(0x2000n);
-    expect((error as MemoryError).message).toContain('libvmi:guest.raw');
+    expect((error as MemoryError).message).toContain(`libvmi:${raw}`);
+  });
+
+  it('file mode: a missing, empty or non-regular memory file is refused before LibVMI (its file driver double-frees)', () => {
+    const library = fakeLibvmi();
+    const empty = join(directory, 'empty.raw');
+    writeFileSync(empty, '');
+    const folder = join(directory, 'folder.raw');
+    mkdirSync(folder, { recursive: true });
+    for (const [path, message] of [
+      [join(directory, 'missing', 'guest.raw'), /no such file/],
+      [empty, /the file is empty/],
+      [folder, /not a regular file/],
+    ] as const) {
+      const open = () => LibvmiInstance.open({ mode: 'file', domain: path, library });
+      expect(open).toThrow(InputError);
+      expect(open).toThrow(message);
+    }
+    expect(library.calls).not.toContain('vmi_init');
+  });
+
+  it('refuses vmi_destroy while a listen is in flight, even from inside its callback', () => {
+    const library = fakeLibvmi();
+    const instance = open(library, true);
+    let listening = true;
+    let inCallback = true;
+    // The listener's gate: other calls pass inside a callback, vmi_destroy never while listening.
+    instance.setGate((destroying) =>
+      listening && (destroying || !inCallback) ? 'vmi_events_listen is in flight' : undefined,
+    );
+    expect(instance.memorySize()).toBe(65536n);
+    expect(() => instance.destroy()).toThrow(/vmi_destroy refused: vmi_events_listen is in flight/);
+    inCallback = false;
+    expect(() => instance.destroy()).toThrow(/vmi_destroy refused/);
+    expect(library.calls).not.toContain('vmi_destroy');
+    expect(instance.destroyed).toBe(false);
+    listening = false;
+    instance.destroy();
+    expect(library.calls).toContain('vmi_destroy');
   });
 
   it('refuses calls while the gate is closed (a listen in flight on another thread)', () => {
@@ -108,7 +160,7 @@ describe('LibvmiInstance guards', () => {
 describe('LibvmiDomain capabilities', () => {
   it('file mode: not live, no traps; a memory hook fails naming what is missing', async () => {
     const library = fakeLibvmi();
-    const domain = LibvmiDomain.open({ mode: 'file', domain: 'guest.raw', library });
+    const domain = LibvmiDomain.open({ mode: 'file', domain: raw, library });
     expect(domain.capabilities).toEqual({
       live: false,
       memAccess: 'none',

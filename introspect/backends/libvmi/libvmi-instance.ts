@@ -1,7 +1,8 @@
 // One LibVMI instance (vmi_instance_t) behind a class that guards the C API's traps: no use after
 // destroy, calls serialized with the event listener, events refused unless initialised with them.
+import { accessSync, constants, statSync } from 'node:fs';
 import koffi from 'koffi';
-import { MemoryError, RingsideError } from '../../errors.js';
+import { InputError, MemoryError, RingsideError } from '../../errors.js';
 import { loadLibvmi, type LibvmiFunctions } from './bindings.js';
 import {
   ACCESS_CONTEXT_VERSION,
@@ -36,8 +37,8 @@ export interface LibvmiOpenOptions {
 
 type Ptr = bigint;
 
-/** Says why a call cannot be made now, or undefined when it can. */
-export type CallGate = () => string | undefined;
+/** Says why a call (or, with `destroying`, vmi_destroy) cannot be made now, or undefined when it can. */
+export type CallGate = (destroying?: boolean) => string | undefined;
 
 export class LibvmiInstance {
   readonly os: OsType;
@@ -64,6 +65,8 @@ export class LibvmiInstance {
    * a failed OS step destroys the instance.
    */
   static open(options: LibvmiOpenOptions): LibvmiInstance {
+    // LibVMI's file driver double-frees (and crashes Node) on a path it cannot open: check first.
+    if (options.mode === 'file') checkMemoryFile(options.domain);
     const lib = options.library ?? loadLibvmi().functions;
     const flags = VmiInit.domainName | (options.events ? VmiInit.events : 0n);
     const out: [bigint | null] = [null];
@@ -112,8 +115,12 @@ export class LibvmiInstance {
     this.gate = gate;
   }
 
+  /** vmi_destroy, refused while vmi_events_listen is in flight (even from inside its callback). */
   destroy(): void {
     if (this.handle === null) return;
+    const busy = this.gate(true);
+    if (busy !== undefined)
+      throw new RingsideError('BACKEND', `libvmi:${this.name}: vmi_destroy refused: ${busy}`);
     const handle = this.handle;
     this.handle = null;
     this.lib.vmi_destroy(handle);
@@ -469,6 +476,21 @@ export class LibvmiInstance {
     if (status !== VMI_SUCCESS)
       throw new RingsideError('BACKEND', `libvmi:${this.name}: LibVMI could not ${what}`);
   }
+}
+
+function checkMemoryFile(path: string): void {
+  let stat;
+  try {
+    stat = statSync(path);
+    accessSync(path, constants.R_OK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new InputError(code === 'ENOENT' ? 'no such file' : `cannot open (${code})`, path, {
+      cause: error,
+    });
+  }
+  if (!stat.isFile()) throw new InputError('not a regular file', path);
+  if (stat.size === 0) throw new InputError('the file is empty', path, { code: 'TRUNCATED' });
 }
 
 function initError(code: number): string {
