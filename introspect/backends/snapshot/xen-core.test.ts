@@ -175,15 +175,11 @@ describe('Xen dump-core parser', () => {
     }
   });
 
-  it('maps a PV core from .xen_p2m (pfn, mfn) pairs by their pfn', () => {
+  it('refuses a PV core (.xen_p2m) saying its page tables hold machine frames', () => {
     const core = buildXenCore({ frames: [5n, 6n, 9n], pv: true });
-    const layout = parse(core.bytes);
-    const pages = core.offsets.get('.xen_pages')!;
-    expect(layout.segments).toEqual([
-      { physical: 0x5000n, fileOffset: pages, length: 2 * PAGE },
-      { physical: 0x9000n, fileOffset: pages + 2 * PAGE, length: PAGE },
-    ]);
-    expect(layout.vcpus).toEqual([]);
+    const error = inputErrorOf(() => parse(core.bytes));
+    expect(error.code).toBe('UNSUPPORTED');
+    expect(error.message).toMatch(/PV domain .*machine frames.*HVM or PVH/);
   });
 
   it('ignores unknown sections and section names that point outside the name table', () => {

@@ -1,5 +1,5 @@
 // Parses a Xen dump-core (`xl dump-core`): an ELF64 ET_CORE with no program headers whose sections
-// hold the pages (.xen_pages), their frame numbers (.xen_pfn for HVM/PVH, .xen_p2m for PV) and
+// hold the pages (.xen_pages), their frame numbers (.xen_pfn for HVM/PVH; PV's .xen_p2m is refused) and
 // every vCPU's vcpu_guest_context (.xen_prstatus). Pure, and bounded like the ELF parser.
 import { InputError } from '../../errors.js';
 import type { RangeReader, SnapshotLayout } from './types.js';
@@ -100,9 +100,18 @@ export function parseXenCore(name: string, fileSize: number, read: RangeReader):
       name,
       { code: 'UNSUPPORTED', offset: shoff },
     );
+  if (!pfn)
+    // A PV guest's page tables and CR3 hold machine frames (.xen_p2m pairs pfn → mfn), and the
+    // kernel's 2 MiB machine chunks run downwards: translating them needs a machine-to-physical
+    // step Ringside's page walker does not have (checked on a real `xl dump-core` of a PV domU).
+    throw new InputError(
+      'a dump-core of a PV domain (.xen_p2m): its page tables hold machine frames, which Ringside does not translate; dump an HVM or PVH domain',
+      name,
+      { code: 'UNSUPPORTED', offset: p2m!.offset },
+    );
   const count = Math.floor(pages.size / PAGE);
-  const entry = pfn ? 8 : 16;
-  const frames = (pfn ?? p2m)!;
+  const entry = 8;
+  const frames = pfn;
   if (frames.size < count * entry)
     throw new InputError(
       `${frames.name} lists ${Math.floor(frames.size / entry)} frames for ${count} pages`,
@@ -116,8 +125,7 @@ export function parseXenCore(name: string, fileSize: number, read: RangeReader):
     segments: [],
     vcpus: [],
   };
-  // Consecutive frames stored next to each other become one segment. PV cores list pseudo-physical
-  // frame numbers in the first word of each .xen_p2m pair, as HVM cores do in .xen_pfn.
+  // Consecutive frames stored next to each other become one segment.
   for (let index = 0; index < count; index++) {
     const frame = list.getBigUint64(index * entry, true);
     if (frame === 0xffffffffffffffffn) continue; // an invalid entry, as xc_domain_dumpcore writes
