@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InputError, MemoryError, RingsideError } from '../../errors.js';
-import { LIBVMI_MISSING, loadLibvmi } from './bindings.js';
+import { checkLibvmiAbi, LIBVMI_MISSING, loadLibvmi } from './bindings.js';
 import { MemAccess } from './layouts.js';
 import { LibvmiInstance } from './libvmi-instance.js';
 import { LibvmiDomain } from './libvmi-domain.js';
@@ -38,6 +38,20 @@ describe('loading libvmi.so', () => {
     expect(message.startsWith(LIBVMI_MISSING)).toBe(true);
     expect(message).toContain('/nonexistent/libvmi.so');
     expect(message).not.toContain('\n');
+  });
+});
+
+describe('the LibVMI ABI check at load time', () => {
+  it('refuses a library of another events ABI, naming it and both versions', () => {
+    expect(() => checkLibvmiAbi(9, '/opt/libvmi/lib/libvmi.so')).not.toThrow();
+    expect(() => checkLibvmiAbi(8, '/opt/libvmi/lib/libvmi.so')).toThrow(
+      expect.objectContaining({
+        code: 'UNSUPPORTED',
+        message: expect.stringMatching(
+          /^\/opt\/libvmi\/lib\/libvmi\.so has LibVMI's events ABI version 8; .* version 9/,
+        ),
+      }),
+    );
   });
 });
 
