@@ -3,6 +3,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import koffi from 'koffi';
 import { InputError, MemoryError, RingsideError } from '../../errors.js';
 import { checkLibvmiAbi, LIBVMI_MISSING, loadLibvmi } from './bindings.js';
 import { MemAccess } from './layouts.js';
@@ -141,6 +142,28 @@ describe('LibvmiInstance guards', () => {
     expect(library.calls).not.toContain('vmi_init');
   });
 
+  it('KVMi: passes the introspection socket as VMI_INIT_DATA_KVMI_SOCKET, and refuses to open without one', () => {
+    const library = fakeLibvmi();
+    let seen: { count: bigint; type: bigint; path: string } | undefined;
+    const init = library.vmi_init;
+    library.vmi_init = (out, mode, domain, flags, initData, error) => {
+      const data = initData === null ? undefined : Buffer.from(koffi.view(initData, 24));
+      if (data)
+        seen = {
+          count: data.readBigUInt64LE(0),
+          type: data.readBigUInt64LE(8),
+          path: koffi.decode(data.readBigUInt64LE(16), 'char', -1) as string,
+        };
+      return init(out, mode, domain, flags, initData, error);
+    };
+    expect(() => LibvmiInstance.open({ mode: 'kvm', domain: 'vm', library })).toThrow(
+      /KVMi mode needs the path of the guest's introspection socket/,
+    );
+    expect(library.calls).not.toContain('vmi_init');
+    LibvmiInstance.open({ mode: 'kvm', domain: 'vm', kvmiSocket: '/run/vm.kvmi', library });
+    expect(seen).toEqual({ count: 1n, type: 2n, path: '/run/vm.kvmi' });
+  });
+
   it('refuses vmi_destroy while a listen is in flight, even from inside its callback', () => {
     const library = fakeLibvmi();
     const instance = open(library, true);
@@ -204,6 +227,7 @@ describe('LibvmiDomain capabilities', () => {
     const domain = LibvmiDomain.open({
       mode: 'kvm',
       domain: 'vm',
+      kvmiSocket: '/run/vm.kvmi',
       events: true,
       library: fakeLibvmi(),
     });

@@ -31,11 +31,19 @@ export interface LibvmiOpenOptions {
    * or a LibVMI config string. Neither: physical memory and registers only.
    */
   profile?: { isf: string } | { config: string };
+  /**
+   * KVMi mode: the path of the introspection socket QEMU's `-chardev socket` serves for the guest
+   * (LibVMI's KVM driver cannot open a guest without it; VMI_INIT_DATA_KVMI_SOCKET).
+   */
+  kvmiSocket?: string;
   /** The bound library; tests pass a fake. Default: libvmi.so through koffi. */
   library?: LibvmiFunctions;
 }
 
 type Ptr = bigint;
+
+/** vmi_init_data_type_t: VMI_INIT_DATA_XEN_EVTCHN, VMI_INIT_DATA_MEMMAP, VMI_INIT_DATA_KVMI_SOCKET. */
+const VMI_INIT_DATA_KVMI_SOCKET = 2;
 
 /** Says why a call (or, with `destroying`, vmi_destroy) cannot be made now, or undefined when it can. */
 export type CallGate = (destroying?: boolean) => string | undefined;
@@ -67,12 +75,28 @@ export class LibvmiInstance {
   static open(options: LibvmiOpenOptions): LibvmiInstance {
     // LibVMI's file driver double-frees (and crashes Node) on a path it cannot open: check first.
     if (options.mode === 'file') checkMemoryFile(options.domain);
+    if (options.mode === 'kvm' && !options.kvmiSocket)
+      throw new InputError(
+        "KVMi mode needs the path of the guest's introspection socket (kvmiSocket): LibVMI cannot open a KVMi guest without it",
+        options.domain,
+      );
     const lib = options.library ?? loadLibvmi().functions;
     const flags = VmiInit.domainName | (options.events ? VmiInit.events : 0n);
     const out: [bigint | null] = [null];
     const error: [number] = [0];
+    // vmi_init_data_t { uint64_t count; { uint64_t type; void *data; } entry[1]; }, kept alive
+    // (with the path it points at) for the duration of the call.
+    const socketPath = options.kvmiSocket ? Buffer.from(`${options.kvmiSocket}\0`) : undefined;
+    const initData = socketPath ? Buffer.alloc(24) : undefined;
+    if (socketPath && initData) {
+      initData.writeBigUInt64LE(1n, 0);
+      initData.writeBigUInt64LE(BigInt(VMI_INIT_DATA_KVMI_SOCKET), 8);
+      initData.writeBigUInt64LE(BigInt(koffi.address(socketPath) as bigint), 16);
+    }
+    const initPointer = initData ? (koffi.address(initData) as bigint) : null;
     if (
-      lib.vmi_init(out, VmiMode[options.mode], options.domain, flags, null, error) !== VMI_SUCCESS
+      lib.vmi_init(out, VmiMode[options.mode], options.domain, flags, initPointer, error) !==
+      VMI_SUCCESS
     )
       throw new RingsideError(
         'BACKEND',
