@@ -142,6 +142,21 @@ describe('LibvmiInstance guards', () => {
     expect(library.calls).not.toContain('vmi_init');
   });
 
+  it('file mode: an ELF core or LiME dump is refused naming its format and the way out', () => {
+    const library = fakeLibvmi();
+    const elf = join(directory, 'guest.elf');
+    writeFileSync(elf, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0]));
+    const lime = join(directory, 'guest.lime');
+    writeFileSync(lime, Buffer.from([0x45, 0x4d, 0x69, 0x4c, 1, 0, 0, 0]));
+    expect(() => LibvmiInstance.open({ mode: 'file', domain: elf, library })).toThrow(
+      /an ELF core: LibVMI's file mode reads raw memory only; open it with Ringside's snapshot backend/,
+    );
+    expect(() => LibvmiInstance.open({ mode: 'file', domain: lime, library })).toThrow(
+      /a LiME dump: LibVMI's file mode reads raw memory only/,
+    );
+    expect(library.calls).not.toContain('vmi_init');
+  });
+
   it('KVMi: passes the introspection socket as VMI_INIT_DATA_KVMI_SOCKET, and refuses to open without one', () => {
     const library = fakeLibvmi();
     let seen: { count: bigint; type: bigint; path: string } | undefined;

@@ -1,6 +1,6 @@
 // One LibVMI instance (vmi_instance_t) behind a class that guards the C API's traps: no use after
 // destroy, calls serialized with the event listener, events refused unless initialised with them.
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, readSync, statSync } from 'node:fs';
 import koffi from 'koffi';
 import { InputError, MemoryError, RingsideError } from '../../errors.js';
 import { loadLibvmi, type LibvmiFunctions } from './bindings.js';
@@ -515,6 +515,27 @@ function checkMemoryFile(path: string): void {
   }
   if (!stat.isFile()) throw new InputError('not a regular file', path);
   if (stat.size === 0) throw new InputError('the file is empty', path, { code: 'TRUNCATED' });
+  // LibVMI's file driver reads raw physical memory only; given a core it fails later with "the OS
+  // could not be initialised", which names neither the file's format nor the way out.
+  const magic = Buffer.alloc(4);
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, magic, 0, 4, 0);
+  } finally {
+    closeSync(fd);
+  }
+  const format =
+    magic.readUInt32BE(0) === 0x7f454c46
+      ? 'an ELF core'
+      : magic.readUInt32LE(0) === 0x4c694d45
+        ? 'a LiME dump'
+        : undefined;
+  if (format)
+    throw new InputError(
+      `${format}: LibVMI's file mode reads raw memory only; open it with Ringside's snapshot backend (openDomain kind 'snapshot', \`ringside snapshot\`) or give LibVMI a raw dump`,
+      path,
+      { code: 'UNSUPPORTED' },
+    );
 }
 
 function initError(code: number): string {
