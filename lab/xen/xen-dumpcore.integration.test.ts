@@ -40,14 +40,22 @@ describeWithLab('Xen lab: xl dump-core of the PV domU read by Ringside', () => {
   it('dumps the running domU, which keeps running, and the snapshot path names what it cannot do', async () => {
     const listed = await lab.labExec('xl list');
     expect(listed.output).toMatch(/xen-sample\s+\d+\s+256\s+1\s+[r-][b-]/);
+    // Wait for the workload in the domU (its console, kept by xenconsoled in dom0).
+    const booted = await lab.labExec(
+      'for i in $(seq 600); do grep -q RINGSIDE-PS /var/log/xen/console/guest-xen-sample.log 2>/dev/null && exit 0; sleep 1; done; exit 1',
+      700_000,
+    );
+    expect(booted.status).toBe(0);
     // Written to dom0's tmpfs, then copied to the host through the exchange directory (9p):
     // xl dump-core straight onto 9p is slower still.
     const dumped = await lab.labExec(
       `xl dump-core ${lab.DOMU_NAME} /tmp/domU.core && cp /tmp/domU.core /xchg/domU.core; status=$?; rm -f /tmp/domU.core; xl list ${lab.DOMU_NAME}; exit $status`,
       900_000,
     );
-    expect(dumped.status).toBe(0);
-    expect(dumped.output).toMatch(/xen-sample\s+\d+\s+256/);
+    expect(dumped).toMatchObject({
+      status: 0,
+      output: expect.stringMatching(/xen-sample\s+\d+\s+256/),
+    });
     // 256 MiB of pages, the frame list and one vCPU context.
     expect(statSync(core).size).toBeGreaterThan(256 << 20);
 
