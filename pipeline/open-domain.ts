@@ -52,6 +52,8 @@ export type DomainSpec =
       domain: string;
       events?: boolean;
       isf?: string;
+      /** KVMi mode: the guest's introspection socket (required there). */
+      kvmiSocket?: string;
     }
   /** A memory snapshot: QEMU ELF core, LiME or raw. */
   | { kind: 'snapshot'; path: string; name?: string; ramBase?: bigint }
@@ -146,6 +148,7 @@ export async function openDomain(spec: DomainSpec): Promise<OpenedDomain> {
         ...(spec.name !== undefined ? { name: spec.name } : {}),
         ...(spec.events !== undefined ? { events: spec.events } : {}),
         ...(spec.isf !== undefined ? { profile: { isf: spec.isf } } : {}),
+        ...(spec.kvmiSocket !== undefined ? { kvmiSocket: spec.kvmiSocket } : {}),
       });
       return { domain };
     }

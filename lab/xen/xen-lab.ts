@@ -46,7 +46,8 @@ const DOM0_MODULES = [
   'xen-gntdev', 'xen-gntalloc',
 ]; // prettier-ignore
 
-export const LAB_NAME = 'xen-lab';
+/** The lab's QEMU name and run directory; RINGSIDE_XEN_LAB names a second lab beside another's. */
+export const LAB_NAME = process.env.RINGSIDE_XEN_LAB || 'xen-lab';
 export const DOMU_NAME = 'xen-sample';
 
 export type DomuType = 'pvh' | 'pv';

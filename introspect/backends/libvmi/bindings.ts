@@ -2,7 +2,7 @@
 // in Ringside loads it; when it is missing, the one error says what to install.
 import koffi, { type LibraryHandle } from 'koffi';
 import { RingsideError } from '../../errors.js';
-import { AccessContext, EventCallback, X86Registers } from './layouts.js';
+import { AccessContext, EventCallback, VMI_EVENTS_VERSION, X86Registers } from './layouts.js';
 
 /**
  * Pointers are bigint in koffi 3; out-parameters are one-element arrays, except the 64-bit ones of
@@ -71,6 +71,7 @@ export interface LibvmiFunctions {
   vmi_pause_vm(vmi: Ptr): Status;
   vmi_resume_vm(vmi: Ptr): Status;
   vmi_get_vcpureg(vmi: Ptr, value: U64Out, register: number, vcpu: number): Status;
+  vmi_events_version(): number;
   vmi_get_vcpuregs(vmi: Ptr, registers: Out<Record<string, bigint>>, vcpu: number): Status;
   vmi_register_event(vmi: Ptr, event: Ptr): Status;
   vmi_clear_event(vmi: Ptr, event: Ptr, free: Ptr): Status;
@@ -137,10 +138,24 @@ export function loadLibvmi(env: NodeJS.ProcessEnv = process.env): LoadedLibvmi {
       continue;
     }
     const result = { path, functions: bind(library, path) };
+    checkLibvmiAbi(result.functions.vmi_events_version(), path);
     loaded.set(key, result);
     return result;
   }
   throw new RingsideError('NOT_FOUND', `${LIBVMI_MISSING}; tried ${tried.join(', ')}`);
+}
+
+/**
+ * The C layouts Ringside passes (vmi_event_t, x86_registers_t behind it) are those of LibVMI's
+ * VMI_EVENTS_VERSION 9 (commit 82bbee6): a library of another events ABI would read and write past
+ * them, so it is refused at load time rather than trusted.
+ */
+export function checkLibvmiAbi(version: number, path: string): void {
+  if (version !== VMI_EVENTS_VERSION)
+    throw new RingsideError(
+      'UNSUPPORTED',
+      `${path} has LibVMI's events ABI version ${version}; Ringside's event and register layouts are for version ${VMI_EVENTS_VERSION} (LibVMI 82bbee6, January 2026)`,
+    );
 }
 
 /** Whether libvmi.so can be loaded here (for tests and benches that need it). */
@@ -165,7 +180,7 @@ function bind(library: LibraryHandle, path: string): LibvmiFunctions {
     } catch (error) {
       throw new RingsideError(
         'UNSUPPORTED',
-        `${path} lacks a function Ringside needs (${definition}): ${firstLine(error)}; LibVMI 0.15 or newer is required`,
+        `${path} lacks a function Ringside needs (${definition}): ${firstLine(error)}; Ringside needs LibVMI of events ABI version ${VMI_EVENTS_VERSION} (commit 82bbee6 or a release with the same ABI)`,
         { cause: error },
       );
     }
@@ -176,6 +191,7 @@ function bind(library: LibraryHandle, path: string): LibvmiFunctions {
     ),
     vmi_init_os: fn('int vmi_init_os(void *vmi, int mode, const char *config, _Out_ int *error)'),
     vmi_destroy: fn('int vmi_destroy(void *vmi)'),
+    vmi_events_version: fn('uint32_t vmi_events_version(void)'),
     vmi_get_memsize: fn('uint64_t vmi_get_memsize(void *vmi)'),
     vmi_get_max_physical_address: fn('uint64_t vmi_get_max_physical_address(void *vmi)'),
     vmi_get_num_vcpus: fn('unsigned int vmi_get_num_vcpus(void *vmi)'),

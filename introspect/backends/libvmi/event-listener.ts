@@ -47,11 +47,18 @@ export class EventListener {
       (_vmi: unknown, event: unknown) => this.deliver(event as bigint),
       koffi.pointer(EventCallback),
     );
-    instance.setGate(() =>
-      this.listening && !this.inCallback
-        ? 'vmi_events_listen is running on another thread; call from a hook handler or through exclusive()'
+    instance.setGate((destroying) =>
+      this.listening && (destroying || !this.inCallback)
+        ? destroying
+          ? 'vmi_events_listen is in flight (vmi_destroy would free the instance under it); stop the listener first'
+          : 'vmi_events_listen is running on another thread; call from a hook handler or through exclusive()'
         : undefined,
     );
+  }
+
+  /** True while LibVMI runs one of our callbacks (on whichever thread). */
+  get inEvent(): boolean {
+    return this.inCallback;
   }
 
   get active(): boolean {
@@ -87,10 +94,9 @@ export class EventListener {
     const listen = this.instance.functions.vmi_events_listen;
     while (this.running) {
       this.listening = true;
-      const status = await new Promise<number>((resolve, reject) =>
-        listen.async(handle, this.timeoutMs, (error, result) =>
-          error ? reject(error as Error) : resolve(result),
-        ),
+      // A failed async call (koffi's error) is a failed listen, never an unhandled rejection.
+      const status = await new Promise<number>((resolve) =>
+        listen.async(handle, this.timeoutMs, (error, result) => resolve(error ? -1 : result)),
       ).finally(() => {
         this.listening = false;
       });

@@ -2,6 +2,7 @@
 // frame traps, LibVMI's callbacks (called through the C function pointer) become VmiEvents, and
 // the listener keeps other calls away while vmi_events_listen runs.
 import { firstValueFrom, take, toArray } from 'rxjs';
+import { jest } from '@jest/globals';
 import koffi from 'koffi';
 import type { HookContext } from '../../domain/types.js';
 import { EventResponse, EventType, MemAccess, Register, VmiEventStruct } from './layouts.js';
@@ -191,5 +192,95 @@ describe('LibvmiDomain on Xen (fake libvmi)', () => {
     await domain.pause();
     expect(library.calls).toContain('vmi_pause_vm');
     await domain.close();
+  });
+});
+
+describe('LibvmiDomain frees and resumes on every path (fake libvmi)', () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  /** Records koffi.free calls (still freeing), with how many library calls came before each. */
+  const spyFree = (library: ReturnType<typeof fakeLibvmi>) => {
+    const frees: { pointer: bigint; after: string[] }[] = [];
+    const free = koffi.free.bind(koffi);
+    jest.spyOn(koffi, 'free').mockImplementation((pointer: unknown) => {
+      frees.push({ pointer: pointer as bigint, after: [...library.calls] });
+      free(pointer as never);
+    });
+    return frees;
+  };
+
+  it('keeps a C event LibVMI failed to clear until vmi_destroy, and still destroys', async () => {
+    const { library, domain } = openXen();
+    const frees = spyFree(library);
+    domain.hook({ kind: 'register', register: 'cr0' }).subscribe();
+    await domain.synced();
+    const [pointer] = [...library.registered];
+    library.clearStatus = 1;
+    await expect(domain.close()).rejects.toThrow(/could not clear an event/);
+    expect(library.calls).toContain('vmi_destroy');
+    const freed = frees.find((free) => free.pointer === pointer);
+    expect(freed).toBeDefined();
+    // Freed only once LibVMI, which still had it registered, was gone.
+    expect(freed!.after).toContain('vmi_destroy');
+  });
+
+  it('frees a cleared event at once when LibVMI let go of it', async () => {
+    const { library, domain } = openXen();
+    const frees = spyFree(library);
+    const subscription = domain.hook({ kind: 'register', register: 'cr4' }).subscribe();
+    await domain.synced();
+    const [pointer] = [...library.registered];
+    subscription.unsubscribe();
+    await domain.synced();
+    const freed = frees.find((free) => free.pointer === pointer);
+    expect(freed!.after).toContain('vmi_clear_event');
+    expect(freed!.after).not.toContain('vmi_destroy');
+    await domain.close();
+  });
+
+  it('resumes a VM a handler still holds paused when the domain closes, once', async () => {
+    const errors: unknown[] = [];
+    const library = fakeLibvmi();
+    const domain = LibvmiDomain.open({
+      mode: 'xen',
+      domain: 'held',
+      events: true,
+      library,
+      listenTimeoutMs: 1,
+      onHandlerError: (error) => errors.push(error),
+    });
+    let release!: () => void;
+    domain
+      .hook({ kind: 'register', register: 'cr3' })
+      .subscribe((context) => context.hold(new Promise<void>((resolve) => (release = resolve))));
+    await domain.synced();
+    const [pointer] = [...library.registered];
+    library.fire(pointer!, { u: { reg_event: { reg: BigInt(Register.cr3), value: 1n } } });
+    await domain.close();
+    const resumed = library.calls.indexOf('vmi_resume_vm');
+    expect(resumed).toBeGreaterThan(library.calls.indexOf('vmi_pause_vm'));
+    expect(resumed).toBeLessThan(library.calls.indexOf('vmi_destroy'));
+    release();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(library.calls.filter((call) => call === 'vmi_resume_vm')).toHaveLength(1);
+    expect(errors).toEqual([]);
+  });
+
+  it('destroys the instance when the listener failed, reporting the failure as a lifecycle event', async () => {
+    const { library, domain } = openXen();
+    const lifecycle = firstValueFrom(domain.events$.pipe(toArray()));
+    library.listenError = new Error('listen crashed');
+    domain.hook({ kind: 'register', register: 'cr0' }).subscribe();
+    await domain.synced();
+    for (let waited = 0; library.listenError !== undefined && waited < 200; waited++)
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    await domain.close();
+    expect(library.calls).toContain('vmi_destroy');
+    expect(library.registered.size).toBe(0);
+    const events = await lifecycle;
+    expect(events.map((event) => event.lifecycle?.reason ?? event.type)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/vmi_events_listen failed/)]),
+    );
   });
 });

@@ -112,6 +112,10 @@ export class LibvmiDomain implements Domain {
   private pendingView: { vcpu: number; view: number } | undefined;
   private currentVcpu: number | undefined;
   private closed = false;
+  /** Handlers holding the VM paused (each paused it once). */
+  private holds = 0;
+  /** C events LibVMI may still point at: freed after vmi_destroy. */
+  private readonly retired: bigint[] = [];
   /** C-side hook changes, in order; each waits for a pause between two listens. */
   private pending: Promise<void> = Promise.resolve();
 
@@ -204,25 +208,42 @@ export class LibvmiDomain implements Domain {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Every step runs whatever failed before it: the instance is always destroyed, the guest
+    // always resumed from holds, and the first failure is thrown at the end.
+    const failures: unknown[] = [];
+    const attempt = (work: () => unknown) => {
+      try {
+        const result = work();
+        if (result instanceof Promise)
+          return result.catch((error: unknown) => failures.push(error));
+      } catch (error) {
+        failures.push(error);
+      }
+      return undefined;
+    };
     await this.synced();
-    await this.listener?.stop();
-    try {
-      for (const hook of this.memoryHooks.values())
-        this.instance.setMemoryEvent(hook.frame, MemAccess.n, hook.view);
-      for (const hook of this.execHooks.values())
-        if (hook.frame !== undefined) this.instance.setMemoryEvent(hook.frame, MemAccess.n, 0);
-      for (const event of this.registerEvents.values())
-        if (event.pointer !== undefined) this.freeEvent(event.pointer);
-      if (this.genericMemoryEvent !== undefined) this.freeEvent(this.genericMemoryEvent);
-    } finally {
-      this.memoryHooks.clear();
-      this.execHooks.clear();
-      this.registerEvents.clear();
-      this.listener?.release();
-      this.instance.destroy();
-      this.events.next(lifecycleEvent(this.name, 'detached'));
-      this.events.complete();
-    }
+    await attempt(() => this.listener?.stop());
+    for (const hook of this.memoryHooks.values())
+      attempt(() => this.instance.setMemoryEvent(hook.frame, MemAccess.n, hook.view));
+    for (const hook of this.execHooks.values())
+      if (hook.frame !== undefined)
+        attempt(() => this.instance.setMemoryEvent(hook.frame!, MemAccess.n, 0));
+    for (const event of this.registerEvents.values())
+      if (event.pointer !== undefined) attempt(() => this.freeEvent(event.pointer!));
+    if (this.genericMemoryEvent !== undefined)
+      attempt(() => this.freeEvent(this.genericMemoryEvent!));
+    // A handler still holding the VM paused: resume it now, or the guest stays paused for good.
+    for (; this.holds > 0; this.holds--) attempt(() => this.instance.resume());
+    this.memoryHooks.clear();
+    this.execHooks.clear();
+    this.registerEvents.clear();
+    attempt(() => this.instance.destroy());
+    // LibVMI has let go of every event pointer only once the instance is gone.
+    for (const pointer of this.retired.splice(0)) koffi.free(pointer);
+    this.listener?.release();
+    this.events.next(lifecycleEvent(this.name, 'detached'));
+    this.events.complete();
+    if (failures.length > 0) throw failures[0];
   }
 
   private whenFree(work: () => void): Promise<void> {
@@ -392,12 +413,20 @@ export class LibvmiDomain implements Domain {
     return pointer;
   }
 
+  /**
+   * Clears a C event and frees it only when LibVMI has let go of it: a failed vmi_clear_event keeps
+   * the pointer in LibVMI's tables, and a clear inside an event callback is deferred by LibVMI with
+   * the pointer kept; both are freed after vmi_destroy instead (a use-after-free otherwise).
+   */
   private freeEvent(pointer: bigint): void {
     try {
       this.instance.clearEvent(pointer);
-    } finally {
-      koffi.free(pointer);
+    } catch (error) {
+      this.retired.push(pointer);
+      throw error;
     }
+    if (this.listener?.inEvent) this.retired.push(pointer);
+    else koffi.free(pointer);
   }
 
   private ensureListener(): EventListener {
@@ -477,7 +506,13 @@ export class LibvmiDomain implements Domain {
       // LibVMI answers an event when its callback returns; a handler that holds keeps the whole
       // VM paused instead, until its work settles.
       this.instance.pause();
-      void held.then(() => this.whenFree(() => this.instance.resume()).catch(this.onHandlerError));
+      this.holds++;
+      void held.then(() => {
+        // After close, close has resumed the VM already.
+        if (this.closed || this.holds === 0) return;
+        this.holds--;
+        return this.whenFree(() => this.instance.resume()).catch(this.onHandlerError);
+      });
     }
   }
 

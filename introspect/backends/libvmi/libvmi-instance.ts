@@ -1,7 +1,8 @@
 // One LibVMI instance (vmi_instance_t) behind a class that guards the C API's traps: no use after
 // destroy, calls serialized with the event listener, events refused unless initialised with them.
+import { accessSync, closeSync, constants, openSync, readSync, statSync } from 'node:fs';
 import koffi from 'koffi';
-import { MemoryError, RingsideError } from '../../errors.js';
+import { InputError, MemoryError, RingsideError } from '../../errors.js';
 import { loadLibvmi, type LibvmiFunctions } from './bindings.js';
 import {
   ACCESS_CONTEXT_VERSION,
@@ -30,14 +31,22 @@ export interface LibvmiOpenOptions {
    * or a LibVMI config string. Neither: physical memory and registers only.
    */
   profile?: { isf: string } | { config: string };
+  /**
+   * KVMi mode: the path of the introspection socket QEMU's `-chardev socket` serves for the guest
+   * (LibVMI's KVM driver cannot open a guest without it; VMI_INIT_DATA_KVMI_SOCKET).
+   */
+  kvmiSocket?: string;
   /** The bound library; tests pass a fake. Default: libvmi.so through koffi. */
   library?: LibvmiFunctions;
 }
 
 type Ptr = bigint;
 
-/** Says why a call cannot be made now, or undefined when it can. */
-export type CallGate = () => string | undefined;
+/** vmi_init_data_type_t: VMI_INIT_DATA_XEN_EVTCHN, VMI_INIT_DATA_MEMMAP, VMI_INIT_DATA_KVMI_SOCKET. */
+const VMI_INIT_DATA_KVMI_SOCKET = 2;
+
+/** Says why a call (or, with `destroying`, vmi_destroy) cannot be made now, or undefined when it can. */
+export type CallGate = (destroying?: boolean) => string | undefined;
 
 export class LibvmiInstance {
   readonly os: OsType;
@@ -64,12 +73,30 @@ export class LibvmiInstance {
    * a failed OS step destroys the instance.
    */
   static open(options: LibvmiOpenOptions): LibvmiInstance {
+    // LibVMI's file driver double-frees (and crashes Node) on a path it cannot open: check first.
+    if (options.mode === 'file') checkMemoryFile(options.domain);
+    if (options.mode === 'kvm' && !options.kvmiSocket)
+      throw new InputError(
+        "KVMi mode needs the path of the guest's introspection socket (kvmiSocket): LibVMI cannot open a KVMi guest without it",
+        options.domain,
+      );
     const lib = options.library ?? loadLibvmi().functions;
     const flags = VmiInit.domainName | (options.events ? VmiInit.events : 0n);
     const out: [bigint | null] = [null];
     const error: [number] = [0];
+    // vmi_init_data_t { uint64_t count; { uint64_t type; void *data; } entry[1]; }, kept alive
+    // (with the path it points at) for the duration of the call.
+    const socketPath = options.kvmiSocket ? Buffer.from(`${options.kvmiSocket}\0`) : undefined;
+    const initData = socketPath ? Buffer.alloc(24) : undefined;
+    if (socketPath && initData) {
+      initData.writeBigUInt64LE(1n, 0);
+      initData.writeBigUInt64LE(BigInt(VMI_INIT_DATA_KVMI_SOCKET), 8);
+      initData.writeBigUInt64LE(BigInt(koffi.address(socketPath) as bigint), 16);
+    }
+    const initPointer = initData ? (koffi.address(initData) as bigint) : null;
     if (
-      lib.vmi_init(out, VmiMode[options.mode], options.domain, flags, null, error) !== VMI_SUCCESS
+      lib.vmi_init(out, VmiMode[options.mode], options.domain, flags, initPointer, error) !==
+      VMI_SUCCESS
     )
       throw new RingsideError(
         'BACKEND',
@@ -112,8 +139,12 @@ export class LibvmiInstance {
     this.gate = gate;
   }
 
+  /** vmi_destroy, refused while vmi_events_listen is in flight (even from inside its callback). */
   destroy(): void {
     if (this.handle === null) return;
+    const busy = this.gate(true);
+    if (busy !== undefined)
+      throw new RingsideError('BACKEND', `libvmi:${this.name}: vmi_destroy refused: ${busy}`);
     const handle = this.handle;
     this.handle = null;
     this.lib.vmi_destroy(handle);
@@ -469,6 +500,42 @@ export class LibvmiInstance {
     if (status !== VMI_SUCCESS)
       throw new RingsideError('BACKEND', `libvmi:${this.name}: LibVMI could not ${what}`);
   }
+}
+
+function checkMemoryFile(path: string): void {
+  let stat;
+  try {
+    stat = statSync(path);
+    accessSync(path, constants.R_OK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new InputError(code === 'ENOENT' ? 'no such file' : `cannot open (${code})`, path, {
+      cause: error,
+    });
+  }
+  if (!stat.isFile()) throw new InputError('not a regular file', path);
+  if (stat.size === 0) throw new InputError('the file is empty', path, { code: 'TRUNCATED' });
+  // LibVMI's file driver reads raw physical memory only; given a core it fails later with "the OS
+  // could not be initialised", which names neither the file's format nor the way out.
+  const magic = Buffer.alloc(4);
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, magic, 0, 4, 0);
+  } finally {
+    closeSync(fd);
+  }
+  const format =
+    magic.readUInt32BE(0) === 0x7f454c46
+      ? 'an ELF core'
+      : magic.readUInt32LE(0) === 0x4c694d45
+        ? 'a LiME dump'
+        : undefined;
+  if (format)
+    throw new InputError(
+      `${format}: LibVMI's file mode reads raw memory only; open it with Ringside's snapshot backend (openDomain kind 'snapshot', \`ringside snapshot\`) or give LibVMI a raw dump`,
+      path,
+      { code: 'UNSUPPORTED' },
+    );
 }
 
 function initError(code: number): string {

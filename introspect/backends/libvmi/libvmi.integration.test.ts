@@ -1,6 +1,7 @@
 // LibVMI in file mode on a raw snapshot of the sample guest, with the ISF Ringside exports from that
 // same snapshot: LibVMI's task list, KASLR offset, translations and reads must equal Ringside's own
 // snapshot backend on the same file. Runs only where libvmi.so is installed.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -154,3 +155,21 @@ describeWithLibvmi(
     });
   },
 );
+
+describeWithLibvmi('LibVMI file mode on hostile paths (real libvmi.so)', () => {
+  it('refuses a missing memory file before LibVMI, whose file driver crashes Node on it (SIGSEGV)', () => {
+    // In a child process: a regression is a segfault there, not a dead test runner here.
+    const script = `
+      const { LibvmiDomain } = await import(${JSON.stringify(new URL('./libvmi-domain.ts', import.meta.url).href)});
+      try { LibvmiDomain.open({ mode: 'file', domain: '/nonexistent/ringside/guest.raw' }); }
+      catch (error) { console.log(error.code + ' ' + error.message); }`;
+    const child = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '--eval', script],
+      { encoding: 'utf8', env: process.env },
+    );
+    expect(child.signal).toBeNull();
+    expect(child.status).toBe(0);
+    expect(child.stdout.trim()).toBe('BAD_INPUT /nonexistent/ringside/guest.raw: no such file');
+  });
+});

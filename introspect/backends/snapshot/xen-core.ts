@@ -1,5 +1,5 @@
 // Parses a Xen dump-core (`xl dump-core`): an ELF64 ET_CORE with no program headers whose sections
-// hold the pages (.xen_pages), their frame numbers (.xen_pfn for HVM/PVH, .xen_p2m for PV) and
+// hold the pages (.xen_pages), their frame numbers (.xen_pfn for HVM/PVH; PV's .xen_p2m is refused) and
 // every vCPU's vcpu_guest_context (.xen_prstatus). Pure, and bounded like the ELF parser.
 import { InputError } from '../../errors.js';
 import type { RangeReader, SnapshotLayout } from './types.js';
@@ -20,10 +20,14 @@ const GPRS = ['r15', 'r14', 'r13', 'r12', 'rbp', 'rbx', 'r11', 'r10', 'r9', 'r8'
 const CTRLREG = 4984;
 const FS_BASE = 5144;
 
+// x86-64 and AArch64 physical addresses have at most 52 bits: a larger frame number is hostile.
+const MAX_FRAME = (1n << 40n) - 1n;
+
 interface Section {
   name: string;
   offset: number;
   size: number;
+  nobits: boolean;
 }
 
 /** True when an ELF64 header (64 bytes) is a Xen dump-core's: ET_CORE with no program header. */
@@ -60,10 +64,11 @@ export function parseXenCore(name: string, fileSize: number, read: RangeReader):
         name,
         { code: 'TRUNCATED', offset },
       );
-    return { nameOffset: table.getUint32(base, true), offset, size };
+    const nobits = table.getUint32(base + 4, true) === 8;
+    return { nameOffset: table.getUint32(base, true), offset, size, nobits };
   });
   const strings = raw[shstrndx]!;
-  if (strings.size > MAX_NAMES_BYTES)
+  if (strings.size > MAX_NAMES_BYTES || strings.nobits)
     throw new InputError(`a section-name table of ${strings.size} bytes`, name, {
       offset: strings.offset,
     });
@@ -73,8 +78,19 @@ export function parseXenCore(name: string, fileSize: number, read: RangeReader):
     const end = names.indexOf(0, section.nameOffset);
     if (section.nameOffset >= names.length || end < 0) continue;
     const label = new TextDecoder().decode(names.subarray(section.nameOffset, end));
-    sections.set(label, { name: label, offset: section.offset, size: section.size });
+    sections.set(label, {
+      name: label,
+      offset: section.offset,
+      size: section.size,
+      nobits: section.nobits,
+    });
   }
+  for (const used of ['.xen_pages', '.xen_pfn', '.xen_p2m', '.xen_prstatus'])
+    if (sections.get(used)?.nobits)
+      throw new InputError(`${used} is marked as holding no bytes in the file (SHT_NOBITS)`, name, {
+        code: 'UNSUPPORTED',
+        offset: sections.get(used)!.offset,
+      });
   const pages = sections.get('.xen_pages');
   const pfn = sections.get('.xen_pfn');
   const p2m = sections.get('.xen_p2m');
@@ -84,9 +100,18 @@ export function parseXenCore(name: string, fileSize: number, read: RangeReader):
       name,
       { code: 'UNSUPPORTED', offset: shoff },
     );
+  if (!pfn)
+    // A PV guest's page tables and CR3 hold machine frames (.xen_p2m pairs pfn → mfn), and the
+    // kernel's 2 MiB machine chunks run downwards: translating them needs a machine-to-physical
+    // step Ringside's page walker does not have (checked on a real `xl dump-core` of a PV domU).
+    throw new InputError(
+      'a dump-core of a PV domain (.xen_p2m): its page tables hold machine frames, which Ringside does not translate; dump an HVM or PVH domain',
+      name,
+      { code: 'UNSUPPORTED', offset: p2m!.offset },
+    );
   const count = Math.floor(pages.size / PAGE);
-  const entry = pfn ? 8 : 16;
-  const frames = (pfn ?? p2m)!;
+  const entry = 8;
+  const frames = pfn;
   if (frames.size < count * entry)
     throw new InputError(
       `${frames.name} lists ${Math.floor(frames.size / entry)} frames for ${count} pages`,
@@ -100,11 +125,16 @@ export function parseXenCore(name: string, fileSize: number, read: RangeReader):
     segments: [],
     vcpus: [],
   };
-  // Consecutive frames stored next to each other become one segment. PV cores list pseudo-physical
-  // frame numbers in the first word of each .xen_p2m pair, as HVM cores do in .xen_pfn.
+  // Consecutive frames stored next to each other become one segment.
   for (let index = 0; index < count; index++) {
     const frame = list.getBigUint64(index * entry, true);
     if (frame === 0xffffffffffffffffn) continue; // an invalid entry, as xc_domain_dumpcore writes
+    if (frame > MAX_FRAME)
+      throw new InputError(
+        `${frames.name} entry #${index} names frame 0x${frame.toString(16)}, past any physical address`,
+        name,
+        { offset: frames.offset + index * entry },
+      );
     const physical = frame * BigInt(PAGE);
     const fileOffset = pages.offset + index * PAGE;
     const last = layout.segments.at(-1);

@@ -13,6 +13,10 @@ export interface FakeLibvmi extends LibvmiFunctions {
   registered: Set<bigint>;
   memEvents: { gfn: bigint; access: number; view: number }[];
   freed: bigint[];
+  /** Status vmi_clear_event returns (LibVMI keeps the event registered when it fails). */
+  clearStatus: number;
+  /** When set, the next asynchronous vmi_events_listen fails with it (as koffi reports a crash). */
+  listenError: Error | undefined;
   /** Calls the callback of a registered event as LibVMI would, after filling the event in. */
   fire(pointer: bigint, fill: Record<string, unknown>): number;
   /** Strings vmi_read_str_va hands out (kept alive here), by address. */
@@ -48,6 +52,8 @@ export function fakeLibvmi(memory = new Uint8Array(1 << 16)): FakeLibvmi {
     registered: new Set(),
     memEvents: [],
     freed: [],
+    clearStatus: 0,
+    listenError: undefined,
     strings,
     vmi_init: record('vmi_init', (out: [bigint | null]) => {
       out[0] = HANDLE;
@@ -103,6 +109,7 @@ export function fakeLibvmi(memory = new Uint8Array(1 << 16)): FakeLibvmi {
       return 0;
     }),
     vmi_clear_event: record('vmi_clear_event', (_vmi, event: bigint) => {
+      if (fake.clearStatus !== 0) return fake.clearStatus!;
       fake.registered!.delete(event);
       return 0;
     }),
@@ -111,6 +118,12 @@ export function fakeLibvmi(memory = new Uint8Array(1 << 16)): FakeLibvmi {
       {
         async: (_vmi: unknown, timeout: number, done: (error: unknown, status: number) => void) => {
           calls.push('vmi_events_listen.async');
+          const failure = fake.listenError;
+          if (failure) {
+            fake.listenError = undefined;
+            setTimeout(() => done(failure, 1), 1);
+            return;
+          }
           const next = queued.shift();
           if (!next) {
             setTimeout(() => done(null, 0), Math.min(timeout, 5));

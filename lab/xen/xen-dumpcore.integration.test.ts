@@ -1,0 +1,76 @@
+// The Xen lab end to end without LibVMI: Xen 4.17, dom0 and the sample guest as a PV domU boot under
+// QEMU TCG, `xl dump-core` writes the domU's core, and Ringside's snapshot path reads it. Runs only
+// where the lab has been prepared (`ringside lab xen up` once: QEMU and the cached Debian packages).
+import { spawnSync } from 'node:child_process';
+import { existsSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { InputError } from '../../introspect/errors.js';
+import { cacheRoot } from '../guest/paths.js';
+
+// The lab's name is read when xen-lab.ts loads: this test's lab must not be a user's running one.
+process.env.RINGSIDE_XEN_LAB = 'xen-dumpcore-it';
+const lab = await import('./xen-lab.js');
+const { openSnapshot } = await import('../../introspect/backends/snapshot/index.js');
+
+const qemu = spawnSync('qemu-system-x86_64', ['--version']).status === 0;
+const prepared = existsSync(join(cacheRoot(), 'xen', 'root', '.unpacked'));
+const why = !qemu
+  ? 'qemu-system-x86_64 is not installed'
+  : !prepared
+    ? 'the Xen lab is not prepared (run `ringside lab xen up` once)'
+    : undefined;
+if (why) process.stderr.write(`skipping the Xen dump-core integration test: ${why}\n`);
+const describeWithLab = why ? describe.skip : describe;
+const cli = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+
+describeWithLab('Xen lab: xl dump-core of the PV domU read by Ringside', () => {
+  const core = join(lab.labPaths().exchange, 'domU.core');
+
+  beforeAll(async () => {
+    const times = await lab.labUp({ domu: 'pv' });
+    expect(times.domu).toBeDefined();
+  }, 900_000);
+
+  afterAll(() => {
+    rmSync(core, { force: true });
+    lab.labDown();
+  });
+
+  it('dumps the running domU, which keeps running, and the snapshot path names what it cannot do', async () => {
+    const listed = await lab.labExec('xl list');
+    expect(listed.output).toMatch(/xen-sample\s+\d+\s+256\s+1\s+[r-][b-]/);
+    // Wait for the workload in the domU (its console, kept by xenconsoled in dom0).
+    const booted = await lab.labExec(
+      'for i in $(seq 600); do grep -q RINGSIDE-PS /var/log/xen/console/guest-xen-sample.log 2>/dev/null && exit 0; sleep 1; done; exit 1',
+      700_000,
+    );
+    expect(booted.status).toBe(0);
+    // Written to dom0's tmpfs, then copied to the host through the exchange directory (9p):
+    // xl dump-core straight onto 9p is slower still.
+    const dumped = await lab.labExec(
+      `xl dump-core ${lab.DOMU_NAME} /tmp/domU.core && cp /tmp/domU.core /xchg/domU.core; status=$?; rm -f /tmp/domU.core; xl list ${lab.DOMU_NAME}; exit $status`,
+      900_000,
+    );
+    expect(dumped).toMatchObject({
+      status: 0,
+      output: expect.stringMatching(/xen-sample\s+\d+\s+256/),
+    });
+    // 256 MiB of pages, the frame list and one vCPU context.
+    expect(statSync(core).size).toBeGreaterThan(256 << 20);
+
+    let error: unknown;
+    try {
+      openSnapshot(core).close();
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as InputError).code).toBe('UNSUPPORTED');
+    expect((error as Error).message).toMatch(/PV domain .*machine frames/);
+
+    const info = spawnSync(process.execPath, [cli, 'snapshot', 'info', core], { encoding: 'utf8' });
+    expect(info.status).toBe(2);
+    expect(info.stderr.trim().split('\n')).toHaveLength(1);
+  }, 1_200_000);
+});
