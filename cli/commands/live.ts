@@ -165,7 +165,7 @@ export function registerLiveCommands(program: Command): void {
           { liveEvents, liveFindings, loadRules, openDomain, openGuestKernel },
           { chooseDetectors, runnableDetectors },
           { loadPluginModules },
-          { openSinks },
+          { openSinks, reportUndelivered },
         ] = await Promise.all([
           import('rxjs'),
           import('../../pipeline/index.js'),
@@ -254,7 +254,10 @@ export function registerLiveCommands(program: Command): void {
           });
         } finally {
           await domain.close();
-          await sink?.close();
+          if (sink) {
+            await sink.close();
+            reportUndelivered(sink);
+          }
         }
         process.stderr.write('detached; the guest runs on\n');
       },
