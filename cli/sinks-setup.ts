@@ -7,7 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import { InputError } from '../introspect/errors.js';
 import { createFanout } from '../sinks/delivery/fanout.js';
 import { createStdoutSink } from '../sinks/stdout/sink.js';
-import type { Sink } from '../sinks/types.js';
+import type { Sink, SinkMetrics } from '../sinks/types.js';
 import { RINGSIDE_VERSION } from './version.js';
 
 export async function openSinks(options: { text: boolean; sinksFile?: string }): Promise<Sink> {
@@ -33,4 +33,40 @@ export async function openSinks(options: { text: boolean; sinksFile?: string }):
     );
   }
   return createFanout(sinks);
+}
+
+/** Every sink behind fan-outs, in order, with its metrics. */
+function leafMetrics(sink: Sink): SinkMetrics[] {
+  return 'sinks' in sink && Array.isArray(sink.sinks)
+    ? (sink.sinks as readonly Sink[]).flatMap(leafMetrics)
+    : [sink.metrics()];
+}
+
+/**
+ * After close(): one line per sink that did not deliver everything it accepted (destination down,
+ * refusals, a full disk), naming the sink and its last error. Empty when every finding was delivered.
+ */
+export function undeliveredLines(sink: Sink): string[] {
+  return leafMetrics(sink).flatMap((metrics) => {
+    const kept = metrics.queued;
+    const lost = metrics.dropped;
+    const refused = metrics.deadLettered;
+    if (kept + lost + refused === 0) return [];
+    const parts = [
+      ...(kept > 0
+        ? [`${kept} not delivered (still queued, sent at the next start: ringside status)`]
+        : []),
+      ...(refused > 0 ? [`${refused} refused (in its dead-letter file)`] : []),
+      ...(lost > 0 ? [`${lost} not stored`] : []),
+    ];
+    const cause = metrics.lastError !== undefined ? `; last error: ${metrics.lastError}` : '';
+    return [`ringside: sink ${metrics.sink}: of its findings, ${parts.join(', ')}${cause}`];
+  });
+}
+
+/** Prints undeliveredLines to stderr; a sink that did not deliver is bad input (exit 2) unless worse. */
+export function reportUndelivered(sink: Sink): void {
+  const lines = undeliveredLines(sink);
+  for (const line of lines) process.stderr.write(`${line}\n`);
+  if (lines.length > 0 && !process.exitCode) process.exitCode = 2;
 }

@@ -100,6 +100,7 @@ const schemas = {
     enterpriseId: positive.optional(),
     tls: tls.extend({ serverName: z.string().min(1).optional() }).optional(),
     maxDatagramBytes: z.int().min(480).max(65507).optional(),
+    datagramsPerSecond: z.int().min(0).max(1_000_000).optional(),
     connectTimeoutMs: positive.optional(),
   }),
   splunk: z.strictObject({

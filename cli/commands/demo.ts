@@ -72,12 +72,13 @@ export function registerDemoCommand(program: Command): void {
         scenarios?: string;
         snapshots: boolean;
       }) => {
-        const [{ runSuite }, { formatText }, { formatter }, { openSinks }] = await Promise.all([
-          import('../../lab/scenarios/suite.js'),
-          import('../../sinks/text/format.js'),
-          import('../../sinks/format.js'),
-          import('../sinks-setup.js'),
-        ]);
+        const [{ runSuite }, { formatText }, { formatter }, { openSinks, reportUndelivered }] =
+          await Promise.all([
+            import('../../lab/scenarios/suite.js'),
+            import('../../sinks/text/format.js'),
+            import('../../sinks/format.js'),
+            import('../sinks-setup.js'),
+          ]);
         const info = (line: string): void => {
           (options.json ? process.stderr : process.stdout).write(`${line}\n`);
         };
@@ -111,6 +112,8 @@ export function registerDemoCommand(program: Command): void {
           },
         });
         await sink.close();
+        // The SIEM unreachable or refusing: said per sink, exit 2 (not 0 as if everything arrived).
+        reportUndelivered(sink);
         for (const line of summaryLines(report, options.snapshots)) info(line);
         if (report.scenarios.some((scenario) => !exact(scenario, options.snapshots)))
           process.exitCode = 1;

@@ -186,7 +186,7 @@ export function registerLiveCommands(program: Command): void {
           { liveEvents, liveFindings, loadRules, openDomain, openGuestKernel },
           { chooseDetectors, runnableDetectors },
           { loadPluginModules },
-          { openSinks },
+          { openSinks, reportUndelivered },
         ] = await Promise.all([
           import('rxjs'),
           import('../../pipeline/index.js'),
@@ -296,11 +296,16 @@ export function registerLiveCommands(program: Command): void {
           });
         } finally {
           await domain.close();
-          await sink?.close();
+          if (sink) {
+            await sink.close();
+            reportUndelivered(sink);
+          }
           const failed = report?.close();
-          if (failed) process.stderr.write(`ringside: warning: ${failed}\n`);
+          if (failed) process.stderr.write(`ringside: warning: ${failed}
+`);
           else if (options.report)
-            process.stderr.write(`ringside: session report in ${options.report}\n`);
+            process.stderr.write(`ringside: session report in ${options.report}
+`);
         }
         process.stderr.write('detached; the guest runs on\n');
       },

@@ -148,8 +148,9 @@ export async function runRules(
       toArray(),
     ),
   );
+  let undelivered = 0;
   if (options.sinks !== undefined) {
-    const { openSinks } = await import('../sinks-setup.js');
+    const { openSinks, undeliveredLines } = await import('../sinks-setup.js');
     const sink = await openSinks({ text: false, sinksFile: options.sinks });
     try {
       for (const finding of findings) await sink.write(finding);
@@ -157,6 +158,10 @@ export async function runRules(
     } finally {
       await sink.close();
     }
+    // A destination down or refusing is said per sink, and the run is not "ok".
+    const lines = undeliveredLines(sink);
+    for (const line of lines) output.err(line);
+    undelivered = lines.length;
   } else for (const finding of findings) output.out(toJson(finding));
   if (options.stats === true && stats !== undefined) output.err(JSON.stringify(stats));
   // Lost correlation state is never silent: say which rules dropped keys at their cap.
@@ -165,7 +170,7 @@ export async function runRules(
       output.err(
         `warning: ${rule} evicted ${figures.evicted} key(s) at its max_keys cap; partial matches were lost`,
       );
-  return result.errorCount > 0 ? BAD_INPUT : 0;
+  return result.errorCount > 0 || undelivered > 0 ? BAD_INPUT : 0;
 }
 
 /**

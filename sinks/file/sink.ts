@@ -47,7 +47,7 @@ export async function createFileSink(options: FileSinkOptions): Promise<Sink> {
   let timer: NodeJS.Timeout | undefined;
   let writing: Promise<void> | undefined;
   let closed = false;
-  const counters = { accepted: 0, sent: 0 };
+  const counters = { accepted: 0, sent: 0, dropped: 0 };
   let lastError: string | undefined;
 
   const rotate = async (): Promise<void> => {
@@ -84,7 +84,19 @@ export async function createFileSink(options: FileSinkOptions): Promise<Sink> {
           index += 1;
         }
         if (lines.length > 0) {
-          await handle.write(lines.join(''));
+          try {
+            const data = Buffer.from(lines.join(''));
+            // On a full disk write() may take part of the bytes without an error (a short write).
+            const { bytesWritten } = await handle.write(data);
+            if (bytesWritten < data.length)
+              throw new Error(
+                `ENOSPC: short write (${bytesWritten} of ${data.length} bytes), no space left on the device`,
+              );
+          } catch (error) {
+            // A full disk can take part of the bytes: cut them off, so the file holds whole lines only.
+            await handle.truncate(size).catch(() => undefined);
+            throw error;
+          }
           size += bytes;
         }
         if (index < group.length) {
@@ -94,8 +106,12 @@ export async function createFileSink(options: FileSinkOptions): Promise<Sink> {
       }
       await handle.datasync();
       counters.sent += group.length;
+      lastError = undefined;
       for (const item of group) item.resolve();
     } catch (error) {
+      // Refused (a full disk…): the writers get the error, the findings count as dropped, and the
+      // health is failing until a write succeeds. Lines of the group already synced stay (at least once).
+      counters.dropped += group.length;
       lastError = error instanceof Error ? error.message : String(error);
       for (const item of group)
         item.reject(
@@ -142,12 +158,12 @@ export async function createFileSink(options: FileSinkOptions): Promise<Sink> {
         sink: name,
         health: closed ? 'closed' : lastError ? 'failing' : 'ok',
         accepted: counters.accepted,
-        queued: counters.accepted - counters.sent,
+        queued: counters.accepted - counters.sent - counters.dropped,
         queuedBytes: 0,
         sent: counters.sent,
         retried: 0,
         deadLettered: 0,
-        dropped: 0,
+        dropped: counters.dropped,
         ...(lastError ? { lastError } : {}),
       };
     },

@@ -31,6 +31,8 @@ export interface SplunkOptions {
   tls?: { caFile?: string; verify?: boolean };
   requestTimeoutMs?: number;
   observer: Observer;
+  /** Where a warning goes (the queued sink's log); default nowhere. */
+  warn?: (message: string) => void;
 }
 
 interface HecAnswer {
@@ -63,6 +65,7 @@ export function createSplunkDestination(
   const pollIntervalMs = options.ack?.pollIntervalMs ?? 500;
   const ackTimeoutMs = options.ack?.timeoutMs ?? 60_000;
   const channel = options.channel ?? randomUUID();
+  let warnedNoAck = false;
   const ca = options.tls?.caFile !== undefined ? readFileSync(options.tls.caFile) : undefined;
   const headers = {
     authorization: `Splunk ${token}`,
@@ -183,12 +186,18 @@ export function createSplunkDestination(
       }
       if (status !== 200 || answer.code !== 0) throw failure(status, answer);
       if (ackEnabled) {
-        if (typeof answer.ackId !== 'number')
-          throw new SinkError(
-            name,
-            'REFUSED',
-            'acknowledgement is on but HEC gave no ackId: enable it on the token, or set ack.enabled false',
-          );
+        if (typeof answer.ackId !== 'number') {
+          // The token's acknowledgement went off after start (or a balancer reached an indexer without
+          // it): HEC took the events ("Success"), so this batch is sent; re-sending it would index it
+          // again and again. Said once; delivery goes on as with ack.enabled false.
+          if (!warnedNoAck) {
+            warnedNoAck = true;
+            options.warn?.(
+              `${name}: HEC answered Success without an ackId (acknowledgement is off for this token): batches count as sent on HEC's Success, as with ack.enabled: false; enable acknowledgement on the token for indexer confirmation`,
+            );
+          }
+          return { retry: [], rejected: [] };
+        }
         await waitForAck(answer.ackId);
       }
       return { retry: [], rejected: [] };

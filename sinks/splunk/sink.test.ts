@@ -94,6 +94,27 @@ describe('Splunk HEC sink', () => {
     expect(log.lines.filter((line) => line.level === 'error')).toHaveLength(1);
   });
 
+  it('never re-sends when the token loses acknowledgement after start: each finding indexed exactly once, said once', async () => {
+    const log = memoryLog();
+    const sink = await createSplunkSink(options({ log }));
+    await sink.write(syntheticFinding(10_000));
+    expect(await sink.drained(5_000)).toBe(true);
+    // Acknowledgement turned off on the token while the sink runs: HEC answers Success, no ackId.
+    hec.tokenAcks = false;
+    await Promise.all(findings(500).map((finding) => sink.write(finding)));
+    expect(await sink.drained(10_000)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const metrics = sink.metrics();
+    await sink.close();
+    const ids = hec.events.map((event) => (event.event as { event: { id: string } }).event.id);
+    expect(ids).toHaveLength(501);
+    expect(new Set(ids).size).toBe(501);
+    expect(metrics).toMatchObject({ sent: 501, queued: 0, deadLettered: 0 });
+    const warnings = log.lines.filter((line) => line.level === 'warn');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]!.message).toMatch(/without an ackId/);
+  });
+
   it('dead-letters an event HEC calls invalid and delivers the rest of its batch', async () => {
     const poisoned = syntheticFinding(7).id;
     hec.faults = {

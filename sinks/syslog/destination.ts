@@ -13,6 +13,7 @@ import type { Observer } from '../ecs/document.js';
 import { SinkError } from '../errors.js';
 import type { DeliveryOutcome, Destination, EncodedFinding } from '../types.js';
 import { formatFindingSyslog } from './message.js';
+import { Pacer } from './pacer.js';
 import type { SyslogFormat } from './message.js';
 
 export type SyslogTransport = 'udp' | 'tcp' | 'tls';
@@ -36,6 +37,11 @@ export interface SyslogOptions {
   };
   /** Largest datagram for UDP; larger messages are dead-lettered. Default 8192 (rsyslog's default). */
   maxDatagramBytes?: number;
+  /**
+   * UDP only: datagrams per second at most (default 2000), so that a burst does not overrun the
+   * receiver's socket buffer, where loss is silent. 0 turns pacing off.
+   */
+  datagramsPerSecond?: number;
   connectTimeoutMs?: number;
 }
 
@@ -50,6 +56,8 @@ export function createSyslogDestination(options: SyslogOptions): Destination {
   /** The connection being opened: concurrent batches share it, so there is one per destination. */
   let connecting: Promise<Socket> | undefined;
   let datagram: DatagramSocket | undefined;
+  const rate = options.datagramsPerSecond ?? 2000;
+  const pacer = rate > 0 ? new Pacer(rate) : undefined;
 
   const unavailable = (message: string, cause?: unknown) =>
     new SinkError(name, 'UNAVAILABLE', message, { cause });
@@ -127,11 +135,17 @@ export function createSyslogDestination(options: SyslogOptions): Destination {
         });
         continue;
       }
-      await new Promise<void>((resolve, reject) =>
-        socket.send(bytes, options.port, options.host, (error) =>
-          error ? reject(unavailable(`send failed: ${error.message}`, error)) : resolve(),
-        ),
+      await pacer?.take();
+      const error = await new Promise<Error | null>((resolve) =>
+        socket.send(bytes, options.port, options.host, resolve),
       );
+      if (error) {
+        // The datagrams before this one left: only this one and the rest go again (no duplicates).
+        if (index === 0) throw unavailable(`send failed: ${error.message}`, error);
+        for (let rest = index; rest < batch.length; rest++)
+          outcome.retry.push({ index: rest, reason: `send failed: ${error.message}` });
+        return outcome;
+      }
     }
     return outcome;
   };

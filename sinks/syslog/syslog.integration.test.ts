@@ -185,3 +185,31 @@ describe.each(['tcp', 'tls'] as SyslogTransport[])(
     });
   },
 );
+
+describe('UDP pacing', () => {
+  it('delivers a burst of 10,000 findings to rsyslog without loss (unpaced, a burst overruns its socket buffer)', async () => {
+    const queueDirectory = join(directory, 'queue-udp-burst');
+    mkdirSync(queueDirectory, { recursive: true });
+    const sink = await createSyslogSink({
+      host: '127.0.0.1',
+      port: rsyslog.udpPort,
+      transport: 'udp',
+      observer,
+      batchSize: 500,
+      concurrency: 4,
+      queue: { directory: queueDirectory },
+      log: memoryLog(),
+    });
+    const total = 10_000;
+    const before = rsyslog.lines().length;
+    await Promise.all(
+      Array.from({ length: total }, (_, n) => sink.write(syntheticFinding(100_000 + n))),
+    );
+    expect(await sink.drained(60_000)).toBe(true);
+    await sink.close();
+    const received = (await rsyslog.waitForLines(before + total, 20_000)).slice(before);
+    const ids = new Set(received.map((line) => /id="([0-9a-f]+)"/.exec(line)?.[1]));
+    expect(received).toHaveLength(total);
+    expect(ids.size).toBe(total);
+  }, 120_000);
+});
