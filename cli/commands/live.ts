@@ -301,7 +301,8 @@ export function registerLiveCommands(program: Command): void {
             reportUndelivered(sink);
           }
           const failed = report?.close();
-          if (failed) process.stderr.write(`ringside: warning: ${failed}
+          if (failed)
+            process.stderr.write(`ringside: warning: ${failed}
 `);
           else if (options.report)
             process.stderr.write(`ringside: session report in ${options.report}
