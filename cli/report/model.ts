@@ -3,7 +3,7 @@
 import type { Finding } from '../../introspect/events/finding.js';
 import { hex } from '../../introspect/memory/address.js';
 import { crossView } from '../../introspect/os/linux/cross-view.js';
-import { executablePath } from '../../introspect/os/linux/exe-path.js';
+import { readExecutablePath } from '../../introspect/os/linux/file-path.js';
 import { kernelText, readIdt, symbolExtent } from '../../introspect/os/linux/integrity.js';
 import type { LinuxKernel } from '../../introspect/os/linux/linux-kernel.js';
 import { listModules, type ModuleInfo } from '../../introspect/os/linux/modules.js';
@@ -79,7 +79,7 @@ export function reportProcesses(kernel: LinuxKernel, warnings: string[]): Report
   const processes: ReportProcess[] = [];
   const add = (task: ReturnType<typeof readTask>, hidden: boolean) => {
     const row = byAddress.get(task.address);
-    const executable = task.kernelThread ? undefined : executablePath(kernel, task.mm);
+    const executable = task.kernelThread ? undefined : executableOf(kernel, task.mm);
     processes.push({
       pid: task.pid,
       ppid: task.ppid,
@@ -191,4 +191,15 @@ export function snapshotReportModel(
     findings,
     warnings,
   };
+}
+
+/** The executable's path as d_path prints it (" (deleted)" for an unlinked file or a memfd), or
+ *  undefined when the process has none or its dentries cannot be read. */
+function executableOf(kernel: LinuxKernel, mm: bigint): string | undefined {
+  try {
+    const file = readExecutablePath(kernel, mm);
+    return file && (file.deleted ? `${file.path} (deleted)` : file.path);
+  } catch {
+    return undefined;
+  }
 }
