@@ -4,17 +4,14 @@ import { closeSync, openSync, readFileSync, readSync, writeFileSync } from 'node
 import { createHash } from 'node:crypto';
 import type { Command } from 'commander';
 import { InputError } from '../../introspect/errors.js';
-import { asSnapshotInputError, openSnapshotKernel } from '../snapshot-context.js';
+import { asSnapshotInputError } from '../snapshot-context.js';
+import { judgeDump, withJudgingOptions, type JudgingOptions } from '../snapshot-judging.js';
+import { escapeForTerminal } from '../../sinks/text/terminal.js';
 import { snapshotReportModel } from '../report/model.js';
 import { renderReport } from '../report/render.js';
 
-interface ReportOptions {
+interface ReportOptions extends JudgingOptions {
   output: string;
-  rules?: string[];
-  name?: string;
-  systemMap?: string;
-  isf?: string;
-  plugin?: string[];
 }
 
 /** SHA-256 of a file, read in 4 MiB blocks. */
@@ -40,63 +37,38 @@ export function writeReportFile(path: string, text: string): void {
 }
 
 export function registerSnapshotReport(snapshot: Command): void {
-  snapshot
-    .command('report')
-    .description(
-      'Judge a snapshot like `check` and write a self-contained HTML evidence report (process tree, findings, modules, syscall table, IDT)',
-    )
-    .argument('<dump>', 'memory snapshot: QEMU dump-guest-memory ELF core, LiME, or raw')
-    .requiredOption('-o, --output <file>', 'the HTML file to write')
-    .option('--rules <paths...>', 'rule files or folders (default: the starter rules)')
-    .option('--name <name>', 'the guest’s name in findings (default: the dump’s file name)')
-    .option('--system-map <file>', 'use this System.map instead of the kernel’s own kallsyms')
-    .option('--isf <file>', 'use this Volatility 3 ISF instead of kallsyms and BTF')
-    .option(
-      '--plugin <modules...>',
-      'also run your own detectors (ES modules whose default export is a DetectorPlugin with judge())',
-    )
-    .action(async (dump: string, options: ReportOptions) => {
-      const [{ judgeSnapshot, loadRules }, { loadPluginModules }, { DETECTORS }] =
-        await Promise.all([
-          import('../../pipeline/index.js'),
-          import('../../pipeline/user-modules.js'),
-          import('../../plugins/index.js'),
-        ]);
-      const own = await loadPluginModules(options.plugin ?? []);
-      const rules = await loadRules(options.rules);
-      const { snapshot, kernel } = openSnapshotKernel(dump, {
-        ...(options.systemMap ? { systemMap: options.systemMap } : {}),
-        ...(options.isf ? { isf: options.isf } : {}),
-      });
+  withJudgingOptions(
+    snapshot
+      .command('report')
+      .description(
+        'Judge a snapshot like `check` and write a self-contained HTML evidence report (process tree, findings, modules, syscall table, IDT)',
+      )
+      .argument('<dump>', 'memory snapshot: QEMU dump-guest-memory ELF core, LiME, or raw')
+      .requiredOption('-o, --output <file>', 'the HTML file to write'),
+  ).action(async (dump: string, options: ReportOptions) => {
+    const { snapshot, kernel, verdict, warnings } = await judgeDump(dump, options);
+    try {
+      let model;
       try {
-        const verdict = await judgeSnapshot({
+        model = snapshotReportModel(
           kernel,
-          name: options.name ?? dump.split('/').pop() ?? dump,
-          vcpus: snapshot.layout.vcpus,
-          plugins: [...Object.values(DETECTORS), ...own],
-          rules,
-        });
-        let model;
-        try {
-          model = snapshotReportModel(
-            kernel,
-            { file: dump, sha256: fileSha256(dump), format: snapshot.layout.format },
-            verdict.findings,
-            verdict.warnings,
-          );
-        } catch (error) {
-          throw asSnapshotInputError(error, dump);
-        }
-        writeReportFile(options.output, renderReport(model));
-        for (const warning of model.warnings)
-          process.stderr.write(`ringside: warning: partial answer: ${warning}\n`);
-        process.stderr.write(
-          `${options.output}: ${model.processes.length} processes, ${verdict.findings.length} finding(s)\n`,
+          { file: dump, sha256: fileSha256(dump), format: snapshot.layout.format },
+          verdict.findings,
+          warnings,
         );
-      } finally {
-        snapshot.close();
+      } catch (error) {
+        throw asSnapshotInputError(error, dump);
       }
-    });
+      writeReportFile(options.output, renderReport(model));
+      for (const warning of model.warnings)
+        process.stderr.write(`ringside: warning: partial answer: ${escapeForTerminal(warning)}\n`);
+      process.stderr.write(
+        `${options.output}: ${model.processes.length} processes, ${verdict.findings.length} finding(s)\n`,
+      );
+    } finally {
+      snapshot.close();
+    }
+  });
 }
 
 interface SessionOptions {
