@@ -249,6 +249,8 @@ describe('a dump with the system call table’s page missing', () => {
               'kernel-integrity': 'failed',
               'hidden-process': 'judged',
               'cred-monitor': 'judged',
+              'exec-monitor': 'judged',
+              'module-monitor': 'judged',
             },
             warnings: [expect.stringMatching(/^plugin kernel-integrity could not judge/)],
           },

@@ -137,6 +137,19 @@ const checks: Record<string, Checks> = {
       expect(await moduleLoaded()).toBe(false);
     },
   },
+  'fileless-exec': {
+    async afterRun(output) {
+      const pid = await savedPid('fileless-exec');
+      pids.set('fileless-exec', pid);
+      expect(output).toContain(`payload running from a memfd as pid ${pid}`);
+      // Executed from the memfd: no file on any disk holds the running program.
+      expect((await sh(`readlink /proc/${pid}/exe`)).trim()).toMatch(/^\/memfd:payload/);
+      expect(await statusLine(pid, 'Uid')).toBe('Uid: 1000 1000 1000 1000');
+    },
+    async afterCleanup() {
+      expect(await exists(`/proc/${pids.get('fileless-exec')}`)).toBe(false);
+    },
+  },
 };
 
 describe('attack scenarios in the sample guest', () => {
