@@ -1,48 +1,31 @@
 // A full disk under a queued sink, on a small tmpfs this test mounts (root needed): refused writes
 // never crash the process, show in `ringside status` (dropped, health not ok), and every finding the
 // sink acknowledged reaches the destination once space comes back through delivery.
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { ChildProcess, ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
-import { mkdtempSync, openSync, rmSync, writeSync, closeSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FakeElasticsearch } from '../elasticsearch/test-support/fake-elasticsearch.js';
 import { readQueueStatus } from './status.js';
+import { canMountTmpfs, fillDisk, mountTmpfs, unmountTmpfs } from '../test-support/tmpfs.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
-const canMount = process.getuid?.() === 0;
-if (!canMount) process.stderr.write('disk-full test skipped: mounting a tmpfs needs root\n');
+if (!canMountTmpfs) process.stderr.write('disk-full test skipped: mounting a tmpfs needs root\n');
 
-/** Fills what is left of the file system with one file, down to the last byte it accepts. */
-function fill(path: string): void {
-  const fd = openSync(path, 'w');
-  for (const size of [1 << 16, 4096, 512, 1]) {
-    const chunk = Buffer.alloc(size, 0x61);
-    try {
-      for (;;) writeSync(fd, chunk);
-    } catch {
-      // ENOSPC for this size: go on with smaller writes.
-    }
-  }
-  closeSync(fd);
-}
-
-(canMount ? describe : describe.skip)('a queued sink on a full disk', () => {
+(canMountTmpfs ? describe : describe.skip)('a queued sink on a full disk', () => {
   let mountPoint: string;
   let server: FakeElasticsearch | undefined;
   let child: ChildProcess | undefined;
   beforeEach(() => {
-    mountPoint = mkdtempSync(join(tmpdir(), 'sinks-full-'));
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=512k,mode=0700', 'sinks-full', mountPoint]);
+    mountPoint = mountTmpfs('sinks-full', '512k');
   });
   afterEach(async () => {
     if (child?.exitCode === null) child.kill('SIGKILL');
     await server?.stop();
-    execFileSync('umount', ['--lazy', mountPoint]);
-    rmSync(mountPoint, { recursive: true, force: true });
+    unmountTmpfs(mountPoint);
   });
 
   it('refuses writes with ENOSPC without crashing, reports them, and loses nothing acknowledged', async () => {
@@ -76,7 +59,7 @@ function fill(path: string): void {
     expect(status?.metrics?.health).not.toBe('ok');
     expect(status?.metrics?.lastError).toMatch(/ENOSPC|no space/i);
     // Not one byte left, then the destination comes back: cursor and metrics writes meet ENOSPC too.
-    fill(join(mountPoint, 'filler'));
+    fillDisk(join(mountPoint, 'filler'));
     await server.up();
     stdin.write('go\n');
     const code = await exited;

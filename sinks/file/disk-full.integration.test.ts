@@ -1,45 +1,21 @@
 // The file sink on a full disk, on a small tmpfs this test mounts (root needed): a refused write is an
 // error to the writer, counted and shown as failing; no partial line is left; writes resume with space.
-import { execFileSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { syntheticFinding } from '../test-support/findings.js';
 import { createFileSink } from './sink.js';
+import { canMountTmpfs, fillDisk, mountTmpfs, unmountTmpfs } from '../test-support/tmpfs.js';
 
-const canMount = process.getuid?.() === 0;
-if (!canMount) process.stderr.write('file disk-full test skipped: mounting a tmpfs needs root\n');
+if (!canMountTmpfs)
+  process.stderr.write('file disk-full test skipped: mounting a tmpfs needs root\n');
 
-/** Fills what is left of the file system, down to the last byte it accepts. */
-function fill(path: string): void {
-  const fd = openSync(path, 'w');
-  for (const size of [1 << 16, 4096, 512, 1]) {
-    const chunk = Buffer.alloc(size, 0x61);
-    try {
-      for (;;) writeSync(fd, chunk);
-    } catch {
-      // ENOSPC for this size: go on with smaller writes.
-    }
-  }
-  closeSync(fd);
-}
-
-(canMount ? describe : describe.skip)('the file sink on a full disk', () => {
+(canMountTmpfs ? describe : describe.skip)('the file sink on a full disk', () => {
   let mountPoint: string;
   beforeEach(() => {
-    mountPoint = mkdtempSync(join(tmpdir(), 'sinks2-file-full-'));
-    execFileSync('mount', [
-      '-t',
-      'tmpfs',
-      '-o',
-      'size=256k,mode=0700',
-      'sinks2-file-full',
-      mountPoint,
-    ]);
+    mountPoint = mountTmpfs('sinks2-file-full', '256k');
   });
   afterEach(() => {
-    execFileSync('umount', ['--lazy', mountPoint]);
-    rmSync(mountPoint, { recursive: true, force: true });
+    unmountTmpfs(mountPoint);
   });
 
   it('refuses with the disk error, reports it, leaves whole lines only and resumes when space returns', async () => {
@@ -47,7 +23,7 @@ function fill(path: string): void {
     const sink = await createFileSink({ path, observer: { hostname: 'hv-1', version: '0.1.0' } });
     for (let n = 0; n < 20; n++) await sink.write(syntheticFinding(n));
     const filler = join(mountPoint, 'filler');
-    fill(filler);
+    fillDisk(filler);
     // Large enough not to fit in what tmpfs keeps of a partly used page.
     const refused = await Promise.allSettled(
       Array.from({ length: 50 }, (_, n) => sink.write(syntheticFinding(1000 + n))),
