@@ -2,7 +2,8 @@
 // truncated command lines, connects, module loads) judged by 60 rules of a pack, some sequences of 3.
 import type { VmiEvent } from '../introspect/events/event.js';
 import type { AttackTechnique, Finding, Severity } from '../introspect/events/finding.js';
-import { random, realisticEvents } from './realistic-stream.js';
+import { seededRandom as random } from '../introspect/test-support/seeded-random.js';
+import { realisticEvents } from './realistic-stream.js';
 
 const TECHNIQUES: AttackTechnique[][] = [
   [{ id: 'T1059.004', name: 'Unix Shell', tactic: { id: 'TA0002', name: 'Execution' } }],

@@ -1,18 +1,7 @@
 // A realistic exec-heavy event stream and rule mix for the rule engine's benchmark: 5,000 process
 // names, long command lines (some cut at 1,024 bytes), parents and paths drawn like a busy host's.
 import type { VmiEvent } from '../introspect/events/event.js';
-
-/** A small deterministic PRNG so runs are comparable. */
-export function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as random } from '../introspect/test-support/seeded-random.js';
 
 const STEMS = ['python', 'node', 'java', 'sh', 'bash', 'curl', 'wget', 'tar', 'gzip', 'systemd'];
 const SUFFIXES = ['', '3', '-worker', 'd', '-helper', '.bin', '-cli', '-agent', '_ctl', '-sync'];

@@ -14,18 +14,7 @@ import { formatDiagnostic } from '../rules/diagnostics.js';
 import { loadRuleFiles } from '../rules/load.js';
 import { realisticEvents, realisticRules } from './realistic-stream.js';
 import type { Ruleset } from '../rules/load.js';
-
-/** A small deterministic PRNG so runs are comparable. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as random } from '../introspect/test-support/seeded-random.js';
 
 const NAMES = Array.from({ length: 4000 }, (_, index) => `proc${index}`);
 const RULE_NAMES = NAMES.slice(0, 1000);

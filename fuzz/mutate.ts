@@ -3,6 +3,7 @@
 // and walk (see dump-map.ts) and include the structural attacks a hostile guest would try: forged
 // task chains and sleds, overlapping PT_LOADs, floods of vCPU notes, page-table candidates.
 import type { DumpMap, Region, RegionClass } from './dump-map.js';
+import { seededRandom as random } from '../introspect/test-support/seeded-random.js';
 
 export interface Patch {
   offset: number;
@@ -20,18 +21,6 @@ export interface FuzzCase {
   region: string;
   class: RegionClass;
   patches: Patch[];
-}
-
-/** mulberry32: small, fast and good enough to spread mutations. */
-export function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const u64 = (value: bigint): Uint8Array => {

@@ -6,6 +6,7 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import { seededRandom as random } from '../../../introspect/test-support/seeded-random.js';
 
 export interface EsFaults {
   /** Share of bulk requests answered 429 as a whole (nothing stored). */
@@ -34,18 +35,6 @@ export interface FakeElasticsearchOptions {
   tls?: { key: string | Buffer; cert: string | Buffer };
   /** Called for each bulk request after its documents are stored and before it is answered. */
   beforeBulkResponse?: (requestNumber: number) => Promise<void> | void;
-}
-
-/** A small deterministic generator (mulberry32), so that fault runs are reproducible. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export class FakeElasticsearch {
