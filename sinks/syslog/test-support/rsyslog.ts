@@ -4,9 +4,9 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { TestCertificates } from '../../test-support/tls.js';
+import { freePort } from '../../../introspect/test-support/free-port.js';
 
 export interface Rsyslog {
   udpPort: number;
@@ -17,17 +17,6 @@ export interface Rsyslog {
   lines(): string[];
   waitForLines(count: number, timeoutMs?: number): Promise<string[]>;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startRsyslog(
