@@ -154,17 +154,22 @@ function fieldCondition(key: string, value: unknown, context: Context): Conditio
       return { kind: 'compare', field, operator: 'glob', values: [literal(glob, at)], at };
     }
     const plainText = typeof item === 'string' ? item.replace(/\\([*?\\])/g, '$1') : item;
-    const operator: ComparisonOperator =
-      kind === 'contains'
-        ? 'icontains'
-        : kind === 'startswith'
-          ? 'startswith'
-          : kind === 'endswith'
-            ? 'endswith'
-            : '=';
+    const operator = modifierOperator(kind, '=');
     return { kind: 'compare', field, operator, values: [literal(plainText, at)], at };
   });
   return fold(parts, all ? and : or, at);
+}
+
+/** The engine's operator for Sigma's string modifier (case-insensitive `contains`), else `otherwise`. */
+function modifierOperator(
+  kind: string | undefined,
+  otherwise: ComparisonOperator,
+): ComparisonOperator {
+  return kind === 'contains'
+    ? 'icontains'
+    : kind === 'startswith' || kind === 'endswith'
+      ? kind
+      : otherwise;
 }
 
 /**
@@ -182,14 +187,7 @@ function groupedValues(
   if (modifiers.some((modifier) => !['contains', 'startswith', 'endswith'].includes(modifier)))
     return undefined;
   const kind = modifiers[0];
-  const operator: ComparisonOperator =
-    kind === 'contains'
-      ? 'icontains'
-      : kind === 'startswith'
-        ? 'startswith'
-        : kind === 'endswith'
-          ? 'endswith'
-          : 'in';
+  const operator = modifierOperator(kind, 'in');
   return {
     kind: 'compare',
     field,
