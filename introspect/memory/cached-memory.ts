@@ -24,6 +24,10 @@ export class CachedPhysicalMemory implements PhysicalMemory {
     return this.inner.name;
   }
 
+  get entryFrame(): ((frame: bigint) => bigint | undefined) | undefined {
+    return this.inner.entryFrame;
+  }
+
   ranges(): readonly PhysicalRange[] {
     return this.inner.ranges();
   }

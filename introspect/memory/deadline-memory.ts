@@ -36,6 +36,10 @@ export class DeadlineMemory implements PhysicalMemory {
     return this.inner.inMemory;
   }
 
+  get entryFrame(): ((frame: bigint) => bigint | undefined) | undefined {
+    return this.inner.entryFrame;
+  }
+
   ranges(): readonly PhysicalRange[] {
     return this.inner.ranges();
   }

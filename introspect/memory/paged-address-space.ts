@@ -32,11 +32,15 @@ export const arm64Translator =
       ? translateArm64TwoStage(stage1, stage2, address, readEntry)
       : translateArm64Stage1(stage1, address, readEntry);
 
-/** Reads 8-byte page-table entries from physical memory; undefined where memory has none. */
+/**
+ * Reads 8-byte page-table entries from physical memory; undefined where memory has none. Where the
+ * memory says entries name frames of another space (`entryFrame`, a Xen PV guest's machine frames),
+ * each present entry comes back naming the memory's own frame, or not present when it has none.
+ */
 export function entryReader(memory: PhysicalMemory): (physical: bigint) => bigint | undefined {
   const buffer = new Uint8Array(8);
   const view = new DataView(buffer.buffer);
-  return (physical) => {
+  const read = (physical: bigint): bigint | undefined => {
     try {
       memory.readInto(physical, buffer);
       return view.getBigUint64(0, true);
@@ -44,7 +48,20 @@ export function entryReader(memory: PhysicalMemory): (physical: bigint) => bigin
       return undefined;
     }
   };
+  const toFrame = memory.entryFrame;
+  if (!toFrame) return read;
+  return (physical) => {
+    const entry = read(physical);
+    if (entry === undefined || (entry & 1n) === 0n) return entry;
+    const frame = toFrame((entry & ENTRY_FRAME_MASK) >> 12n);
+    // A frame that is not the guest's (Xen's own tables, another domain's pages): nothing to read.
+    if (frame === undefined) return entry & ~1n;
+    return (entry & ~ENTRY_FRAME_MASK) | (frame << 12n);
+  };
 }
+
+/** Frame bits of an x86-64 page-table entry (bits 12–51). */
+const ENTRY_FRAME_MASK = 0x000f_ffff_ffff_f000n;
 
 export class PagedAddressSpace implements AddressSpace {
   private readonly cache = new Map<bigint, TranslationResult>();

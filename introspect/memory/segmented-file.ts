@@ -21,6 +21,7 @@ export class SegmentedFileMemory implements PhysicalMemory {
     readonly name: string,
     segments: readonly FileSegment[],
     fd?: number,
+    readonly entryFrame?: (frame: bigint) => bigint | undefined,
   ) {
     this.segments = [...segments]
       .filter((s) => s.length > 0)

@@ -21,6 +21,12 @@ export interface PhysicalMemory {
   close(): void;
   /** Reads are plain copies from memory (a mapped file): a page cache in front only adds work. */
   readonly inMemory?: boolean;
+  /**
+   * Set where page-table entries hold frames of another address space than this memory's: a Xen PV
+   * guest's entries (and CR3) name machine frames, its memory is laid out by guest frame. Maps one
+   * such frame number to this memory's; undefined when the frame is not the guest's.
+   */
+  readonly entryFrame?: (frame: bigint) => bigint | undefined;
 }
 
 export type PageFault =

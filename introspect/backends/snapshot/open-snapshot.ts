@@ -73,7 +73,7 @@ export function openSnapshot(path: string, options: OpenSnapshotOptions = {}): S
       return bytes;
     };
     const layout = detectLayout(path, stat.size, read, options);
-    const memory = new SegmentedFileMemory(path, layout.segments, fd);
+    const memory = new SegmentedFileMemory(path, layout.segments, fd, layout.entryFrame);
     return { path, layout, memory, close: () => memory.close() };
   } catch (error) {
     closeSync(fd);

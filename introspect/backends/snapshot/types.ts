@@ -16,4 +16,9 @@ export interface SnapshotLayout {
   architecture: ArchitectureName | 'unknown';
   segments: { physical: bigint; fileOffset: number; length: number }[];
   vcpus: VcpuState[];
+  /**
+   * A Xen PV domain's core: its page-table entries and CR3 name machine frames while `segments` are
+   * laid out by guest frame; maps a machine frame to its guest frame (undefined: not the guest's).
+   */
+  entryFrame?: (frame: bigint) => bigint | undefined;
 }

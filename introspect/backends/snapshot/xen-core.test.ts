@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { InputError, isRingsideError } from '../../errors.js';
 import { SegmentedFileMemory } from '../../memory/segmented-file.js';
-import { detectLayout } from './open-snapshot.js';
+import { PagedAddressSpace, x86Translator } from '../../memory/paged-address-space.js';
+import { X86_64_4LEVEL } from '../../memory/x86/paging.js';
+import { detectLayout, openSnapshot } from './open-snapshot.js';
 import type { RangeReader } from './types.js';
 import { parseXenCore } from './xen-core.js';
 
@@ -25,6 +27,10 @@ interface CoreOptions {
   /** Frame numbers of the pages, in file order (their content is the frame number, repeated). */
   frames: bigint[];
   pv?: boolean;
+  /** PV: each page's machine frame (default: its frame + 0x1000). */
+  machine?: bigint[];
+  /** Writes a page's content (default: its frame number, repeated). */
+  fill?: (index: number, page: DataView) => void;
   contexts?: { rip: bigint; cr3: bigint; rsp?: bigint }[];
   /** Extra sections (name, type, bytes) appended after the standard ones. */
   extra?: { name: string; type?: number; data: Uint8Array }[];
@@ -47,12 +53,14 @@ function buildXenCore(options: CoreOptions): {
   const frameView = new DataView(frames.buffer);
   options.frames.forEach((frame, index) => {
     frameView.setBigUint64(index * entry, frame, true);
-    if (options.pv) frameView.setBigUint64(index * entry + 8, frame + 0x1000n, true); // the mfn
+    if (options.pv)
+      frameView.setBigUint64(index * entry + 8, options.machine?.[index] ?? frame + 0x1000n, true);
   });
   const pages = new Uint8Array(options.frames.length * PAGE);
   const pageView = new DataView(pages.buffer);
   options.frames.forEach((frame, index) => {
-    for (let at = 0; at < PAGE; at += 8) pageView.setBigUint64(index * PAGE + at, frame, true);
+    if (options.fill) options.fill(index, new DataView(pages.buffer, index * PAGE, PAGE));
+    else for (let at = 0; at < PAGE; at += 8) pageView.setBigUint64(index * PAGE + at, frame, true);
   });
   const contexts = new Uint8Array((options.contexts?.length ?? 0) * CONTEXT_SIZE);
   const contextView = new DataView(contexts.buffer);
@@ -175,11 +183,57 @@ describe('Xen dump-core parser', () => {
     }
   });
 
-  it('refuses a PV core (.xen_p2m) saying its page tables hold machine frames', () => {
-    const core = buildXenCore({ frames: [5n, 6n, 9n], pv: true });
-    const error = inputErrorOf(() => parse(core.bytes));
-    expect(error.code).toBe('UNSUPPORTED');
-    expect(error.message).toMatch(/PV domain .*machine frames.*HVM or PVH/);
+  it('reads a PV core (.xen_p2m): laid out by guest frame, page tables and CR3 by machine frame', () => {
+    // Guest frames 0–4: the four levels of page table, then a data page. Xen hands a PV guest machine
+    // frames in descending order, and its entries and CR3 name those.
+    const frames = [0n, 1n, 2n, 3n, 4n];
+    const machine = frames.map((frame) => 0x9000n - frame);
+    const virtual = 0xffff888000000000n; // the direct map: slot 273, then slot 0 at each level
+    const index = (shift: bigint) => Number((virtual >> shift) & 0x1ffn) * 8;
+    const core = buildXenCore({
+      frames,
+      machine,
+      pv: true,
+      contexts: [{ rip: virtual, cr3: machine[0]! << 12n }],
+      fill: (page, data) => {
+        if (page === 4) data.setBigUint64(0, 0x5eed5eedn, true);
+        else {
+          const shift = [39n, 30n, 21n, 12n][page]!;
+          data.setBigUint64(index(shift), (machine[page + 1]! << 12n) | 0x63n, true);
+          // An entry naming a machine frame that is not the guest's (Xen's own tables).
+          data.setBigUint64(index(shift) + 8, (0x777777n << 12n) | 0x63n, true);
+        }
+      },
+    });
+    const layout = parse(core.bytes);
+    expect(layout.segments).toEqual([
+      { physical: 0n, fileOffset: core.offsets.get('.xen_pages')!, length: 5 * PAGE },
+    ]);
+    expect(layout.vcpus[0]!.registers.cr3).toBe(0n); // guest frame 0
+    expect(layout.entryFrame!(0x9000n - 3n)).toBe(3n);
+    expect(layout.entryFrame!(0x777777n)).toBeUndefined();
+
+    const directory = mkdtempSync(join(tmpdir(), 'xen-pv-core-'));
+    try {
+      const path = join(directory, 'dom.core');
+      writeFileSync(path, core.bytes);
+      const snapshot = openSnapshot(path);
+      const space = new PagedAddressSpace(
+        snapshot.memory,
+        layout.vcpus[0]!.registers.cr3!,
+        x86Translator(X86_64_4LEVEL),
+      );
+      expect(space.translate(virtual)).toMatchObject({ ok: true, physical: 4n * 4096n });
+      const word = new Uint8Array(8);
+      space.readInto(virtual, word);
+      expect(new DataView(word.buffer).getBigUint64(0, true)).toBe(0x5eed5eedn);
+      // The next page's top-level slot names a frame Xen kept: not present, never a wrong read.
+      expect(space.translate(virtual + (1n << 39n))).toMatchObject({ ok: false });
+      expect(space.translate(virtual + 4096n)).toMatchObject({ ok: false, fault: 'not-present' });
+      snapshot.close();
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
   });
 
   it('ignores unknown sections and section names that point outside the name table', () => {

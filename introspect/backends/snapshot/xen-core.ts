@@ -1,6 +1,6 @@
 // Parses a Xen dump-core (`xl dump-core`): an ELF64 ET_CORE with no program headers whose sections
-// hold the pages (.xen_pages), their frame numbers (.xen_pfn for HVM/PVH; PV's .xen_p2m is refused) and
-// every vCPU's vcpu_guest_context (.xen_prstatus). Pure, and bounded like the ELF parser.
+// hold the pages (.xen_pages), their frame numbers (.xen_pfn for HVM/PVH; .xen_p2m's guest/machine frame
+// pairs for PV) and every vCPU's vcpu_guest_context (.xen_prstatus). Pure, and bounded like the ELF parser.
 import { InputError } from '../../errors.js';
 import type { RangeReader, SnapshotLayout } from './types.js';
 
@@ -100,18 +100,12 @@ export function parseXenCore(name: string, fileSize: number, read: RangeReader):
       name,
       { code: 'UNSUPPORTED', offset: shoff },
     );
-  if (!pfn)
-    // A PV guest's page tables and CR3 hold machine frames (.xen_p2m pairs pfn → mfn), and the
-    // kernel's 2 MiB machine chunks run downwards: translating them needs a machine-to-physical
-    // step Ringside's page walker does not have (checked on a real `xl dump-core` of a PV domU).
-    throw new InputError(
-      'a dump-core of a PV domain (.xen_p2m): its page tables hold machine frames, which Ringside does not translate; dump an HVM or PVH domain',
-      name,
-      { code: 'UNSUPPORTED', offset: p2m!.offset },
-    );
+  // HVM/PVH: .xen_pfn lists each page's guest frame. PV: .xen_p2m pairs it with the machine frame
+  // (struct xen_dumpcore_p2m { pfn; gmfn; }), because a PV guest's page-table entries and CR3 name
+  // machine frames; the layout stays by guest frame and `entryFrame` maps entries back to it.
   const count = Math.floor(pages.size / PAGE);
-  const entry = 8;
-  const frames = pfn;
+  const entry = pfn ? 8 : 16;
+  const frames = pfn ?? p2m!;
   if (frames.size < count * entry)
     throw new InputError(
       `${frames.name} lists ${Math.floor(frames.size / entry)} frames for ${count} pages`,
@@ -125,16 +119,23 @@ export function parseXenCore(name: string, fileSize: number, read: RangeReader):
     segments: [],
     vcpus: [],
   };
+  const machineFrames = pfn ? undefined : new Map<number, number>();
   // Consecutive frames stored next to each other become one segment.
   for (let index = 0; index < count; index++) {
     const frame = list.getBigUint64(index * entry, true);
     if (frame === 0xffffffffffffffffn) continue; // an invalid entry, as xc_domain_dumpcore writes
-    if (frame > MAX_FRAME)
+    const mfn = machineFrames ? list.getBigUint64(index * entry + 8, true) : 0n;
+    if (frame > MAX_FRAME || mfn > MAX_FRAME)
       throw new InputError(
-        `${frames.name} entry #${index} names frame 0x${frame.toString(16)}, past any physical address`,
+        `${frames.name} entry #${index} names frame 0x${(frame > MAX_FRAME ? frame : mfn).toString(16)}, past any physical address`,
         name,
         { offset: frames.offset + index * entry },
       );
+    if (machineFrames) {
+      if (mfn === 0xffffffffffffffffn) continue;
+      // Two guest frames on one machine frame: the pairs are not a translation; keep the first.
+      if (!machineFrames.has(Number(mfn))) machineFrames.set(Number(mfn), Number(frame));
+    }
     const physical = frame * BigInt(PAGE);
     const fileOffset = pages.offset + index * PAGE;
     const last = layout.segments.at(-1);
@@ -148,6 +149,12 @@ export function parseXenCore(name: string, fileSize: number, read: RangeReader):
   }
   if (layout.segments.length === 0)
     throw new InputError('the Xen dump-core holds no page', name, { offset: pages.offset });
+  if (machineFrames) {
+    layout.entryFrame = (mfn) => {
+      const frame = machineFrames.get(Number(mfn));
+      return frame === undefined ? undefined : BigInt(frame);
+    };
+  }
   const status = sections.get('.xen_prstatus');
   if (status && layout.architecture === 'x86_64') {
     const vcpus = Math.min(Math.floor(status.size / CONTEXT_SIZE), MAX_VCPUS);
@@ -163,6 +170,11 @@ export function parseXenCore(name: string, fileSize: number, read: RangeReader):
       registers.rsp = context.getBigUint64(USER_REGS + 152, true);
       for (const cr of [0, 2, 3, 4])
         registers[`cr${cr}`] = context.getBigUint64(CTRLREG + cr * 8, true);
+      // A PV vCPU's CR3 names the machine frame of its top-level table: give the guest frame.
+      if (layout.entryFrame) {
+        const root = layout.entryFrame(registers.cr3! >> 12n);
+        registers.cr3 = root === undefined ? 0n : (root << 12n) | (registers.cr3! & 0xfffn);
+      }
       registers.fs_base = context.getBigUint64(FS_BASE, true);
       registers.kernel_gs_base = context.getBigUint64(FS_BASE + 8, true);
       registers.gs_base = context.getBigUint64(FS_BASE + 16, true);
