@@ -47,13 +47,31 @@ interface CFigures {
   bulkBytesPerSecond: number;
 }
 
-function directC(raw: string): CFigures {
+/**
+ * Compiler flags for libvmi: pkg-config's, else the ones the loaded library's own prefix gives (a
+ * private install such as /opt/libvmi-xen has no .pc file on pkg-config's path); a reason when neither.
+ */
+function libvmiFlags(libraryPath: string): string[] | string {
+  try {
+    return execFileSync('pkg-config', ['--cflags', '--libs', 'libvmi'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+      .trim()
+      .split(/\s+/);
+  } catch {
+    const libdir = dirname(libraryPath);
+    const include = join(dirname(libdir), 'include');
+    if (existsSync(join(include, 'libvmi', 'libvmi.h')))
+      return [`-I${include}`, `-L${libdir}`, '-lvmi'];
+    return `pkg-config does not know libvmi and ${include} has no libvmi/libvmi.h`;
+  }
+}
+
+function directC(raw: string, flags: string[]): CFigures {
   const dir = mkdtempSync(join(tmpdir(), 'ringside-bench-'));
   try {
     const binary = join(dir, 'libvmi-call-bench');
-    const flags = execFileSync('pkg-config', ['--cflags', '--libs', 'libvmi'], { encoding: 'utf8' })
-      .trim()
-      .split(/\s+/);
     const libdir = flags.find((flag) => flag.startsWith('-L'))?.slice(2);
     execFileSync('gcc', [
       '-O2',
@@ -114,7 +132,12 @@ try {
 }
 say(`libvmi: ${library.path}`);
 const raw = await rawDump();
-const c = directC(raw);
+const flags = libvmiFlags(library.path);
+if (typeof flags === 'string') say(`the same calls from C: skipped (${flags})`);
+const c: CFigures =
+  typeof flags === 'string'
+    ? { ostypeNs: NaN, cachedRead64Ns: NaN, read64Ns: NaN, bulkBytesPerSecond: NaN }
+    : directC(raw, flags);
 const instance = LibvmiInstance.open({ mode: 'file', domain: raw });
 const f = library.functions;
 // A second handle opened directly, for the bare koffi calls (no guard in between).
