@@ -15,6 +15,12 @@ const program = new Command()
 
 registerCommands(program);
 
+// `ringside … | head`: the reader went away. Stop quietly, as other Unix tools do, not with a stack trace.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  process.exit(0);
+});
+
 program.parseAsync(process.argv).catch((error: unknown) => {
   // A message may quote guest data (a module name, a banner): escaped, so it cannot drive the terminal.
   process.stderr.write(`ringside: ${escapeLinesForTerminal(formatError(error))}\n`);

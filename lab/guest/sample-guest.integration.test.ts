@@ -329,6 +329,22 @@ describe('the ringside CLI on the snapshot', () => {
     },
   );
 
+  it('stops quietly with exit 0 when its reader goes away (`… | head -c 50`)', () => {
+    const result = spawnSync(
+      'bash',
+      [
+        '-c',
+        `"$0" "$1" snapshot syscalls --json "$2" | head -c 50 >/dev/null; exit \${PIPESTATUS[0]}`,
+        process.execPath,
+        cli,
+        elfPath,
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+  });
+
   it('exits 2 for a missing file', () => {
     const result = spawnSync(process.execPath, [cli, 'snapshot', 'info', join(dir, 'nope.elf')], {
       encoding: 'utf8',
