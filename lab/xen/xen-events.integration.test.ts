@@ -24,7 +24,9 @@ const why = !qemu
 if (why) process.stderr.write(`skipping the Xen register-events integration test: ${why}\n`);
 const describeWithLab = why ? describe.skip : describe;
 // dom0's root is the host's own filesystem (9p), so the built probe runs there from this checkout.
-const probe = fileURLToPath(new URL('./register-events-probe.js', import.meta.url));
+const probe = fileURLToPath(
+  new URL('../../dist/lab/xen/register-events-probe.js', import.meta.url),
+);
 
 describeWithLab('Xen lab: register events from a PVH domU through LibVMI into LibvmiDomain', () => {
   beforeAll(async () => {
@@ -45,7 +47,8 @@ describeWithLab('Xen lab: register events from a PVH domU through LibVMI into Li
       `RINGSIDE_LIBVMI=${libvmi} node ${probe} ${lab.DOMU_NAME} 20`,
       900_000,
     );
-    expect(run.status).toBe(0);
+    // The output is in the failure message when the probe fails.
+    expect({ status: run.status, output: run.output }).toMatchObject({ status: 0 });
     const count = /^(\d+) register events in/m.exec(run.output);
     expect(Number(count?.[1])).toBeGreaterThan(0);
     // Early boot turns on WP (bit 16) in CR0; the event carries the old and new value and the rip.
