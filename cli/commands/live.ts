@@ -301,7 +301,14 @@ export function registerLiveCommands(program: Command): void {
                   ...live,
                   rules,
                   ...(sink ? { sink } : {}),
-                  ...(shown ? { onEvent: (event) => shown.event(event) } : {}),
+                  ...(shown || report
+                    ? {
+                        onEvent: (event) => {
+                          shown?.event(event);
+                          report?.event(event);
+                        },
+                      }
+                    : {}),
                 }).subscribe({
                   next: (finding) => {
                     report?.add(finding);

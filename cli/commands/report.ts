@@ -83,7 +83,10 @@ export function registerSessionReport(program: Command): void {
     .description(
       'Write a self-contained HTML report of a session’s findings (ECS NDJSON from a file sink or `check --json`): timeline per guest, processes, findings with evidence',
     )
-    .requiredOption('--from <findings.ndjson>', 'the findings, one ECS document a line')
+    .requiredOption(
+      '--from <findings.ndjson>',
+      'the findings, one ECS document a line (lines of `monitor`’s event NDJSON may be mixed in)',
+    )
     .requiredOption('-o, --output <file>', 'the HTML file to write')
     .option('--title <title>', 'the page’s title')
     .action(async (options: SessionOptions) => {
@@ -97,7 +100,7 @@ export function registerSessionReport(program: Command): void {
       } catch (error) {
         throw new InputError('cannot read the findings', options.from, { cause: error });
       }
-      const { findings, warnings } = readEcsFindings(options.from, text);
+      const { findings, events, warnings } = readEcsFindings(options.from, text);
       writeReportFile(
         options.output,
         renderSession({
@@ -105,10 +108,13 @@ export function registerSessionReport(program: Command): void {
           source: options.from,
           generated: new Date().toISOString(),
           findings,
+          events,
           warnings,
         }),
       );
       for (const warning of warnings) process.stderr.write(`ringside: warning: ${warning}\n`);
-      process.stderr.write(`${options.output}: ${findings.length} finding(s)\n`);
+      process.stderr.write(
+        `${options.output}: ${findings.length} finding(s), ${events.length} event(s)\n`,
+      );
     });
 }
