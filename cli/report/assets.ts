@@ -139,6 +139,8 @@ export const REPORT_SCRIPT = `
     // Kernel threads start folded, as in the static tree.
     for (var i = 0; i < rows.length; i++) if (rows[i][6] & 4 && rows[i][9] > 0) folded[i] = 1;
     var shown = [];
+    // The row a #proc link marked: redrawn rows keep the mark.
+    var focusPid = -1;
     function recompute() {
       shown = [];
       var skip = -1;
@@ -155,7 +157,7 @@ export const REPORT_SCRIPT = `
       var r = rows[index];
       var row = document.createElement('div');
       row.id = 'proc-' + r[1];
-      row.className = 'proc' + (r[6] & 1 ? ' flagged' : '') + (r[6] & 2 ? ' hidden' : '') + (r[6] & 4 ? ' kthread' : '');
+      row.className = 'proc' + (r[6] & 1 ? ' flagged' : '') + (r[6] & 2 ? ' hidden' : '') + (r[6] & 4 ? ' kthread' : '') + (r[1] === focusPid ? ' focus' : '');
       row.style.paddingLeft = 0.4 + r[0] * 1.1 + 'rem';
       var fold = span('fold', r[9] > 0 ? (folded[index] ? '▸' : '▾') : '');
       fold.setAttribute('data-index', String(index));
@@ -188,6 +190,7 @@ export const REPORT_SCRIPT = `
       reveal: function (pid) {
         for (var i = 0; i < rows.length; i++) {
           if (rows[i][1] !== pid) continue;
+          focusPid = pid;
           // Unfold every ancestor: the nearest earlier row of each smaller depth.
           for (var j = i - 1, depth = rows[i][0]; j >= 0 && depth > 0; j--)
             if (rows[j][0] < depth) {
