@@ -112,6 +112,11 @@ function TopApp({ model, title, onQuit }: { model: TopModel; title: string; onQu
     else if (key.upArrow || input === 'k') setOffset(Math.max(top - 1, 0));
     else if (key.pageDown || input === ' ') setOffset(Math.min(top + lines.treeLines, maxOffset));
     else if (key.pageUp) setOffset(Math.max(top - lines.treeLines, 0));
+    else if (input === 'f' && probe.flaggedAt.length > 0) {
+      // The next flagged process below the top row, or the first one again.
+      const next = probe.flaggedAt.find((row) => row > top) ?? probe.flaggedAt[0]!;
+      setOffset(Math.min(next, maxOffset));
+    }
   });
   const view = model.view(Date.now(), top, lines.treeLines);
   const heading = (text: string) =>
@@ -119,7 +124,9 @@ function TopApp({ model, title, onQuit }: { model: TopModel; title: string; onQu
   return h(
     Box,
     { flexDirection: 'column', width: size.columns, height: Math.max(4, size.rows - 1) },
-    heading(`${title}   ${new Date().toISOString().slice(11, 19)}   q quit  ↑↓ PgUp PgDn scroll`),
+    heading(
+      `${title}   ${new Date().toISOString().slice(11, 19)}   q quit  ↑↓ PgUp PgDn scroll  f next flagged`,
+    ),
     ...view.guests.slice(0, 4).flatMap(guestLine),
     heading(
       `FINDINGS ${view.findings.length ? `(${view.findings.length} newest first)` : '(none yet)'}`,

@@ -114,6 +114,9 @@ describe('TopModel', () => {
     });
     expect(view.guests[0]!.findings).toBe(MAX_FINDINGS + 5);
     expect(view.tree.filter((row) => row.flagged).map((row) => row.pid)).toEqual([11]);
+    expect(view.flaggedAt).toEqual([view.tree.findIndex((row) => row.pid === 11)]);
+    // Row numbers are in the whole tree, whatever part of it is drawn.
+    expect(model.view(0, 5, 1).flaggedAt).toEqual(view.flaggedAt);
   });
 
   it('escapes control characters in guest strings so they cannot drive the terminal', () => {

@@ -96,6 +96,8 @@ export interface TopView {
   tree: TreeRow[];
   /** Every tree row's count, for scrolling. */
   treeSize: number;
+  /** Where the flagged processes are in the whole tree (row numbers), for jumping to them. */
+  flaggedAt: number[];
   notices: string[];
 }
 
@@ -239,6 +241,7 @@ export class TopModel {
     const guests: GuestRow[] = [];
     const tree: TreeRow[] = [];
     let treeSize = 0;
+    const flaggedAt: number[] = [];
     for (const guest of this.#guests.values()) {
       this.#advance(guest, Math.floor(now / 1000));
       for (const [pid, p] of guest.processes)
@@ -262,10 +265,18 @@ export class TopModel {
       const rows = treeRowsOf(guest);
       for (const row of rows) {
         if (treeSize >= treeOffset && tree.length < treeRows) tree.push(row);
+        if (row.flagged) flaggedAt.push(treeSize);
         treeSize++;
       }
     }
-    return { guests, findings: [...this.#findings], tree, treeSize, notices: [...this.#notices] };
+    return {
+      guests,
+      findings: [...this.#findings],
+      tree,
+      treeSize,
+      flaggedAt,
+      notices: [...this.#notices],
+    };
   }
 }
 
