@@ -10,9 +10,17 @@ import { createStdoutSink } from '../sinks/stdout/sink.js';
 import type { Sink, SinkMetrics } from '../sinks/types.js';
 import { RINGSIDE_VERSION } from './version.js';
 
-export async function openSinks(options: { text: boolean; sinksFile?: string }): Promise<Sink> {
+export async function openSinks(options: {
+  text: boolean;
+  sinksFile?: string;
+  /** false: none to stdout (the terminal shows a live view instead). */
+  stdout?: boolean;
+}): Promise<Sink> {
   const observer = { hostname: hostname(), version: RINGSIDE_VERSION };
-  const sinks: Sink[] = [createStdoutSink({ observer, format: options.text ? 'text' : 'ecs' })];
+  const sinks: Sink[] =
+    options.stdout === false
+      ? []
+      : [createStdoutSink({ observer, format: options.text ? 'text' : 'ecs' })];
   if (options.sinksFile) {
     let config: unknown;
     try {

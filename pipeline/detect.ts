@@ -1,6 +1,6 @@
 // The pipeline from a guest to findings, in one place for the CLI, the demo, the scenarios, the
 // benches and library users: detectors → rules → sink, live on a Domain or judging a snapshot.
-import { concatMap, from, lastValueFrom, toArray, type Observable } from 'rxjs';
+import { concatMap, from, lastValueFrom, tap, toArray, type Observable } from 'rxjs';
 import type { Domain } from '../introspect/domain/types.js';
 import type { VcpuState } from '../introspect/domain/vcpu.js';
 import type { VmiEvent } from '../introspect/events/event.js';
@@ -33,9 +33,16 @@ export function liveEvents({ domain, kernel, plugins }: LiveOptions): Observable
  * finding seen downstream is a finding delivered). Without a sink, as the rules raise them.
  */
 export function liveFindings(
-  options: LiveOptions & { rules: Ruleset | RuleEngine; sink?: Sink },
+  options: LiveOptions & {
+    rules: Ruleset | RuleEngine;
+    sink?: Sink;
+    /** Sees every detector event on its way to the rules (a live view counts them). */
+    onEvent?: (event: VmiEvent) => void;
+  },
 ): Observable<Finding> {
-  const findings = liveEvents(options).pipe(detect(options.rules));
+  const events = liveEvents(options);
+  const onEvent = options.onEvent;
+  const findings = (onEvent ? events.pipe(tap(onEvent)) : events).pipe(detect(options.rules));
   const sink = options.sink;
   return sink
     ? findings.pipe(

@@ -118,6 +118,10 @@ export function registerLiveCommands(program: Command): void {
     )
     .option('--text', 'with --rules: findings readable on a terminal instead of ECS NDJSON')
     .option(
+      '--tui',
+      'a live terminal view (event rates, newest findings, process tree) instead of printing; q quits',
+    )
+    .option(
       '--report <file>',
       'with --rules: write an HTML session report there, on exit and every few minutes',
     )
@@ -144,7 +148,13 @@ export function registerLiveCommands(program: Command): void {
         rules?: string[];
         sinks?: string;
         text?: boolean;
+        tui?: boolean;
       }) => {
+        if (options.tui) {
+          if (options.text)
+            throw new RingsideError('BAD_INPUT', '--tui shows findings itself: drop --text');
+          (await import('../tui/monitor-view.js')).checkTerminal();
+        }
         const base = options.ramBase !== undefined ? ramBaseOption(options.ramBase) : undefined;
         if (base !== undefined && !options.pluginSocket) {
           throw new RingsideError(
@@ -220,8 +230,10 @@ export function registerLiveCommands(program: Command): void {
             )
           : undefined;
         // A throwing subscriber must not take the monitor down.
-        config.onUnhandledError = (error) =>
-          process.stderr.write(`ringside: subscriber failed: ${String(error)}\n`);
+        let view: import('../tui/monitor-view.js').MonitorView | undefined;
+        const say = (line: string) =>
+          view ? view.notice(line) : process.stderr.write(`ringside: ${line}\n`);
+        config.onUnhandledError = (error) => say(`subscriber failed: ${String(error)}`);
         const { domain } = await openDomain(
           qemu?.libvirt !== undefined
             ? { kind: 'libvirt', domain: qemu.libvirt, name: options.name }
@@ -263,38 +275,66 @@ export function registerLiveCommands(program: Command): void {
             throw new RingsideError('CAPABILITY', refused.join('\n'));
           }
           for (const line of refused) process.stderr.write(`ringside: warning: ${line}\n`);
-          sink = rules
-            ? await openSinks({
-                text: options.text === true,
-                ...(options.sinks ? { sinksFile: options.sinks } : {}),
-              })
-            : undefined;
+          // The live view takes the terminal: findings go to it (and to --sinks), not to stdout.
+          sink =
+            rules && (!options.tui || options.sinks)
+              ? await openSinks({
+                  text: options.text === true,
+                  ...(options.sinks ? { sinksFile: options.sinks } : {}),
+                  ...(options.tui ? { stdout: false } : {}),
+                })
+              : undefined;
           process.stderr.write(
             `attached to ${options.name}: Linux ${kernel.release} (${kernel.arch.label}); plugins: ${runnable.map((plugin) => plugin.meta.id).join(', ')}; Ctrl-C to detach\n`,
           );
           const live = { domain, kernel, plugins: runnable };
+          if (options.tui)
+            view = (await import('../tui/monitor-view.js')).openMonitorView(
+              options.name,
+              kernel,
+              runnable.map((plugin) => plugin.meta.id),
+            );
+          const shown = view;
           await new Promise<void>((done, fail) => {
-            const subscription =
-              rules && sink
-                ? liveFindings({ ...live, rules, sink }).subscribe({
-                    next: (finding) => report?.add(finding),
-                    error: (error: Error) => fail(error),
-                  })
-                : liveEvents(live).subscribe({
-                    next: (event) => process.stdout.write(ndjsonLine(event)),
-                    error: (error: Error) => fail(error),
-                  });
+            const subscription = rules
+              ? liveFindings({
+                  ...live,
+                  rules,
+                  ...(sink ? { sink } : {}),
+                  ...(shown || report
+                    ? {
+                        onEvent: (event) => {
+                          shown?.event(event);
+                          report?.event(event);
+                        },
+                      }
+                    : {}),
+                }).subscribe({
+                  next: (finding) => {
+                    report?.add(finding);
+                    shown?.finding(finding);
+                  },
+                  error: (error: Error) => fail(error),
+                })
+              : liveEvents(live).subscribe({
+                  next: (event) =>
+                    shown ? shown.event(event) : process.stdout.write(ndjsonLine(event)),
+                  error: (error: Error) => fail(error),
+                });
             // Breakpoints go in while the guest runs: say when they are (tests and users wait for it).
-            if (qemu)
-              void domain.synced().then(() => process.stderr.write('ringside: hooks planted\n'));
+            if (qemu) void domain.synced().then(() => say('hooks planted'));
             const stop = (): void => {
               subscription.unsubscribe();
               done();
             };
             process.once('SIGINT', stop);
             process.once('SIGTERM', stop);
+            void shown?.quit.then(stop);
           });
         } finally {
+          // The terminal back first: what follows is printed on it.
+          await view?.close();
+          view = undefined;
           await domain.close();
           if (sink) {
             await sink.close();

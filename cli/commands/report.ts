@@ -1,7 +1,7 @@
 // `ringside snapshot report <dump> -o report.html` and `ringside report --from findings.ndjson`: the
 // evidence a responder looks at (facts, process tree, findings, tables, timeline) in one HTML page.
-import { closeSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import type { Command } from 'commander';
 import { InputError } from '../../introspect/errors.js';
 import { asSnapshotInputError } from '../snapshot-context.js';
@@ -14,18 +14,34 @@ interface ReportOptions extends JudgingOptions {
   output: string;
 }
 
-/** SHA-256 of a file, read in 4 MiB blocks. */
-export function fileSha256(path: string): string {
-  const hash = createHash('sha256');
-  const block = Buffer.allocUnsafe(4 << 20);
-  const fd = openSync(path, 'r');
-  try {
-    for (let read; (read = readSync(fd, block, 0, block.length, null)) > 0;)
-      hash.update(block.subarray(0, read));
-  } finally {
-    closeSync(fd);
-  }
-  return hash.digest('hex');
+/** SHA-256 of a file, read in 4 MiB blocks in a worker thread: a 256 MiB dump hashes while the
+ *  kernel is judged. */
+const HASH_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { createHash } = require('node:crypto');
+const { closeSync, openSync, readSync } = require('node:fs');
+const hash = createHash('sha256');
+const block = Buffer.allocUnsafe(4 << 20);
+const fd = openSync(workerData, 'r');
+try {
+  for (let read; (read = readSync(fd, block, 0, block.length, null)) > 0;) hash.update(block.subarray(0, read));
+} finally {
+  closeSync(fd);
+}
+parentPort.postMessage(hash.digest('hex'));
+`;
+
+export function fileSha256(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(HASH_WORKER, { eval: true, workerData: path });
+    worker.once('message', (digest: string) => resolve(digest));
+    worker.once('error', (error) =>
+      reject(new InputError('cannot read the dump to hash it', path, { cause: error })),
+    );
+    worker.once('exit', (code) =>
+      reject(new InputError(`the hashing thread ended (code ${code})`, path)),
+    );
+  });
 }
 
 export function writeReportFile(path: string, text: string): void {
@@ -46,13 +62,17 @@ export function registerSnapshotReport(snapshot: Command): void {
       .argument('<dump>', 'memory snapshot: QEMU dump-guest-memory ELF core, LiME, or raw')
       .requiredOption('-o, --output <file>', 'the HTML file to write'),
   ).action(async (dump: string, options: ReportOptions) => {
+    const digest = fileSha256(dump);
+    // A failure surfaces when awaited below (or not at all, when judging fails first).
+    digest.catch(() => undefined);
     const { snapshot, kernel, verdict, warnings } = await judgeDump(dump, options);
+    const sha256 = await digest;
     try {
       let model;
       try {
         model = snapshotReportModel(
           kernel,
-          { file: dump, sha256: fileSha256(dump), format: snapshot.layout.format },
+          { file: dump, sha256, format: snapshot.layout.format },
           verdict.findings,
           warnings,
         );
@@ -83,7 +103,10 @@ export function registerSessionReport(program: Command): void {
     .description(
       'Write a self-contained HTML report of a session’s findings (ECS NDJSON from a file sink or `check --json`): timeline per guest, processes, findings with evidence',
     )
-    .requiredOption('--from <findings.ndjson>', 'the findings, one ECS document a line')
+    .requiredOption(
+      '--from <findings.ndjson>',
+      'the findings, one ECS document a line (lines of `monitor`’s event NDJSON may be mixed in)',
+    )
     .requiredOption('-o, --output <file>', 'the HTML file to write')
     .option('--title <title>', 'the page’s title')
     .action(async (options: SessionOptions) => {
@@ -97,7 +120,7 @@ export function registerSessionReport(program: Command): void {
       } catch (error) {
         throw new InputError('cannot read the findings', options.from, { cause: error });
       }
-      const { findings, warnings } = readEcsFindings(options.from, text);
+      const { findings, events, warnings } = readEcsFindings(options.from, text);
       writeReportFile(
         options.output,
         renderSession({
@@ -105,10 +128,13 @@ export function registerSessionReport(program: Command): void {
           source: options.from,
           generated: new Date().toISOString(),
           findings,
+          events,
           warnings,
         }),
       );
       for (const warning of warnings) process.stderr.write(`ringside: warning: ${warning}\n`);
-      process.stderr.write(`${options.output}: ${findings.length} finding(s)\n`);
+      process.stderr.write(
+        `${options.output}: ${findings.length} finding(s), ${events.length} event(s)\n`,
+      );
     });
 }

@@ -3,6 +3,7 @@
 import type { VmiEvent } from '../../introspect/events/event.js';
 import { SEVERITIES, type Finding, type Severity } from '../../introspect/events/finding.js';
 import { InputError } from '../../introspect/errors.js';
+import { eventFromNdjson, MAX_SESSION_EVENTS, type SessionEvent } from './session-events.js';
 
 /** Findings read at most; a longer file is cut there with a warning. */
 export const MAX_SESSION_FINDINGS = 100_000;
@@ -90,12 +91,17 @@ export function findingFromEcs(document: Json): Finding | string {
   };
 }
 
-/** Every finding of an NDJSON text; a line that is not a finding is bad input, named by its line. */
+/**
+ * Every finding of an NDJSON text, and the events among them (lines of `ringside monitor`'s event
+ * stream); a line that is neither is bad input, named by its line.
+ */
 export function readEcsFindings(
   source: string,
   ndjson: string,
-): { findings: Finding[]; warnings: string[] } {
+): { findings: Finding[]; events: SessionEvent[]; warnings: string[] } {
   const findings: Finding[] = [];
+  const events: SessionEvent[] = [];
+  let droppedEvents = 0;
   const warnings: string[] = [];
   let line = 0;
   for (const row of ndjson.split('\n')) {
@@ -111,10 +117,18 @@ export function readEcsFindings(
     } catch {
       throw new InputError('not JSON', `${source}:${line}`);
     }
+    const event = document ? eventFromNdjson(document) : undefined;
+    if (event) {
+      if (events.length < MAX_SESSION_EVENTS) events.push(event);
+      else droppedEvents += 1;
+      continue;
+    }
     const finding = document ? findingFromEcs(document) : 'not an object';
     if (typeof finding === 'string')
       throw new InputError(`not a Ringside ECS finding (${finding})`, `${source}:${line}`);
     findings.push(finding);
   }
-  return { findings, warnings };
+  if (droppedEvents)
+    warnings.push(`${droppedEvents} later event(s) not kept (limit ${MAX_SESSION_EVENTS})`);
+  return { findings, events, warnings };
 }

@@ -3,12 +3,19 @@
 import { createHash } from 'node:crypto';
 import type { VmiEvent } from '../../introspect/events/event.js';
 import { SEVERITIES, type Finding } from '../../introspect/events/finding.js';
-import { anchorId, markup, trusted, type Html, type HtmlChild } from './html.js';
+import { markup, trusted, type Html, type HtmlChild } from './html.js';
 import type { ReportEntry, ReportModel, ReportProcess } from './model.js';
 import { REPORT_SCRIPT, REPORT_STYLE } from './assets.js';
+import {
+  findingAnchor,
+  findingPids,
+  processAnchor,
+  processChildren,
+  TREE_MAX_DEPTH,
+} from './links.js';
+import { renderVirtualTree, VIRTUAL_TREE_THRESHOLD } from './virtual.js';
 
-/** Levels of nesting drawn; a deeper (hostile) parent chain is listed flat under the last level. */
-export const TREE_MAX_DEPTH = 48;
+export { findingAnchor, findingPids, processAnchor, processChildren, TREE_MAX_DEPTH };
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('base64');
 
@@ -26,14 +33,6 @@ export const contentSecurityPolicy = (): string =>
 
 const ATTACK_ID = /^T\d{4}(?:\.\d{3})?$/;
 
-/** The pids a finding is about: those of its events' processes. */
-export function findingPids(finding: Finding): number[] {
-  const pids = new Set<number>();
-  for (const event of finding.events)
-    if (event.process?.pid !== undefined) pids.add(event.process.pid);
-  return [...pids];
-}
-
 /** Findings, most severe first (then oldest first). */
 export function bySeverity(findings: readonly Finding[]): Finding[] {
   return [...findings].sort(
@@ -42,9 +41,6 @@ export function bySeverity(findings: readonly Finding[]): Finding[] {
       a.timestamp.localeCompare(b.timestamp),
   );
 }
-
-export const findingAnchor = (finding: Finding) => anchorId('finding', finding.id);
-export const processAnchor = (pid: number) => anchorId('proc', pid);
 
 function plain(value: unknown): string {
   return JSON.stringify(
@@ -137,20 +133,6 @@ ${finding.evidence ? markup`<div class="event"><div class="event-head">evidence<
 </div></details>`;
 }
 
-/** Children of each pid, roots under 0; a parent that is missing or the process itself is a root. */
-export function processChildren(processes: readonly ReportProcess[]): Map<number, ReportProcess[]> {
-  const pids = new Set(processes.map((process) => process.pid));
-  const children = new Map<number, ReportProcess[]>();
-  for (const process of processes) {
-    const parent = pids.has(process.ppid) && process.ppid !== process.pid ? process.ppid : 0;
-    let siblings = children.get(parent);
-    if (!siblings) children.set(parent, (siblings = []));
-    siblings.push(process);
-  }
-  for (const siblings of children.values()) siblings.sort((a, b) => a.pid - b.pid);
-  return children;
-}
-
 function processLine(process: ReportProcess, findings: readonly Finding[]): Html {
   const classes = [
     'proc',
@@ -221,6 +203,15 @@ export function renderTree(
   return trusted(out.join('\n'));
 }
 
+/** The tree as nested <details>, or for a large one, drawn by the page a screenful at a time. */
+export const renderProcesses = (
+  processes: readonly ReportProcess[],
+  findings: readonly Finding[],
+): Html =>
+  processes.length > VIRTUAL_TREE_THRESHOLD
+    ? renderVirtualTree(processes, findings)
+    : renderTree(processes, findings);
+
 function renderMap(title: string, entries: readonly ReportEntry[], id: string): Html {
   const marked = entries.filter((entry) => entry.suspicious);
   const cells = entries.map((entry) => {
@@ -274,7 +265,7 @@ ${warnings}</section>
 <section id="findings"><h2>Findings <span class="muted">${counts.map(([severity, count]) => markup`<span class="badge sev-${severity}">${count} ${severity}</span> `)}</span></h2>
 ${findings.length ? findings.map(renderFinding) : markup`<p class="muted">no finding</p>`}</section>
 <section id="processes"><h2>Processes <span class="muted">${model.processes.length}, ${hidden} hidden</span></h2>
-<div class="tree">${renderTree(model.processes, findings)}</div></section>
+<div class="tree">${renderProcesses(model.processes, findings)}</div></section>
 <section id="modules"><h2>Modules <span class="muted">${model.modules.length}</span></h2>
 <table class="grid"><tr><th>name</th><th>base</th><th>size</th><th>state</th></tr>${model.modules.map((module) => markup`<tr><td>${module.name}</td><td><code>${module.base}</code></td><td>${module.size}</td><td>${module.state}</td></tr>`)}</table></section>
 ${renderMap('System call table', model.syscalls, 'syscalls')}

@@ -1,5 +1,5 @@
-// The session report: what a monitoring session's findings say, per guest — a timeline of the
-// findings, the process tree as the findings saw it grow, and each finding with its evidence.
+// The session report: what a monitoring session saw, per guest — a timeline of its events and
+// findings, the process tree as exec events grew it, the events, and each finding with its evidence.
 import type { Finding } from '../../introspect/events/finding.js';
 import { markup, type Html } from './html.js';
 import type { ReportProcess } from './model.js';
@@ -9,22 +9,26 @@ import {
   pageEnd,
   pageHead,
   renderFinding,
-  renderTree,
+  renderProcesses,
 } from './render.js';
+import { grownProcesses, sessionOrigin, type SessionEvent } from './session-events.js';
+import { renderEventList, renderZoomableTimeline } from './virtual.js';
 
 export interface SessionModel {
   title: string;
   source: string;
   generated: string;
   findings: Finding[];
+  /** The session's events (process.exec, …), when it kept them. */
+  events?: readonly SessionEvent[];
   warnings: string[];
 }
 
 /** The processes the findings name, each at the first time it was seen, parents as they were given. */
-export function sessionProcesses(findings: readonly Finding[]): ReportProcess[] {
+export function sessionProcesses(findings: readonly Finding[], origin?: number): ReportProcess[] {
   const byPid = new Map<number, ReportProcess>();
   const ordered = [...findings].sort((a, b) => a.timestamp.localeCompare(b.timestamp));
-  const start = ordered.length ? Date.parse(ordered[0]!.timestamp) : 0;
+  const start = origin ?? (ordered.length ? Date.parse(ordered[0]!.timestamp) : 0);
   for (const finding of ordered)
     for (const event of finding.events) {
       const p = event.process;
@@ -85,19 +89,31 @@ export function renderTimeline(findings: readonly Finding[]): Html {
 
 export function renderSession(model: SessionModel): string {
   const findings = bySeverity(model.findings);
-  const guests = new Set(findings.map((finding) => finding.host.name));
+
   const warnings = model.warnings.length
     ? markup`<div class="warnings"><ul>${model.warnings.map((warning) => markup`<li>${warning}</li>`)}</ul></div>`
     : '';
-  const processes = sessionProcesses(findings);
+  const events = model.events ?? [];
+  const origin = sessionOrigin(events, findings);
+  const named = sessionProcesses(findings, origin);
+  const processes = events.length ? grownProcesses(events, named, origin) : named;
+  const guests = new Set([
+    ...findings.map((finding) => finding.host.name),
+    ...events.map((event) => event.guest),
+  ]);
+  const eventSection = events.length
+    ? markup`<section id="events"><h2>Events <span class="muted">${events.length}, oldest first; times from ${new Date(origin).toISOString()}</span></h2>${renderEventList(events, origin)}</section>`
+    : '';
   return markup`${pageHead(model.title)}
 <body>
 <header><h1>${model.title}</h1><p class="muted">generated ${model.generated} by Ringside from ${model.source}</p>
-<nav><a href="#timeline">timeline</a> <a href="#processes">processes</a> <a href="#findings">findings</a></nav></header>
+<nav><a href="#timeline">timeline</a> <a href="#processes">processes</a>${events.length ? markup` <a href="#events">events</a>` : ''} <a href="#findings">findings</a></nav></header>
 ${warnings}
-<section id="timeline"><h2>Timeline <span class="muted">${findings.length} findings, ${guests.size} guest(s)</span></h2>${renderTimeline(model.findings)}</section>
-<section id="processes"><h2>Processes named by findings <span class="muted">${processes.length}</span></h2>
-<div class="tree">${renderTree(processes, findings)}</div></section>
+<section id="timeline"><h2>Timeline <span class="muted">${findings.length} findings, ${events.length} events, ${guests.size} guest(s)</span></h2>${renderTimeline(model.findings)}
+${events.length ? renderZoomableTimeline(findings, events, origin) : ''}</section>
+<section id="processes"><h2>${events.length ? 'Processes as they were started' : 'Processes named by findings'} <span class="muted">${processes.length}</span></h2>
+<div class="tree">${renderProcesses(processes, findings)}</div></section>
+${eventSection}
 <section id="findings"><h2>Findings</h2>${findings.map(renderFinding)}</section>
 ${pageEnd()}`.text;
 }
