@@ -8,6 +8,7 @@ import type {
   ControlRegister,
   Domain,
   DomainCapabilities,
+  DomainResponder,
   HookContext,
   HookSpec,
 } from '../../domain/types.js';
@@ -58,6 +59,8 @@ export interface QemuDomainOptions {
 
 export class QemuDomain implements Domain {
   readonly capabilities: DomainCapabilities;
+  /** Restore, pause and snapshot actions: with the RAM file and a QMP connection. */
+  readonly responder?: DomainResponder;
   readonly events$: Observable<VmiEvent>;
   private readonly events = new Subject<VmiEvent>();
   private readonly execHooks = new HookTable<
@@ -98,6 +101,15 @@ export class QemuDomain implements Domain {
       captures: true,
     };
     this.events$ = this.events.asObservable();
+    const ram = physical instanceof RamFileMemory ? physical : undefined;
+    if (ram && this.control.canAct) {
+      const control = this.control;
+      this.responder = {
+        writePhysical: (address, bytes) => ram.writeFrom(address, bytes),
+        dumpMemory: (path) => control.dump(path),
+        stop: () => control.stop(),
+      };
+    }
     plugin.setHitHandler((hit) => this.dispatch(hit));
     plugin.onClose((error) => this.fail(error));
   }

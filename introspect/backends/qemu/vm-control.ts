@@ -40,6 +40,37 @@ export class VmControl {
       .then(() => undefined);
   }
 
+  /**
+   * An ELF core of guest memory with register notes (QMP dump-guest-memory; QEMU stops the guest
+   * for the dump and lets it run on after, unless it was stopped already).
+   */
+  async dump(path: string): Promise<void> {
+    const qmp = this.requireQmp('a memory dump');
+    let failure: unknown;
+    this.transition = this.settle(() =>
+      qmp
+        .execute('dump-guest-memory', { paging: false, protocol: `file:${path}`, detach: false })
+        .catch((error: unknown) => void (failure = error)),
+    );
+    await this.transition;
+    if (failure !== undefined) throw failure;
+  }
+
+  /** Stops the guest for good (a response action): no resume follows unless someone asks. */
+  async stop(): Promise<void> {
+    const qmp = this.requireQmp('pausing');
+    let failure: unknown;
+    this.transition = this.settle(() =>
+      qmp.execute('stop').catch((error: unknown) => void (failure = error)),
+    );
+    await this.transition;
+    if (failure !== undefined) throw failure;
+  }
+
+  get canAct(): boolean {
+    return this.qmp !== undefined;
+  }
+
   onNewGeneration(listener: () => void): () => void {
     this.generationListeners.add(listener);
     return () => this.generationListeners.delete(listener);
