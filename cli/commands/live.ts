@@ -126,8 +126,13 @@ export function registerLiveCommands(program: Command): void {
       'with --report: minutes between writes (0: on exit only)',
       '5',
     )
+    .option(
+      '--dump-dir <dir>',
+      'with --rules: where rules’ `snapshot` actions write their dumps (actions are logged on stderr)',
+    )
     .action(
       async (options: {
+        dumpDir?: string;
         report?: string;
         reportEvery: string;
         pluginSocket?: string;
@@ -276,7 +281,12 @@ export function registerLiveCommands(program: Command): void {
           await new Promise<void>((done, fail) => {
             const subscription =
               rules && sink
-                ? liveFindings({ ...live, rules, sink }).subscribe({
+                ? liveFindings({
+                    ...live,
+                    rules,
+                    sink,
+                    ...(options.dumpDir ? { response: { snapshotDir: options.dumpDir } } : {}),
+                  }).subscribe({
                     next: (finding) => report?.add(finding),
                     error: (error: Error) => fail(error),
                   })

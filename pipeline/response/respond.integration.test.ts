@@ -1,11 +1,14 @@
-// Response actions on the live sample guest: the rootkit-syscall-hook scenario with `restore` on the
-// syscall-table rule (the table reads back intact, the module itself sees the original entry, and
-// the periodic check finds nothing) and `snapshot` on the module-load rule (the dump's sha256).
+// Response actions on the live sample guest, held hits going through the hit ring: the
+// rootkit-syscall-hook scenario with `restore` on the syscall-table rule (the table reads back
+// intact, the module itself sees the original entry, the periodic check finds nothing) and
+// `snapshot` on the module-load rule (the dump's sha256); then a handler that never answers, which
+// the plugin outlives (timeout, counted) instead of holding the guest for good.
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Subscription } from 'rxjs';
+import { QemuDomain } from '../../introspect/backends/qemu/qemu-domain.js';
 import type { Finding } from '../../introspect/events/finding.js';
 import type { LinuxKernel } from '../../introspect/os/linux/linux-kernel.js';
 import type { GuestControl } from '../../lab/guest/control.js';
@@ -29,7 +32,8 @@ const work = mkdtempSync(join(tmpdir(), 'respond-it-'));
 let guest: RunningGuest;
 let control: GuestControl;
 let kernel: LinuxKernel;
-let close: () => Promise<void>;
+let domain: QemuDomain;
+let ringAttached = false;
 let subscription: Subscription;
 const findings: Finding[] = [];
 const log: ActionLogEntry[] = [];
@@ -41,6 +45,9 @@ const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 beforeAll(async () => {
   guest = await startSampleGuest({ name: 'respond-it' });
+  console.log(
+    `respond integration: guest up ${((performance.now() - started) / 1000).toFixed(1)} s in`,
+  );
   control = await guest.control();
   writeFileSync(join(work, 'actions.yaml'), ACTIONS);
   const rules = await loadRules([sampleRulesDir(), join(work, 'actions.yaml')]);
@@ -51,7 +58,8 @@ beforeAll(async () => {
     ramFile: guest.endpoints.ramFile,
     qmp: await guest.qmp(),
   });
-  close = () => opened.domain.close();
+  domain = opened.domain as QemuDomain;
+  ringAttached = await domain.useHitRing(true);
   kernel = openGuestKernel(opened.domain);
   subscription = liveFindings({
     domain: opened.domain,
@@ -64,12 +72,15 @@ beforeAll(async () => {
   scenarioOutput = (await runScenario(control, 'rootkit-syscall-hook', 'run')).output;
   // The periodic integrity check runs every second: give it two.
   await settle(2500);
+  console.log(
+    `respond integration: scenario done ${((performance.now() - started) / 1000).toFixed(1)} s in`,
+  );
 }, 300_000);
 
 afterAll(async () => {
   subscription?.unsubscribe();
   await runScenario(control, 'rootkit-syscall-hook', 'cleanup').catch(() => undefined);
-  await close?.();
+  await domain?.close();
   control?.close();
   await guest?.stop();
   rmSync(work, { recursive: true, force: true });
@@ -107,6 +118,13 @@ describe('response actions on the live guest', () => {
     expect(log.some((entry) => entry.action.name === 'restore' && entry.action.ok)).toBe(true);
   });
 
+  it('sent the held hits through the hit ring', async () => {
+    expect(ringAttached).toBe(true);
+    const stats = await domain.stats();
+    expect(stats.ringHits).toBeGreaterThan(0n);
+    expect(stats.ringTimeouts).toBe(0n);
+  });
+
   it('takes a forensic dump whose sha256 is the one in the finding', () => {
     const [loaded] = of('lnx-kernel-module-loaded');
     const [snapshot] = loaded!.actions!;
@@ -115,4 +133,22 @@ describe('response actions on the live guest', () => {
     expect(createHash('sha256').update(readFileSync(path)).digest('hex')).toBe(sha256);
     expect(readFileSync(path).subarray(0, 4).toString('latin1')).toBe('\x7fELF');
   });
+
+  it('lets a vCPU go on when Ringside does not answer (timeout, counted), not hold the guest for good', async () => {
+    subscription.unsubscribe();
+    const hook = domain
+      .hook({ kind: 'exec', address: kernel.symbols.address('bprm_execve')! })
+      .subscribe((context) => context.hold(new Promise(() => undefined)));
+    await domain.synced();
+    const before = await domain.stats();
+    const begun = performance.now();
+    const result = await control.run('/bin/true; echo ran', 30_000);
+    const tookMs = performance.now() - begun;
+    hook.unsubscribe();
+    const after = await domain.stats();
+    expect(result.output).toContain('ran');
+    expect(after.ringTimeouts - before.ringTimeouts).toBeGreaterThanOrEqual(1n);
+    // The plugin's timeout (5 s by default), not forever.
+    expect(tookMs).toBeGreaterThan(4000);
+  }, 60_000);
 });

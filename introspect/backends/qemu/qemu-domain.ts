@@ -55,6 +55,11 @@ export interface QemuDomainOptions {
   qmp?: QmpClient;
   /** Reports errors thrown by hook handlers (default: stderr). */
   onHandlerError?: (error: unknown) => void;
+  /**
+   * Held hits through the hit ring (shared memory and futexes, see docs/qemu.md) instead of the
+   * socket; the socket stays where the ring cannot work. Default: $RINGSIDE_HIT_RING === '1'.
+   */
+  hitRing?: boolean;
 }
 
 export class QemuDomain implements Domain {
@@ -133,6 +138,7 @@ export class QemuDomain implements Domain {
       options.qmp,
       options.onHandlerError ?? reportHandlerError,
     );
+    if (options.hitRing ?? process.env.RINGSIDE_HIT_RING === '1') await plugin.useRing();
     domain.events.next(lifecycleEvent(options.name, 'attached'));
     return domain;
   }
@@ -182,8 +188,22 @@ export class QemuDomain implements Domain {
     return this.control.onNewGeneration(listener);
   }
 
-  stats() {
-    return this.plugin.stats();
+  /** The plugin's counters; `reset`: hold median and p99 start afresh after this report. */
+  stats(reset = false) {
+    return this.plugin.stats(reset);
+  }
+
+  /** Held hits through the hit ring (true when it took) or, with false, the socket again. */
+  async useHitRing(enabled: boolean): Promise<boolean> {
+    if (!enabled) {
+      await this.plugin.stopRing();
+      return false;
+    }
+    return this.plugin.useRing();
+  }
+
+  get hitRing(): boolean {
+    return this.plugin.ringAttached;
   }
 
   async close(): Promise<void> {
