@@ -26,12 +26,18 @@ await withGuest('bench-hold', 1, true, async (guest) => {
       const took = await domain.useHitRing(path === 'ring');
       if (took !== (path === 'ring')) throw new Error(`the hit ring did not attach (${path})`);
       await domain.stats(true);
+      domain.hitRingLatency(true);
       await guestLoopSeconds(guest, 1);
       const stats = await domain.stats(true);
+      const latency = domain.hitRingLatency(true);
       totals[path].push(Number(stats.holdNanosMedian) / 1000);
       rows.push(
         `  round ${round}, ${path.padEnd(6)}: median ${us(stats.holdNanosMedian)} µs, p99 ${us(stats.holdNanosP99)} µs over ${stats.holdSamples} holds (ring hits ${stats.ringHits}, ring timeouts ${stats.ringTimeouts}, timeouts ${stats.timeouts})`,
       );
+      if (latency)
+        rows.push(
+          `      ring medians: plugin → worker ${latency.toWorker.toFixed(1)} µs, worker → main thread ${latency.toMain.toFixed(1)} µs, decode + handler + resume ${latency.handling.toFixed(1)} µs (${latency.samples} hits)`,
+        );
     }
   }
   say('held-vCPU round trip, 1 vCPU, exec hook on bprm_execve, empty handler:');

@@ -20,7 +20,21 @@ const OFFSET = {
   closed: 24,
   frames: 28,
   timespec: 32,
+  sentNs: 48,
 };
+/** How many recent hits the latency figures cover. */
+const LATENCY_SAMPLES = 4096;
+
+/** Where a ring round trip's time goes, medians over the recent hits (µs). */
+export interface RingLatency {
+  samples: number;
+  /** Plugin put the hit in the slot → the worker thread woke. */
+  toWorker: number;
+  /** Worker woke → the main thread had the frame. */
+  toMain: number;
+  /** Main thread had the frame → the resume was stored (decode and handlers). */
+  handling: number;
+}
 const FUTEX_WAKE = 1;
 /** SYS_futex by host architecture (the ring is between two processes on this host). */
 const SYS_FUTEX: Record<string, number> = { x64: 202, arm64: 98 };
@@ -91,6 +105,7 @@ fs.closeSync(fd);
 const base = Number(koffi.address(pointer));
 const view = new DataView(koffi.view(pointer, ${HEADER}));
 const signal = new Int32Array(workerData.signal);
+const woke = new BigInt64Array(workerData.woke);
 view.setBigInt64(${OFFSET.timespec}, 0n, true);
 view.setBigInt64(${OFFSET.timespec + 8}, 100000000n, true);
 let seen = workerData.seen; // what the main thread saw: a hit sent before this worker ran is not missed
@@ -98,6 +113,7 @@ while (Atomics.load(signal, 1) === 0) {
   const request = view.getUint32(${OFFSET.request}, true);
   if (request !== seen) {
     seen = request;
+    Atomics.store(woke, 0, process.hrtime.bigint());
     Atomics.store(signal, 0, request | 0);
     Atomics.notify(signal, 0);
     continue;
@@ -120,6 +136,10 @@ export class HitRing {
   private readonly view: DataView;
   private readonly base: number;
   private readonly signal = new Int32Array(new SharedArrayBuffer(8));
+  /** When the worker last woke (CLOCK_MONOTONIC ns, as the plugin's clock). */
+  private readonly woke = new BigInt64Array(new SharedArrayBuffer(8));
+  private readonly latencies: [number, number, number][] = [];
+  private latencyNext = 0;
   private readonly worker: Worker;
   private seen: number;
   private stopped = false;
@@ -140,6 +160,7 @@ export class HitRing {
         path,
         koffi: createRequire(import.meta.url).resolve('koffi'),
         signal: this.signal.buffer,
+        woke: this.woke.buffer,
         futex: futexNumber,
         seen: this.seen,
       },
@@ -192,6 +213,28 @@ export class HitRing {
     this.c.syscall(this.futexNumber, this.base + OFFSET.reply, FUTEX_WAKE, 1, 0, 0, 0);
   }
 
+  /**
+   * Medians of where the recent round trips' time went (a handler that holds the vCPU past its
+   * return is not in `handling`). Forget the samples with `reset`.
+   */
+  latency(reset = false): RingLatency {
+    const median = (index: number): number => {
+      const values = this.latencies.map((sample) => sample[index]!).sort((a, b) => a - b);
+      return values.length ? values[Math.floor(values.length / 2)]! : 0;
+    };
+    const figures = {
+      samples: this.latencies.length,
+      toWorker: median(0),
+      toMain: median(1),
+      handling: median(2),
+    };
+    if (reset) {
+      this.latencies.length = 0;
+      this.latencyNext = 0;
+    }
+    return figures;
+  }
+
   /** Tells the plugin to stop using it (a held vCPU goes on), stops the worker, removes the file. */
   stop(): void {
     if (this.stopped) return;
@@ -215,8 +258,19 @@ export class HitRing {
     if (request !== this.seen) {
       this.seen = request;
       const length = this.view.getUint32(OFFSET.length, true);
+      const got = process.hrtime.bigint();
       if (length > 0 && length <= SLOT)
         this.onFrame(new Uint8Array(this.view.buffer, HEADER, length).slice());
+      const sent = this.view.getBigUint64(OFFSET.sentNs, true);
+      const woke = Atomics.load(this.woke, 0);
+      const done = process.hrtime.bigint();
+      if (sent > 0n && woke >= sent && got >= woke) {
+        this.latencies[this.latencyNext++ % LATENCY_SAMPLES] = [
+          Number(woke - sent) / 1000,
+          Number(got - woke) / 1000,
+          Number(done - got) / 1000,
+        ];
+      }
     }
     const wait = (Atomics as unknown as AtomicsWaitAsync).waitAsync(this.signal, 0, signalled);
     if (wait.async) void wait.value.then(() => this.listen());

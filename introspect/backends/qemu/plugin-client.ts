@@ -4,7 +4,7 @@
 import { createConnection, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { RingsideError } from '../../errors.js';
-import { HitRing } from './hit-ring.js';
+import { HitRing, type RingLatency } from './hit-ring.js';
 import {
   decodeMessage,
   encodeAttachRing,
@@ -181,6 +181,11 @@ export class PluginClient {
   /** `reset`: the plugin's hold samples (median, p99) start afresh after this report. */
   async stats(reset = false): Promise<Stats> {
     return (await this.request((sequence) => encodeGetStats(sequence, reset))) as Stats;
+  }
+
+  /** Where the hit ring's round trips spend their time (undefined without a ring). */
+  ringLatency(reset = false): RingLatency | undefined {
+    return this.ring?.latency(reset);
   }
 
   /** Whether held hits go through the hit ring now (else the socket). */

@@ -206,6 +206,11 @@ export class QemuDomain implements Domain {
     return this.plugin.ringAttached;
   }
 
+  /** Where the hit ring's round trips spend their time, medians in µs (undefined without one). */
+  hitRingLatency(reset = false) {
+    return this.plugin.ringLatency(reset);
+  }
+
   async close(): Promise<void> {
     if (!this.plugin.closed) {
       this.execHooks.clear();

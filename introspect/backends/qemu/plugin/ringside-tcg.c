@@ -216,7 +216,9 @@ typedef struct {
     uint32_t length;
     uint32_t closed; /* Ringside detached */
     uint32_t frames; /* socket frames Ringside had sent when it replied (see ring_round_trip) */
-    uint32_t reserved[8];
+    uint32_t node_private[4]; /* Ringside's own (its worker's futex timeout) */
+    uint64_t sent_ns; /* CLOCK_MONOTONIC when the hit was put in the slot (latency figures) */
+    uint32_t reserved[2];
     uint8_t slot[];
 } hit_ring;
 static hit_ring *ring;
@@ -567,6 +569,7 @@ static void ring_round_trip(const buffer *out, uint32_t sequence)
     uint32_t length = (uint32_t)(out->length - 4);
     memcpy(ring->slot, out->data + 4, length);
     ring->length = length;
+    ring->sent_ns = now_ns();
     __atomic_store_n(&ring->request, sequence, __ATOMIC_RELEASE);
     futex(&ring->request, FUTEX_WAKE, 1, NULL);
     ring_hits++;
