@@ -18,14 +18,16 @@ export class VmControl {
   async pause(): Promise<void> {
     const qmp = this.requireQmp('pausing');
     this.holds += 1;
-    if (this.holds === 1) this.transition = this.settle(() => qmp.execute('stop'));
+    if (this.holds === 1 && !this.stoppedForGood)
+      this.transition = this.settle(() => qmp.execute('stop'));
     await this.transition;
   }
 
   async resume(): Promise<void> {
     const qmp = this.requireQmp('resuming');
     this.holds = Math.max(0, this.holds - 1);
-    if (this.holds === 0) {
+    // A guest a response action stopped stays stopped: a periodic check's resume must not undo it.
+    if (this.holds === 0 && !this.stoppedForGood) {
       this.newGeneration();
       this.transition = this.settle(() => qmp.execute('cont'));
     }
@@ -56,9 +58,16 @@ export class VmControl {
     if (failure !== undefined) throw failure;
   }
 
-  /** Stops the guest for good (a response action): no resume follows unless someone asks. */
+  /** Set by stop(): pause/resume pairs of detectors no longer let the guest run. */
+  private stoppedForGood = false;
+
+  /**
+   * Stops the guest for good (a response action): Ringside does not let it run again, nor do the
+   * resumes of checks that paused it meanwhile; someone resumes it by hand (QMP cont, virsh resume).
+   */
   async stop(): Promise<void> {
     const qmp = this.requireQmp('pausing');
+    this.stoppedForGood = true;
     let failure: unknown;
     this.transition = this.settle(() =>
       qmp.execute('stop').catch((error: unknown) => void (failure = error)),
