@@ -1,5 +1,7 @@
 // The pipeline from a guest to findings, in one place for the CLI, the demo, the scenarios, the
 // benches and library users: detectors → rules → sink, live on a Domain or judging a snapshot.
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { concatMap, from, lastValueFrom, tap, toArray, type Observable } from 'rxjs';
 import type { Domain } from '../introspect/domain/types.js';
 import type { VcpuState } from '../introspect/domain/vcpu.js';
@@ -16,6 +18,12 @@ import {
 import type { DetectorPlugin } from '../plugins/types.js';
 import { detect, RuleEngine, type Ruleset } from '../rules/index.js';
 import type { Sink } from '../sinks/types.js';
+import {
+  actionsByRule,
+  recordUnactionable,
+  respond,
+  type ActionLogEntry,
+} from './response/respond.js';
 
 export interface LiveOptions {
   domain: Domain;
@@ -28,21 +36,43 @@ export function liveEvents({ domain, kernel, plugins }: LiveOptions): Observable
   return startDetectors(plugins, { domain, kernel });
 }
 
+/** Where response actions put their dumps and their audit lines (see docs/rules.md, actions). */
+export interface ResponseOptions {
+  /** Default: ringside-dumps in the system's temporary folder. */
+  snapshotDir?: string;
+  /** Default: a line per action on stderr. */
+  log?: (entry: ActionLogEntry) => void;
+}
+
 /**
  * Findings of the rules on the detectors' events, each emitted once the sink has taken it (so a
- * finding seen downstream is a finding delivered). Without a sink, as the rules raise them.
+ * finding seen downstream is a finding delivered). Without a sink, as the rules raise them. Rules
+ * that name `actions` have them run (and recorded in the finding) before the sink gets it.
  */
 export function liveFindings(
   options: LiveOptions & {
     rules: Ruleset | RuleEngine;
     sink?: Sink;
+    response?: ResponseOptions;
     /** Sees every detector event on its way to the rules (a live view counts them). */
     onEvent?: (event: VmiEvent) => void;
   },
 ): Observable<Finding> {
+  const actions = actionsByRule(options.rules);
   const events = liveEvents(options);
   const onEvent = options.onEvent;
-  const findings = (onEvent ? events.pipe(tap(onEvent)) : events).pipe(detect(options.rules));
+  const detected = (onEvent ? events.pipe(tap(onEvent)) : events).pipe(detect(options.rules));
+  const findings =
+    actions.size === 0
+      ? detected
+      : detected.pipe(
+          respond({
+            domain: options.domain,
+            actions,
+            snapshotDir: options.response?.snapshotDir ?? join(tmpdir(), 'ringside-dumps'),
+            ...(options.response?.log ? { log: options.response.log } : {}),
+          }),
+        );
   const sink = options.sink;
   return sink
     ? findings.pipe(
@@ -95,6 +125,10 @@ export async function judgeSnapshot(options: JudgeOptions): Promise<SnapshotVerd
       timestamp: options.timestamp ?? new Date().toISOString(),
     },
   );
-  const findings = await lastValueFrom(from(events).pipe(detect(options.rules), toArray()));
+  const findings = recordUnactionable(
+    await lastValueFrom(from(events).pipe(detect(options.rules), toArray())),
+    actionsByRule(options.rules),
+    'a snapshot cannot act (response actions run live only)',
+  );
   return { events, findings, warnings, outcomes };
 }

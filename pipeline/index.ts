@@ -8,6 +8,13 @@ export {
   liveFindings,
   type JudgeOptions,
   type LiveOptions,
+  type ResponseOptions,
   type SnapshotVerdict,
 } from './detect.js';
+export {
+  actionsByRule,
+  respond,
+  type ActionLogEntry,
+  type RespondOptions,
+} from './response/respond.js';
 export { loadRules, starterRulesDir } from './starter-rules.js';

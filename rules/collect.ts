@@ -32,6 +32,8 @@ export interface RawRule {
   enabled: boolean;
   exceptions: RawException[];
   fields: Located<string>[];
+  /** Response actions, as written (checked in load.ts). */
+  actions: Located<string>[];
   correlation: RawCorrelation | undefined;
   source: string | undefined;
   /** An error was reported inside its definition (or an append to it): it is not loaded. */
@@ -77,6 +79,7 @@ const RULE_KEYS = new Set([
   'sequence',
   'threshold',
   'source',
+  'actions',
   // Falco keys that only matter to Falco's own runtime: accepted and ignored.
   'warn_evttypes',
   'skip-if-unknown-filter',
@@ -86,7 +89,15 @@ const RULE_KEYS = new Set([
 const MACRO_KEYS = new Set(['macro', 'condition', 'append', 'override']);
 const LIST_KEYS = new Set(['list', 'items', 'append', 'override']);
 const IGNORED_ITEMS = new Set(['required_engine_version', 'required_plugin_versions']);
-const MERGEABLE = new Set(['condition', 'exceptions', 'items', 'tags', 'mitre', 'fields']);
+const MERGEABLE = new Set([
+  'condition',
+  'exceptions',
+  'items',
+  'tags',
+  'mitre',
+  'fields',
+  'actions',
+]);
 
 /** How each key of a redefinition combines with the earlier definition. */
 function mergeModes(
@@ -197,6 +208,7 @@ function collectRule(
     enabled: true,
     exceptions: [],
     fields: [],
+    actions: [],
     correlation: undefined,
     source: undefined,
     broken: false,
@@ -266,6 +278,12 @@ function applyRuleKey(
       rule.fields =
         mode === 'append'
           ? [...rule.fields, ...reader.stringList(value, key)]
+          : reader.stringList(value, key);
+      return;
+    case 'actions':
+      rule.actions =
+        mode === 'append'
+          ? [...rule.actions, ...reader.stringList(value, key)]
           : reader.stringList(value, key);
       return;
     case 'enabled': {

@@ -226,6 +226,7 @@ function rule(index: number, checked: Checked): LoadedRule {
     tags: [],
     output: [],
     fields: [],
+    actions: [],
     enabled: true,
     condition: checked,
     correlation: undefined,

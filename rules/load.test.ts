@@ -271,7 +271,7 @@ describe('loadRuleFiles', () => {
         '- rule: good\n  severity: low\n  condition: process.name = y\n',
     );
     expect(lines(result)).toEqual([
-      "f0.yaml:4:3: error UNKNOWN_KEY: unknown key 'colour' in a rule (known: rule, id, desc, description, condition, output, priority, severity, tags, mitre, enabled, exceptions, fields, append, override, sequence, threshold, source, warn_evttypes, skip-if-unknown-filter, capture, capture_duration)",
+      "f0.yaml:4:3: error UNKNOWN_KEY: unknown key 'colour' in a rule (known: rule, id, desc, description, condition, output, priority, severity, tags, mitre, enabled, exceptions, fields, append, override, sequence, threshold, source, actions, warn_evttypes, skip-if-unknown-filter, capture, capture_duration)",
     ]);
     expect(result.ruleset.rules.map((rule) => rule.id)).toEqual(['good']);
   });

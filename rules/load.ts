@@ -1,6 +1,11 @@
 // The loader pipeline: collect (YAML, append/override) → parse conditions → resolve macros and lists
 // → check fields and types → a Ruleset ready to compile. Every problem is collected as a diagnostic.
-import type { AttackTechnique, Severity } from '../introspect/events/finding.js';
+import type {
+  AttackTechnique,
+  ResponseActionName,
+  Severity,
+} from '../introspect/events/finding.js';
+import { isResponseAction, RESPONSE_ACTIONS } from '../introspect/events/finding.js';
 import { collectFile, emptyCollection } from './collect.js';
 import type { RawRule, RuleFile } from './collect.js';
 import type { RawCorrelation } from './collect-correlation.js';
@@ -42,6 +47,8 @@ export interface LoadedRule {
   output: OutputPart[];
   /** Fields copied into the finding's evidence. */
   fields: string[];
+  /** Response actions run when it fires (off unless the rule names them; see docs/rules.md). */
+  actions: ResponseActionName[];
   enabled: boolean;
   /** The rule's condition with its exceptions; for a sequence, undefined (see correlation.steps). */
   condition: Checked | undefined;
@@ -320,6 +327,17 @@ function buildRule(raw: RawRule, pipeline: Pipeline): LoadedRule | undefined {
     const id = match?.[1]?.toUpperCase();
     if (id !== undefined && !mitre.some((known) => known.id === id)) mitre.push({ id });
   }
+  const actions: ResponseActionName[] = [];
+  for (const action of raw.actions) {
+    if (!isResponseAction(action.value)) {
+      bag.error(
+        'BAD_VALUE',
+        `'${action.value}' is not a response action (${RESPONSE_ACTIONS.join(', ')})`,
+        action.at,
+      );
+      failed = true;
+    } else if (!actions.includes(action.value)) actions.push(action.value);
+  }
   for (const field of raw.fields)
     if (checkField(field.value, field.at, bag) === undefined) failed = true;
   const before = bag.errorCount;
@@ -340,6 +358,7 @@ function buildRule(raw: RawRule, pipeline: Pipeline): LoadedRule | undefined {
     tags: raw.tags.map((tag) => tag.value),
     output: output.length > 0 ? output : [{ text: raw.name }],
     fields: raw.fields.map((field) => field.value),
+    actions,
     enabled: raw.enabled,
     condition: raw.correlation?.kind === 'sequence' ? undefined : condition,
     correlation,

@@ -130,8 +130,13 @@ export function registerLiveCommands(program: Command): void {
       'with --report: minutes between writes (0: on exit only)',
       '5',
     )
+    .option(
+      '--dump-dir <dir>',
+      'with --rules: where rules’ `snapshot` actions write their dumps (actions are logged on stderr)',
+    )
     .action(
       async (options: {
+        dumpDir?: string;
         report?: string;
         reportEvery: string;
         pluginSocket?: string;
@@ -301,6 +306,7 @@ export function registerLiveCommands(program: Command): void {
                   ...live,
                   rules,
                   ...(sink ? { sink } : {}),
+                  ...(options.dumpDir ? { response: { snapshotDir: options.dumpDir } } : {}),
                   ...(shown || report
                     ? {
                         onEvent: (event) => {

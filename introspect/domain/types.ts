@@ -79,9 +79,24 @@ export interface HookContext {
   hold(work: Promise<unknown>): void;
 }
 
+/**
+ * What a live backend can do in response to a finding (see docs/rules.md, actions). Absent on
+ * backends that cannot act: snapshot files and replayed traces.
+ */
+export interface DomainResponder {
+  /** Writes guest-physical memory at once, synchronously, so it can run while a vCPU is held. */
+  writePhysical(address: bigint, bytes: Uint8Array): void;
+  /** Writes an ELF core of guest memory (with register notes) to `path`; the guest pauses meanwhile. */
+  dumpMemory(path: string): Promise<void>;
+  /** Stops the whole guest (it stays stopped until someone resumes it). */
+  stop(): Promise<void>;
+}
+
 export interface Domain {
   readonly name: string;
   readonly capabilities: DomainCapabilities;
+  /** Response actions this backend can take; undefined when it cannot act. */
+  readonly responder?: DomainResponder;
   /** Guest-physical memory (live for a running guest). */
   readonly physical: PhysicalMemory;
   /** Every event of every hook, and lifecycle events. */

@@ -39,6 +39,29 @@ export interface Finding {
   events: VmiEvent[];
   /** Evidence beyond the events: addresses, bytes, disassembly, old and new values. */
   evidence?: Record<string, unknown>;
+  /** Response actions the rule asked for, each with its outcome (not part of the id). */
+  actions?: ActionRecord[];
+}
+
+/**
+ * What a rule may ask to be done when it fires (never by default): a forensic memory dump, pausing
+ * the guest, or putting back what a trapped write changed before the writer's vCPU goes on.
+ */
+export type ResponseActionName = 'snapshot' | 'pause' | 'restore';
+
+export const RESPONSE_ACTIONS: readonly ResponseActionName[] = ['snapshot', 'pause', 'restore'];
+
+export const isResponseAction = (name: string): name is ResponseActionName =>
+  (RESPONSE_ACTIONS as readonly string[]).includes(name);
+
+/** One response action as done (or not): audited in the finding and in the action log. */
+export interface ActionRecord {
+  name: ResponseActionName;
+  ok: boolean;
+  /** Why it failed or could not run. */
+  error?: string;
+  /** What it did: a dump's path and sha256, the bytes put back and where. */
+  details?: Record<string, unknown>;
 }
 
 /** The stable id of a finding: SHA-256 over rule, guest and triggering events (not over `id`). */

@@ -6,6 +6,8 @@ import type { VmiEvent } from '../../introspect/events/event.js';
 import { CR0_WP, CR4_SMAP, CR4_SMEP } from '../../introspect/os/linux/integrity.js';
 import { FakeLinux, idtGate } from '../../introspect/os/linux/test-support/fake-linux.js';
 import { readModule } from '../../introspect/os/linux/modules.js';
+import { restorerOf } from '../../introspect/events/restorable.js';
+import type { DomainResponder } from '../../introspect/domain/types.js';
 import { missingRequirements } from '../requirements.js';
 import { collect, fakeGuest, hookHit, type FakeGuest } from '../test-support/fake-guest.js';
 import { createKernelIntegrity } from './index.js';
@@ -106,6 +108,54 @@ describe('kernel-integrity, live', () => {
       }),
     ]);
     expect(events[0]!.vmi!.disassembly).toMatch(/ret/);
+  });
+
+  it('can put a written syscall entry or IDT gate back from its shadow, and keeps the shadow in step', async () => {
+    const { linux, table, idt, task, rootkit } = world();
+    const guest = fakeGuest(linux, X86_64, { capabilities: { memAccess: 'ept' } });
+    const writes: [bigint, number][] = [];
+    const responder: DomainResponder = {
+      writePhysical: (address, bytes) => {
+        writes.push([address, bytes.length]);
+        linux.bytes.set(bytes, Number(address)); // identity-mapped fake: physical = virtual
+      },
+      dumpMemory: () => Promise.resolve(),
+      stop: () => Promise.resolve(),
+    };
+    Object.assign(guest.domain, { responder });
+    const { events } = collect(
+      createKernelIntegrity({ scheduler: new VirtualTimeScheduler() }).start(guest),
+    );
+    const target = moduleCode(linux, rootkit);
+    const old = linux.get64(table + 8n);
+    linux.set64(table + 8n, target);
+    await guest.domain.fire(frameKey(table), writeHit(guest, task, table + 8n));
+    const details = restorerOf(events[0]!)!.restore();
+    expect(linux.get64(table + 8n)).toBe(old);
+    expect(writes).toEqual([[table + 8n, 8]]);
+    expect(details).toMatchObject({ address: table + 8n, vcpu_held: true });
+    // The next write's "before" is the restored pointer, not the hook.
+    linux.set64(table + 8n, target);
+    await guest.domain.fire(frameKey(table), writeHit(guest, task, table + 8n));
+    expect(events[1]!.vmi).toMatchObject({ old_value: old, new_value: target });
+
+    const gate = linux.bytes.slice(Number(idt) + 0x80 * 16, Number(idt) + 0x81 * 16);
+    linux.bytes.set(idtGate(target), Number(idt) + 0x80 * 16);
+    await guest.domain.fire(frameKey(idt), writeHit(guest, task, idt + 0x808n, { size: 8 }));
+    restorerOf(events[2]!)!.restore();
+    expect(linux.bytes.slice(Number(idt) + 0x80 * 16, Number(idt) + 0x81 * 16)).toEqual(gate);
+  });
+
+  it('marks nothing restorable where the backend cannot write guest memory', async () => {
+    const { linux, table, task, rootkit } = world();
+    const guest = fakeGuest(linux, X86_64, { capabilities: { memAccess: 'ept' } });
+    const { events } = collect(
+      createKernelIntegrity({ scheduler: new VirtualTimeScheduler() }).start(guest),
+    );
+    linux.set64(table + 8n, moduleCode(linux, rootkit));
+    await guest.domain.fire(frameKey(table), writeHit(guest, task, table + 8n));
+    expect(events).toHaveLength(1);
+    expect(restorerOf(events[0]!)).toBeUndefined();
   });
 
   it('reports an IDT gate re-pointed, with the decoded handlers', async () => {

@@ -56,7 +56,13 @@ export function createKernelIntegrity(options: KernelIntegrityOptions = {}): Det
       // (hooks are planted meanwhile, so nothing is missed; a failure shows at the first use).
       loadDisassembler(kernel.arch.disassembly).catch(() => undefined);
       const regions = linuxRegions(kernel);
-      const write = { kernel, regions, locator, pokingAddress: readPokingAddress(kernel) };
+      const write = {
+        kernel,
+        regions,
+        locator,
+        pokingAddress: readPokingAddress(kernel),
+        responder: domain.responder,
+      };
       const traps = new WriteTraps(
         domain,
         regions,

@@ -1,8 +1,11 @@
 // A trapped write to a protected region as a kernel.write event: the entry written (a syscall
 // pointer, an IDT gate, or text), its bytes before and after, the writer, where a new pointer or a
 // patched branch leads, and whether it went through text_poke's alias (legitimate self-patching).
+import type { DomainResponder } from '../../introspect/domain/types.js';
+import { MemoryError } from '../../introspect/errors.js';
 import type { VmiEvent } from '../../introspect/events/event.js';
 import { hexBytes } from '../../introspect/events/json.js';
+import { markRestorable } from '../../introspect/events/restorable.js';
 import type { CurrentTaskLocator } from '../../introspect/os/linux/current-task.js';
 import { decodeGate, locateCode, symbolName } from '../../introspect/os/linux/integrity.js';
 import type { LinuxKernel } from '../../introspect/os/linux/linux-kernel.js';
@@ -30,6 +33,8 @@ export interface WriteContext {
   locator: CurrentTaskLocator;
   /** Where text_poke maps the page it patches, when the kernel has poking_addr. */
   pokingAddress: bigint | undefined;
+  /** How a restore action writes guest memory; undefined when the backend cannot. */
+  responder?: DomainResponder | undefined;
 }
 
 /**
@@ -37,7 +42,7 @@ export interface WriteContext {
  * region's shadow so the next write's "before" is this one's "after".
  */
 export async function kernelWriteEvent(
-  { kernel, regions, locator, pokingAddress }: WriteContext,
+  { kernel, regions, locator, pokingAddress, responder }: WriteContext,
   event: VmiEvent,
 ): Promise<VmiEvent | undefined> {
   const gpa = event.vmi?.gpa;
@@ -77,7 +82,7 @@ export async function kernelWriteEvent(
     : await codeAt(kernel, entryAddress);
   // Patched code that now jumps or calls somewhere: name where (an inline hook's target).
   const jump = pointer ? undefined : branchTarget(disassembly);
-  return {
+  const written: VmiEvent = {
     type: 'kernel.write',
     ...envelope(event),
     process: processFields(kernel, task),
@@ -104,4 +109,45 @@ export async function kernelWriteEvent(
       ...(poke ? { legitimate: 'text_poke through the poking mm' } : {}),
     },
   };
+  if (!responder) return written;
+  // The vCPU is held until the handler's promise settles, and the event leaves (and the rules run)
+  // before that: a restore called then comes before the guest goes on. Later it is still done, but
+  // says so.
+  let held = true;
+  setImmediate(() => (held = false));
+  return markRestorable(written, {
+    restore: () => {
+      writeVirtual(kernel, responder, entryAddress, before);
+      region.shadow.set(before, entry.offset);
+      return {
+        address: entryAddress,
+        restored: hexBytes(before),
+        replaced: hexBytes(after),
+        vcpu_held: held,
+      };
+    },
+  });
+}
+
+/** Writes kernel-virtual bytes page by page (a text write may straddle two frames). */
+function writeVirtual(
+  kernel: LinuxKernel,
+  responder: DomainResponder,
+  address: bigint,
+  bytes: Uint8Array,
+): void {
+  let done = 0;
+  while (done < bytes.length) {
+    const at = address + BigInt(done);
+    const translation = kernel.reader.space.translate(at);
+    if (!translation.ok)
+      throw new MemoryError(
+        `cannot translate (${translation.fault})`,
+        at,
+        kernel.reader.space.name,
+      );
+    const count = Math.min(bytes.length - done, 4096 - Number(at & 4095n));
+    responder.writePhysical(translation.physical, bytes.subarray(done, done + count));
+    done += count;
+  }
 }

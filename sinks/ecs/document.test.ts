@@ -10,6 +10,19 @@ type Loose = any;
 const observer = { hostname: 'hv-1', version: '0.1.0' };
 
 describe('toEcs', () => {
+  it('carries the response actions and their outcomes under ringside.actions', () => {
+    const finding = {
+      ...rootkitFinding,
+      actions: [{ name: 'restore' as const, ok: true, details: { address: 0xffffffff81000000n } }],
+    };
+    const ringside = (document: unknown) => (document as Loose).ringside as Loose;
+    expect(ringside(toEcs(finding, observer)).actions).toEqual([
+      { name: 'restore', ok: true, details: { address: '0xffffffff81000000' } },
+    ]);
+    expect(ringside(toEcs(rootkitFinding, observer)).actions).toBeUndefined();
+    expect(validateEcs(JSON.parse(JSON.stringify(toEcs(finding, observer))))).toEqual([]);
+  });
+
   it('follows the ECS version of the definitions it is validated against', () => {
     expect(ECS_VERSION).toBe(EcsVersion);
   });

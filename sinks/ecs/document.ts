@@ -304,6 +304,8 @@ export function toEcs(finding: Finding, observer: Observer, namespace = 'default
       module: module ? jsonSafe(module) : undefined,
       registers: first?.registers ? jsonSafe(first.registers) : undefined,
       evidence: finding.evidence ? jsonSafe(finding.evidence) : undefined,
+      // Response actions the rule asked for, each with its outcome (docs/rules.md).
+      actions: finding.actions ? jsonSafe(finding.actions) : undefined,
     },
   };
   return document;

@@ -127,6 +127,7 @@ export const FINDINGS_TEMPLATE: Omit<estypes.IndicesPutIndexTemplateRequest, 'na
             module: { type: 'flattened' },
             registers: { type: 'flattened' },
             evidence: { type: 'flattened' },
+            actions: { type: 'flattened' },
           },
         },
       },

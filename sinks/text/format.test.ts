@@ -2,6 +2,19 @@ import { syntheticFinding } from '../test-support/findings.js';
 import { formatText } from './format.js';
 
 describe('formatText', () => {
+  it('says which response actions were done and which failed, with why', () => {
+    const finding = {
+      ...syntheticFinding(2),
+      actions: [
+        { name: 'restore' as const, ok: true },
+        { name: 'snapshot' as const, ok: false, error: 'disk full' },
+      ],
+    };
+    expect(formatText(finding).split('\n')).toContain(
+      '    actions: restore done, snapshot FAILED (disk full)',
+    );
+  });
+
   it('puts severity, rule and message on the first line and evidence below', () => {
     const finding = syntheticFinding(1);
     finding.events = [

@@ -50,6 +50,16 @@ export function formatText(finding: Finding): string {
   const details = [
     `guest ${finding.host.name}${mitre ? ` · ATT&CK ${mitre}` : ''}`,
     ...(last ? evidenceLines(last) : []),
+    ...(finding.actions?.length
+      ? [
+          `actions: ${finding.actions
+            .map(
+              (action) =>
+                `${action.name} ${action.ok ? 'done' : `FAILED (${action.error ?? '?'})`}`,
+            )
+            .join(', ')}`,
+        ]
+      : []),
   ];
   return [escapeForTerminal(head), ...details.map((line) => `    ${escapeForTerminal(line)}`)].join(
     '\n',

@@ -2,9 +2,12 @@
 // once the handler settles; configuration (exec hooks, frame traps, views, register traps) goes out
 // and is acknowledged once QEMU has retranslated what it must.
 import { createConnection, type Socket } from 'node:net';
+import { join } from 'node:path';
 import { RingsideError } from '../../errors.js';
+import { HitRing, type RingLatency } from './hit-ring.js';
 import {
   decodeMessage,
+  encodeAttachRing,
   encodeGetStats,
   encodeResume,
   encodeSetExecHooks,
@@ -32,8 +35,19 @@ export class PluginClient {
   >();
   private nextSequence = 1;
   private handler: HitHandler | undefined;
-  /** Hits wait here while an earlier one is still being handled (the plugin sends one at a time per vCPU). */
-  private readonly waitingHits: Hit[] = [];
+  /**
+   * Hits wait here while an earlier one is still being handled (the plugin sends one at a time per
+   * vCPU), each with how its vCPU is resumed: over the socket, or through the hit ring.
+   */
+  private readonly waitingHits: { hit: Hit; resume: (sequence: number) => void }[] = [];
+  private ring: HitRing | undefined;
+  /** Frames written to the socket so far: a ring resume waits for the plugin to have handled them. */
+  private framesSent = 0;
+  private readonly socketResume = (sequence: number): void => {
+    if (this.failure) return;
+    this.framesSent += 1;
+    this.socket.write(encodeResume(sequence));
+  };
   private handling = false;
   private failure: Error | undefined;
   private readonly closeListeners = new Set<(error: Error) => void>();
@@ -164,11 +178,74 @@ export class PluginClient {
     return this.request((sequence) => encodeSetRegisterTraps(sequence, mask)).then(() => undefined);
   }
 
-  async stats(): Promise<Stats> {
-    return (await this.request((sequence) => encodeGetStats(sequence))) as Stats;
+  /** `reset`: the plugin's hold samples (median, p99) start afresh after this report. */
+  async stats(reset = false): Promise<Stats> {
+    return (await this.request((sequence) => encodeGetStats(sequence, reset))) as Stats;
+  }
+
+  /** Where the hit ring's round trips spend their time (undefined without a ring). */
+  ringLatency(reset = false): RingLatency | undefined {
+    return this.ring?.latency(reset);
+  }
+
+  /** Whether held hits go through the hit ring now (else the socket). */
+  get ringAttached(): boolean {
+    return this.ring?.attached ?? false;
+  }
+
+  /**
+   * Sends held hits through a hit ring (a shared file in `dir`, /dev/shm by default) instead of the
+   * socket. False, and the socket stays, when the ring cannot work here or the plugin refused it.
+   */
+  async useRing(dir = '/dev/shm'): Promise<boolean> {
+    if (this.ring) return this.ring.attached;
+    const path = join(dir, `ringside-ring-${process.pid}-${Date.now().toString(36)}`);
+    let ring: HitRing | undefined;
+    try {
+      ring = HitRing.create(path, (body) => this.onRingFrame(body));
+    } catch {
+      ring = undefined;
+    }
+    if (!ring) return false;
+    this.ring = ring;
+    await this.request((sequence) => encodeAttachRing(sequence, path));
+    if (!ring.attached) {
+      this.ring = undefined;
+      ring.stop();
+      return false;
+    }
+    return true;
+  }
+
+  /** Back to the socket for held hits (a hit held in the ring now goes on). */
+  async stopRing(): Promise<void> {
+    const ring = this.ring;
+    if (!ring) return;
+    if (!this.failure) await this.request((sequence) => encodeAttachRing(sequence, ''));
+    this.ring = undefined;
+    ring.stop();
+  }
+
+  private onRingFrame(body: Uint8Array): void {
+    const ring = this.ring;
+    if (!ring) return;
+    let message: PluginMessage;
+    try {
+      message = decodeMessage(body);
+    } catch {
+      return; // a torn or foreign frame: its vCPU goes on at the plugin's timeout
+    }
+    if (message.type !== MessageType.Hit) return;
+    this.waitingHits.push({
+      hit: message,
+      resume: (sequence) => ring.reply(sequence, this.framesSent),
+    });
+    if (!this.handling) this.nextHit();
   }
 
   close(): void {
+    this.ring?.stop();
+    this.ring = undefined;
     this.socket.end();
     this.socket.destroy();
   }
@@ -177,8 +254,10 @@ export class PluginClient {
     if (this.failure) return Promise.reject(this.failure);
     const sequence = this.nextSequence++;
     return new Promise<PluginMessage>((resolve, reject) => {
+      const frame = encode(sequence);
       this.waiting.set(sequence, { resolve, reject });
-      this.socket.write(encode(sequence));
+      this.framesSent += 1;
+      this.socket.write(frame);
     });
   }
 
@@ -203,7 +282,7 @@ export class PluginClient {
           // The domain reports handler errors itself.
         }
       } else if (message.type === MessageType.Hit) {
-        this.waitingHits.push(message);
+        this.waitingHits.push({ hit: message, resume: this.socketResume });
         if (!this.handling) this.nextHit();
       } else if (message.type === MessageType.Ack || message.type === MessageType.Stats) {
         const waiter = this.waiting.get(message.sequence);
@@ -218,14 +297,15 @@ export class PluginClient {
    * tick when the handler returns synchronously, since every microtask hop adds latency to a held vCPU.
    */
   private nextHit(): void {
-    const hit = this.waitingHits.shift();
-    if (!hit) {
+    const next = this.waitingHits.shift();
+    if (!next) {
       this.handling = false;
       return;
     }
+    const { hit, resume } = next;
     this.handling = true;
     const finish = (): void => {
-      if (!this.failure) this.socket.write(encodeResume(hit.sequence));
+      resume(hit.sequence);
       this.nextHit();
     };
     let result: void | Promise<void>;
@@ -242,6 +322,8 @@ export class PluginClient {
   private fail(error: Error): void {
     if (this.failure) return;
     this.failure = error;
+    this.ring?.stop();
+    this.ring = undefined;
     for (const waiter of this.waiting.values()) waiter.reject(error);
     this.waiting.clear();
     for (const listener of this.closeListeners) listener(error);

@@ -1,9 +1,12 @@
 import {
   decodeMessage,
+  encodeAttachRing,
+  encodeGetStats,
   encodeSetExecHooks,
   HitKind,
   MessageType,
   type Hit,
+  type Stats,
 } from './plugin-protocol.js';
 
 /** A hit frame body as the plugin writes it, with optional captures after the registers. */
@@ -108,5 +111,36 @@ describe('plugin protocol: exec hooks with captures', () => {
   it('rejects a capture that runs past the frame', () => {
     const body = hitBody(HitKind.ExecNotify, [[1, 2, 3, 4]]);
     expect(() => decodeMessage(body.subarray(0, body.length - 2))).toThrow(/shorter/);
+  });
+});
+
+describe('hit ring and hold statistics messages', () => {
+  it('names the ring file in AttachRing (an empty path detaches) and can reset the hold samples', () => {
+    const frame = encodeAttachRing(9, '/dev/shm/r');
+    expect(frame.readUInt32LE(0)).toBe(frame.length - 4);
+    expect(frame[4]).toBe(MessageType.AttachRing);
+    expect(frame.readUInt32LE(5)).toBe(9);
+    expect(frame.readUInt16LE(9)).toBe(10);
+    expect(frame.subarray(11).toString()).toBe('/dev/shm/r');
+    expect(encodeAttachRing(1, '').length).toBe(4 + 1 + 4 + 2);
+    expect(() => encodeAttachRing(1, 'x'.repeat(5000))).toThrow(RangeError);
+    expect([...encodeGetStats(3, true).subarray(4)]).toEqual([MessageType.GetStats, 3, 0, 0, 0, 1]);
+  });
+
+  it('reads the p99 and ring counters when the plugin sends them, zero from an older plugin', () => {
+    const stats = (extra: bigint[]) => {
+      const body = Buffer.alloc(1 + 4 + 8 * 6 + 4 + 8 * 3 + 8 * extra.length);
+      body[0] = MessageType.Stats;
+      let at = 5 + 8 * 6 + 4 + 8 * 3;
+      for (const value of extra) at = body.writeBigUInt64LE(value, at);
+      return decodeMessage(body) as Stats;
+    };
+    expect(stats([5000n, 600n, 12n, 1n])).toMatchObject({
+      holdNanosP99: 5000n,
+      holdSamples: 600n,
+      ringHits: 12n,
+      ringTimeouts: 1n,
+    });
+    expect(stats([])).toMatchObject({ holdNanosP99: 0n, ringHits: 0n, ringTimeouts: 0n });
   });
 });

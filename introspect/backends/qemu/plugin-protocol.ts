@@ -14,6 +14,8 @@ export enum MessageType {
   SwitchView = 13,
   SetRegisterTraps = 14,
   GetStats = 15,
+  /** Use the hit ring (a shared file) for held hits; an empty path goes back to the socket. */
+  AttachRing = 16,
 }
 
 export enum HitKind {
@@ -106,6 +108,12 @@ export interface Stats {
   notified: bigint;
   /** Hits the plugin dropped itself (their captures did not differ). */
   filtered: bigint;
+  /** 99th percentile of the same holds, and how many holds the median and p99 cover. */
+  holdNanosP99: bigint;
+  holdSamples: bigint;
+  /** Held hits sent through the hit ring, and those of them that timed out. */
+  ringHits: bigint;
+  ringTimeouts: bigint;
 }
 
 export type PluginMessage = Hello | Hit | Ack | Stats;
@@ -213,6 +221,10 @@ export function decodeMessage(body: Uint8Array): PluginMessage {
         holdNanosMedian: reader.u64(),
         notified: reader.remaining >= 8 ? reader.u64() : 0n,
         filtered: reader.remaining >= 8 ? reader.u64() : 0n,
+        holdNanosP99: reader.remaining >= 8 ? reader.u64() : 0n,
+        holdSamples: reader.remaining >= 8 ? reader.u64() : 0n,
+        ringHits: reader.remaining >= 8 ? reader.u64() : 0n,
+        ringTimeouts: reader.remaining >= 8 ? reader.u64() : 0n,
       };
     default:
       throw new ProtocolError(`unknown message type ${type}`);
@@ -312,8 +324,21 @@ export const encodeSwitchView = (sequence: number, vcpu: number, view: number): 
 export const encodeSetRegisterTraps = (sequence: number, mask: number): Buffer =>
   new Writer().u8(MessageType.SetRegisterTraps).u32(sequence).u32(mask).frame();
 
-export const encodeGetStats = (sequence: number): Buffer =>
-  new Writer().u8(MessageType.GetStats).u32(sequence).frame();
+/** `reset`: the hold samples (median, p99) start afresh after this report. */
+export const encodeGetStats = (sequence: number, reset = false): Buffer =>
+  new Writer()
+    .u8(MessageType.GetStats)
+    .u32(sequence)
+    .u8(reset ? 1 : 0)
+    .frame();
+
+export function encodeAttachRing(sequence: number, path: string): Buffer {
+  const bytes = Buffer.from(path, 'utf8');
+  if (bytes.length >= 4096) throw new RangeError('ring path too long');
+  const writer = new Writer().u8(MessageType.AttachRing).u32(sequence).u16(bytes.length);
+  for (const byte of bytes) writer.u8(byte);
+  return writer.frame();
+}
 
 /** Splits a byte stream into frame bodies; keeps an incomplete tail for the next chunk. */
 export class FrameSplitter {

@@ -1,7 +1,7 @@
 // Live guest-physical memory straight from QEMU's RAM backing file (memory-backend-file, share=on),
 // laid out as q35 maps it: RAM below the PCI hole at its own address, the rest from 4 GiB on; or, for
 // a machine that puts RAM in one block elsewhere (ARM virt: 0x4000_0000), from a given base.
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { InputError, MemoryError } from '../../errors.js';
 import type { PhysicalMemory, PhysicalRange } from '../../memory/types.js';
 import { mapFile, type MappedFile } from './mapped-file.js';
@@ -106,10 +106,49 @@ export class RamFileMemory implements PhysicalMemory {
     }
   }
 
+  /** A second descriptor, read-write, opened on the first write (response actions only). */
+  private writeFd: number | undefined;
+
+  /**
+   * Writes guest-physical memory through the file QEMU maps shared: the guest sees it at once.
+   * Only a response action writes (restore); QEMU's translated code for the page is not flushed
+   * by this, which is why restore runs while the writer's vCPU is held right after its store.
+   */
+  writeFrom(address: bigint, source: Uint8Array): void {
+    if (this.closed) throw new MemoryError('the RAM file is closed', address, this.name);
+    const end = address + BigInt(source.length);
+    const offset = this.offsetOf(address);
+    if (
+      offset === undefined ||
+      source.length === 0 ||
+      this.offsetOf(end - 1n) !== offset + BigInt(source.length - 1)
+    )
+      throw new MemoryError('no guest RAM (or a write across a hole)', address, this.name);
+    if (this.writeFd === undefined) {
+      try {
+        this.writeFd = openSync(this.name, 'r+');
+      } catch (error) {
+        throw new MemoryError(
+          `cannot open the RAM file for writing (${(error as NodeJS.ErrnoException).code})`,
+          address,
+          this.name,
+        );
+      }
+    }
+    const written = writeSync(this.writeFd, source, 0, source.length, Number(offset));
+    if (written !== source.length)
+      throw new MemoryError(
+        `short write (${written} of ${source.length} bytes)`,
+        address,
+        this.name,
+      );
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.mapped?.unmap();
     closeSync(this.fd);
+    if (this.writeFd !== undefined) closeSync(this.writeFd);
   }
 }

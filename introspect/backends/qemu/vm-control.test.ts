@@ -39,6 +39,17 @@ describe('VmControl', () => {
     expect(generations).toBe(1);
   });
 
+  it('keeps a guest a response action stopped stopped, whatever checks pause and resume meanwhile', async () => {
+    const { qmp, commands } = fakeQmp();
+    const control = new VmControl('g', qmp);
+    await control.pause();
+    await control.stop();
+    await control.resume();
+    await control.pause();
+    await control.resume();
+    expect(commands).toEqual(['stop', 'stop']);
+  });
+
   it('refuses to pause without QMP, naming the guest', async () => {
     await expect(new VmControl('web-1', undefined).pause()).rejects.toThrow(
       /web-1: pausing needs a QMP/,

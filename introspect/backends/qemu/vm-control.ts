@@ -18,14 +18,16 @@ export class VmControl {
   async pause(): Promise<void> {
     const qmp = this.requireQmp('pausing');
     this.holds += 1;
-    if (this.holds === 1) this.transition = this.settle(() => qmp.execute('stop'));
+    if (this.holds === 1 && !this.stoppedForGood)
+      this.transition = this.settle(() => qmp.execute('stop'));
     await this.transition;
   }
 
   async resume(): Promise<void> {
     const qmp = this.requireQmp('resuming');
     this.holds = Math.max(0, this.holds - 1);
-    if (this.holds === 0) {
+    // A guest a response action stopped stays stopped: a periodic check's resume must not undo it.
+    if (this.holds === 0 && !this.stoppedForGood) {
       this.newGeneration();
       this.transition = this.settle(() => qmp.execute('cont'));
     }
@@ -38,6 +40,44 @@ export class VmControl {
       .catch(() => undefined)
       .then(command)
       .then(() => undefined);
+  }
+
+  /**
+   * An ELF core of guest memory with register notes (QMP dump-guest-memory; QEMU stops the guest
+   * for the dump and lets it run on after, unless it was stopped already).
+   */
+  async dump(path: string): Promise<void> {
+    const qmp = this.requireQmp('a memory dump');
+    let failure: unknown;
+    this.transition = this.settle(() =>
+      qmp
+        .execute('dump-guest-memory', { paging: false, protocol: `file:${path}`, detach: false })
+        .catch((error: unknown) => void (failure = error)),
+    );
+    await this.transition;
+    if (failure !== undefined) throw failure;
+  }
+
+  /** Set by stop(): pause/resume pairs of detectors no longer let the guest run. */
+  private stoppedForGood = false;
+
+  /**
+   * Stops the guest for good (a response action): Ringside does not let it run again, nor do the
+   * resumes of checks that paused it meanwhile; someone resumes it by hand (QMP cont, virsh resume).
+   */
+  async stop(): Promise<void> {
+    const qmp = this.requireQmp('pausing');
+    this.stoppedForGood = true;
+    let failure: unknown;
+    this.transition = this.settle(() =>
+      qmp.execute('stop').catch((error: unknown) => void (failure = error)),
+    );
+    await this.transition;
+    if (failure !== undefined) throw failure;
+  }
+
+  get canAct(): boolean {
+    return this.qmp !== undefined;
   }
 
   onNewGeneration(listener: () => void): () => void {

@@ -28,8 +28,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/futex.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -54,6 +57,7 @@ enum message_type {
     MSG_SWITCH_VIEW = 13,
     MSG_SET_REG_TRAPS = 14,
     MSG_GET_STATS = 15,
+    MSG_ATTACH_RING = 16,
 };
 
 /* HIT_EXEC_NOTIFY: an exec hook that does not hold the vCPU (nobody answers it). */
@@ -191,6 +195,38 @@ static struct {
 } stats;
 #define HOLD_SAMPLES 4096
 static uint64_t hold_samples[HOLD_SAMPLES]; /* the last holds, for the median */
+static uint64_t hold_samples_base; /* stats.hits when the samples were last reset */
+
+/*
+ * The hit ring: a file Ringside creates and names in MSG_ATTACH_RING, mapped shared by both sides.
+ * Held hits go through it instead of the socket: the frame in the slot, its sequence in `request`
+ * (a futex Ringside's worker thread sleeps on), and the resume as `reply` (a futex the held vCPU
+ * sleeps on). One slot is enough: hit_lock holds one vCPU at a time. Bounded: a frame that does not
+ * fit goes by the socket. A dead peer wakes the vCPU (drop_peer), a silent one after timeout_ms.
+ */
+#define RING_MAGIC 0x47525352u /* "RSRG" */
+#define RING_VERSION 1
+#define RING_HEADER 64
+#define RING_SLOT (64u << 10)
+typedef struct {
+    uint32_t magic, version;
+    uint32_t request; /* futex: sequence of the hit in the slot */
+    uint32_t reply;   /* futex: last sequence resumed */
+    uint32_t attached;
+    uint32_t length;
+    uint32_t closed; /* Ringside detached */
+    uint32_t frames; /* socket frames Ringside had sent when it replied (see ring_round_trip) */
+    uint32_t node_private[4]; /* Ringside's own (its worker's futex timeout) */
+    uint64_t sent_ns; /* CLOCK_MONOTONIC when the hit was put in the slot (latency figures) */
+    uint32_t reserved[2];
+    uint8_t slot[];
+} hit_ring;
+static hit_ring *ring;
+static volatile bool ring_active;
+static __thread bool holding_hit; /* this thread holds hit_lock (a held vCPU reading the socket) */
+static uint64_t ring_hits, ring_timeouts;
+/* Frames from the peer handled so far (a private futex: the held vCPU waits on it, see below). */
+static uint32_t handled_frames;
 
 static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb);
 
@@ -476,6 +512,108 @@ static void clear_all_locked(void)
     request_flush_locked(0);
 }
 
+static long futex(uint32_t *word, int op, uint32_t value, const struct timespec *timeout)
+{
+    return syscall(SYS_futex, word, op, value, timeout, NULL, 0);
+}
+
+/* Maps the ring file Ringside created; false (ring unused) when it is not one. */
+static bool attach_ring(const char *path)
+{
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        return false;
+    }
+    struct stat info;
+    size_t size = RING_HEADER + RING_SLOT;
+    bool ok = fstat(fd, &info) == 0 && (size_t)info.st_size >= size;
+    void *mapped = ok ? mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) : MAP_FAILED;
+    close(fd);
+    if (mapped == MAP_FAILED) {
+        return false;
+    }
+    hit_ring *candidate = mapped;
+    if (candidate->magic != RING_MAGIC || candidate->version != RING_VERSION) {
+        munmap(mapped, size);
+        return false;
+    }
+    __atomic_store_n(&candidate->reply, candidate->request, __ATOMIC_RELEASE);
+    candidate->attached = 1;
+    ring = candidate;
+    __atomic_store_n(&ring_active, true, __ATOMIC_RELEASE);
+    return true;
+}
+
+/* Stops using the ring: a vCPU waiting on it is woken first, and the mapping goes once it left. */
+static void detach_ring(void)
+{
+    if (!ring) {
+        return;
+    }
+    __atomic_store_n(&ring_active, false, __ATOMIC_RELEASE);
+    futex(&ring->reply, FUTEX_WAKE, INT32_MAX, NULL);
+    /* A held vCPU handling this message itself is on the socket path, not in the ring. */
+    if (!holding_hit) {
+        pthread_mutex_lock(&hit_lock);
+    }
+    munmap(ring, RING_HEADER + RING_SLOT);
+    ring = NULL;
+    if (!holding_hit) {
+        pthread_mutex_unlock(&hit_lock);
+    }
+}
+
+/* In the held vCPU (hit_lock held): the hit through the ring, then sleep until its resume. */
+static void ring_round_trip(const buffer *out, uint32_t sequence)
+{
+    uint32_t length = (uint32_t)(out->length - 4);
+    memcpy(ring->slot, out->data + 4, length);
+    ring->length = length;
+    ring->sent_ns = now_ns();
+    __atomic_store_n(&ring->request, sequence, __ATOMIC_RELEASE);
+    futex(&ring->request, FUTEX_WAKE, 1, NULL);
+    ring_hits++;
+    uint64_t deadline = now_ns() + (uint64_t)timeout_ms * 1000000ull;
+    for (;;) {
+        uint32_t reply = __atomic_load_n(&ring->reply, __ATOMIC_ACQUIRE);
+        if ((int32_t)(reply - sequence) >= 0) {
+            break;
+        }
+        if (!__atomic_load_n(&ring_active, __ATOMIC_ACQUIRE) || ring->closed) {
+            return; /* Ringside went away or detached: go on */
+        }
+        uint64_t now = now_ns();
+        if (now >= deadline) {
+            stats.timeouts++;
+            ring_timeouts++;
+            return;
+        }
+        uint64_t wait = deadline - now < 100000000ull ? deadline - now : 100000000ull;
+        struct timespec timeout = {.tv_sec = (time_t)(wait / 1000000000ull), .tv_nsec = (long)(wait % 1000000000ull)};
+        futex(&ring->reply, FUTEX_WAIT, reply, &timeout);
+    }
+    /*
+     * What the handler sent on the socket before it replied (traps it armed, hooks it changed) must
+     * be in effect before this vCPU goes on, as on the socket path where the resume comes after
+     * them: wait until the peer thread has handled that many frames.
+     */
+    uint32_t frames = __atomic_load_n(&ring->frames, __ATOMIC_ACQUIRE);
+    for (;;) {
+        uint32_t handled = __atomic_load_n(&handled_frames, __ATOMIC_ACQUIRE);
+        if ((int32_t)(handled - frames) >= 0 || !__atomic_load_n(&ring_active, __ATOMIC_ACQUIRE) || peer_fd < 0) {
+            return;
+        }
+        uint64_t now = now_ns();
+        if (now >= deadline) {
+            stats.timeouts++;
+            ring_timeouts++;
+            return;
+        }
+        struct timespec timeout = {.tv_sec = 0, .tv_nsec = 1000000};
+        futex(&handled_frames, FUTEX_WAIT_PRIVATE, handled, &timeout);
+    }
+}
+
 /* ------------------------------------------------------------------ hits */
 
 static void read_registers(unsigned int vcpu_index, uint64_t *values)
@@ -639,9 +777,14 @@ static void report_hit_full(unsigned int vcpu_index, uint8_t kind, uint32_t hook
         pthread_mutex_unlock(&hit_lock);
         return;
     }
+    holding_hit = true;
     uint32_t sequence = next_sequence++;
     buffer out = hit_frame(sequence, kind, vcpu_index, hook, address, aux1, aux2, registers, captures, ncaptures);
-    pthread_mutex_lock(&read_lock);
+    if (__atomic_load_n(&ring_active, __ATOMIC_ACQUIRE) && ring && out.length - 4 <= RING_SLOT) {
+        ring_round_trip(&out, sequence);
+        g_free(out.data);
+    } else {
+        pthread_mutex_lock(&read_lock);
     int fd = peer_fd;
     bool sent = fd >= 0 && send_frame(&out);
     if (sent) {
@@ -653,6 +796,7 @@ static void report_hit_full(unsigned int vcpu_index, uint8_t kind, uint32_t hook
         stats.dropped++;
     }
     pthread_mutex_unlock(&read_lock);
+    }
     /* Changes made while this vCPU was held (traps armed by the handler) start their flush now,
      * in vCPU context: it takes effect at the next block boundary, not one block later. */
     on_doorbell(vcpu_index, NULL);
@@ -663,6 +807,7 @@ static void report_hit_full(unsigned int vcpu_index, uint8_t kind, uint32_t hook
     if (held > stats.hold_ns_max) {
         stats.hold_ns_max = held;
     }
+    holding_hit = false;
     pthread_mutex_unlock(&hit_lock);
 }
 
@@ -986,13 +1131,22 @@ static int compare_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static void send_stats(uint32_t sequence)
+static void send_stats(uint32_t sequence, bool reset)
 {
-    size_t samples = stats.hits < HOLD_SAMPLES ? (size_t)stats.hits : HOLD_SAMPLES;
-    uint64_t *sorted = g_memdup2(hold_samples, sizeof(uint64_t) * HOLD_SAMPLES);
+    uint64_t since = stats.hits - hold_samples_base;
+    size_t samples = since < HOLD_SAMPLES ? (size_t)since : HOLD_SAMPLES;
+    /* The newest `samples` holds sit just before stats.hits in the circular buffer. */
+    uint64_t *sorted = g_new(uint64_t, HOLD_SAMPLES);
+    for (size_t i = 0; i < samples; i++) {
+        sorted[i] = hold_samples[(stats.hits - 1 - i) % HOLD_SAMPLES];
+    }
     qsort(sorted, samples, sizeof(uint64_t), compare_u64);
     uint64_t median = samples ? sorted[samples / 2] : 0;
+    uint64_t p99 = samples ? sorted[(samples * 99) / 100] : 0;
     g_free(sorted);
+    if (reset) {
+        hold_samples_base = stats.hits;
+    }
     buffer out = begin_frame(MSG_STATS);
     put_u32(&out, sequence);
     put_u64(&out, stats.hits);
@@ -1007,11 +1161,26 @@ static void send_stats(uint32_t sequence)
     put_u64(&out, median);
     put_u64(&out, stats.notified);
     put_u64(&out, stats.filtered);
+    put_u64(&out, p99);
+    put_u64(&out, (uint64_t)samples);
+    put_u64(&out, ring_hits);
+    put_u64(&out, ring_timeouts);
     send_frame(&out);
 }
 
-/* Applies one message from the peer; false when it is malformed (the peer is then dropped). */
+static bool apply_message(uint8_t type, const uint8_t *at, const uint8_t *end);
+
+/* Applies one message from the peer; false when it is malformed (the peer is then dropped). Counts
+ * it, and wakes a vCPU held in the ring waiting for it. */
 static bool handle_message(uint8_t type, const uint8_t *at, const uint8_t *end)
+{
+    bool ok = apply_message(type, at, end);
+    __atomic_add_fetch(&handled_frames, 1, __ATOMIC_RELEASE);
+    futex(&handled_frames, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL);
+    return ok;
+}
+
+static bool apply_message(uint8_t type, const uint8_t *at, const uint8_t *end)
 {
     uint32_t sequence;
     if (!read_u32(&at, end, &sequence)) {
@@ -1126,8 +1295,30 @@ static bool handle_message(uint8_t type, const uint8_t *at, const uint8_t *end)
         return true;
     }
     case MSG_GET_STATS:
-        send_stats(sequence);
+        /* An optional flag: start the hold samples afresh after this report. */
+        send_stats(sequence, at < end && *at == 1);
         return true;
+    case MSG_ATTACH_RING: {
+        /* u16 length and a path; an empty path detaches. Acknowledged either way: Ringside reads
+         * the ring's `attached` word to know whether the plugin took it. */
+        uint16_t length = 0;
+        if (end - at < 2) {
+            return false;
+        }
+        memcpy(&length, at, 2);
+        at += 2;
+        if (end - at < length || length >= 4096) {
+            return false;
+        }
+        detach_ring();
+        if (length > 0) {
+            char *path = g_strndup((const char *)at, length);
+            attach_ring(path);
+            g_free(path);
+        }
+        send_ack(sequence);
+        return true;
+    }
     default:
         return false;
     }
@@ -1141,6 +1332,7 @@ static void drop_peer(int fd)
     close(fd);
     pthread_mutex_unlock(&write_lock);
     pthread_mutex_unlock(&read_lock);
+    detach_ring();
     pthread_mutex_lock(&config_lock);
     clear_all_locked();
     pthread_mutex_unlock(&config_lock);
@@ -1163,6 +1355,7 @@ static void *peer_thread(void *unused)
             continue;
         }
         pthread_mutex_lock(&write_lock);
+        __atomic_store_n(&handled_frames, 0, __ATOMIC_RELEASE); /* the new peer counts from zero */
         peer_fd = fd;
         pthread_mutex_unlock(&write_lock);
         send_hello();
