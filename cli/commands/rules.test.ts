@@ -22,7 +22,7 @@ describe('ringside rules lint', () => {
     const output = capture();
     expect(await lintRules(['samples/rules'], {}, output)).toBe(0);
     expect(output.lines.join('\n')).toMatch(
-      /1 file\(s\), 15 rule\(s\) \(15 enabled\), 0 error\(s\)/,
+      /1 file\(s\), 18 rule\(s\) \(18 enabled\), 0 error\(s\)/,
     );
   });
 
