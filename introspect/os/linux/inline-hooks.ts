@@ -19,6 +19,8 @@ import { listModules, type ModuleInfo } from './modules.js';
 const CHUNK = 1 << 21;
 /** Bytes of a function's start decoded: endbr64 (4) + movabs (10) + jmp reg (3) and some. */
 const PROLOGUE = 20;
+/** Kernel text is a few tens of MiB: _stext.._etext (from guest memory) is read up to this much. */
+const MAX_TEXT = 64 << 20;
 /** ftrace_ops registered at once: far fewer in practice. */
 const MAX_FTRACE_OPS = 1024;
 
@@ -59,7 +61,7 @@ export function leadingBranch(
     return { kind: op === 0xe9 ? 'jmp' : 'call', offset, target };
   }
   // movabs $imm64, %reg; jmp/call *%reg (REX.W, REX.WB for r8-r15).
-  if ((op === 0x48 || op === 0x49) && rest >= 13) {
+  if ((op === 0x48 || op === 0x49) && rest >= 12) {
     const move = code[at + 1]!;
     if (move < 0xb8 || move > 0xbf) return undefined;
     const register = (move - 0xb8) | (op === 0x49 ? 8 : 0);
@@ -124,8 +126,10 @@ export function findInlineHooks(kernel: LinuxKernel): InlineHookScan {
   const result: InlineHookScan = { violations: [], functions: 0, unreadable: 0 };
   if (kernel.arch.name !== 'x86_64') return result;
   const text = kernelText(kernel);
-  const length = Number(text.end - text.start);
-  if (length <= 0) return result;
+  const span = text.end - text.start;
+  if (span <= 0n) return result;
+  const length = span > BigInt(MAX_TEXT) ? MAX_TEXT : Number(span);
+  result.unreadable += Number(span) - length;
   const bytes = new Uint8Array(length + PROLOGUE);
   const view = new DataView(bytes.buffer);
   const readable = new Uint8Array(Math.ceil(length / CHUNK));
