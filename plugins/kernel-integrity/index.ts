@@ -35,6 +35,8 @@ export interface KernelIntegrityOptions {
    * clear. Default: always with hardware traps (EPT), while-wp-clear with the TCG plugin.
    */
   writeTraps?: WriteTrapMode;
+  /** On a snapshot, scan every function's start for inline hooks (default true). */
+  inlineHooks?: boolean;
 }
 
 export function createKernelIntegrity(options: KernelIntegrityOptions = {}): DetectorPlugin {
@@ -97,10 +99,8 @@ export function createKernelIntegrity(options: KernelIntegrityOptions = {}): Det
       const events: VmiEvent[] = [];
       // The inline-hook scan reads the whole text: on a snapshot only (live, the write traps see
       // every text write as it happens).
-      for (const violation of [
-        ...checkIntegrity(kernel, cpus),
-        ...findInlineHooks(kernel).violations,
-      ])
+      const hooks = options.inlineHooks === false ? [] : findInlineHooks(kernel).violations;
+      for (const violation of [...checkIntegrity(kernel, cpus), ...hooks])
         events.push(await violationEvent(kernel, violation, base));
       return events;
     },
