@@ -20,6 +20,7 @@ const process = (pid: number, name: string, startTime: bigint, uid = 1000) => ({
 
 const before: SnapshotState = {
   release: '6.12.95+deb12-cloud-amd64',
+  slide: 0x1e000000n,
   modules: [{ name: 'loop', base: 0xffffffffc0000000n, size: 0x8000 }],
   processes: [process(1, 'init', 1n, 0), process(116, 'sleep', 50n), process(120, 'sh', 60n)],
   integrity: new Map([

@@ -35,6 +35,8 @@ export interface ModuleState {
 
 export interface SnapshotState {
   release: string;
+  /** The KASLR slide: two snapshots of one boot share it. */
+  slide: bigint;
   modules: ModuleState[];
   processes: ProcessState[];
   /** Integrity entries by key (`sys_call_table[217]`, `idt[221]`, `inline_hook __x64_sys_getppid+0x0`). */
@@ -90,6 +92,7 @@ export function snapshotState(kernel: LinuxKernel, findings: readonly Finding[])
     integrity.set(`inline_hook ${hook.symbol}`, hook.new_value);
   return {
     release: kernel.release,
+    slide: kernel.slide,
     modules: moduleList.modules.map(({ name, base, size }) => ({ name, base, size })),
     processes,
     integrity,

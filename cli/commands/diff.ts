@@ -3,6 +3,7 @@
 // table, IDT and inline-hook differences, and findings new in B. A table, or JSON with --json.
 // A dump that cannot be read is bad input naming it (exit 2).
 import type { Command } from 'commander';
+import { openSnapshot } from '../../introspect/backends/snapshot/index.js';
 import { InputError } from '../../introspect/errors.js';
 import { hex } from '../../introspect/memory/address.js';
 import {
@@ -55,6 +56,8 @@ export function registerSnapshotDiff(snapshot: Command): void {
       .option('--json', 'print the difference as JSON'),
   ).action(async (a: string, b: string, options: DiffOptions) => {
     if (a === b) throw new InputError('compare two different snapshots', a);
+    // Both files must be snapshots before either is judged: a bad B is named at once.
+    for (const dump of [a, b]) openSnapshot(dump).close();
     const before = await stateOf(a, options);
     const after = await stateOf(b, options);
     const diff = diffSnapshots(before.state, after.state, after.locate);
@@ -64,6 +67,10 @@ export function registerSnapshotDiff(snapshot: Command): void {
     ] as const)
       for (const problem of state.problems)
         process.stderr.write(`ringside: warning: partial answer: ${dump}: ${problem}\n`);
+    if (before.state.slide !== after.state.slide || before.state.release !== after.state.release)
+      process.stderr.write(
+        `ringside: warning: ${a} and ${b} are not of one boot (kernel or KASLR slide differs): every process and module differs\n`,
+      );
     if (options.json) process.stdout.write(`${toJson(diffJson(diff))}\n`);
     else process.stdout.write(renderDiff(diff));
     process.stderr.write(

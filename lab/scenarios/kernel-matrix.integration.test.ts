@@ -75,6 +75,7 @@ describe("issue 14's techniques on the 6.12 kernel", () => {
   let findings: Awaited<ReturnType<typeof snapshotFindings>> = [];
 
   beforeAll(async () => {
+    const started = performance.now();
     const control = await guest.control();
     try {
       for (const name of ATTACKS) await runScenario(control, name, 'run');
@@ -84,6 +85,9 @@ describe("issue 14's techniques on the 6.12 kernel", () => {
     } finally {
       control.close();
     }
+    console.log(
+      `the techniques' run.sh, snapshot, judging and cleanup.sh: ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
   }, 240_000);
 
   it('a snapshot shows each technique with the findings its scenario expects', () => {

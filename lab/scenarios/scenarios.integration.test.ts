@@ -11,7 +11,11 @@ let guest: RunningGuest;
 let control: GuestControl;
 
 beforeAll(async () => {
-  guest = await startSampleGuest({ name: 'it-scenarios', plugin: false });
+  // RINGSIDE_GUEST_NAME: another name, for a run beside CI's on one machine.
+  guest = await startSampleGuest({
+    name: process.env.RINGSIDE_GUEST_NAME ?? 'it-scenarios',
+    plugin: false,
+  });
   control = await guest.control();
 }, 240_000);
 
