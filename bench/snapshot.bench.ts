@@ -1,11 +1,15 @@
-// Snapshot benchmarks (issue: forensic snapshots): the whole `ringside snapshot pslist --json`
-// command from a cold process on a 256 MiB dump of the sample guest, and physical read throughput
-// from the snapshot against plain reads of the same file.
+// Snapshot benchmarks (issue: forensic snapshots): the whole `ringside snapshot pslist --json` and
+// `snapshot check` commands from a cold process on a 256 MiB dump of the sample guest (check: with
+// issue 14's detectors and inline-hook scan against without them, in one run), and physical read
+// throughput from the snapshot against plain reads of the same file.
 import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openSnapshot } from '../introspect/backends/snapshot/index.js';
+import { judgeSnapshot, loadRules, openDomain, openGuestKernel } from '../pipeline/index.js';
+import { DETECTORS } from '../plugins/index.js';
+import { createKernelIntegrity } from '../plugins/kernel-integrity/index.js';
 import { startSampleGuest } from '../lab/guest/launch.js';
 import { cacheRoot } from '../lab/guest/paths.js';
 
@@ -127,6 +131,64 @@ function benchReads(dump: string): void {
   snapshot.close();
 }
 
+/** The whole `snapshot check` command, then judging in-process with and without issue 14's parts. */
+async function benchCheck(dump: string): Promise<void> {
+  const runs: number[] = [];
+  spawnSync(process.execPath, [cli, 'snapshot', 'check', dump]); // warm the page cache
+  for (let run = 0; run < 7; run++) {
+    const started = process.hrtime.bigint();
+    const result = spawnSync(process.execPath, [cli, 'snapshot', 'check', dump], {
+      encoding: 'utf8',
+    });
+    runs.push(Number(process.hrtime.bigint() - started) / 1e9);
+    if (result.status !== 0) throw new Error(`check failed: ${result.stderr}`);
+  }
+  const wall = median(runs);
+  process.stdout.write(
+    `snapshot check, whole command, cold process: median ${(wall * 1000).toFixed(0)} ms of ${runs.length} (min ${(Math.min(...runs) * 1000).toFixed(0)} ms) — target ≤ 500 ms: ${wall <= 0.5 ? 'met' : 'MISSED'}\n`,
+  );
+  // In one process: the detectors of before issue 14 (no inline-hook scan, no process scans)
+  // against all of them, alternating, on one opened kernel (its caches warm for both).
+  const opened = await openDomain({ kind: 'snapshot', path: dump, name: 'bench' });
+  try {
+    const kernel = openGuestKernel(opened);
+    const rules = await loadRules();
+    const fresh = new Set(['injection', 'escape', 'masquerade', 'integrity']);
+    const before = [
+      ...Object.entries(DETECTORS)
+        .filter(([name]) => !fresh.has(name))
+        .map(([, plugin]) => plugin),
+      createKernelIntegrity({ inlineHooks: false }),
+    ];
+    const after = Object.values(DETECTORS);
+    // Wall time, and CPU time (user + system), which a busy machine inflates less.
+    const judge = async (plugins: typeof after): Promise<[number, number]> => {
+      const started = process.hrtime.bigint();
+      const cpu = process.cpuUsage();
+      await judgeSnapshot({ kernel, name: 'bench', plugins, rules });
+      const used = process.cpuUsage(cpu);
+      return [Number(process.hrtime.bigint() - started) / 1e6, (used.user + used.system) / 1e3];
+    };
+    await judge(after);
+    const timesBefore: [number, number][] = [];
+    const timesAfter: [number, number][] = [];
+    for (let run = 0; run < 7; run++) {
+      timesBefore.push(await judge(before));
+      timesAfter.push(await judge(after));
+    }
+    const wallBefore = median(timesBefore.map(([wall]) => wall));
+    const wallAfter = median(timesAfter.map(([wall]) => wall));
+    const cpuBefore = median(timesBefore.map(([, cpu]) => cpu));
+    const cpuAfter = median(timesAfter.map(([, cpu]) => cpu));
+    process.stdout.write(
+      `  judging in-process, before issue 14's detectors → with them (inline hooks, code injection, namespace escape, kernel-thread masquerade): wall ${wallBefore.toFixed(1)} → ${wallAfter.toFixed(1)} ms (${(wallAfter / wallBefore).toFixed(2)}×), CPU ${cpuBefore.toFixed(1)} → ${cpuAfter.toFixed(1)} ms (+${(cpuAfter - cpuBefore).toFixed(1)} ms)\n`,
+    );
+  } finally {
+    await opened.domain.close();
+  }
+}
+
 const dump = await benchDump();
 benchPslist(dump);
+await benchCheck(dump);
 benchReads(dump);

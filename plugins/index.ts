@@ -6,9 +6,12 @@ import { isRingsideError, RingsideError } from '../introspect/errors.js';
 import type { VmiEvent } from '../introspect/events/event.js';
 import { credMonitor } from './cred-monitor/index.js';
 import { execMonitor } from './exec-monitor/index.js';
+import { codeInjection } from './code-injection/index.js';
 import { hiddenProcess } from './hidden-process/index.js';
 import { kernelIntegrity } from './kernel-integrity/index.js';
+import { kernelThreadMasquerade } from './kthread-masquerade/index.js';
 import { moduleMonitor } from './module-monitor/index.js';
+import { namespaceEscape } from './namespace-escape/index.js';
 import { networkMonitor } from './network-monitor/index.js';
 import { processExit } from './process-exit/index.js';
 import { DETECTOR_NAMES, type DetectorName } from './names.js';
@@ -23,6 +26,9 @@ export const DETECTORS: Readonly<Record<DetectorName, DetectorPlugin>> = {
   network: networkMonitor,
   integrity: kernelIntegrity,
   hidden: hiddenProcess,
+  injection: codeInjection,
+  escape: namespaceEscape,
+  masquerade: kernelThreadMasquerade,
 };
 
 export { DETECTOR_NAMES, type DetectorName };

@@ -18,7 +18,7 @@ export function registerSnapshotCheck(snapshot: Command): void {
     snapshot
       .command('check')
       .description(
-        'Run the snapshot-capable detectors (syscall table, IDT, CR0/CR4, hidden and forged-root processes) and the rules',
+        'Run the snapshot-capable detectors (syscall table, IDT, CR0/CR4, inline hooks, hidden, forged-root, injected, escaped and disguised processes) and the rules',
       )
       .argument('<dump>', 'memory snapshot: QEMU dump-guest-memory ELF core, LiME, or raw')
       .option('--json', 'findings as ECS NDJSON'),

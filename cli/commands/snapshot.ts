@@ -9,6 +9,7 @@ import { TASK_VIEW_NAMES } from '../../introspect/os/linux/task-views.js';
 import { listTasks, type TaskInfo } from '../../introspect/os/linux/tasks.js';
 import { createProgress, withProgress } from '../progress.js';
 import { registerSnapshotCheck } from './check.js';
+import { registerSnapshotDiff } from './diff.js';
 import { registerSnapshotReport } from './report.js';
 import {
   asSnapshotInputError,
@@ -370,5 +371,6 @@ export function registerSnapshotCommands(program: Command): void {
     }),
   );
   registerSnapshotCheck(snapshot);
+  registerSnapshotDiff(snapshot);
   registerSnapshotReport(snapshot);
 }

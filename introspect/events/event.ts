@@ -18,6 +18,8 @@ export const EVENT_TYPES = {
   'process.exec': { kind: 'semantic', groups: ['process', 'user', 'vmi'] },
   'process.exit': { kind: 'semantic', groups: ['process', 'user', 'vmi'] },
   'process.hidden': { kind: 'semantic', groups: ['process'] },
+  // A process whose state betrays an attack: injected code, an escape, a disguise (details.technique).
+  'process.anomaly': { kind: 'semantic', groups: ['process', 'user'] },
   'cred.change': { kind: 'semantic', groups: ['process', 'user', 'vmi'] },
   'module.load': { kind: 'semantic', groups: ['process', 'module', 'vmi'] },
   'module.unload': { kind: 'semantic', groups: ['process', 'module', 'vmi'] },

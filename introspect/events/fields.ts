@@ -177,6 +177,31 @@ export const EVENT_FIELDS: Readonly<Record<string, FieldDefinition>> = {
     type: 'string',
     description: 'The symbol (or [module]+0xoffset) patched kernel code now jumps to',
   },
+  'details.technique': {
+    type: 'string',
+    description:
+      'process.anomaly: what was found (code_injection, namespace_escape, kernel_thread_masquerade)',
+  },
+  'details.protection': {
+    type: 'string',
+    description:
+      "process.anomaly code_injection: the mapping's rights as /proc/PID/maps prints them (rwx, r-x)",
+  },
+  'details.nsproxy': {
+    type: 'string',
+    description:
+      "process.anomaly namespace_escape: init's namespaces held (init_nsproxy, or init_mnt_ns when only the mount namespace is init's)",
+  },
+  'details.cred': {
+    type: 'string',
+    description:
+      "process.anomaly namespace_escape: init_cred when the process holds init's credentials",
+  },
+  'details.disguise': {
+    type: 'string',
+    description:
+      'process.anomaly kernel_thread_masquerade: where the kernel-thread name is (comm or command_line)',
+  },
   'details.via': {
     type: 'string',
     description: 'cred.change: how the change was made (commit_creds, exec, a direct write)',
@@ -205,6 +230,18 @@ export const EVENT_TYPE_CATALOGUE: Readonly<
   'process.hidden': {
     description: 'A process seen by one view of the kernel is missing from the task list',
     details: [],
+  },
+  'process.anomaly': {
+    description:
+      "A process's state shows an attack: injected code, a namespace escape, a kernel-thread disguise",
+    details: [
+      'details.technique',
+      'details.message',
+      'details.protection',
+      'details.nsproxy',
+      'details.cred',
+      'details.disguise',
+    ],
   },
   'cred.change': { description: "A task's credentials changed", details: ['details.via'] },
   'module.load': { description: 'A kernel module was loaded', details: [] },

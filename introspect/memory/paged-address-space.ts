@@ -106,7 +106,9 @@ export class PagedAddressSpace implements AddressSpace {
           this.name,
         );
       }
-      const inPage = PAGE_SIZE - Number(current & 0xfffn);
+      // A large page (2 MiB, 1 GiB) is contiguous: one physical read to its end, not one per 4 KiB.
+      const pageSize = BigInt(translation.pageSize > PAGE_SIZE ? translation.pageSize : PAGE_SIZE);
+      const inPage = Number(pageSize - (current & (pageSize - 1n)));
       const count = Math.min(inPage, target.length - done);
       this.physical.readInto(translation.physical, target.subarray(done, done + count));
       done += count;

@@ -1,15 +1,31 @@
 // The kernel matrix: a clean sample guest on Debian's 6.12 cloud kernel (bookworm-backports), watched
 // live by every detector through the starter rules and then judged on a snapshot, raises no finding.
-import { mkdirSync, rmSync } from 'node:fs';
+// Then issue 14's techniques run in the same guest and a second snapshot shows them: each scenario's
+// expected snapshot findings on 6.12, and `snapshot diff` of the clean and the attacked snapshot.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSampleGuest, type RunningGuest } from '../guest/launch.js';
 import { cacheRoot } from '../guest/paths.js';
-import { loadSampleRules, runSuite, snapshotFindings, type SuiteReport } from './suite.js';
+import { listScenarios, runScenario } from './scenarios.js';
+import {
+  compareFindings,
+  loadSampleRules,
+  runSuite,
+  snapshotFindings,
+  type SuiteReport,
+} from './suite.js';
 import { collectingSink } from './test-support/collecting-sink.js';
+
+const cli = join(import.meta.dirname ?? '.', '..', '..', 'dist', 'cli', 'main.js');
+/** The techniques whose evidence a snapshot of this kernel must show (run one after the other). */
+const ATTACKS = ['code-injection', 'kernel-text-write', 'kthread-masquerade', 'namespace-escape'];
 
 /** The benign phase: 30 s by default (RINGSIDE_BENIGN_MS=180000 for the issue's 3-minute run). */
 const BENIGN_MS = Number(process.env.RINGSIDE_BENIGN_MS ?? 30_000);
-const NAME = 'detect-k612';
+// RINGSIDE_GUEST_NAME names the guest (default detect-k612), so that two runs on one machine do not
+// share a run folder.
+const NAME = process.env.RINGSIDE_GUEST_NAME ?? 'detect-k612';
 
 let guest: RunningGuest;
 let report: SuiteReport;
@@ -20,8 +36,14 @@ beforeAll(async () => {
   report = await runSuite({ sink, guest, benignMs: BENIGN_MS });
 }, 600_000);
 
+const snapshots = join(cacheRoot(), 'snapshots');
+const clean = join(snapshots, `${NAME}.elf`);
+const attacked = join(snapshots, `${NAME}-attacked.elf`);
+
 afterAll(async () => {
   await guest?.stop();
+  rmSync(clean, { force: true });
+  rmSync(attacked, { force: true });
 });
 
 const describeFindings = (findings: SuiteReport['background']) =>
@@ -42,15 +64,97 @@ describe('a clean guest on the 6.12 kernel', () => {
   });
 
   it('raises no finding on a snapshot', async () => {
-    const dir = join(cacheRoot(), 'snapshots');
-    mkdirSync(dir, { recursive: true });
-    const path = join(dir, `${NAME}.elf`);
-    try {
-      await guest.snapshot(path);
-      const findings = await snapshotFindings(path, await loadSampleRules(), NAME);
-      expect(describeFindings(findings)).toEqual([]);
-    } finally {
-      rmSync(path, { force: true });
-    }
+    mkdirSync(snapshots, { recursive: true });
+    await guest.snapshot(clean);
+    const findings = await snapshotFindings(clean, await loadSampleRules(), NAME);
+    expect(describeFindings(findings)).toEqual([]);
   }, 120_000);
+});
+
+describe("issue 14's techniques on the 6.12 kernel", () => {
+  let findings: Awaited<ReturnType<typeof snapshotFindings>> = [];
+
+  beforeAll(async () => {
+    const started = performance.now();
+    const control = await guest.control();
+    try {
+      for (const name of ATTACKS) await runScenario(control, name, 'run');
+      await guest.snapshot(attacked);
+      findings = await snapshotFindings(attacked, await loadSampleRules(), NAME);
+      for (const name of ATTACKS) await runScenario(control, name, 'cleanup');
+    } finally {
+      control.close();
+    }
+    console.log(
+      `the techniques' run.sh, snapshot, judging and cleanup.sh: ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
+  }, 240_000);
+
+  it('a snapshot shows each technique with the findings its scenario expects', () => {
+    const expected = listScenarios()
+      .filter((scenario) => ATTACKS.includes(scenario.name))
+      .flatMap((scenario) => scenario.expected.snapshot);
+    // ringside_test is loaded once for all of them: one module finding, not one per scenario.
+    const once = expected.filter(
+      (finding, index) =>
+        finding.rule !== 'lnx-kernel-module-loaded' ||
+        expected.findIndex((other) => other.rule === finding.rule) === index,
+    );
+    const { missing, unexpected } = compareFindings(findings, once);
+    expect({ missing, unexpected: describeFindings(unexpected) }).toEqual({
+      missing: [],
+      unexpected: [],
+    });
+  });
+
+  it('snapshot diff names what the attacks changed between the clean and the attacked snapshot', () => {
+    const result = spawnSync(
+      process.execPath,
+      [cli, 'snapshot', 'diff', '--json', clean, attacked],
+      {
+        encoding: 'utf8',
+        timeout: 120_000,
+      },
+    );
+    expect(result.stderr).toMatch(/module\(s\) added/);
+    expect(result.status).toBe(0);
+    const diff = JSON.parse(result.stdout) as {
+      modules: { added: { name: string }[]; removed: unknown[] };
+      processes: { started: { name: string; uid: number }[] };
+      integrity: { entry: string; location: string | null }[];
+      findings: { new: { rule: string }[]; gone: unknown[] };
+    };
+    expect(diff.modules.added.map((module) => module.name)).toEqual(['ringside_test']);
+    expect(diff.modules.removed).toEqual([]);
+    expect(diff.processes.started.map((process) => process.name)).toEqual(
+      expect.arrayContaining(['sleep', 'kworker/0:2H', 'sh']),
+    );
+    expect(diff.integrity).toEqual([
+      expect.objectContaining({
+        entry: expect.stringMatching(/^inline_hook \S*getppid\+0x0$/),
+        location: expect.stringMatching(/^\[ringside_test\]\+0x/),
+      }),
+    ]);
+    // The clean snapshot had none: every finding of the attacked one is new.
+    expect(diff.findings.new.map((finding) => finding.rule).sort()).toEqual(
+      findings.map((finding) => finding.rule.id).sort(),
+    );
+    expect(diff.findings.gone).toEqual([]);
+  });
+
+  it('snapshot diff says which dump is bad (exit 2)', () => {
+    const bad = join(snapshots, `${NAME}-bad.elf`);
+    writeFileSync(bad, 'not a memory snapshot');
+    try {
+      const result = spawnSync(process.execPath, [cli, 'snapshot', 'diff', clean, bad], {
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
+      expect(result.status).toBe(2);
+      expect(result.stderr).toContain(bad);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      rmSync(bad, { force: true });
+    }
+  });
 });

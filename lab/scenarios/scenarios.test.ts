@@ -99,13 +99,16 @@ describe('the scenarios in the repo', () => {
       .filter((id): id is string => id !== undefined),
   );
 
-  it('are the six of issue 7 and fileless-exec, each with expectations for both phases', () => {
+  it("are the six of issue 7 and issue 14's, each with expectations for both phases", () => {
     const scenarios = listScenarios();
     expect(scenarios.map((scenario) => scenario.name)).toEqual([
+      'code-injection',
       'exec-from-tmp',
       'fileless-exec',
       'hidden-process',
       'kernel-text-write',
+      'kthread-masquerade',
+      'namespace-escape',
       'privilege-escalation',
       'reverse-shell',
       'rootkit-syscall-hook',

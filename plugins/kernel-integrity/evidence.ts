@@ -42,7 +42,12 @@ export async function violationEvent(
     violation.target === 'syscall_table' ||
     violation.target === 'idt' ||
     violation.target === 'lstar';
-  const disassembly = pointer ? await codeAt(kernel, violation.new_value) : undefined;
+  // A pointer: the code it leads to; an inline hook: the patched code itself.
+  const disassembly = pointer
+    ? await codeAt(kernel, violation.new_value)
+    : violation.target === 'inline_hook' && violation.address !== undefined
+      ? await codeAt(kernel, violation.address)
+      : undefined;
   return {
     type: 'integrity.violation',
     ...base,

@@ -11,6 +11,7 @@ import { loadDisassembler } from '../../introspect/disasm/x86.js';
 import { isRingsideError } from '../../introspect/errors.js';
 import type { VmiEvent } from '../../introspect/events/event.js';
 import { currentTaskLocator } from '../../introspect/os/linux/current-task.js';
+import { findInlineHooks } from '../../introspect/os/linux/inline-hooks.js';
 import { CR0_WP, checkIntegrity, takeBaseline } from '../../introspect/os/linux/integrity.js';
 import type { LinuxKernel } from '../../introspect/os/linux/linux-kernel.js';
 import { hookEvents, periodicEvents, unreadable } from '../guest-context.js';
@@ -34,6 +35,8 @@ export interface KernelIntegrityOptions {
    * clear. Default: always with hardware traps (EPT), while-wp-clear with the TCG plugin.
    */
   writeTraps?: WriteTrapMode;
+  /** On a snapshot, scan every function's start for inline hooks (default true). */
+  inlineHooks?: boolean;
 }
 
 export function createKernelIntegrity(options: KernelIntegrityOptions = {}): DetectorPlugin {
@@ -100,7 +103,10 @@ export function createKernelIntegrity(options: KernelIntegrityOptions = {}): Det
     judge: async ({ kernel, domain, cpus, timestamp }) => {
       const base = { domain, time: performance.now(), timestamp };
       const events: VmiEvent[] = [];
-      for (const violation of checkIntegrity(kernel, cpus))
+      // The inline-hook scan reads the whole text: on a snapshot only (live, the write traps see
+      // every text write as it happens).
+      const hooks = options.inlineHooks === false ? [] : findInlineHooks(kernel).violations;
+      for (const violation of [...checkIntegrity(kernel, cpus), ...hooks])
         events.push(await violationEvent(kernel, violation, base));
       return events;
     },

@@ -39,6 +39,7 @@ const CATEGORISATION: Readonly<Record<EventType, { category: string; type: strin
   'process.exec': { category: 'process', type: 'start' },
   'process.exit': { category: 'process', type: 'end' },
   'process.hidden': { category: 'process', type: 'info' },
+  'process.anomaly': { category: 'process', type: 'info' },
   'cred.change': { category: 'process', type: 'change' },
   'module.load': { category: 'driver', type: 'start' },
   'module.unload': { category: 'driver', type: 'end' },

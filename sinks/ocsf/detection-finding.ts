@@ -36,6 +36,7 @@ const EVIDENCE: Readonly<Record<EventType, readonly Evidence[]>> = {
   'process.exec': ['process'],
   'process.exit': ['process'],
   'process.hidden': ['process'],
+  'process.anomaly': ['process'],
   'cred.change': ['process'],
   'module.load': ['process'],
   'module.unload': ['process'],

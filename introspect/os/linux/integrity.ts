@@ -135,7 +135,14 @@ export function symbolExtent(
 const extents = new WeakMap<object, Map<string, { start: bigint; end: bigint }>>();
 
 export type IntegrityTarget =
-  'syscall_table' | 'idt' | 'cr0.wp' | 'cr4.smep' | 'cr4.smap' | 'lstar' | 'vbar_el1';
+  | 'syscall_table'
+  | 'idt'
+  | 'cr0.wp'
+  | 'cr4.smep'
+  | 'cr4.smap'
+  | 'lstar'
+  | 'vbar_el1'
+  | 'inline_hook';
 
 export interface IntegrityViolation {
   target: IntegrityTarget;

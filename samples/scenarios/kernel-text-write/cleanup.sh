@@ -1,4 +1,5 @@
 #!/bin/sh
-# Unloads the module (the text is unchanged: nothing else to undo).
+# Puts the original text back and unloads the module.
 . /opt/scenarios/lib.sh
+module_loaded && echo "textunhook" >"$CONTROL"
 unload_module

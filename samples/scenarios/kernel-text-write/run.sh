@@ -1,8 +1,8 @@
 #!/bin/sh
-# The test rootkit rewrites the first byte of __x64_sys_getppid with the value already there, with
-# CR0.WP cleared: a write to kernel code that changes nothing.
+# The test rootkit plants an inline hook with CR0.WP cleared: __x64_sys_getppid starts with a jmp
+# into the module (texthook), left in place for a snapshot.
 . /opt/scenarios/lib.sh
 set -e
 load_module
-echo "textpoke __x64_sys_getppid" >"$CONTROL"
+echo "texthook" >"$CONTROL"
 cat "$CONTROL"

