@@ -11,3 +11,4 @@ export {
   type SnapshotVerdict,
 } from './detect.js';
 export { loadRules, starterRulesDir } from './starter-rules.js';
+export type { RebootOptions } from './reboots.js';

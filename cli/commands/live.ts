@@ -272,7 +272,16 @@ export function registerLiveCommands(program: Command): void {
           process.stderr.write(
             `attached to ${options.name}: Linux ${kernel.release} (${kernel.arch.label}); plugins: ${runnable.map((plugin) => plugin.meta.id).join(', ')}; Ctrl-C to detach\n`,
           );
-          const live = { domain, kernel, plugins: runnable };
+          const live = {
+            domain,
+            kernel,
+            plugins: runnable,
+            reboots: {
+              notify: (line: string) => process.stderr.write(`ringside: ${line}\n`),
+              onRestarted: () =>
+                void domain.synced().then(() => process.stderr.write('ringside: hooks planted\n')),
+            },
+          };
           await new Promise<void>((done, fail) => {
             const subscription =
               rules && sink

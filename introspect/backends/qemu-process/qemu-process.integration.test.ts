@@ -2,11 +2,15 @@
 // gdbstub, only a QMP socket); `guests`, `ps` by pid and by name against the guest's own list,
 // `monitor` seeing execs through hardware breakpoints, detach leaving no breakpoint, a non-QEMU pid.
 import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSampleGuest, type RunningGuest } from '../../../lab/guest/launch.js';
 import type { GuestControl } from '../../../lab/guest/control.js';
 import { QmpClient } from '../qemu/qmp.js';
 import { GdbRemote } from '../qemu/gdb-remote.js';
+import { readVcpuStates } from '../qemu/monitor-registers.js';
+import { GuestControl as Control } from '../../../lab/guest/control.js';
+import { READY_MARKER } from '../../../lab/guest/guest-view.js';
 import { hmp, startGdbstub } from './gdbstub.js';
 import { openProcessMemory } from './open-memory.js';
 import { qemuByPid } from './qemu-processes.js';
@@ -196,6 +200,28 @@ describe('a QEMU started with no Ringside arguments', () => {
     await expectNoBreakpoints();
   });
 
+  it('registers over QMP (HMP `info registers -a`): each vCPU’s CR3 maps the kernel found in memory', async () => {
+    const qmp = await QmpClient.connect(guest.endpoints.qmpSocket);
+    const { memory } = await openProcessMemory(qemuByPid(guest.pid), qmp);
+    try {
+      const vcpus = await readVcpuStates(qmp);
+      expect(vcpus.map((vcpu) => vcpu.index)).toEqual([0, 1]);
+      for (const vcpu of vcpus) {
+        expect(vcpu.registers.cr0! & (1n << 31n)).not.toBe(0n); // paging on
+        expect(vcpu.registers.efer! & (1n << 10n)).not.toBe(0n); // long mode active
+      }
+      // Found from those CR3 values, not by a scan: the same kernel a scan finds.
+      const fromCr3 = openLinuxKernel(memory, vcpus);
+      const scanned = openLinuxKernel(memory, []);
+      expect(fromCr3.image.rootSource).toBe('cr3');
+      expect(fromCr3.slide).toBe(scanned.slide);
+      expect(fromCr3.release).toBe(guest.view.release);
+    } finally {
+      memory.close();
+      qmp.close();
+    }
+  });
+
   it('SIGTERM detaches as cleanly', async () => {
     const monitor = startMonitor(['--qemu', NAME, '--qmp', guest.endpoints.qmpSocket]);
     try {
@@ -207,6 +233,86 @@ describe('a QEMU started with no Ringside arguments', () => {
     }
     await expectNoBreakpoints();
   });
+  // Last in the file: the guest reboots here.
+  it('a guest reboot while attached: guest.reboot, hooks again in the next kernel, its execs seen, no hidden-process finding', async () => {
+    const started = Date.now();
+    // The sample guest runs with -no-reboot; let a reset reset, as a guest normally does.
+    const qmp = await QmpClient.connect(guest.endpoints.qmpSocket);
+    await qmp.execute('set-action', { reboot: 'reset' });
+    qmp.close();
+    const monitor = startMonitor([
+      '--qemu-pid',
+      String(guest.pid),
+      '--qmp',
+      guest.endpoints.qmpSocket,
+    ]);
+    const events = () =>
+      monitor
+        .output()
+        .stdout.split('\n')
+        .filter(Boolean)
+        .map(
+          (line) =>
+            JSON.parse(line) as {
+              type: string;
+              process?: { args?: string[] };
+              lifecycle?: { reason?: string };
+            },
+        );
+    const until = async (what: () => boolean, ms: number, label: string) => {
+      const deadline = Date.now() + ms;
+      while (!what()) {
+        if (Date.now() > deadline)
+          throw new Error(`${label} not within ${ms} ms: ${monitor.output().stderr}`);
+        await new Promise((done) => setTimeout(done, 250));
+      }
+    };
+    const readyCount = () =>
+      readFileSync(guest.endpoints.consoleLog, 'utf8').split(READY_MARKER).length - 1;
+    let fresh: GuestControl | undefined;
+    try {
+      await monitor.attached;
+      const bootsBefore = readyCount();
+      await control.run('(sleep 1; echo b > /proc/sysrq-trigger) >/dev/null 2>&1 &');
+      await until(
+        () => events().some((event) => event.type === 'guest.reboot'),
+        30_000,
+        'guest.reboot',
+      );
+      expect(events().find((event) => event.type === 'guest.reboot')).toMatchObject({
+        lifecycle: { reason: 'RESET (guest-reset)' },
+      });
+      // The next kernel is found and hooked once it has booted; the guest is up when it says so again.
+      await until(
+        () => (monitor.output().stderr.match(/hooks planted/g) ?? []).length >= 2,
+        180_000,
+        'hooks planted again',
+      );
+      await until(() => readyCount() > bootsBefore, 180_000, 'the rebooted guest ready');
+      expect(monitor.output().stderr).toMatch(
+        /RESET \(guest-reset\): hooks removed.*\n.*Linux \S+ found again/,
+      );
+      control.close();
+      fresh = await Control.connect(guest.endpoints.controlSocket);
+      await fresh.run('for i in 1 2 3; do /bin/true qemuany-reboot; done');
+      const execs = () =>
+        events().filter(
+          (event) => event.type === 'process.exec' && event.process?.args?.[1] === 'qemuany-reboot',
+        );
+      await until(() => execs().length >= 3, 20_000, 'the execs after the reboot');
+      expect(execs()).toHaveLength(3);
+      // Periodic scans ran on the new kernel meanwhile (1 s apart); none saw a hidden process.
+      await new Promise((done) => setTimeout(done, 3000));
+      expect(events().filter((event) => event.type === 'process.hidden')).toEqual([]);
+      monitor.child.kill('SIGINT');
+      expect(await monitor.exited).toBe(0);
+    } finally {
+      monitor.child.kill('SIGKILL');
+      if (fresh) control = fresh;
+      process.stderr.write(`reboot test: ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+    }
+    await expectNoBreakpoints();
+  }, 400_000);
 });
 
 /**
