@@ -2,7 +2,8 @@
 // gdbstub, only a QMP socket); `guests`, `ps` by pid and by name against the guest's own list,
 // `monitor` seeing execs through hardware breakpoints, detach leaving no breakpoint, a non-QEMU pid.
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSampleGuest, type RunningGuest } from '../../../lab/guest/launch.js';
 import type { GuestControl } from '../../../lab/guest/control.js';
@@ -219,6 +220,31 @@ describe('a QEMU started with no Ringside arguments', () => {
     } finally {
       memory.close();
       qmp.close();
+    }
+  });
+
+  it('`guest snapshot --qemu-pid` writes an ELF core (QMP dump-guest-memory) whose `snapshot pslist` equals live `ps`', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'qemuany-dump-'));
+    const dump = join(dir, 'guest.elf');
+    // Paused across both, so the two lists are of the same instant (ps resumes the guest at its end).
+    const qmp = await QmpClient.connect(guest.endpoints.qmpSocket);
+    await qmp.execute('stop');
+    qmp.close();
+    try {
+      const taken = ringside('guest', 'snapshot', '--qemu-pid', String(guest.pid), '-o', dump);
+      expect(taken.status).toBe(0);
+      const offline = ringside('snapshot', 'pslist', dump, '--json');
+      expect(offline.status).toBe(0);
+      const live = ringside('ps', '--json', '--qemu-pid', String(guest.pid));
+      expect(live.status).toBe(0);
+      const rows = JSON.parse(offline.stdout) as { pid: number }[];
+      expect(rows.length).toBeGreaterThan(10);
+      expect(rows).toEqual(JSON.parse(live.stdout));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      const again = await QmpClient.connect(guest.endpoints.qmpSocket);
+      await again.execute('cont');
+      again.close();
     }
   });
 
