@@ -248,10 +248,23 @@ describe('a QEMU started with no Ringside arguments', () => {
     }
   });
 
-  it('SIGTERM detaches as cleanly', async () => {
+  it('a second Ringside on the same guest is refused with one line while the first monitors; SIGTERM detaches as cleanly', async () => {
     const monitor = startMonitor(['--qemu', NAME, '--qmp', guest.endpoints.qmpSocket]);
     try {
       await monitor.attached;
+      // QEMU serves one QMP client at a time: the second waits for a greeting that never comes.
+      const second = ringside(
+        'monitor',
+        '--qemu-pid',
+        String(guest.pid),
+        '--qmp',
+        guest.endpoints.qmpSocket,
+      );
+      expect(second.status).toBe(1);
+      expect(second.stderr.trim().split('\n')).toHaveLength(1);
+      expect(second.stderr).toMatch(
+        /no answer within 5000 ms \(is another QMP client connected\?\)/,
+      );
       monitor.child.kill('SIGTERM');
       expect(await monitor.exited).toBe(0);
     } finally {
