@@ -154,7 +154,10 @@ export class LibvirtMonitor implements QmpChannel {
 
   close(): void {
     this.closed = true;
+    // Ends the event stream's virsh and lets go of it (nothing of it keeps Node running).
+    this.events?.stdout?.destroy();
     this.events?.kill('SIGTERM');
+    this.events?.unref();
     this.events = undefined;
   }
 }
