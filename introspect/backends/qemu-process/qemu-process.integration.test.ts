@@ -189,6 +189,8 @@ describe('a QEMU started with no Ringside arguments', () => {
         await new Promise((done) => setTimeout(done, 200));
       expect(execs()).toHaveLength(3);
       expect(execs()[0]).toMatchObject({
+        // Without --name, events carry QEMU's own -name.
+        domain: NAME,
         process: { args: ['/bin/true', 'qemuany-exec'] },
         user: { id: 0 },
       });
