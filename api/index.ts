@@ -16,6 +16,7 @@ export {
   type JudgeOptions,
   type LiveOptions,
   type OpenedDomain,
+  type RebootOptions,
   type Recorded,
   type SnapshotVerdict,
 } from '../pipeline/index.js';

@@ -18,6 +18,7 @@ import {
 import type { DetectorPlugin } from '../plugins/types.js';
 import { detect, RuleEngine, type Ruleset } from '../rules/index.js';
 import type { Sink } from '../sinks/types.js';
+import { acrossReboots, type RebootOptions } from './reboots.js';
 import {
   actionsByRule,
   recordUnactionable,
@@ -29,11 +30,27 @@ export interface LiveOptions {
   domain: Domain;
   kernel: LinuxKernel;
   plugins: readonly DetectorPlugin[];
+  /** What to say and do when the guest reboots under the detectors (domains that report it). */
+  reboots?: RebootOptions;
 }
 
-/** Semantic events of the detectors on a live guest (requirements checked before any hook). */
-export function liveEvents({ domain, kernel, plugins }: LiveOptions): Observable<VmiEvent> {
-  return startDetectors(plugins, { domain, kernel });
+/**
+ * Semantic events of the detectors on a live guest (requirements checked before any hook). On a
+ * domain that reports reboots, a reboot is a guest.reboot event and the detectors start again on
+ * the next kernel (pipeline/reboots.ts).
+ */
+export function liveEvents({
+  domain,
+  kernel,
+  plugins,
+  reboots,
+}: LiveOptions): Observable<VmiEvent> {
+  return acrossReboots(
+    domain,
+    kernel,
+    (current) => startDetectors(plugins, { domain, kernel: current }),
+    reboots,
+  );
 }
 
 /** Where response actions put their dumps and their audit lines (see docs/rules.md, actions). */

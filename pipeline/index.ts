@@ -18,3 +18,4 @@ export {
   type RespondOptions,
 } from './response/respond.js';
 export { loadRules, starterRulesDir } from './starter-rules.js';
+export type { RebootOptions } from './reboots.js';

@@ -16,6 +16,7 @@ import { createProgress } from '../progress.js';
 import { openSnapshotKernel } from '../snapshot-context.js';
 import { toJson } from '../table.js';
 import { pstreeLines } from './snapshot.js';
+import { qemuTarget, snapshotQemu, type QemuTargetOptions } from './qemu-guests.js';
 
 const say = (line: string): void => {
   process.stderr.write(`${line}\n`);
@@ -119,11 +120,19 @@ export function registerGuestCommands(program: Command): void {
     )
     .option('--name <name>', 'guest name', 'sample')
     .option('--qmp <socket>', 'QMP socket of any QEMU guest (instead of --name)')
+    .option(
+      '--qemu-pid <pid>',
+      'any running QEMU, unchanged (its QMP socket from its command line)',
+    )
+    .option('--qemu <name>', 'the same, naming the QEMU by its -name')
+    .option('--libvirt <domain>', 'a running libvirt domain (virsh dump --memory-only)')
     .requiredOption('-o, --output <file>', 'where to write the snapshot')
-    .action(async (options: { name: string; qmp?: string; output: string }) => {
+    .action(async (options: QemuTargetOptions & { name: string; qmp?: string; output: string }) => {
       const progress = createProgress();
       progress.step('dump-guest-memory');
-      await takeSnapshot(options.qmp ?? endpointsFor(options.name).qmpSocket, options.output);
+      const target = qemuTarget(options);
+      if (target) await snapshotQemu(target, options.qmp, options.output);
+      else await takeSnapshot(options.qmp ?? endpointsFor(options.name).qmpSocket, options.output);
       progress.done();
       say(`wrote ${options.output}`);
     });

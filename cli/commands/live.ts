@@ -102,7 +102,10 @@ export function registerLiveCommands(program: Command): void {
       '--libvirt <domain>',
       'a running libvirt domain, unchanged: the same, its monitor through libvirt (no --qmp)',
     )
-    .option('--name <name>', 'guest name in events', 'guest')
+    .option(
+      '--name <name>',
+      'guest name in events (default: the libvirt domain or QEMU’s -name with --libvirt/--qemu-pid/--qemu, else guest)',
+    )
     .option(
       '--plugins <list>',
       `detectors to run, comma-separated (${DETECTOR_NAMES.join(', ')}; default: every one this guest can serve)`,
@@ -147,7 +150,7 @@ export function registerLiveCommands(program: Command): void {
         libvirt?: string;
         ramBase?: string;
         qmp?: string;
-        name: string;
+        name?: string;
         plugins?: string;
         plugin?: string[];
         rules?: string[];
@@ -168,6 +171,8 @@ export function registerLiveCommands(program: Command): void {
           );
         }
         const qemu = qemuTarget(options);
+        // Without --name, a QEMU found by pid, name or libvirt domain is named as QEMU names it.
+        const guestName = options.name ?? (qemu ? undefined : 'guest');
         if (!qemu && !options.pluginSocket && !options.gdb) {
           throw new RingsideError(
             'BAD_INPUT',
@@ -231,7 +236,7 @@ export function registerLiveCommands(program: Command): void {
           ? (await import('../report/session-writer.js')).createSessionWriter(
               options.report,
               every * 60_000,
-              options.name,
+              guestName ?? qemu?.libvirt ?? qemu?.qemuName ?? 'guest',
             )
           : undefined;
         // A throwing subscriber must not take the monitor down.
@@ -241,13 +246,22 @@ export function registerLiveCommands(program: Command): void {
         config.onUnhandledError = (error) => say(`subscriber failed: ${String(error)}`);
         const { domain } = await openDomain(
           qemu?.libvirt !== undefined
-            ? { kind: 'libvirt', domain: qemu.libvirt, name: options.name }
+            ? {
+                kind: 'libvirt',
+                domain: qemu.libvirt,
+                ...(guestName !== undefined ? { name: guestName } : {}),
+              }
             : qemu
-              ? { kind: 'qemu-process', ...qemu, name: options.name, qmp: options.qmp! }
+              ? {
+                  kind: 'qemu-process',
+                  ...qemu,
+                  ...(guestName !== undefined ? { name: guestName } : {}),
+                  qmp: options.qmp!,
+                }
               : options.pluginSocket
                 ? {
                     kind: 'qemu',
-                    name: options.name,
+                    name: guestName ?? 'guest',
                     pluginSocket: options.pluginSocket,
                     ramFile: options.ram!,
                     ...(base !== undefined ? { ramBase: base } : {}),
@@ -255,7 +269,7 @@ export function registerLiveCommands(program: Command): void {
                   }
                 : {
                     kind: 'gdb',
-                    name: options.name,
+                    name: guestName ?? 'guest',
                     gdbSocket: options.gdb!,
                     ramFile: options.ram!,
                     ...(options.qmp ? { qmp: options.qmp } : {}),
@@ -290,12 +304,20 @@ export function registerLiveCommands(program: Command): void {
                 })
               : undefined;
           process.stderr.write(
-            `attached to ${options.name}: Linux ${kernel.release} (${kernel.arch.label}); plugins: ${runnable.map((plugin) => plugin.meta.id).join(', ')}; Ctrl-C to detach\n`,
+            `attached to ${domain.name}: Linux ${kernel.release} (${kernel.arch.label}); plugins: ${runnable.map((plugin) => plugin.meta.id).join(', ')}; Ctrl-C to detach\n`,
           );
-          const live = { domain, kernel, plugins: runnable };
+          const live = {
+            domain,
+            kernel,
+            plugins: runnable,
+            reboots: {
+              notify: say,
+              onRestarted: () => void domain.synced().then(() => say('hooks planted')),
+            },
+          };
           if (options.tui)
             view = (await import('../tui/monitor-view.js')).openMonitorView(
-              options.name,
+              domain.name,
               kernel,
               runnable.map((plugin) => plugin.meta.id),
             );

@@ -76,6 +76,41 @@ export async function openQemuForPs(
   }
 }
 
+/** Writes an ELF core of a running QEMU (--qemu-pid/--qemu/--libvirt) through its monitor. */
+export async function snapshotQemu(
+  target: QemuTarget,
+  qmpPath: string | undefined,
+  output: string,
+): Promise<void> {
+  const [{ findQemu, chooseQmpSocket }, { QmpClient }, libvirt, { dumpGuestMemory }] =
+    await Promise.all([
+      import('../../introspect/backends/qemu-process/qemu-processes.js'),
+      import('../../introspect/backends/qemu/qmp.js'),
+      import('../../introspect/backends/qemu-process/libvirt.js'),
+      import('../../introspect/backends/qemu-process/dump.js'),
+    ]);
+  let qmp: QmpChannel;
+  if (target.libvirt !== undefined) {
+    ({ monitor: qmp } = await libvirt.openLibvirtDomain(target.libvirt));
+  } else {
+    const qemu = findQemu(target);
+    const socket = chooseQmpSocket(qemu, qmpPath);
+    if (socket !== undefined) qmp = await QmpClient.connect(socket);
+    else if (qemu.libvirtDomain !== undefined)
+      ({ monitor: qmp } = await libvirt.openLibvirtDomain(qemu.libvirtDomain));
+    else
+      throw new InputError(
+        'QEMU has no QMP socket on its command line: give --qmp (a snapshot is taken by QEMU’s monitor)',
+        `pid ${qemu.pid}`,
+      );
+  }
+  try {
+    await dumpGuestMemory(qmp, output);
+  } finally {
+    qmp.close();
+  }
+}
+
 export function registerQemuGuestCommands(program: Command): void {
   program
     .command('guests')

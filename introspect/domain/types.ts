@@ -3,6 +3,7 @@
 import type { Observable } from 'rxjs';
 import type { VmiEvent } from '../events/event.js';
 import type { PhysicalMemory } from '../memory/types.js';
+import type { VcpuState } from './vcpu.js';
 
 export interface DomainCapabilities {
   live: boolean;
@@ -110,6 +111,17 @@ export interface Domain {
   resume(): Promise<void>;
   /** Counts a generation: any resume of the guest starts a new one (translation caches follow it). */
   onNewGeneration(listener: () => void): () => void;
+  /**
+   * The vCPUs' registers now (CR3, CR0, CR4, RIP…), where the backend reads them without a hook
+   * (QEMU's monitor); absent elsewhere.
+   */
+  vcpuStates?(): Promise<readonly VcpuState[]>;
+  /**
+   * Calls `listener` when the guest resets or shuts down (QEMU's RESET/SHUTDOWN events): the kernel
+   * the hooks were planted in is gone. Hits of hooks planted before it are dropped from then on.
+   * Absent where the backend cannot tell.
+   */
+  onReboot?(listener: (reason: string) => void): () => void;
   /** Removes every hook and lets the guest run on. */
   close(): Promise<void>;
 }

@@ -15,6 +15,8 @@ export const EVENT_TYPES = {
   interrupt: { kind: 'raw', groups: ['vmi'] },
   view_switch: { kind: 'raw', groups: ['vmi'] },
   lifecycle: { kind: 'raw', groups: ['lifecycle'] },
+  // The guest reset or shut down under a live monitor: hooks are planted again in its next kernel.
+  'guest.reboot': { kind: 'raw', groups: ['lifecycle'] },
   'process.exec': { kind: 'semantic', groups: ['process', 'user', 'vmi'] },
   'process.exit': { kind: 'semantic', groups: ['process', 'user', 'vmi'] },
   'process.hidden': { kind: 'semantic', groups: ['process'] },
@@ -123,7 +125,7 @@ export interface NetworkFields {
 }
 
 export interface LifecycleFields {
-  state: 'attached' | 'detached' | 'paused' | 'resumed' | 'exited' | 'error';
+  state: 'attached' | 'detached' | 'paused' | 'resumed' | 'exited' | 'error' | 'rebooted';
   reason?: string;
 }
 

@@ -225,6 +225,11 @@ export const EVENT_TYPE_CATALOGUE: Readonly<
   interrupt: { description: 'An interrupt or exception reached the hypervisor', details: [] },
   view_switch: { description: 'The vCPU changed memory view', details: [] },
   lifecycle: { description: 'The guest was attached, paused, resumed or lost', details: [] },
+  'guest.reboot': {
+    description:
+      'The guest reset or shut down under a live monitor (lifecycle.reason: the QEMU event); its next kernel is hooked again',
+    details: [],
+  },
   'process.exec': { description: 'A program was executed', details: [] },
   'process.exit': { description: 'A process exited', details: [] },
   'process.hidden': {

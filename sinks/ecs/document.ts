@@ -36,6 +36,7 @@ const CATEGORISATION: Readonly<Record<EventType, { category: string; type: strin
   interrupt: null,
   view_switch: null,
   lifecycle: null,
+  'guest.reboot': { category: 'host', type: 'change' },
   'process.exec': { category: 'process', type: 'start' },
   'process.exit': { category: 'process', type: 'end' },
   'process.hidden': { category: 'process', type: 'info' },

@@ -33,6 +33,7 @@ const EVIDENCE: Readonly<Record<EventType, readonly Evidence[]>> = {
   interrupt: [],
   view_switch: [],
   lifecycle: [],
+  'guest.reboot': [],
   'process.exec': ['process'],
   'process.exit': ['process'],
   'process.hidden': ['process'],

@@ -2,6 +2,8 @@
 // libvirtd; `guests` names it, `ps --libvirt` equals the guest's own list, `monitor --libvirt` sees
 // execs through hardware breakpoints planted via libvirt's monitor pass-through, and detaches clean.
 import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLibvirtSampleGuest, type LibvirtGuest } from '../../../lab/guest/libvirt.js';
 import type { GuestControl } from '../../../lab/guest/control.js';
@@ -211,6 +213,41 @@ describe('a libvirt domain started with no Ringside arguments', () => {
   }, 180_000);
 
   // Last: it ends the guest.
+  it('QEMU’s events come through libvirt (`virsh qemu-monitor-event`): a suspend and resume are STOP and RESUME', async () => {
+    const monitor = new LibvirtMonitor(DOMAIN);
+    const seen: string[] = [];
+    monitor.onEvent(({ event }) => seen.push(event));
+    try {
+      // The event stream starts with the first listener; suspend and resume until it has seen them.
+      for (let attempt = 0; attempt < 15 && !seen.includes('RESUME'); attempt++) {
+        await new Promise((done) => setTimeout(done, 1000));
+        expect(spawnSync('virsh', ['-q', '-c', 'qemu:///system', 'suspend', DOMAIN]).status).toBe(
+          0,
+        );
+        expect(spawnSync('virsh', ['-q', '-c', 'qemu:///system', 'resume', DOMAIN]).status).toBe(0);
+        await new Promise((done) => setTimeout(done, 500));
+      }
+      expect(seen).toEqual(expect.arrayContaining(['STOP', 'RESUME']));
+    } finally {
+      monitor.close();
+    }
+    expect((await control.run('echo still-running')).output).toContain('still-running');
+  });
+
+  it('`guest snapshot --libvirt DOMAIN` writes an ELF core (virsh dump --memory-only) that `snapshot pslist` reads', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'qemuany-libvirt-dump-'));
+    try {
+      const dump = join(dir, 'guest.elf');
+      const taken = ringside('guest', 'snapshot', '--libvirt', DOMAIN, '-o', dump);
+      expect(taken.status).toBe(0);
+      const listed = ringside('snapshot', 'pslist', dump, '--json');
+      expect(listed.status).toBe(0);
+      expectGuestList(listed.stdout);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('QEMU exiting under a running monitor ends it with one line naming the cause, exit 1, no hang', async () => {
     const child = spawn(
       process.execPath,

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chooseQmpSocket, describeQemu, withLibvirt } from './qemu-processes.js';
-import { LibvirtMonitor } from './libvirt.js';
+import { LibvirtMonitor, parseMonitorEvent } from './libvirt.js';
 
 const libvirtArgv = [
   '/usr/bin/qemu-system-x86_64',
@@ -45,6 +45,19 @@ describe('libvirt domains', () => {
     expect(() => new LibvirtMonitor('../etc/passwd')).toThrow(/not a libvirt domain name/);
     expect(() => new LibvirtMonitor('')).toThrow(/not a libvirt domain name/);
     expect(new LibvirtMonitor('web2').path).toBe('libvirt:web2');
+  });
+
+  it('reads QEMU events from `virsh qemu-monitor-event --loop` lines', () => {
+    expect(
+      parseMonitorEvent(
+        `event RESET at 1764770000.123456 for domain 'web2': {"guest":true,"reason":"guest-reset"}`,
+      ),
+    ).toEqual({ event: 'RESET', data: { guest: true, reason: 'guest-reset' } });
+    expect(parseMonitorEvent(`event STOP at 1764770000.000001 for domain 'web2': <null>`)).toEqual({
+      event: 'STOP',
+    });
+    expect(parseMonitorEvent('error: failed to connect')).toBeUndefined();
+    expect(parseMonitorEvent('')).toBeUndefined();
   });
 });
 

@@ -1,6 +1,6 @@
 // A libvirt domain as a running QEMU: its pid from libvirt's pid file, and its monitor through
 // libvirt's documented QMP pass-through (`virsh qemu-monitor-command`), since libvirtd owns QMP.
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { InputError, RingsideError } from '../../errors.js';
 import type { QmpChannel } from '../qemu/qmp.js';
@@ -65,13 +65,29 @@ function checkDomainName(domain: string): void {
     throw new InputError('not a libvirt domain name', `--libvirt ${JSON.stringify(domain)}`);
 }
 
+/** One line of `virsh qemu-monitor-event --loop`: `event NAME at SECS for domain 'D': {JSON}`. */
+export function parseMonitorEvent(line: string): { event: string; data?: unknown } | undefined {
+  const match = /^event ([A-Z0-9_]{1,64}) at [0-9.]{1,32} for domain .*?: (.*)$/.exec(line.trim());
+  if (!match) return undefined;
+  let data: unknown;
+  try {
+    data = JSON.parse(match[2]!);
+  } catch {
+    data = undefined; // "<null>" when QEMU sent no data
+  }
+  return data === undefined || data === null ? { event: match[1]! } : { event: match[1]!, data };
+}
+
 /**
  * The QEMU monitor of a libvirt domain, through `virsh qemu-monitor-command` (one virsh run per
- * command, ~tens of ms). Events are not passed through: libvirt consumes them.
+ * command, ~tens of ms). QEMU's events come through `virsh qemu-monitor-event --loop`, one virsh
+ * process started when the first listener subscribes and ended on close.
  */
 export class LibvirtMonitor implements QmpChannel {
   readonly path: string;
   private closed = false;
+  private readonly listeners = new Set<(event: { event: string; data?: unknown }) => void>();
+  private events: ChildProcess | undefined;
 
   constructor(readonly domain: string) {
     checkDomainName(domain);
@@ -108,12 +124,41 @@ export class LibvirtMonitor implements QmpChannel {
     return reply.return as T;
   }
 
-  onEvent(): () => void {
-    return () => undefined; // libvirt keeps QEMU's events to itself
+  onEvent(listener: (event: { event: string; data?: unknown }) => void): () => void {
+    this.listeners.add(listener);
+    if (!this.events && !this.closed) this.startEvents();
+    return () => this.listeners.delete(listener);
+  }
+
+  private startEvents(): void {
+    const child = spawn(
+      'virsh',
+      ['-q', '-c', libvirtUri(), 'qemu-monitor-event', this.domain, '--loop'],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    this.events = child;
+    child.on('error', () => undefined); // no virsh: execute() says so; events just never come
+    let buffer = '';
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+      buffer += chunk;
+      // A line is bounded: a stream that never ends a line is dropped, not accumulated.
+      if (buffer.length > 1 << 20) buffer = '';
+      let newline: number;
+      while ((newline = buffer.indexOf('\n')) >= 0) {
+        const event = parseMonitorEvent(buffer.slice(0, newline));
+        buffer = buffer.slice(newline + 1);
+        if (event) for (const listener of this.listeners) listener(event);
+      }
+    });
   }
 
   close(): void {
     this.closed = true;
+    // Ends the event stream's virsh and lets go of it (nothing of it keeps Node running).
+    this.events?.stdout?.destroy();
+    this.events?.kill('SIGTERM');
+    this.events?.unref();
+    this.events = undefined;
   }
 }
 

@@ -1,6 +1,6 @@
 // A live Domain over any running QEMU, with no reconfiguration: RAM read through the QEMU process,
-// pause/resume over its QMP socket, and hooks as hardware breakpoints in a gdbstub started through
-// that same monitor (and stopped again on close).
+// pause/resume, registers and reset events over its monitor, and hooks as hardware breakpoints in
+// a gdbstub started through that same monitor (and stopped again on close).
 import { RingsideError } from '../../errors.js';
 import { GdbDomain } from '../qemu/gdb-domain.js';
 import type { QmpChannel } from '../qemu/qmp.js';

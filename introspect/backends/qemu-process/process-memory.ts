@@ -1,6 +1,6 @@
-// Guest-physical memory read straight out of a running QEMU process: pread on /proc/PID/mem at the
-// host address of each RAM range. Works for any RAM backend (anonymous, private file, memfd,
-// hugepages) and any accelerator; needs ptrace rights over QEMU (root or CAP_SYS_PTRACE).
+// Guest-physical memory read straight out of a running QEMU process at the host address of each RAM
+// range: process_vm_readv into the caller's buffer, or pread on /proc/PID/mem. Works for any RAM
+// backend (anonymous, private file, memfd, hugepages) and any accelerator; needs ptrace rights.
 import { closeSync, openSync, readSync } from 'node:fs';
 import { InputError, MemoryError } from '../../errors.js';
 import type { PhysicalMemory, PhysicalRange } from '../../memory/types.js';
@@ -17,8 +17,10 @@ export class ProcessMemory implements PhysicalMemory {
   private readonly fd: number;
   private readonly mappings: readonly RamMapping[];
   private closed = false;
-  /** process_vm_readv when asked for and available; else pread on /proc/PID/mem. */
+  /** process_vm_readv unless pread was asked for or koffi is missing; else pread on /proc/PID/mem. */
   private readonly reader: RemoteReader | undefined;
+  /** Set once QEMU is seen gone: later reads fail at once (and never reach a process that reused the pid). */
+  private gone: MemoryError | undefined;
 
   constructor(
     readonly pid: number,
@@ -42,9 +44,10 @@ export class ProcessMemory implements PhysicalMemory {
         { cause: error },
       );
     }
-    // pread by default: the /proc fd stays bound to this QEMU's memory even if its pid is reused; on
-    // this loaded 2-core host neither way measured consistently faster (bench/qemu-process.bench.ts).
-    this.reader = options.access === 'process_vm_readv' ? remoteReader(pid) : undefined;
+    // process_vm_readv by default: one copy, straight into the caller's buffer, against pread's two
+    // through a kernel page (bench/qemu-process.bench.ts). It names QEMU by pid; the /proc fd opened
+    // above proves the process was there, and the first ESRCH ends every later read.
+    this.reader = options.access === 'pread' ? undefined : remoteReader(pid);
   }
 
   /** How reads reach QEMU's memory. */
@@ -76,6 +79,7 @@ export class ProcessMemory implements PhysicalMemory {
 
   readInto(address: bigint, target: Uint8Array): void {
     if (this.closed) throw new MemoryError('closed', address, this.name);
+    if (this.gone) throw this.gone;
     let done = 0;
     while (done < target.length) {
       const current = address + BigInt(done);
@@ -87,6 +91,8 @@ export class ProcessMemory implements PhysicalMemory {
         got = this.reader.read(mapping.host + (current - mapping.start), target, done, count);
         if (got < 0) {
           const code = ERRNO[-got] ?? `errno ${-got}`;
+          if (code === 'ESRCH')
+            throw (this.gone = new MemoryError('the QEMU process has exited', current, this.name));
           throw new MemoryError(
             code === 'ESRCH'
               ? 'the QEMU process has exited'
@@ -108,6 +114,10 @@ export class ProcessMemory implements PhysicalMemory {
           );
         } catch (error) {
           const code = (error as NodeJS.ErrnoException).code;
+          if (code === 'ESRCH')
+            throw (this.gone = new MemoryError('the QEMU process has exited', current, this.name, {
+              cause: error,
+            }));
           throw new MemoryError(
             code === 'ESRCH'
               ? 'the QEMU process has exited'

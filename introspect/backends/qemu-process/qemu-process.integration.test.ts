@@ -2,11 +2,16 @@
 // gdbstub, only a QMP socket); `guests`, `ps` by pid and by name against the guest's own list,
 // `monitor` seeing execs through hardware breakpoints, detach leaving no breakpoint, a non-QEMU pid.
 import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSampleGuest, type RunningGuest } from '../../../lab/guest/launch.js';
 import type { GuestControl } from '../../../lab/guest/control.js';
 import { QmpClient } from '../qemu/qmp.js';
 import { GdbRemote } from '../qemu/gdb-remote.js';
+import { readVcpuStates } from '../qemu/monitor-registers.js';
+import { GuestControl as Control } from '../../../lab/guest/control.js';
+import { READY_MARKER } from '../../../lab/guest/guest-view.js';
 import { hmp, startGdbstub } from './gdbstub.js';
 import { openProcessMemory } from './open-memory.js';
 import { qemuByPid } from './qemu-processes.js';
@@ -184,6 +189,8 @@ describe('a QEMU started with no Ringside arguments', () => {
         await new Promise((done) => setTimeout(done, 200));
       expect(execs()).toHaveLength(3);
       expect(execs()[0]).toMatchObject({
+        // Without --name, events carry QEMU's own -name.
+        domain: NAME,
         process: { args: ['/bin/true', 'qemuany-exec'] },
         user: { id: 0 },
       });
@@ -196,10 +203,71 @@ describe('a QEMU started with no Ringside arguments', () => {
     await expectNoBreakpoints();
   });
 
-  it('SIGTERM detaches as cleanly', async () => {
+  it('registers over QMP (HMP `info registers -a`): each vCPU’s CR3 maps the kernel found in memory', async () => {
+    const qmp = await QmpClient.connect(guest.endpoints.qmpSocket);
+    const { memory } = await openProcessMemory(qemuByPid(guest.pid), qmp);
+    try {
+      const vcpus = await readVcpuStates(qmp);
+      expect(vcpus.map((vcpu) => vcpu.index)).toEqual([0, 1]);
+      for (const vcpu of vcpus) {
+        expect(vcpu.registers.cr0! & (1n << 31n)).not.toBe(0n); // paging on
+        expect(vcpu.registers.efer! & (1n << 10n)).not.toBe(0n); // long mode active
+      }
+      // Found from those CR3 values, not by a scan: the same kernel a scan finds.
+      const fromCr3 = openLinuxKernel(memory, vcpus);
+      const scanned = openLinuxKernel(memory, []);
+      expect(fromCr3.image.rootSource).toBe('cr3');
+      expect(fromCr3.slide).toBe(scanned.slide);
+      expect(fromCr3.release).toBe(guest.view.release);
+    } finally {
+      memory.close();
+      qmp.close();
+    }
+  });
+
+  it('`guest snapshot --qemu-pid` writes an ELF core (QMP dump-guest-memory) whose `snapshot pslist` equals live `ps`', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'qemuany-dump-'));
+    const dump = join(dir, 'guest.elf');
+    // Paused across both, so the two lists are of the same instant (ps resumes the guest at its end).
+    const qmp = await QmpClient.connect(guest.endpoints.qmpSocket);
+    await qmp.execute('stop');
+    qmp.close();
+    try {
+      const taken = ringside('guest', 'snapshot', '--qemu-pid', String(guest.pid), '-o', dump);
+      expect(taken.status).toBe(0);
+      const offline = ringside('snapshot', 'pslist', dump, '--json');
+      expect(offline.status).toBe(0);
+      const live = ringside('ps', '--json', '--qemu-pid', String(guest.pid));
+      expect(live.status).toBe(0);
+      const rows = JSON.parse(offline.stdout) as { pid: number }[];
+      expect(rows.length).toBeGreaterThan(10);
+      expect(rows).toEqual(JSON.parse(live.stdout));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      const again = await QmpClient.connect(guest.endpoints.qmpSocket);
+      await again.execute('cont');
+      again.close();
+    }
+  });
+
+  it('a second Ringside on the same guest is refused with one line while the first monitors; SIGTERM detaches as cleanly', async () => {
     const monitor = startMonitor(['--qemu', NAME, '--qmp', guest.endpoints.qmpSocket]);
     try {
       await monitor.attached;
+      // QEMU serves one QMP client at a time: the second waits for a greeting that never comes.
+      const second = ringside(
+        'monitor',
+        '--qemu-pid',
+        String(guest.pid),
+        '--qmp',
+        guest.endpoints.qmpSocket,
+      );
+      expect(second.status).toBe(1);
+      // Its note about the breakpoints it would use, then the one line that refuses it; no stack.
+      expect(second.stderr.trim().split('\n').pop()).toMatch(
+        /^ringside: QMP \S+: no answer within 5000 ms \(is another QMP client connected\?\)$/,
+      );
+      expect(second.stderr).not.toMatch(/\n\s+at /);
       monitor.child.kill('SIGTERM');
       expect(await monitor.exited).toBe(0);
     } finally {
@@ -207,6 +275,86 @@ describe('a QEMU started with no Ringside arguments', () => {
     }
     await expectNoBreakpoints();
   });
+  // Last in the file: the guest reboots here.
+  it('a guest reboot while attached: guest.reboot, hooks again in the next kernel, its execs seen, no hidden-process finding', async () => {
+    const started = Date.now();
+    // The sample guest runs with -no-reboot; let a reset reset, as a guest normally does.
+    const qmp = await QmpClient.connect(guest.endpoints.qmpSocket);
+    await qmp.execute('set-action', { reboot: 'reset' });
+    qmp.close();
+    const monitor = startMonitor([
+      '--qemu-pid',
+      String(guest.pid),
+      '--qmp',
+      guest.endpoints.qmpSocket,
+    ]);
+    const events = () =>
+      monitor
+        .output()
+        .stdout.split('\n')
+        .filter(Boolean)
+        .map(
+          (line) =>
+            JSON.parse(line) as {
+              type: string;
+              process?: { args?: string[] };
+              lifecycle?: { reason?: string };
+            },
+        );
+    const until = async (what: () => boolean, ms: number, label: string) => {
+      const deadline = Date.now() + ms;
+      while (!what()) {
+        if (Date.now() > deadline)
+          throw new Error(`${label} not within ${ms} ms: ${monitor.output().stderr}`);
+        await new Promise((done) => setTimeout(done, 250));
+      }
+    };
+    const readyCount = () =>
+      readFileSync(guest.endpoints.consoleLog, 'utf8').split(READY_MARKER).length - 1;
+    let fresh: GuestControl | undefined;
+    try {
+      await monitor.attached;
+      const bootsBefore = readyCount();
+      await control.run('(sleep 1; echo b > /proc/sysrq-trigger) >/dev/null 2>&1 &');
+      await until(
+        () => events().some((event) => event.type === 'guest.reboot'),
+        30_000,
+        'guest.reboot',
+      );
+      expect(events().find((event) => event.type === 'guest.reboot')).toMatchObject({
+        lifecycle: { reason: 'RESET (guest-reset)' },
+      });
+      // The next kernel is found and hooked once it has booted; the guest is up when it says so again.
+      await until(
+        () => (monitor.output().stderr.match(/hooks planted/g) ?? []).length >= 2,
+        180_000,
+        'hooks planted again',
+      );
+      await until(() => readyCount() > bootsBefore, 180_000, 'the rebooted guest ready');
+      expect(monitor.output().stderr).toMatch(
+        /RESET \(guest-reset\): hooks removed.*\n.*Linux \S+ found again/,
+      );
+      control.close();
+      fresh = await Control.connect(guest.endpoints.controlSocket);
+      await fresh.run('for i in 1 2 3; do /bin/true qemuany-reboot; done');
+      const execs = () =>
+        events().filter(
+          (event) => event.type === 'process.exec' && event.process?.args?.[1] === 'qemuany-reboot',
+        );
+      await until(() => execs().length >= 3, 20_000, 'the execs after the reboot');
+      expect(execs()).toHaveLength(3);
+      // Periodic scans ran on the new kernel meanwhile (1 s apart); none saw a hidden process.
+      await new Promise((done) => setTimeout(done, 3000));
+      expect(events().filter((event) => event.type === 'process.hidden')).toEqual([]);
+      monitor.child.kill('SIGINT');
+      expect(await monitor.exited).toBe(0);
+    } finally {
+      monitor.child.kill('SIGKILL');
+      if (fresh) control = fresh;
+      process.stderr.write(`reboot test: ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+    }
+    await expectNoBreakpoints();
+  }, 400_000);
 });
 
 /**

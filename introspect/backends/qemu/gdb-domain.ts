@@ -10,7 +10,9 @@ import { GdbRemote, registerAt, stopThread } from './gdb-remote.js';
 import type { QmpChannel } from './qmp.js';
 import { RamFileMemory } from './ram-file-memory.js';
 import type { PhysicalMemory } from '../../memory/types.js';
+import type { VcpuState } from '../../domain/vcpu.js';
 import { VmControl } from './vm-control.js';
+import { readVcpuStates } from './monitor-registers.js';
 import { reportHandlerError, runHandlers } from '../../domain/run-handlers.js';
 import { HookTable, type HookEntry } from '../../domain/hook-table.js';
 
@@ -43,6 +45,9 @@ export interface GdbDomainOptions {
   onHandlerError?: (error: unknown) => void;
 }
 
+/** QMP events that end the running kernel: a reset, or a shutdown (a reboot under libvirt starts so). */
+const REBOOT_EVENTS = new Set(['RESET', 'SHUTDOWN']);
+
 export class GdbDomain implements Domain {
   readonly capabilities: DomainCapabilities & { maxBreakpoints?: number } = {
     live: true,
@@ -71,6 +76,11 @@ export class GdbDomain implements Domain {
   private readonly type: 0 | 1;
   private readonly maxBreakpoints: number;
   private readonly onDetached: (() => Promise<void>) | undefined;
+  /** Addresses hooked before the last reboot: a hit there is in a new kernel and is not reported. */
+  private readonly stale = new Set<bigint>();
+  private readonly rebootListeners = new Set<(reason: string) => void>();
+  private readonly stopEvents: () => void;
+  readonly vcpuStates: (() => Promise<readonly VcpuState[]>) | undefined;
 
   private constructor(
     readonly name: string,
@@ -88,6 +98,26 @@ export class GdbDomain implements Domain {
     if (options.maxBreakpoints !== undefined)
       this.capabilities.maxBreakpoints = options.maxBreakpoints;
     gdb.onClose((error) => this.fail(error));
+    // Registers through the monitor (HMP `info registers`), without stopping the gdbstub's loop.
+    this.vcpuStates = qmp ? () => readVcpuStates(qmp) : undefined;
+    this.stopEvents =
+      qmp?.onEvent(({ event, data }) => {
+        if (!REBOOT_EVENTS.has(event)) return;
+        const reason = (data as { reason?: unknown } | undefined)?.reason;
+        this.rebooted(typeof reason === 'string' ? `${event} (${reason})` : event);
+      }) ?? (() => undefined);
+  }
+
+  /** The kernel the hooks were planted in is gone: hits at those addresses are no longer its own. */
+  private rebooted(reason: string): void {
+    for (const address of this.hooks.keys()) this.stale.add(address);
+    for (const address of this.planted) this.stale.add(address);
+    for (const listener of [...this.rebootListeners]) listener(reason);
+  }
+
+  onReboot(listener: (reason: string) => void): () => void {
+    this.rebootListeners.add(listener);
+    return () => this.rebootListeners.delete(listener);
   }
 
   static async attach(options: GdbDomainOptions): Promise<GdbDomain> {
@@ -138,6 +168,7 @@ export class GdbDomain implements Domain {
         );
         return undefined;
       }
+      this.stale.delete(spec.address);
       const handler: Handler = (context) => subscriber.next(context);
       const onFailure = (error: Error): void => subscriber.error(error);
       this.failures.add(onFailure);
@@ -193,6 +224,7 @@ export class GdbDomain implements Domain {
       }
       this.gdb.close();
     }
+    this.stopEvents();
     if (this.onDetached) await this.onDetached().catch(() => undefined);
     this.control.close();
     this.events.next(lifecycleEvent(this.name, 'detached'));
@@ -261,6 +293,11 @@ export class GdbDomain implements Domain {
     const hooked = this.hooks.get(rip);
     if (!hooked && !this.planted.has(rip)) return; // an interrupt that landed elsewhere
     this.control.newGeneration();
+    if (this.stale.has(rip)) {
+      // A breakpoint of the kernel before a reboot, hit in the new one: step over it, report nothing.
+      if (this.planted.has(rip)) await this.stepOver(rip, thread);
+      return;
+    }
     const event: VmiEvent = {
       type: 'breakpoint',
       domain: this.name,
@@ -273,8 +310,11 @@ export class GdbDomain implements Domain {
     const settled = runHandlers(this.hooks.handlers(rip), event, this.onHandlerError);
     this.events.next(event);
     if (settled) await settled;
-    if (!this.planted.has(rip)) return;
-    // Step over the breakpoint: remove it, single-step this vCPU, put it back.
+    if (this.planted.has(rip)) await this.stepOver(rip, thread);
+  }
+
+  /** Steps over the breakpoint: remove it, single-step this vCPU, put it back. */
+  private async stepOver(rip: bigint, thread: number): Promise<void> {
     await this.gdb.request(`z${this.type},${rip.toString(16)},1`);
     this.gdb.send(`vCont;s:p1.${thread.toString(16)}`);
     await this.gdb.next();
