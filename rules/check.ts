@@ -2,6 +2,7 @@
 // field's type, and produces the typed tree the compiler and the reference interpreter both run.
 import type { FieldType } from '../introspect/events/fields.js';
 import { EVENT_FIELDS } from '../introspect/events/fields.js';
+import { indexedFieldDefinition } from './derived.js';
 import {
   FALCO_EVENT_TYPES,
   FALCO_FILE_SYSCALLS,
@@ -146,7 +147,7 @@ export function checkField(
   bag: DiagnosticBag,
   severity: 'error' | 'warning' = 'error',
 ): FieldType | undefined {
-  const definition = EVENT_FIELDS[field];
+  const definition = EVENT_FIELDS[field] ?? indexedFieldDefinition(field);
   if (definition === undefined) {
     if (isFalcoFileField(field)) {
       const message = `'${field}' (Falco) needs file events (opens, renames, deletions and their descriptors), which Ringside does not observe`;

@@ -1,6 +1,7 @@
 // Fields computed from what an event carries rather than filled by a detector: Falco's proc.args
-// (the arguments after argv[0]) and proc.exe (argv[0]), from argv or else the command line.
+// (the arguments after argv[0]), proc.exe (argv[0]) and one argument `process.args[N]`.
 import type { VmiEvent } from '../introspect/events/event.js';
+import type { FieldDefinition } from '../introspect/events/fields.js';
 
 type Process = { args?: unknown; command_line?: unknown } | undefined;
 
@@ -16,3 +17,27 @@ export const DERIVED_FIELDS: Readonly<Record<string, (event: VmiEvent) => unknow
   'process.arguments': (event) => argv(event)?.slice(1).join(' '),
   'process.argv0': (event) => argv(event)?.[0],
 };
+
+/** `process.args[N]`: argv[N] (auditd's aN), N below this. */
+const MAX_ARGUMENT = 64;
+const ARGUMENT = /^process\.args\[(\d{1,2})\]$/;
+
+function argumentIndex(path: string): number | undefined {
+  const match = ARGUMENT.exec(path);
+  const index = match === null ? undefined : Number(match[1]);
+  return index !== undefined && index < MAX_ARGUMENT ? index : undefined;
+}
+
+/** The catalogue entry of an indexed field (`process.args[1]`), or undefined. */
+export function indexedFieldDefinition(path: string): FieldDefinition | undefined {
+  const index = argumentIndex(path);
+  return index === undefined
+    ? undefined
+    : { type: 'string', description: `argv[${index}] (auditd's a${index})` };
+}
+
+/** The getter of an indexed field, or undefined. */
+export function indexedFieldGetter(path: string): ((event: VmiEvent) => unknown) | undefined {
+  const index = argumentIndex(path);
+  return index === undefined ? undefined : (event) => argv(event)?.[index];
+}
