@@ -5,12 +5,22 @@ import type { FieldDefinition } from '../introspect/events/fields.js';
 
 type Process = { args?: unknown; command_line?: unknown } | undefined;
 
+// The last event's split command line: every argument field of one event reads the same split
+// (events are never changed once emitted, so the object identifies it).
+let lastEvent: VmiEvent | undefined;
+let lastSplit: string[] | undefined;
+
 /** argv as carried, or the command line split at spaces (what a shell would have passed, mostly). */
 function argv(event: VmiEvent): string[] | undefined {
   const process = (event as { process?: Process }).process;
   if (process === undefined || process === null) return undefined;
   if (Array.isArray(process.args)) return process.args as string[];
-  return typeof process.command_line === 'string' ? process.command_line.split(' ') : undefined;
+  if (typeof process.command_line !== 'string') return undefined;
+  if (event !== lastEvent) {
+    lastEvent = event;
+    lastSplit = process.command_line.split(' ');
+  }
+  return lastSplit;
 }
 
 export const DERIVED_FIELDS: Readonly<Record<string, (event: VmiEvent) => unknown>> = {
@@ -39,5 +49,24 @@ export function indexedFieldDefinition(path: string): FieldDefinition | undefine
 /** The getter of an indexed field, or undefined. */
 export function indexedFieldGetter(path: string): ((event: VmiEvent) => unknown) | undefined {
   const index = argumentIndex(path);
-  return index === undefined ? undefined : (event) => argv(event)?.[index];
+  if (index === undefined) return undefined;
+  return (event) => {
+    const process = (event as { process?: Process }).process;
+    if (process === undefined || process === null) return undefined;
+    if (Array.isArray(process.args)) return (process.args as unknown[])[index];
+    const text = process.command_line;
+    return typeof text === 'string' ? word(text, index) : undefined;
+  };
+}
+
+/** `text.split(' ')[index]` without splitting the rest of a command line that may be 1,024 bytes. */
+function word(text: string, index: number): string | undefined {
+  let start = 0;
+  for (let skipped = 0; skipped < index; skipped += 1) {
+    const space = text.indexOf(' ', start);
+    if (space < 0) return undefined;
+    start = space + 1;
+  }
+  const end = text.indexOf(' ', start);
+  return end < 0 ? text.slice(start) : text.slice(start, end);
 }
