@@ -202,6 +202,7 @@ export {
   type EngineStats,
   type LoadedRule,
   type LoadResult,
+  type NotLoaded,
   type Matcher,
   type RuleFile,
   type Ruleset,

@@ -11,7 +11,9 @@ export const PROCESS_NAMES: readonly string[] = Array.from({ length: 5000 }, (_,
     ? `${STEMS[index % STEMS.length]!}${SUFFIXES[Math.floor(index / STEMS.length)]!}`
     : `svc${index}${SUFFIXES[index % SUFFIXES.length]!}`,
 );
-const DIRS = ['/usr/bin/', '/usr/sbin/', '/bin/', '/usr/local/bin/', '/opt/app/bin/', '/tmp/'];
+const DIRS = ['/usr/bin/', '/usr/sbin/', '/bin/', '/usr/local/bin/', '/opt/app/bin/'];
+/** Programs run from /tmp are rare on a real host (and what rules look for): 1 exec in 500. */
+const FROM_TMP = 0.002;
 const PARENTS = ['systemd', 'bash', 'sshd', 'cron', 'nginx', 'containerd-shim', 'python3', 'java'];
 const WORDS = [
   '--verbose',
@@ -48,7 +50,7 @@ export function* realisticEvents(count: number, seed = 21): Generator<VmiEvent> 
       pid: 1000 + (index % 60000),
       ppid: 1,
       name,
-      executable: `${DIRS[Math.floor(pick() * DIRS.length)]!}${name}`,
+      executable: `${pick() < FROM_TMP ? '/tmp/' : DIRS[Math.floor(pick() * DIRS.length)]!}${name}`,
       command_line: truncated ? full.slice(0, CAP) : full,
       command_line_truncated: truncated,
       command_line_length: full.length,

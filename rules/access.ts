@@ -1,7 +1,7 @@
 // Reads a dotted field (`process.parent.name`) from an event with a closure made once per field.
 // Paths come from the field catalogue and are split here; nothing is generated as code.
 import type { VmiEvent } from '../introspect/events/event.js';
-import { DERIVED_FIELDS } from './derived.js';
+import { DERIVED_FIELDS, indexedFieldGetter } from './derived.js';
 
 export type FieldGetter = (event: VmiEvent) => unknown;
 
@@ -10,8 +10,11 @@ type Bag = Record<string, unknown> | undefined | null;
 const cache = new Map<string, FieldGetter>();
 
 export function fieldGetter(path: string): FieldGetter {
-  const known = cache.get(path) ?? DERIVED_FIELDS[path];
-  if (known !== undefined) return known;
+  const known = cache.get(path) ?? DERIVED_FIELDS[path] ?? indexedFieldGetter(path);
+  if (known !== undefined) {
+    cache.set(path, known);
+    return known;
+  }
   const parts = path.split('.');
   let getter: FieldGetter;
   if (parts.length === 1) {

@@ -2,7 +2,14 @@
 // field's type, and produces the typed tree the compiler and the reference interpreter both run.
 import type { FieldType } from '../introspect/events/fields.js';
 import { EVENT_FIELDS } from '../introspect/events/fields.js';
-import { FALCO_EVENT_TYPES, FALCO_NETWORKS, canonicalField } from './falco-fields.js';
+import { indexedFieldDefinition } from './derived.js';
+import {
+  FALCO_EVENT_TYPES,
+  FALCO_FILE_SYSCALLS,
+  FALCO_NETWORKS,
+  canonicalField,
+  isFalcoFileField,
+} from './falco-fields.js';
 import type { DiagnosticBag } from './diagnostics.js';
 import type { Network } from './matchers.js';
 import { ipKey, parseCidr, parseIp } from './matchers.js';
@@ -140,8 +147,14 @@ export function checkField(
   bag: DiagnosticBag,
   severity: 'error' | 'warning' = 'error',
 ): FieldType | undefined {
-  const definition = EVENT_FIELDS[field];
+  const definition = EVENT_FIELDS[field] ?? indexedFieldDefinition(field);
   if (definition === undefined) {
+    if (isFalcoFileField(field)) {
+      const message = `'${field}' (Falco) needs file events (opens, renames, deletions and their descriptors), which Ringside does not observe`;
+      if (severity === 'error') bag.error('NEEDS_FILE_EVENTS', message, at);
+      else bag.warning('NEEDS_FILE_EVENTS', message, at);
+      return undefined;
+    }
     const message =
       canonicalField(field) !== field
         ? `'${field}' is Falco's name: write '${canonicalField(field)}'`
@@ -198,6 +211,14 @@ function checkFalcoEvent(
   ] as string[];
   if (types.length === 0) {
     if (!equal) return { kind: 'bool', value: true };
+    if (values.every((value) => FALCO_FILE_SYSCALLS.has(value.text))) {
+      bag.error(
+        'NEEDS_FILE_EVENTS',
+        `evt.type ${values.map((value) => value.text).join(', ')}: file events, which Ringside does not observe (no hook on open and its kin)`,
+        condition.at,
+      );
+      return undefined;
+    }
     bag.error(
       'UNOBSERVED_EVENT',
       `evt.type ${values.map((value) => value.text).join(', ')}: Ringside observes none of these (it maps ${Object.keys(FALCO_EVENT_TYPES).join(', ')})`,

@@ -27,6 +27,7 @@ export type DiagnosticCode =
   | 'UNUSED' // a macro or list no enabled rule uses (warning)
   | 'NO_RULES' // nothing to load (warning)
   | 'UNOBSERVED_EVENT' // a Falco evt.type Ringside does not observe: the rule could never fire
+  | 'NEEDS_FILE_EVENTS' // a Falco file event or fd.* field: Ringside observes no file opens, renames …
   | 'SIGMA_UNMAPPED'; // a Sigma construct that does not map to Ringside events
 
 export interface Diagnostic {

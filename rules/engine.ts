@@ -7,6 +7,7 @@ import type { Checked, CheckedCompare } from './check.js';
 import type { Predicate } from './compile.js';
 import { CompileContext, compileCondition } from './compile.js';
 import type { LoadedRule, Ruleset } from './load.js';
+import { requiredLiterals } from './regex-literals.js';
 import { SubstringIndex } from './substrings.js';
 
 /** One compiled condition: a plain rule, or one step of a correlation rule. */
@@ -49,11 +50,13 @@ interface Candidate {
   test: Predicate;
 }
 
-/** Rules anchored on `contains` / `icontains` of one field, found in one pass over its value. */
+/**
+ * Rules anchored on fragments of one field (`icontains`; `contains`, regex literals and globs' runs
+ * found case-insensitively and tested again), found in one case-folding pass over its value.
+ */
 interface SubstringGroup {
   field: string;
   get: FieldGetter;
-  ignoreCase: boolean;
   index: SubstringIndex<Candidate>;
 }
 
@@ -104,7 +107,7 @@ const EQUAL_TYPES = new Set(['string', 'number', 'address', 'boolean']);
  * A glob gives an inexact anchor (its literal prefix, suffix or longest literal run).
  */
 type Anchor = {
-  kind: 'equal' | 'prefix' | 'suffix' | 'contains' | 'icontains';
+  kind: 'equal' | 'prefix' | 'suffix' | 'icontains';
   field: string;
   values: unknown[];
   source: CheckedCompare;
@@ -152,15 +155,24 @@ function compareAnchors(part: CheckedCompare, exact: boolean): Anchor[] {
   if (part.type !== 'string') return [];
   if (part.operator === 'startswith') return anchor('prefix', part.values, true);
   if (part.operator === 'endswith') return anchor('suffix', part.values, true);
-  if (part.operator === 'contains' || part.operator === 'icontains')
-    return anchor(part.operator, part.values, true);
+  if (part.operator === 'icontains') return anchor('icontains', part.values, true);
+  // Case-sensitive fragments share the one case-folding scan of the field (a second scan would cost
+  // as much again); found there, the exact `contains` is tested again.
+  if (part.operator === 'contains') return anchor('icontains', part.values, false);
+  if (part.operator === 'regex') {
+    // A regex is found through literals every match of it contains, then run (RE2) on those only.
+    const literals = (part.values as string[]).map((source) => requiredLiterals(source));
+    if (literals.every((set) => set !== undefined))
+      return anchor('icontains', literals.flat(), false);
+    return [];
+  }
   if (part.operator === 'glob') {
     // Every pattern of the set must give the same kind of hint for one index to cover them all.
     const hints = (part.values as string[]).map(globHint);
     const kind = hints[0]?.kind;
     if (kind !== undefined && hints.every((hint) => hint?.kind === kind))
       return anchor(
-        kind,
+        kind === 'contains' ? 'icontains' : kind,
         hints.map((hint) => hint!.text),
         false,
       );
@@ -264,12 +276,12 @@ function chooseAnchors(matchers: Matcher[]): Map<Matcher, Anchor[] | undefined> 
         usage.set(name, entry);
       }
   }
-  const rank = { equal: 0, prefix: 1, suffix: 2, contains: 3, icontains: 3 };
+  const rank = { equal: 0, prefix: 1, suffix: 2, icontains: 3 };
   const cost = (anchor: Anchor): number => {
     const entry = usage.get(`${anchor.kind}:${anchor.field}`)!;
     // A substring index costs a pass over the value on every event, about as much as testing
     // SCAN_COST candidate rules: it wins over a value index only when that one is crowded.
-    const scan = anchor.kind === 'contains' || anchor.kind === 'icontains' ? SCAN_COST : 0;
+    const scan = anchor.kind === 'icontains' ? SCAN_COST : 0;
     return entry.rules / Math.max(1, entry.values.size) + scan;
   };
   const total = (choice: Anchor[]): number => choice.reduce((sum, anchor) => sum + cost(anchor), 0);
@@ -293,16 +305,10 @@ function buildBucket(matchers: Matcher[], context: CompileContext): Bucket {
   const file = (anchor: Anchor, candidate: Candidate): void => {
     const name = `${anchor.kind}:${anchor.field}`;
     const field = anchor.field;
-    if (anchor.kind === 'contains' || anchor.kind === 'icontains') {
+    if (anchor.kind === 'icontains') {
       let group = substrings.get(name);
       if (group === undefined) {
-        const ignoreCase = anchor.kind === 'icontains';
-        group = {
-          field,
-          get: fieldGetter(field),
-          ignoreCase,
-          index: new SubstringIndex(ignoreCase),
-        };
+        group = { field, get: fieldGetter(field), index: new SubstringIndex(true) };
         substrings.set(name, group);
         bucket.substring.push(group);
       }

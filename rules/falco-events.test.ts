@@ -35,6 +35,15 @@ const pack = `
   condition: evt.type in (open, openat) and proc.name = cat
   output: "%proc.name read a file"
   priority: WARNING
+- rule: Write below etc
+  desc: needs the file opened (fd.name), which Ringside does not observe either
+  condition: spawned_process and fd.name startswith /etc
+  output: "%proc.name wrote %fd.name"
+  priority: ERROR
+- rule: Ptrace attach
+  desc: a syscall Ringside does not observe, and not a file event
+  condition: evt.type = ptrace and proc.name = gdb
+  priority: WARNING
 `;
 
 function run(events: VmiEvent[]): Finding[] {
@@ -55,8 +64,21 @@ describe('Falco event selectors', () => {
     const errors = result.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic);
     expect(errors).toEqual([
       expect.stringMatching(
-        /^falco\.yaml:26:14: error UNOBSERVED_EVENT: evt\.type open, openat: Ringside observes none of these/,
+        /^falco\.yaml:26:14: error NEEDS_FILE_EVENTS: evt\.type open, openat: file events, which Ringside does not observe/,
       ),
+      expect.stringMatching(
+        /^falco\.yaml:31:34: error NEEDS_FILE_EVENTS: 'fd\.name' \(Falco\) needs file events/,
+      ),
+      expect.stringMatching(/^falco\.yaml:36:14: error UNOBSERVED_EVENT: evt\.type ptrace/),
+    ]);
+    // The output template's fd.name is a warning with the same code, not a second error.
+    expect(result.diagnostics.map(formatDiagnostic)).toContainEqual(
+      expect.stringMatching(/^falco\.yaml:32:\d+: warning NEEDS_FILE_EVENTS: 'fd\.name'/),
+    );
+    expect(result.notLoaded).toEqual([
+      expect.objectContaining({ name: 'Read sensitive file', codes: ['NEEDS_FILE_EVENTS'] }),
+      expect.objectContaining({ name: 'Write below etc', codes: ['NEEDS_FILE_EVENTS'] }),
+      expect.objectContaining({ name: 'Ptrace attach', codes: ['UNOBSERVED_EVENT'] }),
     ]);
   });
 

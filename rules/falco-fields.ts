@@ -76,6 +76,68 @@ export const FALCO_NETWORKS: Readonly<Record<string, string>> = {
   'fd.lnet': 'network.source_ip',
 };
 
+/**
+ * Falco's file-event system calls and fields: the file opened, renamed, deleted …, its flags and
+ * descriptor. Ringside observes no file events (no hook on open and its kin), so a rule needing them
+ * can never fire; lint says so with its own code (NEEDS_FILE_EVENTS) rather than "unknown field".
+ * Network descriptors (fd.sip, fd.snet …) are mapped above and are not in this set.
+ */
+export const FALCO_FILE_SYSCALLS: ReadonlySet<string> = new Set([
+  'open',
+  'openat',
+  'openat2',
+  'creat',
+  'rename',
+  'renameat',
+  'renameat2',
+  'unlink',
+  'unlinkat',
+  'rmdir',
+  'mkdir',
+  'mkdirat',
+  'chmod',
+  'fchmod',
+  'fchmodat',
+  'chown',
+  'fchown',
+  'fchownat',
+  'lchown',
+  'symlink',
+  'symlinkat',
+  'link',
+  'linkat',
+  'truncate',
+  'ftruncate',
+]);
+
+const FILE_ARGUMENTS = new Set(
+  [
+    'path',
+    'name',
+    'oldpath',
+    'newpath',
+    'filename',
+    'target',
+    'linkpath',
+    'flags',
+    'mode',
+    'fd',
+    'dirfd',
+  ].map((name) => `evt.arg.${name}`),
+);
+
+/** Whether a Falco field describes a file event (an fd.* field or a file syscall's argument). */
+export function isFalcoFileField(name: string): boolean {
+  return (
+    (name.startsWith('fd.') &&
+      FALCO_FIELDS[name] === undefined &&
+      FALCO_NETWORKS[name] === undefined) ||
+    name.startsWith('evt.is_open_') ||
+    FILE_ARGUMENTS.has(name) ||
+    name === 'evt.rawarg.flags'
+  );
+}
+
 /** The Ringside field a rule's field name stands for (itself, or its Falco equivalent). */
 export function canonicalField(name: string): string {
   if (name === 'evt.type') return name; // its values need mapping too: check.ts does both

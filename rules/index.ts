@@ -6,7 +6,14 @@ export { plainSource } from './source.js';
 export type { SourceText } from './source.js';
 export type { RuleFile } from './collect.js';
 export { loadRuleFiles, slugify } from './load.js';
-export type { LoadedRule, LoadedCorrelation, LoadResult, Ruleset, OutputPart } from './load.js';
+export type {
+  LoadedRule,
+  LoadedCorrelation,
+  LoadResult,
+  NotLoaded,
+  Ruleset,
+  OutputPart,
+} from './load.js';
 export { findRuleFiles, findTestFiles, loadRulePaths, readRuleFiles } from './files.js';
 export type { Checked, CheckedCompare } from './check.js';
 export { interpret } from './interpret.js';

@@ -372,7 +372,7 @@ describe('loadRuleFiles', () => {
     );
     expect(lines(result)).toEqual([]);
     expect(result.diagnostics.map((d) => `${d.severity} ${d.code}`)).toEqual([
-      'warning UNKNOWN_FIELD',
+      'warning NEEDS_FILE_EVENTS',
     ]);
     const matches = (process: Record<string, unknown>, uid: number): boolean => {
       let fired = false;

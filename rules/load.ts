@@ -13,7 +13,7 @@ import type { RawException } from './collect-exceptions.js';
 import type { Checked } from './check.js';
 import { checkCondition, checkField } from './check.js';
 import { canonicalField } from './falco-fields.js';
-import type { Diagnostic } from './diagnostics.js';
+import type { Diagnostic, DiagnosticCode } from './diagnostics.js';
 import { DiagnosticBag, sortDiagnostics } from './diagnostics.js';
 import { parseCondition } from './parser.js';
 import type { Definitions, ResolveUsage } from './resolve.js';
@@ -62,10 +62,19 @@ export interface Ruleset {
   files: string[];
 }
 
+/** A rule left out for its errors, with the codes of those errors (what it would need to load). */
+export interface NotLoaded {
+  name: string;
+  at: Location;
+  codes: DiagnosticCode[];
+}
+
 export interface LoadResult {
   ruleset: Ruleset;
   diagnostics: Diagnostic[];
   errorCount: number;
+  /** The rules left out for their errors, in definition order. */
+  notLoaded: NotLoaded[];
 }
 
 const SEVERITY_NAMES: Record<string, Severity> = {
@@ -382,10 +391,17 @@ export function loadRuleFiles(files: readonly RuleFile[]): LoadResult {
   const pipeline: Pipeline = { bag, definitions, usage: { macros: new Set(), lists: new Set() } };
   const rules: LoadedRule[] = [];
   const ids = new Map<string, LoadedRule>();
+  const notLoaded: NotLoaded[] = [];
   for (const raw of collection.rules.values()) {
+    const mark = bag.items.length;
     const rule = buildRule(raw, pipeline);
     // A rule with an error is left out (its diagnostics are all reported); the others load.
-    if (rule === undefined || raw.broken) continue;
+    if (rule === undefined || raw.broken) {
+      const codes = new Set<DiagnosticCode>();
+      for (const item of bag.items.slice(mark)) if (item.severity === 'error') codes.add(item.code);
+      notLoaded.push({ name: raw.name, at: raw.at, codes: [...codes] });
+      continue;
+    }
     const clash = ids.get(rule.id);
     if (clash !== undefined) {
       bag.error(
@@ -410,5 +426,6 @@ export function loadRuleFiles(files: readonly RuleFile[]): LoadResult {
     ruleset: { rules, files: files.map((file) => file.file) },
     diagnostics: sortDiagnostics(bag.items),
     errorCount: bag.errorCount,
+    notLoaded,
   };
 }

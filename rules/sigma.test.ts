@@ -155,4 +155,85 @@ describe('importSigma', () => {
       "no detector fills 'process.parent.command_line' yet: a condition on it cannot hold",
     ]);
   });
+  it('maps auditd EXECVE and SYSCALL records to the events Ringside has, selection by selection', () => {
+    const commands = `
+title: Suspicious Commands
+logsource: { product: linux, service: auditd }
+detection:
+  cmd1: { type: EXECVE, a0: chmod, a1: 777 }
+  cmd2: { type: EXECVE, a0: cp, a1: /bin/sh }
+  narrow: { a2|endswith: /tmp }
+  condition: (cmd1 or cmd2) and not narrow
+`;
+    const webRce = `
+title: Web RCE
+logsource: { product: linux, service: auditd }
+detection:
+  selection: { type: SYSCALL, SYSCALL: [execve, execveat], euid: 33 }
+  condition: selection
+`;
+    const mixed = `
+title: Exec or module
+logsource: { product: linux, service: auditd }
+detection:
+  exec: { type: EXECVE, a0: insmod }
+  load: { type: SYSCALL, SYSCALL: finit_module, comm: modprobe }
+  condition: exec or load
+`;
+    const result = importSigma([
+      { file: 'a.yml', text: [commands, webRce, mixed].join('\n---\n') },
+    ]);
+    expect(result.diagnostics).toEqual([]);
+    const run = (args: string[], extra: Partial<VmiEvent> = {}): VmiEvent =>
+      ({
+        type: 'process.exec',
+        domain: 'g',
+        time: 1,
+        process: { pid: 7, name: args[0], args, command_line: args.join(' ') },
+        user: { id: 33, effective_id: 1000 },
+        ...extra,
+      }) as VmiEvent;
+    expect(fired(result.yaml, [run(['chmod', '777', 'x'])])).toEqual(['sigma-suspicious-commands']);
+    expect(fired(result.yaml, [run(['chmod', '777', '/var/tmp'])])).toEqual([]);
+    expect(fired(result.yaml, [run(['chmod', '755', 'x'])])).toEqual([]);
+    expect(fired(result.yaml, [run(['cp', '/bin/sh', '/x'])])).toEqual([
+      'sigma-suspicious-commands',
+    ]);
+    expect(
+      fired(result.yaml, [
+        run(['id'], { user: { id: 1000, effective_id: 33 } } as Partial<VmiEvent>),
+      ]),
+    ).toEqual(['sigma-web-rce']);
+    expect(result.yaml).toContain(
+      'condition: type in (process.exec, module.load) and (type = process.exec and process.args[0] = "insmod" or type = module.load and process.name = "modprobe")',
+    );
+    const load: VmiEvent = {
+      type: 'module.load',
+      domain: 'g',
+      time: 1,
+      process: { pid: 9, name: 'modprobe' },
+      module: { name: 'evil' },
+    } as VmiEvent;
+    expect(fired(result.yaml, [load, run(['insmod', 'x.ko'])])).toEqual([
+      'sigma-exec-or-module',
+      'sigma-exec-or-module',
+    ]);
+  });
+
+  it('reports auditd records Ringside has no event for, with the reason', () => {
+    const rule = (detection: string): string =>
+      `title: T\nlogsource: { product: linux, service: auditd }\ndetection:\n${detection}\n  condition: sel\n`;
+    const messages = [
+      rule('  sel: { type: PATH, name: /etc/shadow }'),
+      rule('  sel: { type: SYSCALL, SYSCALL: memfd_create }'),
+      rule('  sel: { type: SYSCALL, comm: insmod }'),
+      rule('  sel: { a1: -root }'),
+    ].map((text) => importSigma([{ file: 'a.yml', text }]).diagnostics.map((d) => d.message)[0]);
+    expect(messages).toEqual([
+      'T: auditd PATH records (files opened) need file events, which Ringside does not observe',
+      expect.stringMatching(/^T: auditd SYSCALL record of memfd_create: Ringside observes execve/),
+      expect.stringMatching(/^T: auditd SYSCALL record of any system call: Ringside observes/),
+      "T: auditd selection 'sel' names no record type, and the rule's others name none or several",
+    ]);
+  });
 });

@@ -44,6 +44,83 @@ const LOG_SOURCES: Record<string, LogSourceMapping> = {
   },
 };
 
+/**
+ * auditd records (`service: auditd`) map one selection at a time, by the selection's record `type`
+ * (and for SYSCALL records its `SYSCALL` name): an EXECVE record is a program started, its a0, a1 …
+ * the arguments; a SYSCALL record of execve, a module load or a uid change is the event Ringside has
+ * for it. PATH records (files opened) and other syscalls have no Ringside event and are reported.
+ */
+const AUDIT_PROCESS_FIELDS: Record<string, string> = {
+  exe: 'process.executable',
+  comm: 'process.name',
+  pid: 'process.pid',
+  ppid: 'process.ppid',
+  uid: 'user.id',
+  euid: 'user.effective_id',
+  gid: 'user.group_id',
+};
+const AUDIT_ARGUMENTS: Record<string, string> = Object.fromEntries(
+  Array.from({ length: 16 }, (_, index) => [`a${index}`, `process.args[${index}]`]),
+);
+const AUDIT_SYSCALLS: Record<string, EventType> = {
+  execve: 'process.exec',
+  execveat: 'process.exec',
+  init_module: 'module.load',
+  finit_module: 'module.load',
+  delete_module: 'module.unload',
+  setuid: 'cred.change',
+  setreuid: 'cred.change',
+  setresuid: 'cred.change',
+  setgid: 'cred.change',
+  setregid: 'cred.change',
+  setresgid: 'cred.change',
+};
+
+/**
+ * The Ringside event and fields of one auditd selection, undefined when it names no record type
+ * (it then narrows the rule's other selections: same record); throws Unmapped when there is none.
+ */
+function auditMapping(selection: unknown, name: string): LogSourceMapping | undefined {
+  const maps = Array.isArray(selection) ? selection : [selection];
+  let found: LogSourceMapping | undefined;
+  for (const map of maps) {
+    if (map === null || typeof map !== 'object' || Array.isArray(map)) continue;
+    const record = (map as Record<string, unknown>).type;
+    if (record === undefined) {
+      if (found !== undefined)
+        throw new Unmapped(`auditd selection '${name}' mixes maps with and without a record type`);
+      continue;
+    }
+    if (typeof record !== 'string')
+      throw new Unmapped(`auditd selection '${name}' names more than one record type`);
+    let mapping: LogSourceMapping;
+    if (record.toUpperCase() === 'EXECVE')
+      mapping = { type: 'process.exec', fields: { ...AUDIT_PROCESS_FIELDS, ...AUDIT_ARGUMENTS } };
+    else if (record.toUpperCase() === 'SYSCALL') {
+      const call = (map as Record<string, unknown>).SYSCALL;
+      const calls = (Array.isArray(call) ? call : [call]).map(String);
+      const types = new Set(calls.map((value) => AUDIT_SYSCALLS[value]));
+      const [type] = types;
+      if (call === undefined || types.size !== 1 || type === undefined)
+        throw new Unmapped(
+          `auditd SYSCALL record${call === undefined ? ' of any system call' : ` of ${calls.join(', ')}`}: Ringside observes ${Object.keys(AUDIT_SYSCALLS).join(', ')}`,
+        );
+      mapping = { type, fields: AUDIT_PROCESS_FIELDS };
+    } else if (record.toUpperCase() === 'PATH')
+      throw new Unmapped(
+        `auditd PATH records (files opened) need file events, which Ringside does not observe`,
+      );
+    else throw new Unmapped(`auditd record type ${record} has no Ringside event`);
+    if (found !== undefined && found.type !== mapping.type)
+      throw new Unmapped(`auditd selection '${name}' mixes record types`);
+    found = mapping;
+  }
+  return found;
+}
+
+/** Keys of an auditd selection that chose its mapping (record type, syscall name): not fields. */
+const AUDIT_SELECTORS = new Set(['type', 'SYSCALL']);
+
 const SEVERITIES = new Set(['informational', 'low', 'medium', 'high', 'critical']);
 const SUPPORTED_MODIFIERS = new Set([
   'contains',
@@ -69,6 +146,8 @@ export interface SigmaImportResult {
 
 interface Context {
   mapping: LogSourceMapping;
+  /** An auditd rule: each selection maps by its record type (see auditMapping). */
+  audit: boolean;
   at: Location;
   /** Named detection items (selections) as conditions. */
   selections: Map<string, Condition>;
@@ -121,7 +200,10 @@ function fieldCondition(key: string, value: unknown, context: Context): Conditio
     if (!SUPPORTED_MODIFIERS.has(modifier))
       throw new Unmapped(`modifier '${modifier}' (on ${name}) is not supported`);
   const all = modifiers.includes('all');
-  const values = Array.isArray(value) ? value : [value];
+  // Arguments are text: auditd's `a1: 777` is the string "777".
+  const values = (Array.isArray(value) ? value : [value]).map((item) =>
+    field.startsWith('process.args[') && typeof item === 'number' ? String(item) : item,
+  );
   const grouped = groupedValues(field, modifiers, values, at);
   if (!all && grouped !== undefined) return grouped;
   const parts = values.map((item): Condition => {
@@ -211,8 +293,14 @@ function selectionCondition(value: unknown, name: string, context: Context): Con
     );
   }
   if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>);
-    if (entries.length === 0) throw new Unmapped(`'${name}' is empty`);
+    const entries = Object.entries(value as Record<string, unknown>).filter(
+      ([key]) => !(context.audit && AUDIT_SELECTORS.has(key)),
+    );
+    if (entries.length === 0) {
+      // An auditd selection of the record type alone (`type: EXECVE`) holds for every such record.
+      if (context.audit) return { kind: 'bool', value: true, at: context.at };
+      throw new Unmapped(`'${name}' is empty`);
+    }
     return fold(
       entries.map(([key, inner]) => fieldCondition(key, inner, context)),
       and,
@@ -304,6 +392,17 @@ function parseSigmaCondition(text: string, context: Context): Condition {
   return condition;
 }
 
+/** `type = t` or `type in (t, u)`. */
+function typeIs(types: EventType[], at: Location): Condition {
+  return {
+    kind: 'compare',
+    field: 'type',
+    operator: types.length === 1 ? '=' : 'in',
+    values: types.map((text) => ({ kind: 'word', text, at })),
+    at,
+  };
+}
+
 function importOne(
   sigma: Record<string, unknown>,
   at: Location,
@@ -316,19 +415,50 @@ function importOne(
   };
   const logsource = (sigma.logsource ?? {}) as Record<string, unknown>;
   const key = `${String(logsource.product ?? '')}/${String(logsource.category ?? logsource.service ?? '')}`;
-  const mapping = LOG_SOURCES[key];
+  const audit = key === 'linux/auditd';
+  const mapping = audit ? { type: 'process.exec' as EventType, fields: {} } : LOG_SOURCES[key];
+  if (key === 'linux/file_event')
+    return fail(
+      `log source file_event: file events, which Ringside does not observe (no hook on open and its kin)`,
+    );
   if (mapping === undefined)
     return fail(
       `log source ${JSON.stringify(logsource)} has no Ringside event (mapped: ${Object.keys(LOG_SOURCES).join(', ')})`,
     );
   const detection = sigma.detection as Record<string, unknown> | undefined;
   if (detection === undefined || typeof detection !== 'object') return fail('no detection');
-  const context: Context = { mapping, at, selections: new Map() };
+  const context: Context = { mapping, audit, at, selections: new Map() };
   try {
+    // auditd: the event type of each selection; one for the whole rule when they agree.
+    const selectionTypes = new Map<string, EventType>();
+    const mappings = new Map<string, LogSourceMapping | undefined>();
+    for (const [name, value] of Object.entries(detection))
+      if (audit && name !== 'condition' && name !== 'timeframe')
+        mappings.set(name, auditMapping(value, name));
+    const typed = [...mappings.values()].filter((item) => item !== undefined);
+    // A selection with no record type narrows the others: it maps as they do, when they agree.
+    const shared = new Set(typed.map((item) => item.type)).size === 1 ? typed[0] : undefined;
     for (const [name, value] of Object.entries(detection)) {
       if (name === 'condition' || name === 'timeframe') continue;
+      if (audit) {
+        const own = mappings.get(name) ?? shared;
+        const keywords =
+          Array.isArray(value) &&
+          value.every((item) => typeof item === 'string' || typeof item === 'number');
+        if (own === undefined && !keywords)
+          throw new Unmapped(
+            `auditd selection '${name}' names no record type, and the rule's others name none or several`,
+          );
+        context.mapping = own ?? { type: 'process.exec', fields: {} };
+        if (mappings.get(name) !== undefined) selectionTypes.set(name, own!.type);
+      }
       context.selections.set(name, selectionCondition(value, name, context));
     }
+    const ruleTypes = [...new Set(selectionTypes.values())];
+    if (ruleTypes.length > 1)
+      for (const [name, type] of selectionTypes)
+        context.selections.set(name, and(typeIs([type], at), context.selections.get(name)!, at));
+    if (audit && ruleTypes.length === 1) context.mapping = { type: ruleTypes[0]!, fields: {} };
     if (detection.timeframe !== undefined)
       throw new Unmapped(
         `'timeframe' (correlation) is not supported; use a Ringside threshold or sequence`,
@@ -343,14 +473,8 @@ function importOne(
       or,
       at,
     );
-    const type: Condition = {
-      kind: 'compare',
-      field: 'type',
-      operator: '=',
-      values: [{ kind: 'word', text: mapping.type, at }],
-      at,
-    };
-    const condition = formatCondition(and(type, body, at));
+    const types = ruleTypes.length > 1 ? ruleTypes : [context.mapping.type];
+    const condition = formatCondition(and(typeIs(types, at), body, at));
     const level =
       typeof sigma.level === 'string' && SEVERITIES.has(sigma.level) ? sigma.level : 'medium';
     const tags = Array.isArray(sigma.tags) ? sigma.tags.map(String) : [];

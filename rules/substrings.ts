@@ -39,7 +39,6 @@ export class SubstringIndex<T> {
   private readonly asciiClass = new Uint16Array(128);
   private readonly otherClass = new Map<number, number>();
   private outputsById: T[][][] = [];
-  private hasOutput = new Uint8Array(0);
 
   /** `maxTable`: the most table cells to build (beyond it the trie is walked instead). */
   constructor(
@@ -104,6 +103,11 @@ export class SubstringIndex<T> {
         this.asciiClass[code] = this.asciiClass[code + 32]!;
     const table = new Int32Array(nodes.length * width);
     const classCodes: [number, number][] = [...codes].map((code) => [code, this.classOf(code)]);
+    // A cell holds the next state's row offset (id × width, so the scan needs no multiply), bit-
+    // inverted (negative) when patterns end in that state (so the scan needs no second lookup).
+    // The root's outputs (an empty pattern) are visited once, before a scan, never from a cell.
+    const cell = (target: SubstringNode<T>): number =>
+      target !== this.root && target.outputs.length > 0 ? ~(target.id * width) : target.id * width;
     // Breadth first, so a node's fail target (shallower) has its row filled before the node's.
     for (const current of nodes) {
       const row = current.id * width;
@@ -111,14 +115,12 @@ export class SubstringIndex<T> {
       for (const [code, klass] of classCodes) {
         const child = current.next.get(code);
         table[row + klass] =
-          child !== undefined ? child.id : failRow < 0 ? 0 : table[failRow + klass]!;
+          child !== undefined ? cell(child) : failRow < 0 ? 0 : table[failRow + klass]!;
       }
     }
     this.table = table;
     this.width = width;
     this.outputsById = nodes.map((current) => current.outputs);
-    this.hasOutput = Uint8Array.from(nodes, (current) => (current.outputs.length > 0 ? 1 : 0));
-    this.hasOutput[0] = 0; // the root's outputs (an empty pattern) are visited once, before a scan
   }
 
   private classOf(code: number): number {
@@ -137,8 +139,8 @@ export class SubstringIndex<T> {
       this.walk(this.ignoreCase ? text.toLowerCase() : text, visit);
       return;
     }
-    const { width, asciiClass, hasOutput, outputsById } = this;
-    let state = 0;
+    const { asciiClass } = this;
+    let row = 0;
     for (let index = 0; index < text.length; index += 1) {
       const code = text.charCodeAt(index);
       let klass: number;
@@ -147,19 +149,24 @@ export class SubstringIndex<T> {
         this.rescan(text.toLowerCase(), visit);
         return;
       } else klass = this.otherClass.get(code) ?? 0;
-      state = table[state * width + klass]!;
-      if (hasOutput[state] === 1) for (const items of outputsById[state]!) visit(items);
+      row = table[row + klass]!;
+      if (row < 0) row = this.found(~row, visit);
     }
+  }
+
+  /** Visits the patterns ending in the state at `row`; returns the row. */
+  private found(row: number, visit: (items: T[]) => void): number {
+    for (const items of this.outputsById[row / this.width]!) visit(items);
+    return row;
   }
 
   /** The table scan of an already lowered text (no case folding left to do). */
   private rescan(text: string, visit: (items: T[]) => void): void {
-    const { width, hasOutput, outputsById } = this;
     const table = this.table!;
-    let state = 0;
+    let row = 0;
     for (let index = 0; index < text.length; index += 1) {
-      state = table[state * width + this.classOf(text.charCodeAt(index))]!;
-      if (hasOutput[state] === 1) for (const items of outputsById[state]!) visit(items);
+      row = table[row + this.classOf(text.charCodeAt(index))]!;
+      if (row < 0) row = this.found(~row, visit);
     }
   }
 

@@ -39,6 +39,11 @@ describe('ringside rules lint', () => {
       `${join(folder, 'a.yaml')}:3:14: error UNKNOWN_FIELD: unknown field 'process.nam'`,
       `${join(folder, 'b.yaml')}:1:9: warning UNUSED: list 'unused' is not used by any rule`,
     ]);
+    // The summary lists the rules left out, counted by what they lack.
+    expect(output.lines.slice(1)).toEqual([
+      '1 rule(s) not loaded (1 UNKNOWN_FIELD):',
+      `  ${join(folder, 'a.yaml')}:1: 'a': UNKNOWN_FIELD`,
+    ]);
     writeFileSync(
       join(folder, 'a.yaml'),
       '- rule: a\n  severity: low\n  condition: process.name = x\n',

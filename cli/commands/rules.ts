@@ -42,6 +42,28 @@ function summary(result: LoadResult): string {
   return `${result.ruleset.files.length} file(s), ${result.ruleset.rules.length} rule(s) (${enabled} enabled), ${result.errorCount} error(s), ${warnings} warning(s)`;
 }
 
+/**
+ * The rules left out, counted by the codes of their errors (a rule with several counts under each),
+ * then one line each: what a pack needs that Ringside lacks, at a glance.
+ */
+function notLoadedLines(result: LoadResult): string[] {
+  if (result.notLoaded.length === 0) return [];
+  const byCode = new Map<string, number>();
+  for (const rule of result.notLoaded)
+    for (const code of rule.codes) byCode.set(code, (byCode.get(code) ?? 0) + 1);
+  const counts = [...byCode]
+    .sort((a, b) => b[1] - a[1])
+    .map(([code, count]) => `${count} ${code}`)
+    .join(', ');
+  return [
+    `${result.notLoaded.length} rule(s) not loaded (${counts}):`,
+    ...result.notLoaded.map(
+      (rule) =>
+        `  ${rule.at.file}:${rule.at.line}: '${rule.name}': ${rule.codes.join(', ') || 'see above'}`,
+    ),
+  ];
+}
+
 /** Bad rule input: the rules, tests or Sigma files have errors (exit code 2). */
 const BAD_INPUT = 2;
 
@@ -61,7 +83,11 @@ export async function lintRules(
   if (options.json === true)
     output.out(
       JSON.stringify(
-        { diagnostics: result.diagnostics, rules: result.ruleset.rules.map((rule) => rule.id) },
+        {
+          diagnostics: result.diagnostics,
+          rules: result.ruleset.rules.map((rule) => rule.id),
+          notLoaded: result.notLoaded,
+        },
         null,
         2,
       ),
@@ -69,6 +95,7 @@ export async function lintRules(
   else {
     printDiagnostics(result.diagnostics, output);
     output.out(summary(result));
+    for (const line of notLoadedLines(result)) output.out(line);
   }
   const failing = options.strict === true ? result.diagnostics.length : result.errorCount;
   return failing > 0 ? BAD_INPUT : 0;

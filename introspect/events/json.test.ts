@@ -50,4 +50,27 @@ describe('canonicalJson', () => {
   it('leaves out undefined members', () => {
     expect(canonicalJson({ a: undefined, b: 1 })).toBe('{"b":1}');
   });
+  it('gives the bytes of the entry-sorting definition (ids stay what they were)', () => {
+    const reference = (value: unknown): string => {
+      if (value === null || value === undefined) return 'null';
+      if (typeof value === 'bigint') return JSON.stringify(hex(value));
+      if (typeof value !== 'object') return JSON.stringify(value);
+      if (Array.isArray(value)) return `[${value.map(reference).join(',')}]`;
+      const entries = Object.entries(value as Record<string, unknown>)
+        .filter(([, v]) => v !== undefined)
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${reference(v)}`).join(',')}}`;
+    };
+    const sample = {
+      type: 'process.exec',
+      time: 1.5,
+      Z: [undefined, null, true, -0, 1e21, 'tab\t "quoted" \u2028'],
+      é: { b: 2n ** 70n, a: { y: undefined, x: [[], {}] } },
+      process: { pid: 7, command_line: 'a'.repeat(2000), parent: { name: 'ß' } },
+      '10': 'ten',
+      '9': 'nine',
+    };
+    expect(canonicalJson(sample)).toBe(reference(sample));
+    expect(canonicalJson([sample, sample])).toBe(reference([sample, sample]));
+  });
 });

@@ -32,14 +32,37 @@ export function jsonSafe(value: unknown): unknown {
   return out;
 }
 
-/** Canonical JSON: sorted keys, bigint as 0x-hex, so equal content gives equal bytes. */
+/**
+ * Canonical JSON: sorted keys, bigint as 0x-hex, so equal content gives equal bytes. Built by one
+ * walk with string appends (no entry arrays): finding ids hash it for every finding.
+ */
 export function canonicalJson(value: unknown): string {
-  if (value === null || value === undefined) return 'null';
-  if (typeof value === 'bigint') return JSON.stringify(hex(value));
-  if (typeof value !== 'object') return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  switch (typeof value) {
+    case 'undefined':
+      return 'null';
+    case 'bigint':
+      return `"${hex(value)}"`;
+    case 'object':
+      break;
+    default:
+      return JSON.stringify(value);
+  }
+  if (value === null) return 'null';
+  if (Array.isArray(value)) {
+    let text = '[';
+    for (let index = 0; index < value.length; index += 1)
+      text += index === 0 ? canonicalJson(value[index]) : `,${canonicalJson(value[index])}`;
+    return `${text}]`;
+  }
+  const record = value as Record<string, unknown>;
+  // Code-unit order, as the comparison of two keys with `<` gives.
+  const keys = Object.keys(record).sort();
+  let text = '{';
+  for (const key of keys) {
+    const member = record[key];
+    if (member === undefined) continue;
+    if (text.length > 1) text += ',';
+    text += `${JSON.stringify(key)}:${canonicalJson(member)}`;
+  }
+  return `${text}}`;
 }
