@@ -17,12 +17,12 @@ export function registerFleetCommands(program: Command): void {
     )
     .requiredOption('--config <file>', 'the agent’s YAML configuration (docs/fleet.md)')
     .action(async (options: { config: string }) => {
-      const [{ readAgentConfig, Agent }, { stderrLog }] = await Promise.all([
+      const [{ readAgentConfig, Agent }, { stderrLogFor }] = await Promise.all([
         import('../../pipeline/fleet/index.js'),
         import('../../sinks/log.js'),
       ]);
       const config = await readAgentConfig(options.config);
-      const agent = await Agent.start({ config, log: stderrLog });
+      const agent = await Agent.start({ config, log: stderrLogFor('agent') });
       const server = config.listen
         ? await agent.metrics.serve(config.listen.host, config.listen.port)
         : undefined;
@@ -122,7 +122,7 @@ async function runWorker(
   if (!(leaseTtlMs >= 1000)) throw new InputError('must be at least 1 (seconds)', '--lease-ttl');
   if (!/^[A-Za-z0-9_-]+$/.test(options.group))
     throw new InputError('must be letters, digits, _ and -', '--group');
-  const [{ RuleWorker, DEFAULT_STREAM_LIMITS, idsInFileSinks }, { loadRules }, { stderrLog }] =
+  const [{ RuleWorker, DEFAULT_STREAM_LIMITS, idsInFileSinks }, { loadRules }, { stderrLogFor }] =
     await Promise.all([
       import('../../pipeline/fleet/index.js'),
       import('../../pipeline/index.js'),
@@ -150,7 +150,7 @@ async function runWorker(
     streams: { ...DEFAULT_STREAM_LIMITS, replicas },
     sink,
     ...(delivered ? { delivered } : {}),
-    log: stderrLog,
+    log: stderrLogFor('detect'),
   });
   process.stderr.write(
     `ringside detect: worker ${worker.id} in group ${options.group} (${partitions} partitions; findings to stdout${options.sinks !== undefined ? ' and the sinks' : ''} while it holds their lease)\n`,
