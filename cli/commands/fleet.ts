@@ -15,26 +15,55 @@ export function registerFleetCommands(program: Command): void {
     .description(
       'Attach every guest of this host and publish their events to NATS JetStream (buffered on disk while NATS is away)',
     )
-    .requiredOption('--config <file>', 'the agent’s YAML configuration (docs/fleet.md)')
-    .action(async (options: { config: string }) => {
-      const [{ readAgentConfig, Agent }, { stderrLogFor }] = await Promise.all([
-        import('../../pipeline/fleet/index.js'),
-        import('../../sinks/log.js'),
-      ]);
-      const config = await readAgentConfig(options.config);
-      const agent = await Agent.start({ config, log: stderrLogFor('agent') });
-      const server = config.listen
-        ? await agent.metrics.serve(config.listen.host, config.listen.port)
-        : undefined;
-      process.stderr.write(
-        `ringside agent on ${config.host}: NATS ${config.servers.join(',')}; buffer ${config.bufferDirectory}${config.listen ? `; http://${config.listen.host}:${config.listen.port}/metrics` : ''}\n`,
-      );
-      const signal = await waitForSignal();
-      process.stderr.write(`ringside agent: ${signal}, detaching\n`);
-      server?.close();
-      await agent.stop();
-      process.stderr.write('ringside agent: detached; unpublished events stay on disk\n');
-    });
+    .option('--config <file>', 'the agent’s YAML configuration (docs/fleet.md)')
+    .option('--nats <urls>', 'without --config: NATS server URLs, comma-separated')
+    .option(
+      '--guest <spec...>',
+      'without --config: a guest to attach, e.g. qemu-pid=4242,qmp=/run/web.qmp,name=web (keys as monitor’s options; default: every QEMU of the host)',
+    )
+    .option('--buffer <dir>', 'without --config: the on-disk buffer', '/var/lib/ringside/agent')
+    .option('--host <name>', 'without --config: this host in subjects (default: the host name)')
+    .option('--listen <host:port>', 'without --config: serve /metrics and /healthz there')
+    .action(
+      async (options: {
+        config?: string;
+        nats?: string;
+        guest?: string[];
+        buffer: string;
+        host?: string;
+        listen?: string;
+      }) => {
+        const [{ readAgentConfig, agentConfigFromFlags, Agent }, { stderrLogFor }] =
+          await Promise.all([
+            import('../../pipeline/fleet/index.js'),
+            import('../../sinks/log.js'),
+          ]);
+        if ((options.config === undefined) === (options.nats === undefined))
+          throw new InputError('give either --config FILE or --nats URLS', 'ringside agent');
+        const config =
+          options.config !== undefined
+            ? await readAgentConfig(options.config)
+            : agentConfigFromFlags({
+                nats: options.nats!,
+                buffer: options.buffer,
+                ...(options.guest ? { guest: options.guest } : {}),
+                ...(options.host !== undefined ? { host: options.host } : {}),
+                ...(options.listen !== undefined ? { listen: options.listen } : {}),
+              });
+        const agent = await Agent.start({ config, log: stderrLogFor('agent') });
+        const server = config.listen
+          ? await agent.metrics.serve(config.listen.host, config.listen.port)
+          : undefined;
+        process.stderr.write(
+          `ringside agent on ${config.host}: NATS ${config.servers.join(',')}; buffer ${config.bufferDirectory}${config.listen ? `; http://${config.listen.host}:${config.listen.port}/metrics` : ''}\n`,
+        );
+        const signal = await waitForSignal();
+        process.stderr.write(`ringside agent: ${signal}, detaching\n`);
+        server?.close();
+        await agent.stop();
+        process.stderr.write('ringside agent: detached; unpublished events stay on disk\n');
+      },
+    );
 
   program
     .command('detect')

@@ -62,6 +62,13 @@ export class NatsCluster {
     return cluster;
   }
 
+  /** The running nodes' process ids (CPU accounting in benches). */
+  get pids(): number[] {
+    return this.nodes.flatMap((node) =>
+      node.process?.pid !== undefined ? [node.process.pid] : [],
+    );
+  }
+
   startNode(index: number): void {
     const node = this.nodes[index]!;
     node.process = spawn('nats-server', ['-c', node.config], { stdio: 'ignore' });

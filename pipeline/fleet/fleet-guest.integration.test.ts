@@ -122,20 +122,21 @@ it('the agent’s findings reach the file sink exactly once through a node, a wo
   const started = Date.now();
   const servers = cluster.servers.join(',');
   writeFileSync(
-    join(directory, 'agent.yaml'),
-    JSON.stringify({
-      host: 'fleet-it-host',
-      nats: { servers: cluster.servers, streams: { replicas: 3, maxBytes: 64 << 20 } },
-      buffer: { directory: join(directory, 'buffer') },
-      discovery: { qemuProcesses: false, intervalSeconds: 0.5 },
-      guests: [{ name: GUEST, qemuPid: guest.pid, qmp: guest.endpoints.qmpSocket }],
-    }),
-  );
-  writeFileSync(
     join(directory, 'sinks.yaml'),
     JSON.stringify({ sinks: [{ type: 'file', path: join(directory, 'findings.ndjson') }] }),
   );
-  const agentArgs = ['agent', '--config', join(directory, 'agent.yaml')];
+  // The agent as the issue's checks run it: the NATS URLs and the guest on the command line.
+  const agentArgs = [
+    'agent',
+    '--nats',
+    servers,
+    '--guest',
+    `qemu-pid=${guest.pid},qmp=${guest.endpoints.qmpSocket},name=${GUEST}`,
+    '--buffer',
+    join(directory, 'buffer'),
+    '--host',
+    'fleet-it-host',
+  ];
   const workerArgs = [
     'detect',
     '--nats',
