@@ -25,6 +25,11 @@ export interface ForwarderOptions {
   delivered?: () => Promise<Set<string>>;
   ackEvery: number;
   ackIntervalMs: number;
+  /**
+   * False while this process cannot be sure it still holds the sinks lease (its last renewal is too
+   * old): writing waits, so two holders never write at once (self-fencing by the local clock).
+   */
+  mayWrite?: () => boolean;
   /** Called once per finding written (latency measurements). */
   onWritten?: (finding: Finding) => void;
   log?: SinkLog;
@@ -93,6 +98,9 @@ export class FindingsForwarder {
   private async run(messages: ConsumerMessages): Promise<void> {
     const log = this.options.log ?? silentLog;
     for await (const message of messages) {
+      if (this.stopped) break;
+      while (this.options.mayWrite && !this.options.mayWrite() && !this.stopped)
+        await new Promise((resolve) => setTimeout(resolve, 20));
       if (this.stopped) break;
       const finding = decodeFinding(message.string());
       if (!finding) {

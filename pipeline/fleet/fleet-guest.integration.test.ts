@@ -29,6 +29,8 @@ let nc: NatsConnection;
 let jsm: JetStreamManager;
 let directory: string;
 const children = new Set<ChildProcess>();
+/** Every child's stderr, by command, for the failure message. */
+const outputs: { name: string; stderr: () => string }[] = [];
 
 interface Child {
   process: ChildProcess;
@@ -43,6 +45,7 @@ function ringside(...args: string[]): Child {
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise((resolve) => child.once('exit', resolve));
   void exited.then(() => children.delete(child));
+  outputs.push({ name: `${args[0]} (pid ${child.pid})`, stderr: () => stderr });
   return { process: child, stderr: () => stderr, exited };
 }
 
@@ -119,6 +122,15 @@ afterAll(async () => {
 });
 
 it('the agent’s findings reach the file sink exactly once through a node, a worker and the agent killed', async () => {
+  try {
+    await endToEnd();
+  } catch (error) {
+    const logs = outputs.map((o) => `--- ${o.name}\n${o.stderr().slice(-4000)}`).join('\n');
+    throw new Error(`${(error as Error).message}\n${logs}`, { cause: error });
+  }
+}, 300_000);
+
+async function endToEnd(): Promise<void> {
   const started = Date.now();
   const servers = cluster.servers.join(',');
   writeFileSync(
@@ -146,7 +158,7 @@ it('the agent’s findings reach the file sink exactly once through a node, a wo
     '--sinks',
     join(directory, 'sinks.yaml'),
     '--lease-ttl',
-    '2',
+    '4',
   ];
   let agent = ringside(...agentArgs);
   const workers = [ringside(...workerArgs), ringside(...workerArgs)];
@@ -196,4 +208,4 @@ it('the agent’s findings reach the file sink exactly once through a node, a wo
   agent.process.kill('SIGTERM');
   survivor.process.kill('SIGTERM');
   await Promise.all([agent.exited, survivor.exited]);
-}, 300_000);
+}

@@ -70,6 +70,21 @@ export function warmupFor(engine: RuleEngine): number {
   return longest === 0 ? 0 : 2 * longest + 5000;
 }
 
+/** Errors of a cluster not ready yet (retried), as opposed to a refused configuration (thrown). */
+const NOT_READY = /timeout|not enabled|no responders|unavailable|no suitable peers/i;
+
+async function untilAnswered<T>(log: SinkLog, attempt: () => Promise<T>): Promise<T> {
+  for (let tries = 0; ; tries += 1) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (!(error instanceof Error) || !NOT_READY.test(error.message)) throw error;
+      log.warn('nats: JetStream not answering yet, retrying', { error: error.message });
+      await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 500 * 2 ** tries)));
+    }
+  }
+}
+
 export class RuleWorker {
   readonly stats: RuleWorkerStats = {
     events: 0,
@@ -79,7 +94,8 @@ export class RuleWorker {
     takeovers: 0,
   };
   private readonly owned = new Map<number, { lease: Lease; consumer: PartitionConsumer }>();
-  private forwarding: { lease: Lease; forwarder: FindingsForwarder } | undefined;
+  private forwarding:
+    { lease: Lease; forwarder: FindingsForwarder; validUntil: number } | undefined;
   private readonly engine: RuleEngine;
   private readonly group: string;
   private readonly partitions: number;
@@ -111,12 +127,12 @@ export class RuleWorker {
     });
     try {
       const jsm = await jetstreamManager(nc);
-      await ensureStreams(jsm, options.streams);
       const ttlMs = options.leaseTtlMs ?? 10_000;
       const id = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
-      const leases = await LeaseTable.open(nc, id, {
-        ttlMs,
-        replicas: options.streams.replicas,
+      // A cluster starting, electing or overloaded answers late: wait for it, as the agent does.
+      const leases = await untilAnswered(options.log ?? silentLog, async () => {
+        await ensureStreams(jsm, options.streams);
+        return LeaseTable.open(nc, id, { ttlMs, replicas: options.streams.replicas });
       });
       const worker = new RuleWorker(nc, jetstream(nc), jsm, leases, options);
       await worker.checkMapping();
@@ -223,6 +239,10 @@ export class RuleWorker {
   private async keepForwarding(): Promise<void> {
     const sink = this.options.sink;
     if (!sink) return;
+    // The lease is ours for sure until half its TTL after the request that took or renewed it was
+    // sent (the server counts the TTL from later); past that, the forwarder stops writing.
+    const sent = Date.now();
+    const ttl = this.options.leaseTtlMs ?? 10_000;
     if (this.forwarding) {
       const renewed = await this.leases.renew(this.forwarding.lease);
       if (!renewed) {
@@ -233,6 +253,7 @@ export class RuleWorker {
         return;
       }
       this.forwarding.lease = renewed;
+      this.forwarding.validUntil = sent + ttl / 2;
       if (!this.forwarding.forwarder.failed) return;
       this.log.warn('sinks: restarted from the findings ack floor', {
         error: this.forwarding.forwarder.failed.message,
@@ -244,14 +265,14 @@ export class RuleWorker {
     }
     const lease = await this.leases.acquire(`${this.group}.sinks`);
     if (!lease) return;
-    const forwarder = this.forwarder(sink);
+    this.forwarding = { lease, forwarder: this.forwarder(sink), validUntil: sent + ttl / 2 };
     try {
-      await forwarder.start();
+      await this.forwarding.forwarder.start();
     } catch (error) {
+      this.forwarding = undefined;
       await this.leases.release(lease);
       throw error;
     }
-    this.forwarding = { lease, forwarder };
     this.log.info('sinks: this worker writes the findings');
   }
 
@@ -261,6 +282,7 @@ export class RuleWorker {
       sink,
       ...(this.options.delivered ? { delivered: this.options.delivered } : {}),
       ...(this.options.onWritten ? { onWritten: this.options.onWritten } : {}),
+      mayWrite: () => this.forwarding !== undefined && Date.now() < this.forwarding.validUntil,
       ackEvery: this.options.ackEvery ?? 256,
       ackIntervalMs: this.options.ackIntervalMs ?? 100,
       log: this.log,
