@@ -233,3 +233,43 @@ export { DOCUMENT_FORMATS, type DocumentFormat } from '../sinks/format.js';
 export { toEcs, type EcsDocument, type Observer } from '../sinks/ecs/document.js';
 export { silentLog, stderrLog, type SinkLog } from '../sinks/log.js';
 export type { SinkConfigEntry, SinksSetup } from '../sinks/config.js';
+
+// Fleet mode (docs/fleet.md): an agent per host publishing to NATS JetStream, rule workers partitioned by guest.
+export {
+  Agent,
+  type AgentOptions,
+  readAgentConfig,
+  parseAgentConfig,
+  type AgentConfig,
+  type AgentConfigFile,
+  type ConfiguredGuest,
+  agentConfigSchema,
+  type GuestState,
+  AgentMetrics,
+  type GuestCandidate,
+  type GuestSource,
+  configuredGuests,
+  qemuProcessGuests,
+  JetStreamOutbox,
+  type OutboxMetrics,
+  type OutboxOptions,
+  RuleWorker,
+  type RuleWorkerOptions,
+  type RuleWorkerStats,
+  warmupFor,
+  DEFAULT_STREAM_LIMITS,
+  type StreamLimits,
+  DEFAULT_PARTITIONS,
+  partitionMapping,
+  planOwnership,
+  type OwnershipInput,
+  watchEvents,
+  type WatchOptions,
+  idsInFileSinks,
+  eventSubject,
+  findingSubject,
+  eventId,
+  subjectToken,
+  EVENTS_STREAM,
+  FINDINGS_STREAM,
+} from '../pipeline/fleet/index.js';

@@ -8,14 +8,21 @@ export interface SinkLog {
 }
 
 const line =
-  (level: string) =>
+  (component: string, level: string) =>
   (message: string, fields?: Record<string, unknown>): void => {
     process.stderr.write(
-      `${JSON.stringify({ time: new Date().toISOString(), level, component: 'sinks', message, ...fields })}\n`,
+      `${JSON.stringify({ time: new Date().toISOString(), level, component, message, ...fields })}\n`,
     );
   };
 
-export const stderrLog: SinkLog = { info: line('info'), warn: line('warn'), error: line('error') };
+/** JSON lines on stderr naming `component` (sinks, agent, detect) as their source. */
+export const stderrLogFor = (component: string): SinkLog => ({
+  info: line(component, 'info'),
+  warn: line(component, 'warn'),
+  error: line(component, 'error'),
+});
+
+export const stderrLog: SinkLog = stderrLogFor('sinks');
 
 export const silentLog: SinkLog = { info: () => {}, warn: () => {}, error: () => {} };
 

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { freePort } from '../../introspect/test-support/free-port.js';
+import { DEFAULT_PARTITIONS, partitionMapping } from '../../pipeline/fleet/partitions.js';
 
 interface Node {
   name: string;
@@ -24,7 +25,12 @@ export class NatsCluster {
     return this.nodes.map((node) => `nats://127.0.0.1:${node.clientPort}`);
   }
 
-  static async start(size = 3, prefix = 'fleet-nats'): Promise<NatsCluster> {
+  /** Every node maps events to `partitions` partitions by guest, as docs/fleet.md asks of a cluster. */
+  static async start(
+    size = 3,
+    prefix = 'fleet-nats',
+    partitions = DEFAULT_PARTITIONS,
+  ): Promise<NatsCluster> {
     const directory = mkdtempSync(join(tmpdir(), `${prefix}-`));
     const clientPorts = await Promise.all(Array.from({ length: size }, freePort));
     const routePorts = await Promise.all(Array.from({ length: size }, freePort));
@@ -42,6 +48,7 @@ export class NatsCluster {
           `server_name: ${name}`,
           `listen: 127.0.0.1:${clientPort}`,
           `jetstream { store_dir: "${store}", max_memory_store: 64MB, max_file_store: 8GB }`,
+          partitionMapping(partitions),
           size > 1
             ? `cluster { name: ${prefix}, listen: 127.0.0.1:${routePorts[index]}, routes: [${routes.join(', ')}] }`
             : '',
@@ -53,6 +60,13 @@ export class NatsCluster {
     for (let index = 0; index < size; index += 1) cluster.startNode(index);
     await cluster.ready();
     return cluster;
+  }
+
+  /** The running nodes' process ids (CPU accounting in benches). */
+  get pids(): number[] {
+    return this.nodes.flatMap((node) =>
+      node.process?.pid !== undefined ? [node.process.pid] : [],
+    );
   }
 
   startNode(index: number): void {

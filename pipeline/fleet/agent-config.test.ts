@@ -3,7 +3,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InputError } from '../../introspect/errors.js';
-import { parseAgentConfig, readAgentConfig } from './agent-config.js';
+import {
+  agentConfigFromFlags,
+  parseAgentConfig,
+  parseGuestSpec,
+  readAgentConfig,
+} from './agent-config.js';
 
 describe('agent configuration', () => {
   it('fills in the defaults', () => {
@@ -59,5 +64,36 @@ describe('agent configuration', () => {
     writeFileSync(path, 'nats: [unclosed');
     await expect(readAgentConfig(path)).rejects.toThrow(`${path}: not YAML`);
     await expect(readAgentConfig(join(directory, 'none.yaml'))).rejects.toThrow('cannot read');
+  });
+});
+
+describe('agent flags', () => {
+  it('builds the configuration from --nats and --guest specs', () => {
+    const config = agentConfigFromFlags({
+      nats: 'nats://a:1,nats://b:2',
+      buffer: '/b',
+      guest: [
+        'qemu-pid=4242,qmp=/run/web.qmp,name=web',
+        'plugin-socket=/s,ram=/r,name=a,plugins=exec+exit',
+      ],
+    });
+    expect(config.servers).toEqual(['nats://a:1', 'nats://b:2']);
+    expect(config.discoverQemu).toBe(false);
+    expect(config.guests).toEqual([
+      { qemuPid: 4242, qmp: '/run/web.qmp', name: 'web' },
+      { pluginSocket: '/s', ram: '/r', name: 'a', plugins: ['exec', 'exit'] },
+    ]);
+    expect(agentConfigFromFlags({ nats: 'nats://a:1', buffer: '/b' }).discoverQemu).toBe(true);
+  });
+
+  it('names the flag when a spec is wrong', () => {
+    expect(() => parseGuestSpec('pid=1')).toThrow(InputError);
+    expect(() => parseGuestSpec('pid=1')).toThrow(/--guest pid=1/);
+    expect(() => agentConfigFromFlags({ nats: 'http://x', buffer: '/b' })).toThrow(
+      /the command line: nats.servers.0/,
+    );
+    expect(() =>
+      agentConfigFromFlags({ nats: 'nats://a:1', buffer: '/b', guest: ['qemu-pid=x,qmp=/q'] }),
+    ).toThrow(/guests.0/);
   });
 });

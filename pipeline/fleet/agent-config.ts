@@ -117,3 +117,63 @@ export async function readAgentConfig(path: string): Promise<AgentConfig> {
   }
   return parseAgentConfig(value, path);
 }
+
+/** `--guest` keys (as monitor's options) and the configuration keys they fill. */
+const GUEST_KEYS: Record<string, string> = {
+  name: 'name',
+  replay: 'replay',
+  'qemu-pid': 'qemuPid',
+  qemu: 'qemuName',
+  qmp: 'qmp',
+  'plugin-socket': 'pluginSocket',
+  ram: 'ram',
+  plugins: 'plugins',
+};
+
+/**
+ * One `--guest` spec, `key=value` pairs separated by commas with monitor's option names, e.g.
+ * `qemu-pid=4242,qmp=/run/web.qmp,name=web` or `plugin-socket=/run/a.sock,ram=/dev/shm/a,name=a`.
+ */
+export function parseGuestSpec(spec: string): Record<string, unknown> {
+  const guest: Record<string, unknown> = {};
+  for (const pair of spec.split(',')) {
+    const equals = pair.indexOf('=');
+    const key = equals < 0 ? pair : pair.slice(0, equals);
+    const field = GUEST_KEYS[key];
+    if (equals < 0 || field === undefined)
+      throw new InputError(
+        `expected key=value pairs with the keys ${Object.keys(GUEST_KEYS).join(', ')}`,
+        `--guest ${spec}`,
+      );
+    const value = pair.slice(equals + 1);
+    guest[field] =
+      field === 'qemuPid' ? Number(value) : field === 'plugins' ? value.split('+') : value;
+  }
+  return guest;
+}
+
+export interface AgentFlags {
+  nats: string;
+  guest?: string[];
+  buffer: string;
+  host?: string;
+  listen?: string;
+  /** Also attach every QEMU process of the host (default: only the --guest ones, if any). */
+  discover?: boolean;
+}
+
+/** The configuration of `ringside agent --nats URLS --guest SPEC…` (no file), checked as a file is. */
+export function agentConfigFromFlags(flags: AgentFlags): AgentConfig {
+  const guests = (flags.guest ?? []).map(parseGuestSpec);
+  return parseAgentConfig(
+    {
+      ...(flags.host !== undefined ? { host: flags.host } : {}),
+      nats: { servers: flags.nats.split(',').map((url) => url.trim()) },
+      buffer: { directory: flags.buffer },
+      ...(flags.listen !== undefined ? { http: { listen: flags.listen } } : {}),
+      discovery: { qemuProcesses: flags.discover ?? guests.length === 0 },
+      guests,
+    },
+    'the command line',
+  );
+}

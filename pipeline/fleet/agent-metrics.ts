@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { OutboxMetrics } from './jetstream-outbox.js';
 
-type GuestState = { name: string; mode: string; attached: boolean };
+export type GuestState = { name: string; mode: string; attached: boolean };
 
 export class AgentMetrics {
   readonly registry = new Registry();

@@ -1,0 +1,233 @@
+// Fleet scale simulation: 1,000 simulated guests (a tenth busy at ~50 events/s, the rest ~1/s) on 20
+// simulated hosts publish through the 3-node cluster (R3) to two `ringside detect` workers with the
+// starter rules: sustained events/s, consumer lag, p50/p99 event → finding in the sink; then a saturation run.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { VmiEvent } from '../introspect/events/event.js';
+import { toJson } from '../introspect/events/json.js';
+import { NatsCluster } from '../lab/nats/cluster.js';
+import {
+  DEFAULT_STREAM_LIMITS,
+  EVENTS_STREAM,
+  FINDINGS_STREAM,
+  eventId,
+  eventSubject,
+} from '../pipeline/fleet/index.js';
+import { ensureStreams } from '../pipeline/fleet/streams.js';
+import { partitionConsumer } from '../pipeline/fleet/partitions.js';
+import { realisticEvents } from './realistic-stream.js';
+
+const GUESTS = Number(process.env.RINGSIDE_BENCH_FLEET_GUESTS ?? 1000);
+const HOSTS = 20;
+const SECONDS = Number(process.env.RINGSIDE_BENCH_FLEET_SECONDS ?? 30);
+const BUSY_RATE = 50;
+const IDLE_RATE = 1;
+const cli = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+const latencySink = fileURLToPath(new URL('./support/latency-sink.js', import.meta.url));
+
+/** The event pool: the realistic stream, with execs from /tmp thinned to 1 in 20 (a quieter host). */
+const POOL: VmiEvent[] = [...realisticEvents(20_000)].map((event, index) =>
+  event.process?.executable?.startsWith('/tmp/') && index % 20 !== 0
+    ? ({
+        ...event,
+        process: { ...event.process, executable: `/usr/bin/${event.process.name}` },
+      } as VmiEvent)
+    : event,
+);
+
+interface Guest {
+  host: string;
+  name: string;
+  rate: number;
+  due: number;
+  next: number;
+}
+
+/** CPU seconds a process has used (user + system), from /proc. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+const ownCpu = (): number => {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1e6;
+};
+
+const quantile = (sorted: number[], q: number): number =>
+  sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+
+async function lag(jsm: JetStreamManager): Promise<number> {
+  let pending = 0;
+  for (let partition = 0; partition < 8; partition += 1) {
+    const info = await jsm.consumers
+      .info(EVENTS_STREAM, partitionConsumer('bench', partition))
+      .catch(() => undefined);
+    pending += (info?.num_pending ?? 0) + (info?.num_ack_pending ?? 0);
+  }
+  return pending;
+}
+
+/**
+ * Publishes every guest's due events each 100 ms tick for `seconds` (rate × scale), each host on its
+ * own connection with at most 512 publishes awaiting their ack; returns events published.
+ */
+async function simulate(
+  connections: NatsConnection[],
+  guests: Guest[],
+  seconds: number,
+  scale: number,
+  onSecond: (published: number) => Promise<void>,
+): Promise<{ published: number; seconds: number }> {
+  const clients = connections.map((nc) => jetstream(nc));
+  const inFlight = connections.map(() => new Set<Promise<unknown>>());
+  let published = 0;
+  let failed = 0;
+  const start = performance.now();
+  let nextReport = start + 1000;
+  let counter = 0;
+  while (performance.now() - start < seconds * 1000) {
+    const tick = performance.now();
+    for (const guest of guests) {
+      guest.due += (guest.rate * scale) / 10;
+      while (guest.due >= 1) {
+        guest.due -= 1;
+        const hostIndex = Number(guest.host.slice(5));
+        const set = inFlight[hostIndex]!;
+        if (set.size >= 512) await Promise.race(set);
+        const base = POOL[(guest.next += 1) % POOL.length]!;
+        counter += 1;
+        const event = {
+          ...base,
+          domain: guest.name,
+          time: counter,
+          timestamp: new Date().toISOString(),
+        } as VmiEvent;
+        const promise = clients[hostIndex]!.publish(
+          eventSubject(guest.host, guest.name, event.type),
+          toJson(event),
+          { msgID: eventId(guest.host, event) },
+        ).then(
+          () => (published += 1),
+          () => (failed += 1),
+        );
+        set.add(promise);
+        void promise.finally(() => set.delete(promise));
+      }
+    }
+    if (performance.now() >= nextReport) {
+      nextReport += 1000;
+      await onSecond(published);
+    }
+    const wait = 100 - (performance.now() - tick);
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+  await Promise.all(inFlight.flatMap((set) => [...set]));
+  if (failed > 0) process.stdout.write(`  ${failed} publishes failed\n`);
+  return { published, seconds: (performance.now() - start) / 1000 };
+}
+
+const directory = mkdtempSync(join(tmpdir(), 'fleet-scale-'));
+const cluster = await NatsCluster.start(3, 'fleet-scale');
+const workers: ChildProcess[] = [];
+try {
+  const nc = await connect({ servers: cluster.servers });
+  const jsm = await jetstreamManager(nc);
+  await ensureStreams(jsm, { ...DEFAULT_STREAM_LIMITS, replicas: 3, maxBytes: 4 << 30 });
+  const latencies = join(directory, 'latencies.json');
+  writeFileSync(
+    join(directory, 'sinks.yaml'),
+    JSON.stringify({ sinks: [{ type: 'module', path: latencySink, output: latencies }] }),
+  );
+  for (let n = 0; n < 2; n += 1) {
+    const child = spawn(
+      process.execPath,
+      [
+        cli,
+        'detect',
+        '--nats',
+        cluster.servers.join(','),
+        '--rules',
+        'samples/rules',
+        '--group',
+        'bench',
+        '--sinks',
+        join(directory, 'sinks.yaml'),
+      ],
+      { stdio: ['ignore', 'ignore', 'inherit'] },
+    );
+    workers.push(child);
+  }
+  // Both workers up and sharing the partitions before the guests start.
+  await new Promise((resolve) => setTimeout(resolve, 6000));
+  const connections = await Promise.all(
+    Array.from({ length: HOSTS }, (_, n) =>
+      connect({ servers: cluster.servers[n % 3], name: `host-${n}` }),
+    ),
+  );
+  const guests: Guest[] = Array.from({ length: GUESTS }, (_, n) => ({
+    host: `host-${n % HOSTS}`,
+    name: `guest-${n}`,
+    rate: n % 10 === 0 ? BUSY_RATE : IDLE_RATE,
+    due: (n % 10) / 10,
+    next: n * 97,
+  }));
+  const offered = guests.reduce((sum, guest) => sum + guest.rate, 0);
+  const lags: number[] = [];
+  process.stdout.write(
+    `${GUESTS} guests on ${HOSTS} hosts, ${offered} events/s offered (a tenth at ${BUSY_RATE}/s, the rest ${IDLE_RATE}/s), ${SECONDS} s; 3 nodes R3, 8 partitions, 2 workers; this 2-core machine is shared with other work (load average ${loadavg()[0]!.toFixed(1)})\n`,
+  );
+  const workerPids = workers.map((child) => child.pid!);
+  const cpuBefore = {
+    servers: cluster.pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0),
+    workers: workerPids.reduce((sum, pid) => sum + cpuSeconds(pid), 0),
+    publisher: ownCpu(),
+  };
+  const sustained = await simulate(connections, guests, SECONDS, 1, async () => {
+    lags.push(await lag(jsm));
+  });
+  const drainStart = performance.now();
+  while ((await lag(jsm)) > 0 && performance.now() - drainStart < 120_000)
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  const drain = (performance.now() - drainStart) / 1000;
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  const findings = (await jsm.streams.info(FINDINGS_STREAM)).state.messages;
+  const perThousand = (seconds: number): string =>
+    ((1000 * seconds) / sustained.published).toFixed(3);
+  const cpu = {
+    servers: cluster.pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0) - cpuBefore.servers,
+    workers: workerPids.reduce((sum, pid) => sum + cpuSeconds(pid), 0) - cpuBefore.workers,
+    publisher: ownCpu() - cpuBefore.publisher,
+  };
+  const sortedLag = [...lags].sort((a, b) => a - b);
+  process.stdout.write(
+    `sustained: ${Math.round(sustained.published / sustained.seconds)} events/s published and acked (R3); consumer lag median ${quantile(sortedLag, 0.5)}, max ${sortedLag.at(-1)} events; drained ${drain.toFixed(1)} s after the guests stopped; ${findings} findings (${((100 * findings) / sustained.published).toFixed(2)} % of events)\n`,
+  );
+  process.stdout.write(
+    `CPU seconds per 1,000 events: 3 nats-servers (R3, events + findings + acks) ${perThousand(cpu.servers)}, 2 workers (rules, findings, sink) ${perThousand(cpu.workers)}, simulated agents' publishing ${perThousand(cpu.publisher)}\n`,
+  );
+  for (const child of workers) child.kill('SIGTERM');
+  await Promise.all(workers.map((child) => new Promise((resolve) => child.once('exit', resolve))));
+  // Each worker's sink keeps its own file; only the one holding the sinks lease wrote findings.
+  const times = workers
+    .flatMap((child) => JSON.parse(readFileSync(`${latencies}.${child.pid}`, 'utf8')) as number[])
+    .sort((a, b) => a - b);
+  process.stdout.write(
+    `event → finding in the sink: p50 ${quantile(times, 0.5)} ms, p99 ${quantile(times, 0.99)} ms, max ${times.at(-1)} ms (${times.length} findings)\n`,
+  );
+  // Saturation: the same guests 20× faster, no workers: what the cluster takes.
+  const saturation = await simulate(connections, guests, 10, 20, () => Promise.resolve());
+  process.stdout.write(
+    `saturation (offered ${offered * 20} events/s, publish only): ${Math.round(saturation.published / saturation.seconds)} events/s acked by the R3 cluster\n`,
+  );
+  await Promise.all(connections.map((c) => c.close()));
+  await nc.close();
+} finally {
+  for (const child of workers) child.kill('SIGKILL');
+  await cluster.destroy();
+  rmSync(directory, { recursive: true, force: true });
+}

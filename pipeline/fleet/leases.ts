@@ -1,0 +1,83 @@
+// Who owns what among a group of rule workers: leases in a JetStream KV bucket whose entries expire
+// (the bucket's TTL) unless renewed; create and update with the expected revision keep them exclusive.
+import { Kvm, type KV } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
+
+export const LEASES_BUCKET = 'ringside_leases';
+
+export interface LeaseOptions {
+  /** A lease not renewed for this long is gone and another worker may take it. */
+  ttlMs: number;
+  replicas: number;
+}
+
+/** A held lease: its key and the revision the next renewal must match. */
+export interface Lease {
+  key: string;
+  revision: number;
+}
+
+export class LeaseTable {
+  private constructor(
+    private readonly kv: KV,
+    readonly owner: string,
+  ) {}
+
+  /** Opens (or creates) the bucket; a bucket made earlier keeps its TTL. */
+  static async open(nc: NatsConnection, owner: string, options: LeaseOptions): Promise<LeaseTable> {
+    const kv = await new Kvm(nc).create(LEASES_BUCKET, {
+      ttl: options.ttlMs,
+      history: 1,
+      replicas: options.replicas,
+    });
+    return new LeaseTable(kv, owner);
+  }
+
+  /** Takes `key` if nobody holds it; undefined when another worker does. */
+  async acquire(key: string): Promise<Lease | undefined> {
+    try {
+      return { key, revision: await this.kv.create(key, this.owner) };
+    } catch (error) {
+      if (isWrongRevision(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Extends the lease; undefined when it was lost (expired and taken, or deleted). */
+  async renew(lease: Lease): Promise<Lease | undefined> {
+    try {
+      return {
+        key: lease.key,
+        revision: await this.kv.update(lease.key, this.owner, lease.revision),
+      };
+    } catch (error) {
+      if (isWrongRevision(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Gives the lease up at once (only if still ours), so another worker need not wait for its expiry. */
+  async release(lease: Lease): Promise<void> {
+    await this.kv.delete(lease.key, { previousSeq: lease.revision }).catch(() => undefined);
+  }
+
+  /** Writes `key` unconditionally (a heartbeat). */
+  async put(key: string): Promise<void> {
+    await this.kv.put(key, this.owner);
+  }
+
+  /** Live keys under `prefix` (deleted and expired ones left out) with their holders. */
+  async list(prefix: string): Promise<Map<string, string>> {
+    const held = new Map<string, string>();
+    const keys: string[] = [];
+    for await (const key of await this.kv.keys(`${prefix}.>`)) keys.push(key);
+    for (const key of keys) {
+      const entry = await this.kv.get(key);
+      if (entry && entry.operation === 'PUT') held.set(key, entry.string());
+    }
+    return held;
+  }
+}
+
+const isWrongRevision = (error: unknown): boolean =>
+  error instanceof Error && /wrong last sequence|key exists/i.test(error.message);
