@@ -8,6 +8,9 @@ export const DETECTOR_NAMES = [
   'network',
   'integrity',
   'hidden',
+  'modhide',
+  'hooks',
+  'bpf',
 ] as const;
 
 export type DetectorName = (typeof DETECTOR_NAMES)[number];

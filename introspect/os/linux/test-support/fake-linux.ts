@@ -11,6 +11,7 @@ import { X86_64_4LEVEL } from '../../../memory/x86/paging.js';
 import { KernelReader } from '../kernel-reader.js';
 import type { LinuxKernel } from '../linux-kernel.js';
 import { SortedSymbolTable } from '../profile/symbol-table.js';
+import { rootkitEnums, rootkitLayout } from './fake-rootkit.js';
 import { fakeTypes, type FakeLayout } from './fake-types.js';
 
 const TASK_COMM_LEN = 16;
@@ -102,6 +103,8 @@ export const fakeLayout: FakeLayout = {
       'core_layout.size': { offset: 0x108, size: 4 },
       'core_layout.text_size': { offset: 0x10c, size: 4 },
       taints: { offset: 0x110 },
+      'core_layout.mtn': { offset: 0x140, size: 56 },
+      'mkobj.kobj': { offset: 0x180, size: 0x40 },
     },
   },
   linux_binprm: {
@@ -156,6 +159,7 @@ export const fakeLayout: FakeLayout = {
   },
   sched_rt_entity: { size: 0x40, fields: { run_list: { offset: 0, size: 16 } } },
   sched_dl_entity: { size: 0x40, fields: { rb_node: { offset: 0, size: 24 } } },
+  ...rootkitLayout,
 };
 
 const at = (struct: string, field: string): bigint =>
@@ -661,7 +665,7 @@ export class FakeLinux {
    */
   kernel(arch: Architecture = X86_64): LinuxKernel {
     this.writeIdTree();
-    const types = fakeTypes(fakeLayout);
+    const types = fakeTypes(fakeLayout, rootkitEnums);
     const symbols = new SortedSymbolTable(
       [...this.symbols].map(([name, address]) => ({ name, address, type: 'T' })),
     );

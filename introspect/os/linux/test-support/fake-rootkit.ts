@@ -1,0 +1,296 @@
+// The kernel objects today's rootkits hide in or hook, for the fake kernel of the unit tests: the
+// module tree (mod_tree) and module kobjects (module_kset), ftrace_ops_list, kprobe_table, and
+// eBPF programs in prog_idr with their links in link_idr. Each builder writes real layouts (per
+// `rootkitLayout`) into a FakeLinux, so the walkers read them as they read a guest's.
+import type { FakeLinux } from './fake-linux.js';
+import type { FakeLayout } from './fake-types.js';
+
+export const rootkitLayout: FakeLayout = {
+  mod_tree_root: { size: 0x40, fields: { root: { offset: 0, size: 24 } } },
+  latch_tree_root: {
+    size: 24,
+    fields: { seq: { offset: 0, size: 4 }, tree: { offset: 8, size: 8, count: 2 } },
+  },
+  mod_tree_node: { size: 56, fields: { mod: { offset: 0 }, node: { offset: 8, size: 48 } } },
+  module_kobject: {
+    size: 0x60,
+    fields: { kobj: { offset: 0, size: 0x40 }, mod: { offset: 0x40 } },
+  },
+  kset: {
+    size: 0x60,
+    fields: { list: { offset: 0, size: 16 }, kobj: { offset: 0x18, size: 0x40 } },
+  },
+  kobject: {
+    size: 0x40,
+    fields: { name: { offset: 0 }, entry: { offset: 8, size: 16 }, parent: { offset: 0x18 } },
+  },
+  ftrace_ops: {
+    size: 0xa0,
+    fields: {
+      func: { offset: 0 },
+      next: { offset: 8 },
+      flags: { offset: 0x10, size: 4 },
+      saved_func: { offset: 0x20 },
+      func_hash: { offset: 0x58 },
+    },
+  },
+  ftrace_ops_hash: {
+    size: 0x30,
+    fields: { notrace_hash: { offset: 0 }, filter_hash: { offset: 8 } },
+  },
+  ftrace_hash: {
+    size: 0x28,
+    fields: { size_bits: { offset: 0 }, buckets: { offset: 8 }, count: { offset: 16 } },
+  },
+  ftrace_func_entry: { size: 0x20, fields: { hlist: { offset: 0, size: 16 }, ip: { offset: 16 } } },
+  kprobe: {
+    size: 0x80,
+    fields: {
+      hlist: { offset: 0, size: 16 },
+      list: { offset: 16, size: 16 },
+      addr: { offset: 40 },
+      pre_handler: { offset: 64 },
+      post_handler: { offset: 72 },
+    },
+  },
+  kretprobe: {
+    size: 0xa0,
+    fields: {
+      kp: { offset: 0, size: 0x80 },
+      handler: { offset: 0x80 },
+      entry_handler: { offset: 0x88 },
+    },
+  },
+  bpf_prog: {
+    size: 0x48,
+    fields: {
+      jited: { offset: 2, size: 1, bitfield: { bit: 0, bits: 1 } },
+      type: { offset: 4, size: 4 },
+      len: { offset: 12, size: 4 },
+      tag: { offset: 20, size: 1, count: 8 },
+      bpf_func: { offset: 48 },
+      aux: { offset: 56 },
+      insnsi: { offset: 72, size: 8, count: 0 },
+    },
+  },
+  bpf_prog_aux: {
+    size: 0x400,
+    fields: {
+      id: { offset: 32, size: 4 },
+      attach_func_name: { offset: 192 },
+      user: { offset: 912 },
+      load_time: { offset: 920 },
+      name: { offset: 952, size: 1, count: 16 },
+    },
+  },
+  bpf_link: {
+    size: 0x40,
+    fields: { id: { offset: 8, size: 4 }, type: { offset: 12, size: 4 }, prog: { offset: 24 } },
+  },
+  bpf_raw_tp_link: { size: 0x50, fields: { btp: { offset: 64 } } },
+  bpf_raw_event_map: { size: 0x20, fields: { tp: { offset: 0 } } },
+  tracepoint: { size: 0x40, fields: { name: { offset: 0 } } },
+};
+
+/** The kernel's enums the walkers name values with (a subset of the real ones, real values). */
+export const rootkitEnums: Record<string, Record<string, number>> = {
+  bpf_prog_type: {
+    BPF_PROG_TYPE_KPROBE: 2,
+    BPF_PROG_TYPE_TRACEPOINT: 5,
+    BPF_PROG_TYPE_CGROUP_SKB: 8,
+    BPF_PROG_TYPE_RAW_TRACEPOINT: 17,
+    BPF_PROG_TYPE_TRACING: 26,
+    BPF_PROG_TYPE_LSM: 29,
+  },
+  bpf_link_type: { BPF_LINK_TYPE_RAW_TRACEPOINT: 1, BPF_LINK_TYPE_TRACING: 2 },
+};
+
+/** Where fakeLayout puts a module's core mod_tree_node and its module_kobject. */
+export const MODULE_MTN = 0x140n;
+export const MODULE_MKOBJ = 0x180n;
+
+const XA_NODE_SLOTS = 40n;
+
+/** mod_tree holding `modules` (their core mod_tree_nodes, in a valid binary tree). */
+export function writeModTree(linux: FakeLinux, modules: bigint[]): bigint {
+  const tree = linux.alloc(0x40);
+  linux.symbols.set('mod_tree', tree);
+  const nodes = modules.map((module) => {
+    const mtn = module + MODULE_MTN;
+    linux.set64(mtn, module);
+    return mtn + 8n;
+  });
+  linux.rbTree(tree + 8n, nodes);
+  return tree;
+}
+
+/** module_kset with one kobject per module, and one built-in module's (mod NULL). */
+export function writeModuleKset(linux: FakeLinux, modules: bigint[]): bigint {
+  const kset = linux.alloc(0x60);
+  const pointer = linux.alloc(8);
+  linux.set64(pointer, kset);
+  linux.symbols.set('module_kset', pointer);
+  linux.listInit(kset);
+  const builtin = linux.alloc(0x60);
+  linux.listAddTail(kset, builtin + 8n);
+  for (const module of modules) {
+    const kobj = module + MODULE_MKOBJ;
+    linux.set64(kobj + 0x40n, module);
+    linux.listAddTail(kset, kobj + 8n);
+  }
+  return kset;
+}
+
+export interface FakeFtraceOps {
+  func: bigint;
+  /** Filtered functions; none = every function. */
+  targets?: bigint[];
+}
+
+/** ftrace_ops_list: the given ops in order, then ftrace_list_end. Returns each ops' address. */
+export function writeFtraceOps(linux: FakeLinux, list: FakeFtraceOps[]): bigint[] {
+  const end = linux.alloc(0xa0);
+  const head = linux.alloc(8);
+  linux.symbols.set('ftrace_list_end', end);
+  linux.symbols.set('ftrace_ops_list', head);
+  const addresses = list.map(({ func, targets }) => {
+    const ops = linux.alloc(0xa0);
+    linux.set64(ops, func);
+    const hashes = linux.alloc(0x30);
+    linux.set64(ops + 0x58n, hashes);
+    if (targets?.length) {
+      const hash = linux.alloc(0x28);
+      linux.set64(hashes + 8n, hash);
+      linux.set64(hash, 1n); // size_bits: two buckets
+      const buckets = linux.alloc(16);
+      linux.set64(hash + 8n, buckets);
+      targets.forEach((ip, index) => {
+        const entry = linux.alloc(0x20);
+        linux.set64(entry + 16n, ip);
+        linux.hlistAddHead(buckets + BigInt((index % 2) * 8), entry);
+      });
+    }
+    return ops;
+  });
+  const chain = [...addresses, end];
+  linux.set64(head, chain[0]!);
+  for (let index = 0; index + 1 < chain.length; index++)
+    linux.set64(chain[index]! + 8n, chain[index + 1]!);
+  return addresses;
+}
+
+export interface FakeKprobe {
+  addr: bigint;
+  pre?: bigint;
+  post?: bigint;
+  /** Makes it a kretprobe with these handlers (its pre_handler is pre_handler_kretprobe). */
+  ret?: { handler?: bigint; entry?: bigint };
+}
+
+/** kprobe_table (64 buckets, bounded by the next symbol) holding the given probes. */
+export function writeKprobes(linux: FakeLinux, probes: FakeKprobe[]): bigint[] {
+  const table = linux.alloc(64 * 8);
+  linux.symbols.set('kprobe_table', table);
+  linux.symbols.set('kprobes_all_disarmed', table + 64n * 8n);
+  return probes.map((probe, index) => {
+    const object = linux.alloc(0xa0);
+    const kp = object; // kretprobe.kp is at 0
+    linux.set64(kp + 40n, probe.addr);
+    if (probe.ret) {
+      linux.set64(kp + 64n, linux.symbols.get('pre_handler_kretprobe')!);
+      linux.set64(object + 0x80n, probe.ret.handler ?? 0n);
+      linux.set64(object + 0x88n, probe.ret.entry ?? 0n);
+    } else linux.set64(kp + 64n, probe.pre ?? 0n);
+    linux.set64(kp + 72n, probe.post ?? 0n);
+    linux.hlistAddHead(table + BigInt((index % 64) * 8), kp);
+    return object;
+  });
+}
+
+export interface FakeBpfProgram {
+  id: number;
+  type: number;
+  name: string;
+  tag?: string;
+  /** Helpers its instructions call (their addresses), in order. */
+  calls?: bigint[];
+  uid?: number;
+  attachTo?: string;
+  /** A raw tracepoint link naming this tracepoint. */
+  rawTracepoint?: string;
+}
+
+const BPF_CALL = 0x85;
+
+function bpfInstructions(calls: bigint[], base: bigint): Uint8Array {
+  // mov r0, 0; call helper …; exit
+  const count = calls.length + 2;
+  const bytes = new Uint8Array(count * 8);
+  const view = new DataView(bytes.buffer);
+  bytes[0] = 0xb7;
+  calls.forEach((helper, index) => {
+    bytes[(index + 1) * 8] = BPF_CALL;
+    view.setInt32((index + 1) * 8 + 4, Number(helper - base), true);
+  });
+  bytes[(count - 1) * 8] = 0x95;
+  return bytes;
+}
+
+/** An xarray (idr_rt of an idr) holding `entries` by index (< 64): one leaf node. */
+function writeIdr(linux: FakeLinux, symbol: string, entries: Map<number, bigint>): void {
+  const idr = linux.alloc(24);
+  linux.symbols.set(symbol, idr);
+  if (entries.size === 0) return;
+  const node = linux.alloc(576);
+  for (const [index, entry] of entries)
+    linux.set64(node + XA_NODE_SLOTS + BigInt(index * 8), entry);
+  linux.set64(idr + 8n, node + 2n);
+}
+
+/**
+ * prog_idr and link_idr holding the programs (the helpers and __bpf_call_base must be symbols of
+ * the fake kernel already). Returns each bpf_prog's address.
+ */
+export function writeBpfPrograms(linux: FakeLinux, programs: FakeBpfProgram[]): bigint[] {
+  const base = linux.symbols.get('__bpf_call_base') ?? 0n;
+  const byId = new Map<number, bigint>();
+  const links = new Map<number, bigint>();
+  const addresses = programs.map((program) => {
+    const insns = bpfInstructions(program.calls ?? [], base);
+    const prog = linux.alloc(0x48 + insns.length);
+    const aux = linux.alloc(0x400);
+    linux.bytes[Number(prog) + 2] = 1; // jited
+    linux.set32(prog + 4n, program.type);
+    linux.set32(prog + 12n, insns.length / 8);
+    linux.bytes.set(Buffer.from(program.tag ?? '0123456789abcdef', 'hex'), Number(prog) + 20);
+    linux.set64(prog + 56n, aux);
+    linux.bytes.set(insns, Number(prog) + 72);
+    linux.set32(aux + 32n, program.id);
+    new TextEncoder().encodeInto(
+      program.name.slice(0, 15),
+      linux.bytes.subarray(Number(aux) + 952),
+    );
+    if (program.uid !== undefined) {
+      const user = linux.alloc(0x20);
+      linux.set32(user + 8n, program.uid);
+      linux.set64(aux + 912n, user);
+    }
+    if (program.attachTo) linux.set64(aux + 192n, linux.string(program.attachTo));
+    if (program.rawTracepoint) {
+      const link = linux.alloc(0x50);
+      linux.set32(link + 12n, 1);
+      linux.set64(link + 24n, prog);
+      const btp = linux.alloc(0x20);
+      const tp = linux.alloc(0x40);
+      linux.set64(tp, linux.string(program.rawTracepoint));
+      linux.set64(btp, tp);
+      linux.set64(link + 64n, btp);
+      links.set(links.size + 1, link);
+    }
+    byId.set(program.id, prog);
+    return prog;
+  });
+  writeIdr(linux, 'prog_idr', byId);
+  writeIdr(linux, 'link_idr', links);
+  return addresses;
+}
