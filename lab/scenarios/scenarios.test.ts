@@ -99,15 +99,18 @@ describe('the scenarios in the repo', () => {
       .filter((id): id is string => id !== undefined),
   );
 
-  it('are the six of issue 7 and fileless-exec, each with expectations for both phases', () => {
+  it('are the six of issue 7, fileless-exec and the kernel-object rootkits of issue 14, each with expectations for both phases', () => {
     const scenarios = listScenarios();
     expect(scenarios.map((scenario) => scenario.name)).toEqual([
+      'bpf-write-user',
       'exec-from-tmp',
       'fileless-exec',
       'hidden-process',
       'kernel-text-write',
       'privilege-escalation',
       'reverse-shell',
+      'rootkit-function-hook',
+      'rootkit-hidden-module',
       'rootkit-syscall-hook',
     ]);
     for (const scenario of scenarios) {
@@ -140,6 +143,7 @@ describe('scenario folders', () => {
     mkdirSync(join(dir, 'module'));
     writeFileSync(join(dir, 'module', 'Kbuild'), 'obj-m := ringside_test.o\n');
     writeFileSync(join(dir, 'module', 'ringside_test.c'), '/* module */\n');
+    writeFileSync(join(dir, 'module', 'ringside_rk.c'), '/* second module */\n');
     writeFileSync(join(dir, 'lib.sh'), '# helpers\n');
     mkdirSync(join(dir, 'one'));
     writeFileSync(join(dir, 'one', 'run.sh'), 'echo one\n');
@@ -169,6 +173,7 @@ describe('scenario folders', () => {
     expect(scenarioGuestFiles(dir)).toEqual([
       'lib.sh',
       join('module', 'Kbuild'),
+      join('module', 'ringside_rk.c'),
       join('module', 'ringside_test.c'),
       join('one', 'run.sh'),
     ]);
