@@ -1,9 +1,13 @@
 // The kernel matrix: a clean sample guest on Debian's 6.12 cloud kernel (bookworm-backports), watched
-// live by every detector through the starter rules and then judged on a snapshot, raises no finding.
+// live by every detector through the starter rules and then judged on a snapshot, raises no finding —
+// with the kernel-object detectors (hidden modules, function hooks, eBPF) shown to have judged it.
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSampleGuest, type RunningGuest } from '../guest/launch.js';
 import { cacheRoot } from '../guest/paths.js';
+import { moduleCrossView, type ModuleSighting } from '../../introspect/os/linux/module-views.js';
+import { openDomain, openGuestKernel } from '../../pipeline/index.js';
+import { chooseDetectors, judgeWithDetectors } from '../../plugins/index.js';
 import { loadSampleRules, runSuite, snapshotFindings, type SuiteReport } from './suite.js';
 import { collectingSink } from './test-support/collecting-sink.js';
 
@@ -23,6 +27,29 @@ beforeAll(async () => {
 afterAll(async () => {
   await guest?.stop();
 });
+
+/** How the kernel-object detectors fared on a snapshot, and what the module cross-view saw. */
+async function judgedKernelObjects(path: string) {
+  const opened = await openDomain({ kind: 'snapshot', path, name: NAME });
+  try {
+    const kernel = openGuestKernel(opened);
+    const { outcomes } = await judgeWithDetectors(chooseDetectors(['modhide', 'hooks', 'bpf']), {
+      kernel,
+      domain: NAME,
+      cpus: [],
+      timestamp: new Date().toISOString(),
+    });
+    const view = moduleCrossView(kernel);
+    const seen = (sighting: ModuleSighting) =>
+      `${sighting.module?.name} ${Object.entries(sighting.views)
+        .filter(([, yes]) => yes)
+        .map(([name]) => name)
+        .join(',')}`;
+    return { outcomes, views: view.available, modules: view.modules.map(seen) };
+  } finally {
+    await opened.domain.close();
+  }
+}
 
 const describeFindings = (findings: SuiteReport['background']) =>
   findings.map(
@@ -49,6 +76,22 @@ describe('a clean guest on the 6.12 kernel', () => {
       await guest.snapshot(path);
       const findings = await snapshotFindings(path, await loadSampleRules(), NAME);
       expect(describeFindings(findings)).toEqual([]);
+      // Silence that means something: the kernel-object detectors judged this kernel, and their
+      // views see the guest's modules (dummy, nls_utf8, loop) in the module list, mod_tree and sysfs.
+      const judged = await judgedKernelObjects(path);
+      expect(judged.outcomes).toEqual({
+        'hidden-module': 'judged',
+        'function-hooks': 'judged',
+        'bpf-programs': 'judged',
+      });
+      expect(judged.views).toEqual(['list', 'modTree', 'kobjects']);
+      expect(judged.modules).toEqual(
+        expect.arrayContaining([
+          'dummy list,modTree,kobjects',
+          'loop list,modTree,kobjects',
+          'nls_utf8 list,modTree,kobjects',
+        ]),
+      );
     } finally {
       rmSync(path, { force: true });
     }
