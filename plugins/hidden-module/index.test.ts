@@ -5,6 +5,7 @@ import { FakeLinux } from '../../introspect/os/linux/test-support/fake-linux.js'
 import {
   writeModTree,
   writeModuleKset,
+  writeVmapAreas,
 } from '../../introspect/os/linux/test-support/fake-rootkit.js';
 import { missingRequirements } from '../requirements.js';
 import { collect, fakeGuest } from '../test-support/fake-guest.js';
@@ -98,5 +99,31 @@ describe('hidden-module on a snapshot', () => {
     expect(events[0]).toEqual(
       expect.objectContaining({ domain: 'dump', timestamp: '2026-12-03T10:00:00.000Z' }),
     );
+  });
+
+  it('reports module memory no view’s module owns (a module hidden from all of them)', async () => {
+    const { linux, rk } = world();
+    const loader = linux.kernelText(['load_module']).get('load_module')! + 0x10n;
+    const base = linux.get64(rk + 0x100n);
+    writeVmapAreas(linux, [{ start: base, end: base + 0x4000n, caller: loader }]);
+    // Off the list, out of mod_tree and sysfs: only its memory is left.
+    linux.listDel(rk + MODULE_LIST);
+    writeModTree(linux, []);
+    const events = await hiddenModule.judge!({
+      domain: 'dump',
+      cpus: [],
+      timestamp: '2026-12-03T10:00:00.000Z',
+      kernel: linux.kernel(),
+    });
+    expect(events).toEqual([
+      expect.objectContaining({
+        module: { base, size: 0x4000 },
+        details: expect.objectContaining({
+          check: 'hidden_module',
+          seen_by: ['regions'],
+          message: `module memory at 0x${base.toString(16)} (16384 bytes, allocated by load_module+0x10) belongs to no module the module list, mod_tree or sysfs knows`,
+        }),
+      }),
+    ]);
   });
 });

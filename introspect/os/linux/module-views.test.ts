@@ -2,7 +2,12 @@
 // in mod_tree or module_kset is hidden, with its name, base and size; forged or looping structures
 // are problems, never hangs or false modules.
 import { FakeLinux } from './test-support/fake-linux.js';
-import { MODULE_MTN, writeModTree, writeModuleKset } from './test-support/fake-rootkit.js';
+import {
+  MODULE_MTN,
+  writeModTree,
+  writeModuleKset,
+  writeVmapAreas,
+} from './test-support/fake-rootkit.js';
 import { moduleCrossView } from './module-views.js';
 
 function world() {
@@ -86,5 +91,35 @@ describe('moduleCrossView', () => {
     const view = moduleCrossView(linux.kernel());
     expect(view.available).toEqual(['list']);
     expect(view.hidden).toEqual([]);
+  });
+
+  it('finds module memory that no view’s module owns, and only memory the module loader allocated', () => {
+    const { linux, dummy, loop } = world();
+    const text = linux.kernelText(['load_module', 'bpf_prog_pack_alloc'], 0x1000);
+    const loader = text.get('load_module')! + 0xbb7n;
+    const ghost = linux.module('ghost', new Uint8Array(0x2000), { link: false });
+    const regionOf = (module: bigint) => {
+      const base = linux.get64(module + 0x100n);
+      return { start: base, end: base + 0x3000n };
+    };
+    writeModTree(linux, [dummy, loop]);
+    writeVmapAreas(linux, [
+      { ...regionOf(dummy), caller: loader },
+      { ...regionOf(loop), caller: loader },
+      { ...regionOf(ghost), caller: loader },
+      { start: 0x30_0000n, end: 0x50_0000n, caller: text.get('bpf_prog_pack_alloc')! + 0x292n },
+    ]);
+    const view = moduleCrossView(linux.kernel());
+    expect(view.hidden).toEqual([]);
+    expect(view.orphanRegions).toEqual([
+      { start: regionOf(ghost).start, size: 0x3000, caller: 'load_module+0xbb7' },
+    ]);
+  });
+
+  it('says nothing of module memory when no vmalloc area is the module loader’s', () => {
+    const { linux, dummy } = world();
+    writeVmapAreas(linux, [{ start: 0x30_0000n, end: 0x31_0000n, caller: 0n }]);
+    writeModTree(linux, [dummy]);
+    expect(moduleCrossView(linux.kernel()).orphanRegions).toBeUndefined();
   });
 });

@@ -1,11 +1,13 @@
 // A cross-view of the loaded modules: the module list (/proc/modules) against the kernel's other
-// records of them — the latch tree of module memory (`mod_tree`, used to resolve addresses) and the
-// module kobjects under /sys/module (`module_kset`) — so a module unlinked from the list is found.
+// records of them — the latch tree of module memory (`mod_tree`, used to resolve addresses), the
+// module kobjects under /sys/module (`module_kset`) — so a module unlinked from the list is found;
+// and module memory (vmalloc areas the module loader allocated) that no module known to any view owns.
 import { isRingsideError } from '../../errors.js';
 import type { LinuxKernel } from './linux-kernel.js';
 import { walkList, type WalkProblem } from './list-walk.js';
-import { listModules, readModule, type ModuleInfo } from './modules.js';
+import { listModules, moduleMemory, readModule, type ModuleInfo } from './modules.js';
 import { walkRbTree } from './rbtree-walk.js';
+import { listVmapAreas } from './vmap-areas.js';
 
 export const MODULE_VIEW_NAMES = ['list', 'modTree', 'kobjects'] as const;
 export type ModuleViewName = (typeof MODULE_VIEW_NAMES)[number];
@@ -20,10 +22,31 @@ export interface ModuleSighting {
   unreadable?: string;
 }
 
+/** Module memory (allocated by the module loader) that no module any view knows owns. */
+export interface OrphanRegion {
+  start: bigint;
+  size: number;
+  /** The loader's code that allocated it, `name+0xoff`. */
+  caller: string;
+}
+
+/** The module loader's functions: vm_struct.caller of a module's memory lies in one of them. */
+export const MODULE_LOADER_CALLERS: readonly string[] = [
+  'load_module',
+  'move_module',
+  'module_memory_alloc',
+  'layout_and_allocate',
+];
+
 export interface ModuleCrossView {
   modules: ModuleSighting[];
   /** Modules some view knows but the module list does not. */
   hidden: ModuleSighting[];
+  /**
+   * Module memory no known module owns; undefined when the kernel's vmalloc areas cannot be read
+   * or none of them is told apart as module memory (then this view says nothing).
+   */
+  orphanRegions?: OrphanRegion[];
   /** The views that could be read at all (a kernel without mod_tree has no modTree view). */
   available: ModuleViewName[];
   problems: WalkProblem[];
@@ -140,10 +163,48 @@ export function moduleCrossView(kernel: LinuxKernel): ModuleCrossView {
     }
   }
   const modules = [...sightings.values()];
+  const orphanRegions = orphanModuleMemory(kernel, modules, problems);
   return {
     modules,
     hidden: modules.filter((sighting) => !sighting.views.list),
+    ...(orphanRegions ? { orphanRegions } : {}),
     available: MODULE_VIEW_NAMES.filter((name) => views[name] !== undefined),
     problems,
   };
+}
+
+/**
+ * vmalloc areas the module loader allocated (their caller is in one of MODULE_LOADER_CALLERS) that
+ * hold none of the known modules' memory: a module hidden from every other view still has its code
+ * there. Undefined when no area can be told apart as module memory.
+ */
+function orphanModuleMemory(
+  kernel: LinuxKernel,
+  modules: ModuleSighting[],
+  problems: WalkProblem[],
+): OrphanRegion[] | undefined {
+  const vmap = listVmapAreas(kernel);
+  if (!vmap) return undefined;
+  problems.push(...vmap.problems);
+  const loaderAreas = vmap.areas.flatMap((area) => {
+    const nearest = area.caller === 0n ? undefined : kernel.symbols.nearest(area.caller);
+    if (!nearest || !MODULE_LOADER_CALLERS.includes(nearest.symbol.name)) return [];
+    return [{ ...area, caller: `${nearest.symbol.name}+0x${nearest.offset.toString(16)}` }];
+  });
+  if (loaderAreas.length === 0) return undefined;
+  const owned: bigint[] = [];
+  for (const sighting of modules) {
+    if (!sighting.module) continue;
+    const regions = guarded(problems, sighting.address, 'module memory', () =>
+      moduleMemory(kernel, sighting.address),
+    );
+    for (const region of regions ?? []) owned.push(region.base);
+  }
+  return loaderAreas
+    .filter((area) => !owned.some((base) => base >= area.start && base < area.end))
+    .map((area) => ({
+      start: area.start,
+      size: Number(area.end - area.start),
+      caller: area.caller,
+    }));
 }

@@ -1,5 +1,6 @@
 // The kernel objects today's rootkits hide in or hook, for the fake kernel of the unit tests: the
-// module tree (mod_tree) and module kobjects (module_kset), ftrace_ops_list, kprobe_table, and
+// module tree (mod_tree) and module kobjects (module_kset), vmalloc areas (vmap_area_list),
+// ftrace_ops_list, kprobe_table, and
 // eBPF programs in prog_idr with their links in link_idr. Each builder writes real layouts (per
 // `rootkitLayout`) into a FakeLinux, so the walkers read them as they read a guest's.
 import type { FakeLinux } from './fake-linux.js';
@@ -90,6 +91,16 @@ export const rootkitLayout: FakeLayout = {
   bpf_raw_tp_link: { size: 0x50, fields: { btp: { offset: 64 } } },
   bpf_raw_event_map: { size: 0x20, fields: { tp: { offset: 0 } } },
   tracepoint: { size: 0x40, fields: { name: { offset: 0 } } },
+  vmap_area: {
+    size: 0x40,
+    fields: {
+      va_start: { offset: 0 },
+      va_end: { offset: 8 },
+      list: { offset: 40, size: 16 },
+      vm: { offset: 56 },
+    },
+  },
+  vm_struct: { size: 0x48, fields: { addr: { offset: 8 }, caller: { offset: 56 } } },
 };
 
 /** The kernel's enums the walkers name values with (a subset of the real ones, real values). */
@@ -293,4 +304,24 @@ export function writeBpfPrograms(linux: FakeLinux, programs: FakeBpfProgram[]): 
   writeIdr(linux, 'prog_idr', byId);
   writeIdr(linux, 'link_idr', links);
   return addresses;
+}
+
+/** vmap_area_list holding busy areas, each with a vm_struct naming its allocating caller. */
+export function writeVmapAreas(
+  linux: FakeLinux,
+  areas: { start: bigint; end: bigint; caller: bigint }[],
+): void {
+  const head = linux.alloc(16);
+  linux.symbols.set('vmap_area_list', head);
+  linux.listInit(head);
+  for (const { start, end, caller } of areas) {
+    const area = linux.alloc(0x40);
+    const vm = linux.alloc(0x48);
+    linux.set64(area, start);
+    linux.set64(area + 8n, end);
+    linux.set64(area + 56n, vm);
+    linux.set64(vm + 8n, start);
+    linux.set64(vm + 56n, caller);
+    linux.listAddTail(head, area + 40n);
+  }
 }
