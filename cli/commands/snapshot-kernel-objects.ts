@@ -1,5 +1,5 @@
 // `ringside snapshot modxview|hooks|bpf <dump>`: the kernel objects today's rootkits hide in or hook —
-// modules by view (list, mod_tree, kobjects), ftrace_ops and kprobes with their handlers, and the
+// modules by view (list, mod_tree, kobjects, module memory), ftrace_ops and kprobes with their handlers, and the
 // eBPF programs in prog_idr — as tables (or JSON) with the rows a detector would flag marked.
 import { hex } from '../../introspect/memory/address.js';
 import { listBpfPrograms, tamperingReasons } from '../../introspect/os/linux/bpf-programs.js';
@@ -41,12 +41,24 @@ const modxview: KernelObjectListing = {
       hidden: !sighting.views.list,
       ...(sighting.unreadable ? { unreadable: sighting.unreadable } : {}),
     }));
+    // Module memory that no module of any view owns: a row of its own, with no name to give.
+    for (const region of view.orphanRegions ?? [])
+      rows.push({
+        name: null,
+        base: hex(region.start),
+        size: region.size,
+        module: `(memory only, allocated by ${region.caller})`,
+        list: false,
+        mod_tree: view.available.includes('modTree') ? false : null,
+        kobjects: view.available.includes('kobjects') ? false : null,
+        hidden: true,
+      });
     const absent = (seen: boolean | null): string => (seen === null ? 'n/a' : mark(seen));
     return {
       json: rows,
       table: formatTable(
         [
-          { header: 'NAME', value: (row: (typeof rows)[number]) => row.name ?? '(unreadable)' },
+          { header: 'NAME', value: (row: (typeof rows)[number]) => row.name ?? '?' },
           { header: 'SIZE', value: (row) => row.size ?? '?', align: 'right' },
           { header: 'BASE', value: (row) => row.base ?? '?' },
           { header: 'MODULE', value: (row) => row.module },
@@ -57,7 +69,7 @@ const modxview: KernelObjectListing = {
         ],
         rows,
       ),
-      summary: `${rows.length} modules, ${view.hidden.length} hidden`,
+      summary: `${view.modules.length} modules, ${view.hidden.length} hidden, ${view.orphanRegions?.length ?? 'unknown number of'} module memory regions no module owns`,
       problems: view.problems.map((problem) => problem.message),
     };
   },
