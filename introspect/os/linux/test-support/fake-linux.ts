@@ -11,7 +11,7 @@ import { X86_64_4LEVEL } from '../../../memory/x86/paging.js';
 import { KernelReader } from '../kernel-reader.js';
 import type { LinuxKernel } from '../linux-kernel.js';
 import { SortedSymbolTable } from '../profile/symbol-table.js';
-import { rootkitEnums, rootkitLayout } from './fake-rootkit.js';
+import { rootkitEnums, rootkitLayout } from './fake-rootkit-layout.js';
 import { fakeTypes, type FakeLayout } from './fake-types.js';
 
 const TASK_COMM_LEN = 16;
