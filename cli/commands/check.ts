@@ -1,6 +1,6 @@
 // `ringside snapshot check <dump>`: the detectors that can judge a snapshot (kernel integrity,
-// hidden processes, forged root credentials) and the rules, on a memory snapshot; each finding is
-// printed as it would leave a sink (readable, or ECS NDJSON with --json). Each detector judges on
+// hidden processes and modules, function hooks, eBPF, forged root credentials) and the rules, on a
+// memory snapshot; each finding is printed as it would leave a sink (readable, or ECS NDJSON with --json). Each detector judges on
 // its own: one that cannot read its structures is a partial answer (a warning; exit 0), not a failure.
 import { RINGSIDE_VERSION } from '../version.js';
 import { hostname } from 'node:os';
@@ -18,7 +18,7 @@ export function registerSnapshotCheck(snapshot: Command): void {
     snapshot
       .command('check')
       .description(
-        'Run the snapshot-capable detectors (syscall table, IDT, CR0/CR4, hidden and forged-root processes) and the rules',
+        'Run the snapshot-capable detectors (syscall table, IDT, CR0/CR4, hidden and forged-root processes, hidden modules, function hooks, eBPF programs) and the rules',
       )
       .argument('<dump>', 'memory snapshot: QEMU dump-guest-memory ELF core, LiME, or raw')
       .option('--json', 'findings as ECS NDJSON'),
