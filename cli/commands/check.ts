@@ -1,7 +1,8 @@
 // `ringside snapshot check <dump>`: the detectors that can judge a snapshot (kernel integrity,
 // hidden processes and modules, function hooks, eBPF, forged root credentials) and the rules, on a
-// memory snapshot; each finding is printed as it would leave a sink (readable, or ECS NDJSON with --json). Each detector judges on
-// its own: one that cannot read its structures is a partial answer (a warning; exit 0), not a failure.
+// memory snapshot; each finding is printed as it would leave a sink (readable, or ECS NDJSON with
+// --json). Each detector judges on its own: one that cannot read its structures is a partial answer
+// (a warning; exit 0), not a failure.
 import { RINGSIDE_VERSION } from '../version.js';
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
