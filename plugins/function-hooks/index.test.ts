@@ -44,7 +44,7 @@ describe('function-hooks on a snapshot', () => {
           hook: 'ftrace',
           new_value: base,
         },
-        module: { name: 'ringside_rk' },
+        module: { name: 'ringside_rk', base, size: 0x100 },
         details: expect.objectContaining({
           check: 'function_hook',
           message:

@@ -28,6 +28,8 @@ const plain = (symbol: string | undefined): string | undefined => symbol?.replac
 export interface ForeignHook {
   hook: FunctionHook;
   handler: HookHandler;
+  /** The module the handler is in (hidden ones included), when it is in one. */
+  module?: ModuleInfo;
 }
 
 /** Every hook handler outside the kernel text; modules (hidden ones too) are listed when needed. */
@@ -37,12 +39,20 @@ export function foreignHooks(kernel: LinuxKernel): ForeignHook[] {
     (modules ??= moduleCrossView(kernel).modules.flatMap((sighting) =>
       sighting.module ? [sighting.module] : [],
     ));
+  const owner = (address: bigint): ModuleInfo | undefined =>
+    known().find((module) => address >= module.base && address < module.base + BigInt(module.size));
   return listFunctionHooks(kernel, known).hooks.flatMap((hook) =>
-    foreignHandlers(hook).map((handler) => ({ hook, handler })),
+    foreignHandlers(hook).map((handler) => {
+      const module = handler.location.where === 'module' ? owner(handler.address) : undefined;
+      return module ? { hook, handler, module } : { hook, handler };
+    }),
   );
 }
 
-export function functionHookEvent({ hook, handler }: ForeignHook, base: EventBase): VmiEvent {
+export function functionHookEvent(
+  { hook, handler, module }: ForeignHook,
+  base: EventBase,
+): VmiEvent {
   const targets = hook.targets.map((target) => plain(target.symbol) ?? hex(target.address));
   const first = hook.targets[0];
   const hooked = hook.allFunctions
@@ -62,7 +72,11 @@ export function functionHookEvent({ hook, handler }: ForeignHook, base: EventBas
       hook: hook.kind,
       new_value: handler.address,
     },
-    ...(location.module ? { module: { name: location.module } } : {}),
+    ...(module
+      ? { module: { name: module.name, base: module.base, size: module.size } }
+      : location.module
+        ? { module: { name: location.module } }
+        : {}),
     details: {
       check: 'function_hook',
       message: `${hook.kind} on ${hooked}: its ${handler.role} ${location.symbol ?? hex(handler.address)} is in ${where}`,
