@@ -5,6 +5,7 @@ import { hex } from '../../introspect/memory/address.js';
 import { listBpfPrograms, tamperingReasons } from '../../introspect/os/linux/bpf-programs.js';
 import { foreignHandlers, listFunctionHooks } from '../../introspect/os/linux/function-hooks.js';
 import type { LinuxKernel } from '../../introspect/os/linux/linux-kernel.js';
+import { moduleSymbol } from '../../introspect/os/linux/module-symbols.js';
 import { moduleCrossView } from '../../introspect/os/linux/module-views.js';
 import { formatTable } from '../table.js';
 
@@ -83,6 +84,13 @@ const hooks: KernelObjectListing = {
     const view = moduleCrossView(kernel);
     const modules = view.modules.flatMap((sighting) => (sighting.module ? [sighting.module] : []));
     const { hooks: found, problems } = listFunctionHooks(kernel, () => modules);
+    // A handler in a module is named from the module's own symbols where it keeps them.
+    const inModule = (address: bigint): string | undefined => {
+      const owner = modules.find(
+        (module) => address >= module.base && address < module.base + BigInt(module.size),
+      );
+      return owner && moduleSymbol(kernel, owner.address, address);
+    };
     const rows = found.map((hook) => ({
       kind: hook.kind,
       object: hex(hook.object),
@@ -95,6 +103,9 @@ const hooks: KernelObjectListing = {
         where: entry.location.where,
         ...(entry.location.symbol ? { symbol: entry.location.symbol } : {}),
         ...(entry.location.module ? { module: entry.location.module } : {}),
+        ...(entry.location.where === 'module' && inModule(entry.address)
+          ? { module_symbol: inModule(entry.address) }
+          : {}),
       })),
       foreign: foreignHandlers(hook).length > 0,
     }));
@@ -116,7 +127,10 @@ const hooks: KernelObjectListing = {
             header: 'HANDLERS',
             value: (row) =>
               row.handlers
-                .map((entry) => `${entry.role}=${entry.symbol ?? entry.address}`)
+                .map(
+                  (entry) =>
+                    `${entry.role}=${entry.module_symbol ? `${entry.module_symbol} ` : ''}${entry.symbol ?? entry.address}`,
+                )
                 .join(' '),
           },
           { header: 'OUTSIDE', value: (row) => (row.foreign ? 'OUTSIDE-TEXT' : '') },

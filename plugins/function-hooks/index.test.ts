@@ -7,6 +7,7 @@ import {
   writeFtraceOps,
   writeKprobes,
   writeModTree,
+  writeModuleSymbols,
 } from '../../introspect/os/linux/test-support/fake-rootkit.js';
 import { collect, fakeGuest } from '../test-support/fake-guest.js';
 import { createFunctionHooks, functionHooks } from './index.js';
@@ -23,17 +24,19 @@ function world() {
   // A module hidden from the list but still in mod_tree holds the handlers.
   const rk = linux.module('ringside_rk', new Uint8Array(0x100), { link: false });
   writeModTree(linux, [rk]);
-  return { linux, text: (name: string) => text.get(name)!, base: linux.get64(rk + 0x100n) };
+  return { linux, rk, text: (name: string) => text.get(name)!, base: linux.get64(rk + 0x100n) };
 }
 
 describe('function-hooks on a snapshot', () => {
   it('reports hooks whose handlers are in a module, naming the function and the module', async () => {
-    const { linux, text, base } = world();
+    const { linux, rk, text, base } = world();
     writeFtraceOps(linux, [
       { func: text('kprobe_ftrace_handler'), targets: [text('__x64_sys_kill')] },
       { func: base, targets: [text('__x64_sys_getdents64')] },
     ]);
     writeKprobes(linux, [{ addr: text('__x64_sys_kill'), pre: base + 0x40n }]);
+    // The module's own symbols name the kprobe's handler (the ftrace one lies before any of them).
+    writeModuleSymbols(linux, rk, [{ name: 'rk_pre_handler', offset: 0x40, size: 0x20 }]);
     const events = await functionHooks.judge!({ ...context, kernel: linux.kernel() });
     expect(events).toEqual([
       expect.objectContaining({
@@ -56,7 +59,8 @@ describe('function-hooks on a snapshot', () => {
         vmi: expect.objectContaining({ symbol: '__x64_sys_kill', hook: 'kprobe' }),
         details: expect.objectContaining({
           message:
-            'kprobe on __x64_sys_kill: its pre_handler [ringside_rk]+0x40 is in module ringside_rk',
+            'kprobe on __x64_sys_kill: its pre_handler rk_pre_handler+0x0 ([ringside_rk]+0x40) is in module ringside_rk',
+          handler_symbol: 'rk_pre_handler+0x0',
         }),
       }),
     ]);

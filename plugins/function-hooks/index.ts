@@ -13,6 +13,7 @@ import {
   type HookHandler,
 } from '../../introspect/os/linux/function-hooks.js';
 import type { LinuxKernel } from '../../introspect/os/linux/linux-kernel.js';
+import { moduleSymbol } from '../../introspect/os/linux/module-symbols.js';
 import { moduleCrossView } from '../../introspect/os/linux/module-views.js';
 import type { ModuleInfo } from '../../introspect/os/linux/modules.js';
 import { periodicEvents } from '../guest-context.js';
@@ -30,6 +31,8 @@ export interface ForeignHook {
   handler: HookHandler;
   /** The module the handler is in (hidden ones included), when it is in one. */
   module?: ModuleInfo;
+  /** The handler's name from that module's own symbols, `name+0xoff`. */
+  symbol?: string;
 }
 
 /** Every hook handler outside the kernel text; modules (hidden ones too) are listed when needed. */
@@ -44,13 +47,15 @@ export function foreignHooks(kernel: LinuxKernel): ForeignHook[] {
   return listFunctionHooks(kernel, known).hooks.flatMap((hook) =>
     foreignHandlers(hook).map((handler) => {
       const module = handler.location.where === 'module' ? owner(handler.address) : undefined;
-      return module ? { hook, handler, module } : { hook, handler };
+      if (!module) return { hook, handler };
+      const symbol = moduleSymbol(kernel, module.address, handler.address);
+      return symbol ? { hook, handler, module, symbol } : { hook, handler, module };
     }),
   );
 }
 
 export function functionHookEvent(
-  { hook, handler, module }: ForeignHook,
+  { hook, handler, module, symbol }: ForeignHook,
   base: EventBase,
 ): VmiEvent {
   const targets = hook.targets.map((target) => plain(target.symbol) ?? hex(target.address));
@@ -79,9 +84,10 @@ export function functionHookEvent(
         : {}),
     details: {
       check: 'function_hook',
-      message: `${hook.kind} on ${hooked}: its ${handler.role} ${location.symbol ?? hex(handler.address)} is in ${where}`,
+      message: `${hook.kind} on ${hooked}: its ${handler.role} ${symbol ? `${symbol} (${location.symbol})` : (location.symbol ?? hex(handler.address))} is in ${where}`,
       target_location: location,
       handler_role: handler.role,
+      ...(symbol ? { handler_symbol: symbol } : {}),
       hooked: hook.allFunctions ? ['*'] : targets,
       object: hook.object,
     },

@@ -105,6 +105,7 @@ export const fakeLayout: FakeLayout = {
       taints: { offset: 0x110 },
       'core_layout.mtn': { offset: 0x140, size: 56 },
       'mkobj.kobj': { offset: 0x180, size: 0x40 },
+      kallsyms: { offset: 0x1f0 },
     },
   },
   linux_binprm: {

@@ -97,6 +97,10 @@ export const rootkitLayout: FakeLayout = {
       vm: { offset: 56 },
     },
   },
+  mod_kallsyms: {
+    size: 0x20,
+    fields: { symtab: { offset: 0 }, num_symtab: { offset: 8, size: 4 }, strtab: { offset: 16 } },
+  },
   vm_struct: { size: 0x48, fields: { addr: { offset: 8 }, caller: { offset: 56 } } },
 };
 

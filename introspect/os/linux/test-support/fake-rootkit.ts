@@ -215,3 +215,29 @@ export function writeVmapAreas(
     linux.listAddTail(head, area + 40n);
   }
 }
+
+/** module->kallsyms: functions at `offset` bytes into the module's core (Elf64_Sym, STT_FUNC). */
+export function writeModuleSymbols(
+  linux: FakeLinux,
+  module: bigint,
+  symbols: { name: string; offset: number; size: number }[],
+): void {
+  const base = linux.get64(module + 0x100n);
+  const table = linux.alloc(0x20);
+  const symtab = linux.alloc(24 * (symbols.length + 1));
+  const names = symbols.map((symbol) => symbol.name).join('\0') + '\0';
+  const strtab = linux.string(`\0${names}`);
+  let name = 1;
+  symbols.forEach((symbol, index) => {
+    const at = symtab + BigInt(24 * (index + 1)); // entry 0 is the null symbol
+    linux.set32(at, name);
+    linux.bytes[Number(at) + 4] = 0x12; // STB_GLOBAL, STT_FUNC
+    linux.set64(at + 8n, base + BigInt(symbol.offset));
+    linux.set64(at + 16n, BigInt(symbol.size));
+    name += symbol.name.length + 1;
+  });
+  linux.set64(table, symtab);
+  linux.set32(table + 8n, symbols.length + 1);
+  linux.set64(table + 16n, strtab);
+  linux.set64(module + 0x1f0n, table);
+}
