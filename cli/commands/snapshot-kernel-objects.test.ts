@@ -3,6 +3,7 @@
 import { FakeLinux } from '../../introspect/os/linux/test-support/fake-linux.js';
 import {
   writeBpfPrograms,
+  writeDescriptors,
   writeFtraceOps,
   writeModTree,
   writeModuleKset,
@@ -25,9 +26,11 @@ function world() {
   writeModuleKset(linux, [dummy]);
   const base = linux.get64(rk + 0x100n);
   writeFtraceOps(linux, [{ func: base, targets: [text.get('__x64_sys_getdents64')!] }]);
-  writeBpfPrograms(linux, [
+  const [prog] = writeBpfPrograms(linux, [
     { id: 5, type: 17, name: 'rk', calls: [text.get('bpf_probe_write_user')!], uid: 0 },
   ]);
+  const [loader] = linux.process(142, 'loader');
+  writeDescriptors(linux, loader!.task, [{ prog: prog! }, { link: prog! }]);
   return linux.kernel();
 }
 
@@ -67,9 +70,13 @@ describe('snapshot kernel-object listings', () => {
         uid: 0,
         helpers: ['bpf_probe_write_user'],
         tampering: ['calls bpf_probe_write_user'],
+        held_by: [
+          { pid: 142, name: 'loader', via: 'prog' },
+          { pid: 142, name: 'loader', via: 'link' },
+        ],
       }),
     ]);
-    expect(result.table).toMatch(/5\s+raw_tracepoint\s+rk\s+/);
+    expect(result.table).toMatch(/5\s+raw_tracepoint\s+rk\s+.*\s1\s+loader\(142\)\s+calls/);
     expect(result.summary).toBe('1 programs, 1 that can tamper');
   });
 });

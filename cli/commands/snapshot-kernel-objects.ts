@@ -2,7 +2,11 @@
 // modules by view (list, mod_tree, kobjects, module memory), ftrace_ops and kprobes with their handlers, and the
 // eBPF programs in prog_idr — as tables (or JSON) with the rows a detector would flag marked.
 import { hex } from '../../introspect/memory/address.js';
-import { listBpfPrograms, tamperingReasons } from '../../introspect/os/linux/bpf-programs.js';
+import {
+  bpfHolders,
+  listBpfPrograms,
+  tamperingReasons,
+} from '../../introspect/os/linux/bpf-programs.js';
 import { foreignHandlers, listFunctionHooks } from '../../introspect/os/linux/function-hooks.js';
 import type { LinuxKernel } from '../../introspect/os/linux/linux-kernel.js';
 import { moduleSymbol } from '../../introspect/os/linux/module-symbols.js';
@@ -149,6 +153,7 @@ const bpf: KernelObjectListing = {
     'eBPF programs (prog_idr): type, name, tag, loader uid, links, the helpers they call, and whether they can tamper',
   list(kernel) {
     const { programs, problems } = listBpfPrograms(kernel);
+    const holders = bpfHolders(kernel, new Set(programs.map((program) => program.address)));
     const rows = programs.map((program) => ({
       id: program.id,
       type: program.typeName,
@@ -162,6 +167,7 @@ const bpf: KernelObjectListing = {
       helpers: program.helpers,
       ...(program.helpersPartial ? { helpers_partial: true } : {}),
       tampering: tamperingReasons(program),
+      held_by: holders.get(program.address) ?? [],
       address: hex(program.address),
     }));
     const flagged = rows.filter((row) => row.tampering.length > 0).length;
@@ -179,6 +185,11 @@ const bpf: KernelObjectListing = {
             value: (row) => [...row.links, ...(row.attach_to ? [row.attach_to] : [])].join(','),
           },
           { header: 'HELPERS', value: (row) => row.helpers.length, align: 'right' },
+          {
+            header: 'HELD BY',
+            value: (row) =>
+              [...new Set(row.held_by.map((holder) => `${holder.name}(${holder.pid})`))].join(','),
+          },
           { header: 'TAMPERING', value: (row) => row.tampering.join('; ') },
         ],
         rows,

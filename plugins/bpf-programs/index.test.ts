@@ -2,7 +2,10 @@
 // reported with its name, type, attach point and loader's uid; harmless programs are not.
 import { VirtualAction, VirtualTimeScheduler } from 'rxjs';
 import { FakeLinux } from '../../introspect/os/linux/test-support/fake-linux.js';
-import { writeBpfPrograms } from '../../introspect/os/linux/test-support/fake-rootkit.js';
+import {
+  writeBpfPrograms,
+  writeDescriptors,
+} from '../../introspect/os/linux/test-support/fake-rootkit.js';
 import { missingRequirements } from '../requirements.js';
 import { collect, fakeGuest } from '../test-support/fake-guest.js';
 import { bpfPrograms, createBpfPrograms } from './index.js';
@@ -27,6 +30,8 @@ describe('bpf-programs', () => {
         rawTracepoint: 'sys_enter',
       },
     ]);
+    const [loader] = linux.process(142, 'bpf-write-user');
+    writeDescriptors(linux, loader!.task, [null, { prog: writer! }]);
     const events = await bpfPrograms.judge!({
       domain: 'dump',
       cpus: [],
@@ -38,10 +43,11 @@ describe('bpf-programs', () => {
         type: 'integrity.violation',
         vmi: { symbol: 'raw_tracepoint:sys_enter', hook: 'bpf', gva: writer },
         user: { id: 0 },
+        process: { pid: 142, name: 'bpf-write-user' },
         details: expect.objectContaining({
           check: 'bpf_program',
           message:
-            'eBPF raw_tracepoint program rk_write_user (id 2, attached to raw_tracepoint:sys_enter) calls bpf_probe_write_user',
+            'eBPF raw_tracepoint program rk_write_user (id 2, attached to raw_tracepoint:sys_enter) calls bpf_probe_write_user; held by bpf-write-user (pid 142)',
           program: expect.objectContaining({
             name: 'rk_write_user',
             helpers: ['bpf_probe_write_user'],

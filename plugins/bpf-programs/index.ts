@@ -1,13 +1,16 @@
 // eBPF programs that can tamper: every program in the kernel's prog_idr is read (type, name, tag,
 // loader's uid, links) and one that calls bpf_probe_write_user or bpf_override_return, or is an LSM
 // program, is reported as an integrity.violation (details.check bpf_program) naming it and where
-// it is attached. Helpers are read from the verified instructions (not the JIT image); a program
-// loaded by an unexpected process is not judged (the kernel keeps only the loader's uid).
+// it is attached, and the processes holding it (by a descriptor of it or of a link to it). Helpers
+// are read from the verified instructions (not the JIT image); whether the holder is an expected
+// loader is left to the rules (the kernel keeps only the loader's uid).
 import { defer, type Observable, type SchedulerLike } from 'rxjs';
 import type { VmiEvent } from '../../introspect/events/event.js';
 import {
+  bpfHolders,
   listBpfPrograms,
   tamperingReasons,
+  type BpfHolder,
   type BpfProgram,
 } from '../../introspect/os/linux/bpf-programs.js';
 import type { LinuxKernel } from '../../introspect/os/linux/linux-kernel.js';
@@ -20,30 +23,45 @@ export const BPF_INTERVAL_MS = 1000;
 export interface TamperingProgram {
   program: BpfProgram;
   reasons: string[];
+  /** Processes holding it through a descriptor (its loader, while it keeps it). */
+  holders: BpfHolder[];
 }
 
 export function tamperingPrograms(kernel: LinuxKernel): TamperingProgram[] {
-  return listBpfPrograms(kernel).programs.flatMap((program) => {
+  const found = listBpfPrograms(kernel).programs.flatMap((program) => {
     const reasons = tamperingReasons(program);
     return reasons.length ? [{ program, reasons }] : [];
   });
+  // Descriptor tables are read only when there is something to attribute.
+  const holders = found.length
+    ? bpfHolders(kernel, new Set(found.map(({ program }) => program.address)))
+    : new Map<bigint, BpfHolder[]>();
+  return found.map((entry) => ({ ...entry, holders: holders.get(entry.program.address) ?? [] }));
 }
 
 /** Where a program is attached, as far as its links and attach target say. */
 export const attachPoint = (program: BpfProgram): string | undefined =>
   program.links[0] ?? program.attachTo;
 
-export function bpfProgramEvent({ program, reasons }: TamperingProgram, base: EventBase): VmiEvent {
+export function bpfProgramEvent(
+  { program, reasons, holders }: TamperingProgram,
+  base: EventBase,
+): VmiEvent {
   const at = attachPoint(program);
   const name = program.name || `id ${program.id}`;
+  const holder = holders[0];
+  const held = holders.length
+    ? `; held by ${holders.map((entry) => `${entry.name} (pid ${entry.pid})`).join(', ')}`
+    : '';
   return {
     type: 'integrity.violation',
     ...base,
     vmi: { symbol: at ?? `bpf_prog ${program.id}`, hook: 'bpf', gva: program.address },
     ...(program.uid !== undefined ? { user: { id: program.uid } } : {}),
+    ...(holder ? { process: { pid: holder.pid, name: holder.name } } : {}),
     details: {
       check: 'bpf_program',
-      message: `eBPF ${program.typeName} program ${name} (id ${program.id}${at ? `, attached to ${at}` : ', not attached by a link'}) ${reasons.join(' and ')}`,
+      message: `eBPF ${program.typeName} program ${name} (id ${program.id}${at ? `, attached to ${at}` : ', not attached by a link'}) ${reasons.join(' and ')}${held}`,
       reasons,
       program: {
         id: program.id,
@@ -56,6 +74,7 @@ export function bpfProgramEvent({ program, reasons }: TamperingProgram, base: Ev
         links: program.links,
         ...(program.attachTo ? { attach_to: program.attachTo } : {}),
         ...(program.uid !== undefined ? { uid: program.uid } : {}),
+        held_by: holders.map((entry) => ({ pid: entry.pid, name: entry.name, via: entry.via })),
       },
     },
   };

@@ -1,8 +1,8 @@
 // Unit tests of the eBPF program listing on the fake kernel: programs from prog_idr with type, name,
 // tag, uid, the helpers their instructions call and their links; what can tamper; bounded reads.
 import { FakeLinux } from './test-support/fake-linux.js';
-import { writeBpfPrograms } from './test-support/fake-rootkit.js';
-import { listBpfPrograms, tamperingReasons } from './bpf-programs.js';
+import { writeBpfPrograms, writeDescriptors } from './test-support/fake-rootkit.js';
+import { bpfHolders, listBpfPrograms, tamperingReasons } from './bpf-programs.js';
 
 function world() {
   const linux = new FakeLinux();
@@ -95,5 +95,40 @@ describe('listBpfPrograms', () => {
 
   it('lists nothing on a kernel without prog_idr', () => {
     expect(listBpfPrograms(new FakeLinux().kernel())).toEqual({ programs: [], problems: [] });
+  });
+
+  it('attributes programs to the processes holding them, by a descriptor of the program or of a link', () => {
+    const { linux, text } = world();
+    const [writer, other] = writeBpfPrograms(linux, [
+      { id: 1, type: 17, name: 'rk', calls: [text('bpf_probe_write_user')] },
+      { id: 2, type: 8, name: 'filter' },
+    ]);
+    const [loader] = linux.process(142, 'bpf-write-user');
+    const [agent] = linux.process(150, 'agent');
+    writeDescriptors(linux, loader!.task, [null, null, null, { prog: writer! }, { link: writer! }]);
+    writeDescriptors(linux, agent!.task, [{ prog: other! }]);
+    const holders = bpfHolders(linux.kernel(), new Set([writer!]));
+    expect([...holders]).toEqual([
+      [
+        writer,
+        [
+          { pid: 142, name: 'bpf-write-user', via: 'prog' },
+          { pid: 142, name: 'bpf-write-user', via: 'link' },
+        ],
+      ],
+    ]);
+  });
+
+  it('skips a process whose descriptor table it cannot read', () => {
+    const { linux } = world();
+    const [prog] = writeBpfPrograms(linux, [{ id: 1, type: 2, name: 'kp' }]);
+    const [broken] = linux.process(7, 'broken');
+    const [holder] = linux.process(8, 'holder');
+    writeDescriptors(linux, broken!.task, [{ prog: prog! }]);
+    linux.set64(broken!.task + 0x328n, 0xdead_0000_0000n);
+    writeDescriptors(linux, holder!.task, [{ prog: prog! }]);
+    expect(bpfHolders(linux.kernel(), new Set([prog!])).get(prog!)).toEqual([
+      { pid: 8, name: 'holder', via: 'prog' },
+    ]);
   });
 });

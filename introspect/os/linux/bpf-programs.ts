@@ -5,6 +5,7 @@
 import { isRingsideError } from '../../errors.js';
 import type { LinuxKernel } from './linux-kernel.js';
 import type { WalkProblem } from './list-walk.js';
+import { listTasks } from './tasks.js';
 import type { TypeInfo } from './profile/types.js';
 import { walkXarray } from './xarray-walk.js';
 
@@ -39,8 +40,14 @@ export interface BpfPrograms {
   problems: WalkProblem[];
 }
 
-/** Bounds: programs and links read, instructions decoded per program. */
-export const BPF_LIMITS = { programs: 4096, links: 4096, instructions: 1 << 17 };
+/** Bounds: programs and links read, instructions decoded per program, descriptors per process and in all. */
+export const BPF_LIMITS = {
+  programs: 4096,
+  links: 4096,
+  instructions: 1 << 17,
+  descriptors: 4096,
+  files: 1 << 16,
+};
 const BPF_OBJ_NAME_LEN = 16;
 const BPF_TAG_SIZE = 8;
 const BPF_CALL = 0x85; // BPF_JMP | BPF_CALL
@@ -205,4 +212,75 @@ export function tamperingReasons(program: BpfProgram): string[] {
   if (program.typeName === 'lsm')
     reasons.push(`is an LSM program${program.attachTo ? ` on ${program.attachTo}` : ''}`);
   return reasons;
+}
+
+/** A process holding a program through a descriptor (of the program itself, or of a link to it). */
+export interface BpfHolder {
+  pid: number;
+  name: string;
+  /** `prog` or `link`: what the descriptor is. */
+  via: 'prog' | 'link';
+}
+
+/**
+ * The processes that hold each of `programs` open (the kernel does not record who loaded a program:
+ * the loader, or whoever it passed the descriptor to, holds it while it lives unpinned). Each
+ * process's descriptor table is read (bounded); one that cannot be read is skipped.
+ */
+export function bpfHolders(
+  kernel: LinuxKernel,
+  programs: ReadonlySet<bigint>,
+): Map<bigint, BpfHolder[]> {
+  const r = kernel.reader;
+  const holders = new Map<bigint, BpfHolder[]>();
+  const progFops = kernel.symbols.address('bpf_prog_fops');
+  const linkFops = kernel.symbols.address('bpf_link_fops');
+  if (programs.size === 0 || progFops === undefined || !r.hasField('task_struct', 'files'))
+    return holders;
+  const filesOffset = r.offset('task_struct', 'files');
+  const fdtOffset = r.offset('files_struct', 'fdt');
+  const opsOffset = r.offset('file', 'f_op');
+  const dataOffset = r.offset('file', 'private_data');
+  const linkProg = r.hasField('bpf_link', 'prog') ? r.offset('bpf_link', 'prog') : undefined;
+  const tables = new Set<bigint>();
+  let budget = BPF_LIMITS.files;
+  for (const task of listTasks(kernel).tasks) {
+    if (budget <= 0) break;
+    try {
+      const files = r.u64(task.address + filesOffset);
+      if (files === 0n || tables.has(files)) continue;
+      tables.add(files);
+      const fdt = r.u64(files + fdtOffset);
+      const count = Math.min(
+        r.fieldNumber(fdt, 'fdtable', 'max_fds'),
+        BPF_LIMITS.descriptors,
+        budget,
+      );
+      budget -= count;
+      const array = r.u64(fdt + r.offset('fdtable', 'fd'));
+      const bytes = r.bytes(array, count * 8);
+      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      for (let fd = 0; fd < count; fd++) {
+        const file = view.getBigUint64(fd * 8, true);
+        if (file === 0n) continue;
+        const ops = r.u64(file + opsOffset);
+        let prog: bigint | undefined;
+        let via: BpfHolder['via'] = 'prog';
+        if (ops === progFops) prog = r.u64(file + dataOffset);
+        else if (ops === linkFops && linkProg !== undefined) {
+          via = 'link';
+          const link = r.u64(file + dataOffset);
+          prog = link === 0n ? undefined : r.u64(link + linkProg);
+        }
+        if (prog === undefined || !programs.has(prog)) continue;
+        const list = holders.get(prog) ?? [];
+        if (!list.some((holder) => holder.pid === task.tgid && holder.via === via))
+          list.push({ pid: task.tgid, name: task.comm, via });
+        holders.set(prog, list);
+      }
+    } catch (error) {
+      if (!isRingsideError(error)) throw error;
+    }
+  }
+  return holders;
 }

@@ -46,6 +46,7 @@ export const fakeLayout: FakeLayout = {
       mm: { offset: 0x310 },
       start_time: { offset: 0x318 },
       in_execve: { offset: 0x320, size: 4, bitfield: { bit: 1, bits: 1 } },
+      files: { offset: 0x328 },
     },
   },
   cred: {
@@ -74,7 +75,14 @@ export const fakeLayout: FakeLayout = {
       arg_end: { offset: 0x28 },
     },
   },
-  file: { size: 0x40, fields: { f_path: { offset: 0x10, size: 16 } } },
+  file: {
+    size: 0x40,
+    fields: {
+      f_path: { offset: 0x10, size: 16 },
+      f_op: { offset: 0x28 },
+      private_data: { offset: 0x30 },
+    },
+  },
   path: { size: 16, fields: { mnt: { offset: 0 }, dentry: { offset: 8 } } },
   dentry: {
     size: 0x40,

@@ -97,6 +97,8 @@ export const rootkitLayout: FakeLayout = {
       vm: { offset: 56 },
     },
   },
+  files_struct: { size: 0x40, fields: { fdt: { offset: 0x20 } } },
+  fdtable: { size: 0x20, fields: { max_fds: { offset: 0, size: 4 }, fd: { offset: 8 } } },
   mod_kallsyms: {
     size: 0x20,
     fields: { symtab: { offset: 0 }, num_symtab: { offset: 8, size: 4 }, strtab: { offset: 16 } },

@@ -153,6 +153,8 @@ function writeIdr(linux: FakeLinux, symbol: string, entries: Map<number, bigint>
  * the fake kernel already). Returns each bpf_prog's address.
  */
 export function writeBpfPrograms(linux: FakeLinux, programs: FakeBpfProgram[]): bigint[] {
+  for (const fops of ['bpf_prog_fops', 'bpf_link_fops'])
+    if (!linux.symbols.has(fops)) linux.symbols.set(fops, linux.alloc(0x100));
   const base = linux.symbols.get('__bpf_call_base') ?? 0n;
   const byId = new Map<number, bigint>();
   const links = new Map<number, bigint>();
@@ -240,4 +242,36 @@ export function writeModuleSymbols(
   linux.set32(table + 8n, symbols.length + 1);
   linux.set64(table + 16n, strtab);
   linux.set64(module + 0x1f0n, table);
+}
+
+/**
+ * A descriptor table for `task` holding, in order, a struct file for each entry: a bpf program
+ * (`{ prog }`), a link to one (`{ link }`, a fresh bpf_link pointing at the program) or nothing.
+ */
+export function writeDescriptors(
+  linux: FakeLinux,
+  task: bigint,
+  entries: ({ prog: bigint } | { link: bigint } | null)[],
+): void {
+  const files = linux.alloc(0x40);
+  const fdt = linux.alloc(0x20);
+  const array = linux.alloc(8 * Math.max(entries.length, 1));
+  linux.set64(task + 0x328n, files);
+  linux.set64(files + 0x20n, fdt);
+  linux.set32(fdt, entries.length);
+  linux.set64(fdt + 8n, array);
+  entries.forEach((entry, fd) => {
+    if (!entry) return;
+    const file = linux.alloc(0x40);
+    if ('prog' in entry) {
+      linux.set64(file + 0x28n, linux.symbols.get('bpf_prog_fops')!);
+      linux.set64(file + 0x30n, entry.prog);
+    } else {
+      const link = linux.alloc(0x40);
+      linux.set64(link + 24n, entry.link);
+      linux.set64(file + 0x28n, linux.symbols.get('bpf_link_fops')!);
+      linux.set64(file + 0x30n, link);
+    }
+    linux.set64(array + BigInt(fd * 8), file);
+  });
 }
