@@ -51,7 +51,7 @@ export function bpfProgramEvent(
   const name = program.name || `id ${program.id}`;
   const holder = holders[0];
   const held = holders.length
-    ? `; held by ${holders.map((entry) => `${entry.name} (pid ${entry.pid})`).join(', ')}`
+    ? `; held by ${[...new Set(holders.map((entry) => `${entry.name} (pid ${entry.pid})`))].join(', ')}`
     : '';
   return {
     type: 'integrity.violation',
