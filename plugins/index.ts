@@ -4,9 +4,12 @@
 import { merge, type Observable } from 'rxjs';
 import { isRingsideError, RingsideError } from '../introspect/errors.js';
 import type { VmiEvent } from '../introspect/events/event.js';
+import { bpfPrograms } from './bpf-programs/index.js';
 import { credMonitor } from './cred-monitor/index.js';
 import { execMonitor } from './exec-monitor/index.js';
 import { codeInjection } from './code-injection/index.js';
+import { functionHooks } from './function-hooks/index.js';
+import { hiddenModule } from './hidden-module/index.js';
 import { hiddenProcess } from './hidden-process/index.js';
 import { kernelIntegrity } from './kernel-integrity/index.js';
 import { kernelThreadMasquerade } from './kthread-masquerade/index.js';
@@ -29,6 +32,9 @@ export const DETECTORS: Readonly<Record<DetectorName, DetectorPlugin>> = {
   injection: codeInjection,
   escape: namespaceEscape,
   masquerade: kernelThreadMasquerade,
+  modhide: hiddenModule,
+  hooks: functionHooks,
+  bpf: bpfPrograms,
 };
 
 export { DETECTOR_NAMES, type DetectorName };

@@ -11,6 +11,9 @@ export const DETECTOR_NAMES = [
   'injection',
   'escape',
   'masquerade',
+  'modhide',
+  'hooks',
+  'bpf',
 ] as const;
 
 export type DetectorName = (typeof DETECTOR_NAMES)[number];

@@ -1,7 +1,8 @@
 // `ringside snapshot check <dump>`: the detectors that can judge a snapshot (kernel integrity,
-// hidden processes, forged root credentials) and the rules, on a memory snapshot; each finding is
-// printed as it would leave a sink (readable, or ECS NDJSON with --json). Each detector judges on
-// its own: one that cannot read its structures is a partial answer (a warning; exit 0), not a failure.
+// hidden processes and modules, function hooks, eBPF, forged root credentials) and the rules, on a
+// memory snapshot; each finding is printed as it would leave a sink (readable, or ECS NDJSON with
+// --json). Each detector judges on its own: one that cannot read its structures is a partial answer
+// (a warning; exit 0), not a failure.
 import { RINGSIDE_VERSION } from '../version.js';
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
@@ -18,7 +19,7 @@ export function registerSnapshotCheck(snapshot: Command): void {
     snapshot
       .command('check')
       .description(
-        'Run the snapshot-capable detectors (syscall table, IDT, CR0/CR4, inline hooks, hidden, forged-root, injected, escaped and disguised processes) and the rules',
+        'Run the snapshot-capable detectors (syscall table, IDT, CR0/CR4, inline hooks, hidden modules, function hooks, eBPF programs, hidden, forged-root, injected, escaped and disguised processes) and the rules',
       )
       .argument('<dump>', 'memory snapshot: QEMU dump-guest-memory ELF core, LiME, or raw')
       .option('--json', 'findings as ECS NDJSON'),

@@ -1,4 +1,5 @@
-// `ringside snapshot info|pslist|pstree|psxview|lsmod|syscalls <dump>`: questions asked of a memory snapshot.
+// `ringside snapshot info|pslist|pstree|psxview|modxview|hooks|bpf|lsmod|syscalls <dump>`: questions
+// asked of a memory snapshot.
 import type { Command } from 'commander';
 import { InputError } from '../../introspect/errors.js';
 import { hex, parseAddress } from '../../introspect/memory/address.js';
@@ -10,6 +11,7 @@ import { listTasks, type TaskInfo } from '../../introspect/os/linux/tasks.js';
 import { createProgress, withProgress } from '../progress.js';
 import { registerSnapshotCheck } from './check.js';
 import { registerSnapshotDiff } from './diff.js';
+import { KERNEL_OBJECT_LISTINGS } from './snapshot-kernel-objects.js';
 import { registerSnapshotReport } from './report.js';
 import {
   asSnapshotInputError,
@@ -306,6 +308,18 @@ export function registerSnapshotCommands(program: Command): void {
       process.stderr.write(`${view.tasks.length} tasks, ${view.hidden.length} hidden\n`);
     }),
   );
+
+  for (const listing of KERNEL_OBJECT_LISTINGS)
+    common(snapshot.command(listing.name).description(listing.description)).action(
+      (dump: string, options: CommonOptions) =>
+        withKernel(dump, options, ({ kernel }) => {
+          const { json, table, summary, problems } = listing.list(kernel);
+          for (const message of problems) warn({ message });
+          if (options.json) return write(toJson(json));
+          write(table);
+          process.stderr.write(`${summary}\n`);
+        }),
+    );
 
   common(snapshot.command('lsmod').description('Loaded kernel modules')).action(
     (dump: string, options: CommonOptions) =>

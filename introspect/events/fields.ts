@@ -145,7 +145,7 @@ export const EVENT_FIELDS: Readonly<Record<string, FieldDefinition>> = {
   'details.check': {
     type: 'string',
     description:
-      'integrity.violation: the check that failed (syscall_table, idt, cr0.wp, cr4.smep, cr4.smap, lstar)',
+      'integrity.violation: the check that failed (syscall_table, idt, cr0.wp, cr4.smep, cr4.smap, lstar, hidden_module, function_hook, bpf_program)',
   },
   'details.message': {
     type: 'string',

@@ -20,7 +20,9 @@ import { scenarioSourceDir } from './paths.js';
 /** Where the scenarios sit inside the guest. */
 export const GUEST_SCENARIO_DIR = '/opt/scenarios';
 export const TEST_MODULE = 'ringside_test';
-const MODULE_SOURCES = ['Kbuild', 'ringside_test.c'];
+/** The second test module: hiding itself, ftrace and kprobe hooks (see samples/scenarios/README.md). */
+export const HOOK_MODULE = 'ringside_rk';
+const MODULE_SOURCES = ['Kbuild', 'ringside_test.c', 'ringside_rk.c'];
 const SCRIPTS = ['run.sh', 'cleanup.sh'];
 /** A scenario's user program: <scenario>/<name>.c, built static into <scenario>/<name>. */
 const PROGRAM_SOURCE = /^[a-z0-9-]+\.c$/;
@@ -121,7 +123,8 @@ export function buildScenarios(
 ): string {
   const source = scenarioSourceDir();
   const dir = join(cacheDir, `scenarios-${release}-${scenarioKey(headers.version, source)}`);
-  if (existsSync(join(dir, `${TEST_MODULE}.ko`))) return dir;
+  if (existsSync(join(dir, `${TEST_MODULE}.ko`)) && existsSync(join(dir, `${HOOK_MODULE}.ko`)))
+    return dir;
   log(`building the scenarios' test module against ${headers.dir}`);
   const staging = `${dir}.tmp`;
   const moduleBuild = join(staging, '.module-build');
@@ -147,7 +150,8 @@ export function buildScenarios(
       { cause: error },
     );
   }
-  copyFileSync(join(moduleBuild, `${TEST_MODULE}.ko`), join(staging, `${TEST_MODULE}.ko`));
+  for (const module of [TEST_MODULE, HOOK_MODULE])
+    copyFileSync(join(moduleBuild, `${module}.ko`), join(staging, `${module}.ko`));
   rmSync(moduleBuild, { recursive: true, force: true });
   for (const file of scenarioGuestFiles(source)) {
     if (file.startsWith('module')) continue;

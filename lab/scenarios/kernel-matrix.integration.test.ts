@@ -1,5 +1,6 @@
 // The kernel matrix: a clean sample guest on Debian's 6.12 cloud kernel (bookworm-backports), watched
-// live by every detector through the starter rules and then judged on a snapshot, raises no finding.
+// live by every detector through the starter rules and then judged on a snapshot, raises no finding —
+// with the kernel-object detectors (hidden modules, function hooks, eBPF) shown to have judged it.
 // Then issue 14's techniques run in the same guest and a second snapshot shows them: each scenario's
 // expected snapshot findings on 6.12, and `snapshot diff` of the clean and the attacked snapshot.
 import { spawnSync } from 'node:child_process';
@@ -7,6 +8,9 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSampleGuest, type RunningGuest } from '../guest/launch.js';
 import { cacheRoot } from '../guest/paths.js';
+import { moduleCrossView, type ModuleSighting } from '../../introspect/os/linux/module-views.js';
+import { openDomain, openGuestKernel } from '../../pipeline/index.js';
+import { chooseDetectors, judgeWithDetectors } from '../../plugins/index.js';
 import { listScenarios, runScenario } from './scenarios.js';
 import {
   compareFindings,
@@ -46,6 +50,29 @@ afterAll(async () => {
   rmSync(attacked, { force: true });
 });
 
+/** How the kernel-object detectors fared on a snapshot, and what the module cross-view saw. */
+async function judgedKernelObjects(path: string) {
+  const opened = await openDomain({ kind: 'snapshot', path, name: NAME });
+  try {
+    const kernel = openGuestKernel(opened);
+    const { outcomes } = await judgeWithDetectors(chooseDetectors(['modhide', 'hooks', 'bpf']), {
+      kernel,
+      domain: NAME,
+      cpus: [],
+      timestamp: new Date().toISOString(),
+    });
+    const view = moduleCrossView(kernel);
+    const seen = (sighting: ModuleSighting) =>
+      `${sighting.module?.name} ${Object.entries(sighting.views)
+        .filter(([, yes]) => yes)
+        .map(([name]) => name)
+        .join(',')}`;
+    return { outcomes, views: view.available, modules: view.modules.map(seen) };
+  } finally {
+    await opened.domain.close();
+  }
+}
+
 const describeFindings = (findings: SuiteReport['background']) =>
   findings.map(
     (finding) =>
@@ -68,6 +95,22 @@ describe('a clean guest on the 6.12 kernel', () => {
     await guest.snapshot(clean);
     const findings = await snapshotFindings(clean, await loadSampleRules(), NAME);
     expect(describeFindings(findings)).toEqual([]);
+    // Silence that means something: the kernel-object detectors judged this kernel, and their
+    // views see the guest's modules (dummy, nls_utf8, loop) in the module list, mod_tree and sysfs.
+    const judged = await judgedKernelObjects(clean);
+    expect(judged.outcomes).toEqual({
+      'hidden-module': 'judged',
+      'function-hooks': 'judged',
+      'bpf-programs': 'judged',
+    });
+    expect(judged.views).toEqual(['list', 'modTree', 'kobjects']);
+    expect(judged.modules).toEqual(
+      expect.arrayContaining([
+        'dummy list,modTree,kobjects',
+        'loop list,modTree,kobjects',
+        'nls_utf8 list,modTree,kobjects',
+      ]),
+    );
   }, 120_000);
 });
 

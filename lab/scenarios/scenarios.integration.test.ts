@@ -40,6 +40,9 @@ const exists = async (path: string): Promise<boolean> =>
 const moduleLoaded = async (): Promise<boolean> =>
   (await sh('cat /proc/modules')).split('\n').some((line) => line.startsWith('ringside_test '));
 
+const rkListed = async (): Promise<boolean> =>
+  (await sh('cat /proc/modules')).split('\n').some((line) => line.startsWith('ringside_rk '));
+
 const savedPid = async (scenario: string): Promise<number> =>
   Number((await sh(`cat /run/ringside-scenarios/${scenario}.pid`)).trim());
 
@@ -188,6 +191,45 @@ const checks: Record<string, Checks> = {
       expect(await moduleLoaded()).toBe(false);
     },
   },
+  'rootkit-hidden-module': {
+    async afterRun(output) {
+      // Loaded (its control file answers) yet invisible to lsmod and sysfs.
+      expect(output).toMatch(/^hidden yes$/m);
+      expect(await rkListed()).toBe(false);
+      expect(await exists('/sys/module/ringside_rk')).toBe(false);
+      expect(await exists('/proc/ringside_rk')).toBe(true);
+    },
+    async afterCleanup() {
+      // Unhidden, then unloaded by rmmod, which found it on the list again.
+      expect(await exists('/proc/ringside_rk')).toBe(false);
+      expect(await rkListed()).toBe(false);
+    },
+  },
+  'rootkit-function-hook': {
+    async afterRun(output) {
+      // Both hooks are registered and their handlers ran (ls → getdents64, kill -0 → kill).
+      expect(output).toMatch(/^ftrace __x64_sys_getdents64 calls [1-9]\d*$/m);
+      expect(output).toMatch(/^kprobe __x64_sys_kill calls [1-9]\d*$/m);
+      expect(await rkListed()).toBe(true);
+    },
+    async afterCleanup() {
+      expect(await rkListed()).toBe(false);
+    },
+  },
+  'bpf-write-user': {
+    async afterRun(output) {
+      const pid = await savedPid('bpf-write-user');
+      pids.set('bpf-write-user', pid);
+      expect(output).toContain('loaded rk_write_user, attached to raw tracepoint sys_enter');
+      // The kernel warns when a program with bpf_probe_write_user is loaded.
+      expect(await sh('dmesg')).toMatch(
+        /bpf-write-user\[\d+\] is installing a program with bpf_probe_write_user helper/,
+      );
+    },
+    async afterCleanup() {
+      expect(await exists(`/proc/${pids.get('bpf-write-user')}`)).toBe(false);
+    },
+  },
   'fileless-exec': {
     async afterRun(output) {
       const pid = await savedPid('fileless-exec');
@@ -247,11 +289,12 @@ describe('attack scenarios in the sample guest', () => {
   it('leaves the guest healthy', async () => {
     expect(await moduleLoaded()).toBe(false);
     expect(await exists('/proc/ringside_test')).toBe(false);
+    expect(await exists('/proc/ringside_rk')).toBe(false);
     const ps = await sh('ps');
     for (const name of ['webd', 'web-worker', 'dbd', 'monitord', 'collector', 'guestctl']) {
       expect(ps).toContain(`{${name}}`);
     }
-    expect(ps).not.toMatch(/sleep 600|payload/);
+    expect(ps).not.toMatch(/sleep 600|payload|bpf-write-user/);
     // No oops, BUG or warning from the kernel (list corruption would be one).
     expect(await sh('dmesg')).not.toMatch(
       /BUG|Oops|WARNING|list_del corruption|general protection/,

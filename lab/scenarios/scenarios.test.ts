@@ -102,6 +102,7 @@ describe('the scenarios in the repo', () => {
   it("are the six of issue 7 and issue 14's, each with expectations for both phases", () => {
     const scenarios = listScenarios();
     expect(scenarios.map((scenario) => scenario.name)).toEqual([
+      'bpf-write-user',
       'code-injection',
       'exec-from-tmp',
       'fileless-exec',
@@ -111,6 +112,8 @@ describe('the scenarios in the repo', () => {
       'namespace-escape',
       'privilege-escalation',
       'reverse-shell',
+      'rootkit-function-hook',
+      'rootkit-hidden-module',
       'rootkit-syscall-hook',
     ]);
     for (const scenario of scenarios) {
@@ -143,6 +146,7 @@ describe('scenario folders', () => {
     mkdirSync(join(dir, 'module'));
     writeFileSync(join(dir, 'module', 'Kbuild'), 'obj-m := ringside_test.o\n');
     writeFileSync(join(dir, 'module', 'ringside_test.c'), '/* module */\n');
+    writeFileSync(join(dir, 'module', 'ringside_rk.c'), '/* second module */\n');
     writeFileSync(join(dir, 'lib.sh'), '# helpers\n');
     mkdirSync(join(dir, 'one'));
     writeFileSync(join(dir, 'one', 'run.sh'), 'echo one\n');
@@ -172,6 +176,7 @@ describe('scenario folders', () => {
     expect(scenarioGuestFiles(dir)).toEqual([
       'lib.sh',
       join('module', 'Kbuild'),
+      join('module', 'ringside_rk.c'),
       join('module', 'ringside_test.c'),
       join('one', 'run.sh'),
     ]);

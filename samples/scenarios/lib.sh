@@ -31,3 +31,14 @@ wait_for() {
 # The pid a scenario saved, and whether that process still exists.
 saved_pid() { cat "$STATE/$1.pid" 2>/dev/null; }
 gone() { [ ! -e "/proc/$1" ]; }
+
+# The second test module (ringside_rk: hides itself, ftrace and kprobe hooks); its control file.
+RK_CONTROL=/proc/ringside_rk
+rk_loaded() { [ -e "$RK_CONTROL" ]; }
+load_rk() { rk_loaded || insmod "$SCENARIOS/ringside_rk.ko"; }
+# Unhides it first when hidden (rmmod does not find a module that is off the module list).
+unload_rk() {
+  rk_loaded || return 0
+  ! grep -q '^hidden yes' "$RK_CONTROL" || echo unhide >"$RK_CONTROL"
+  rmmod ringside_rk
+}

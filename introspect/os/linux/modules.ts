@@ -72,3 +72,40 @@ export function listModules(kernel: LinuxKernel, limit = 65536): ModuleList {
   );
   return problem ? { modules: entries, problem } : { modules: entries };
 }
+
+/**
+ * Every memory region a module owns, each its own allocation on 6.4+ (mem[]: text, data, rodata,
+ * ro_after_init, init text, init data, init rodata), core and init layouts before; empty ones left out.
+ */
+export function moduleMemory(
+  kernel: LinuxKernel,
+  address: bigint,
+): { base: bigint; size: number }[] {
+  const r = kernel.reader;
+  const regions: { base: bigint; size: number }[] = [];
+  if (r.hasField('module', 'core_layout.base')) {
+    for (const layout of ['core_layout', 'init_layout']) {
+      if (!r.hasField('module', `${layout}.base`)) continue;
+      regions.push({
+        base: r.u64(address + r.offset('module', `${layout}.base`)),
+        size: r.fieldNumber(address, 'module', `${layout}.size`),
+      });
+    }
+  } else {
+    const memory = r.field('module', 'mem');
+    const array = r.types.get(r.types.resolve(memory.type));
+    if (array.kind !== 'array' || array.count > 16) {
+      throw new GuestStructureError(
+        'module.mem is not the array of module_memory this reader knows',
+      );
+    }
+    const entrySize = r.types.sizeOf(array.element);
+    const baseOffset = r.field('module_memory', 'base').offset;
+    const sizeOffset = r.field('module_memory', 'size').offset;
+    for (let index = 0; index < array.count; index++) {
+      const at = address + BigInt(memory.offset + index * entrySize);
+      regions.push({ base: r.u64(at + BigInt(baseOffset)), size: r.u32(at + BigInt(sizeOffset)) });
+    }
+  }
+  return regions.filter((region) => region.base !== 0n && region.size > 0);
+}

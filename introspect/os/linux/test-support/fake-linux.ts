@@ -11,6 +11,7 @@ import { X86_64_4LEVEL } from '../../../memory/x86/paging.js';
 import { KernelReader } from '../kernel-reader.js';
 import type { LinuxKernel } from '../linux-kernel.js';
 import { SortedSymbolTable } from '../profile/symbol-table.js';
+import { rootkitEnums, rootkitLayout } from './fake-rootkit-layout.js';
 import { fakeTypes, type FakeLayout } from './fake-types.js';
 
 const TASK_COMM_LEN = 16;
@@ -48,17 +49,10 @@ export const fakeLayout: FakeLayout = {
       nsproxy: { offset: 0x328 },
       cred: { offset: 0x330 },
       thread_pid: { offset: 0x338 },
+      files: { offset: 0x340 },
     },
   },
   nsproxy: { size: 0x40, fields: { mnt_ns: { offset: 0x18 } } },
-  ftrace_ops: {
-    size: 0x80,
-    fields: {
-      next: { offset: 0x8 },
-      trampoline: { offset: 0x40 },
-      trampoline_size: { offset: 0x48 },
-    },
-  },
   cred: {
     size: 0x40,
     fields: {
@@ -108,7 +102,14 @@ export const fakeLayout: FakeLayout = {
       vm_ops: { offset: 0x28 },
     },
   },
-  file: { size: 0x40, fields: { f_path: { offset: 0x10, size: 16 } } },
+  file: {
+    size: 0x40,
+    fields: {
+      f_path: { offset: 0x10, size: 16 },
+      f_op: { offset: 0x28 },
+      private_data: { offset: 0x30 },
+    },
+  },
   path: { size: 16, fields: { mnt: { offset: 0 }, dentry: { offset: 8 } } },
   dentry: {
     size: 0x40,
@@ -137,6 +138,9 @@ export const fakeLayout: FakeLayout = {
       'core_layout.size': { offset: 0x108, size: 4 },
       'core_layout.text_size': { offset: 0x10c, size: 4 },
       taints: { offset: 0x110 },
+      'core_layout.mtn': { offset: 0x140, size: 56 },
+      'mkobj.kobj': { offset: 0x180, size: 0x40 },
+      kallsyms: { offset: 0x1f0 },
     },
   },
   linux_binprm: {
@@ -191,6 +195,7 @@ export const fakeLayout: FakeLayout = {
   },
   sched_rt_entity: { size: 0x40, fields: { run_list: { offset: 0, size: 16 } } },
   sched_dl_entity: { size: 0x40, fields: { rb_node: { offset: 0, size: 24 } } },
+  ...rootkitLayout,
 };
 
 const at = (struct: string, field: string): bigint =>
@@ -696,7 +701,7 @@ export class FakeLinux {
    */
   kernel(arch: Architecture = X86_64): LinuxKernel {
     this.writeIdTree();
-    const types = fakeTypes(fakeLayout);
+    const types = fakeTypes(fakeLayout, rootkitEnums);
     const symbols = new SortedSymbolTable(
       [...this.symbols].map(([name, address]) => ({ name, address, type: 'T' })),
     );

@@ -14,9 +14,24 @@ export interface FakeField {
 
 export type FakeLayout = Record<string, { size: number; fields: Record<string, FakeField> }>;
 
-export function fakeTypes(layout: FakeLayout): TypeTable {
+/** Enums by name: value names and values (e.g. bpf_prog_type). */
+export type FakeEnums = Record<string, Record<string, number>>;
+
+export function fakeTypes(layout: FakeLayout, enums: FakeEnums = {}): TypeTable {
   const types: TypeInfo[] = [{ kind: 'void' }];
   const add = (type: TypeInfo): TypeId => types.push(type) - 1;
+  for (const [name, values] of Object.entries(enums)) {
+    add({
+      kind: 'enum',
+      name,
+      size: 4,
+      signed: false,
+      values: Object.entries(values).map(([entry, value]) => ({
+        name: entry,
+        value: BigInt(value),
+      })),
+    });
+  }
   const structs = new Map<string, TypeId>();
   const fields = new Map<string, FieldLocation>();
   for (const [name, struct] of Object.entries(layout)) {
