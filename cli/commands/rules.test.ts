@@ -22,7 +22,7 @@ describe('ringside rules lint', () => {
     const output = capture();
     expect(await lintRules(['samples/rules'], {}, output)).toBe(0);
     expect(output.lines.join('\n')).toMatch(
-      /1 file\(s\), 18 rule\(s\) \(18 enabled\), 0 error\(s\)/,
+      /1 file\(s\), 21 rule\(s\) \(21 enabled\), 0 error\(s\)/,
     );
   });
 
@@ -77,7 +77,7 @@ describe('ringside rules test', () => {
   it('runs the starter rule tests on their traces and passes', async () => {
     const output = capture();
     expect(await testRules(['samples/rules'], {}, output)).toBe(0);
-    expect(output.lines.at(-1)).toMatch(/^14 passed, 0 failed, 0 test file error\(s\)/);
+    expect(output.lines.at(-1)).toMatch(/^15 passed, 0 failed, 0 test file error\(s\)/);
   });
 
   it('fails with a readable diff when an expectation does not hold', async () => {
@@ -100,7 +100,7 @@ describe('ringside rules test', () => {
     expect(text).toContain(
       '  + actual:   sh (pid 2301) went from euid 33 to 0 without a setuid exec',
     );
-    expect(output.lines.at(-1)).toMatch(/^12 passed, 2 failed/);
+    expect(output.lines.at(-1)).toMatch(/^13 passed, 2 failed/);
   });
 
   it('fails when a rule no longer loads, and names a missing trace', async () => {
