@@ -44,13 +44,11 @@ try {
         nats: { servers: cluster.servers, streams: { replicas: 1 } },
         buffer: { directory: join(directory, `buffer-${attached}`) },
         discovery: { qemuProcesses: false },
-        guests: guests
-          .slice(0, attached)
-          .map((guest) => ({
-            name: guest.name,
-            qemuPid: guest.pid,
-            qmp: guest.endpoints.qmpSocket,
-          })),
+        guests: guests.slice(0, attached).map((guest) => ({
+          name: guest.name,
+          qemuPid: guest.pid,
+          qmp: guest.endpoints.qmpSocket,
+        })),
       }),
     );
     const agent = spawn(process.execPath, [cli, 'agent', '--config', config], {
