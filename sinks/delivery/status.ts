@@ -5,6 +5,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { DurableQueue } from '../queue/queue.js';
+import { parseDeadLetters } from './dead-letter.js';
 import { loadMetrics } from './metrics-file.js';
 import type { SavedMetrics } from './metrics-file.js';
 import type { SinkMetrics } from '../types.js';
@@ -59,7 +60,7 @@ export async function readQueueStatus(root: string): Promise<QueueStatus[]> {
     if (!metrics && !hasQueue) continue;
     const deadLetterPath = join(directory, 'dead-letter.ndjson');
     const deadLetterFindings = existsSync(deadLetterPath)
-      ? readFileSync(deadLetterPath, 'utf8').split('\n').filter(Boolean).length
+      ? parseDeadLetters(readFileSync(deadLetterPath, 'utf8')).letters.length
       : 0;
     rows.push({
       directory,
