@@ -44,7 +44,7 @@ it('keeps the letters written after a line torn by a crash, and reports the torn
   await writeDeadLetters(path, 'es', [letter(2), letter(3)]);
   const file = await readDeadLetters(path);
   expect(file.letters.map((l) => l.id)).toEqual(['id-1', 'id-2', 'id-3']);
-  expect(file.torn).toEqual([{ line: 2, bytes: 30 }]);
+  expect(file.torn).toEqual([{ line: 2, bytes: 30, text: whole.slice(0, 30) }]);
 });
 
 it('reports lines that are JSON but not dead letters, and skips blank lines', () => {

@@ -78,6 +78,8 @@ export interface TornLine {
   /** 1-based line number in the file. */
   line: number;
   bytes: number;
+  /** The line itself, kept for a human to look at. */
+  text: string;
 }
 
 export interface DeadLetterFile {
@@ -105,7 +107,7 @@ export function parseDeadLetters(text: string): DeadLetterFile {
       value = undefined;
     }
     if (isDeadLetter(value)) letters.push(value);
-    else torn.push({ line: index + 1, bytes: Buffer.byteLength(line) });
+    else torn.push({ line: index + 1, bytes: Buffer.byteLength(line), text: line });
   }
   return { letters, torn };
 }
