@@ -3,7 +3,7 @@
 // runs (metrics.json is rewritten every second) and after it stopped.
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { DurableQueue } from '../queue/queue.js';
 import { parseDeadLetters } from './dead-letter.js';
 import { loadMetrics } from './metrics-file.js';
@@ -120,6 +120,12 @@ export function formatStatus(rows: readonly QueueStatus[]): string[] {
     if (row.metrics?.lastError && row.metrics.health !== 'ok')
       lines.push(
         `${row.metrics.sink}: last error at ${row.metrics.lastErrorAt ?? '?'}: ${row.metrics.lastError}`,
+      );
+  for (const row of rows)
+    if (row.deadLetterFindings > 0)
+      lines.push(
+        `${row.metrics?.sink ?? row.directory}: ${row.deadLetterFindings} dead letter(s) in ${join(row.directory, 'dead-letter.ndjson')}; ` +
+          `re-send them with: ringside sinks redeliver --sinks FILE --sink ${basename(row.directory)}`,
       );
   return lines;
 }
