@@ -41,6 +41,10 @@ export function redeliverProblems(sink: string, file: string, report: RedeliverR
     lines.push(
       `sink ${sink}: ${report.unsent} finding(s) not sent, back in ${file}: ${report.lastError ?? 'unknown error'}`,
     );
+  if (report.lateArrivals)
+    lines.push(
+      `sink ${sink}: dead letters arrived while the file was being taken: run the command again to send them`,
+    );
   return lines;
 }
 

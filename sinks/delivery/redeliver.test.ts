@@ -124,3 +124,23 @@ it('does not send a torn line: it is reported and kept for a human', async () =>
   expect(readFileSync(join(directory, TORN_FILE), 'utf8')).toBe('{"time":"2026-\n');
   expect(existsSync(deadLetterPath)).toBe(false);
 });
+
+it('keeps what a running sink appended to the file while it was taken, for the next run', async () => {
+  const destination = new MemoryDestination();
+  const taken = join(directory, 'dead-letter.taken-1.ndjson');
+  await writeDeadLetters(taken, 'memory', letters(['a', 'b']));
+  // The sink had opened the file before the rename and writes its letter while the run sends.
+  const send = destination.send.bind(destination);
+  destination.send = async (batch) => {
+    await writeDeadLetters(taken, 'memory', letters(['late']));
+    destination.send = send;
+    return send(batch);
+  };
+  const first = await redeliver({ destination, directory, ...quick });
+  expect(first).toMatchObject({ delivered: 2, lateArrivals: true });
+  const second = await redeliver({ destination, directory, ...quick });
+  expect(second).toMatchObject({ alreadyDelivered: 2, delivered: 1 });
+  expect(second.lateArrivals).toBeUndefined();
+  expect(destination.received).toEqual(['a', 'b', 'late']);
+  expect(readdirSync(directory)).toEqual([]);
+});

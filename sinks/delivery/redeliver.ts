@@ -1,13 +1,13 @@
 // Re-sends a sink's dead letters (`ringside sinks redeliver`): each finding id once, resumable after a
 // crash, and whatever is refused again or cannot be sent goes back to the dead-letter file, never lost.
 import { readdirSync } from 'node:fs';
-import { appendFile, open, readFile, rename, rm } from 'node:fs/promises';
+import { appendFile, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SinkError } from '../errors.js';
 import type { Destination, EncodedFinding } from '../types.js';
 import { backoffDelay } from './backoff.js';
 import type { BackoffOptions } from './backoff.js';
-import { readDeadLetters, writeDeadLetters } from './dead-letter.js';
+import { parseDeadLetters, writeDeadLetters } from './dead-letter.js';
 import type { DeadLetter } from './dead-letter.js';
 
 export const DEAD_LETTER_FILE = 'dead-letter.ndjson';
@@ -47,6 +47,8 @@ export interface RedeliverReport {
   unsent: number;
   /** Why findings were left unsent. */
   lastError?: string;
+  /** A running sink appended to a file while it was being taken: run again to send those too. */
+  lateArrivals?: boolean;
 }
 
 const defaultSleep = (ms: number): Promise<void> =>
@@ -120,8 +122,11 @@ export async function redeliver(options: RedeliverOptions): Promise<RedeliverRep
   const taken = await takeDeadLetters(directory);
   // By id, the last letter wins: a finding dead-lettered twice is sent once, as it was last refused.
   const byId = new Map<string, DeadLetter>();
+  const takenBytes = new Map<string, number>();
   for (const file of taken) {
-    const { letters, torn } = await readDeadLetters(file);
+    const bytes = await readFile(file);
+    takenBytes.set(file, bytes.length);
+    const { letters, torn } = parseDeadLetters(bytes.toString('utf8'));
     if (torn.length > 0) {
       await appendFile(join(directory, TORN_FILE), torn.map((line) => `${line.text}\n`).join(''), {
         mode: 0o600,
@@ -215,6 +220,11 @@ export async function redeliver(options: RedeliverOptions): Promise<RedeliverRep
         .filter(({ letter }) => letter.sink === sink)
         .map(({ letter, reason }) => ({ record: { id: letter.id, body: letter.body }, reason })),
     );
+  // A sink that had opened the file just before it was taken may have appended to it since: then keep
+  // the taken files and the confirmed ids, so that the next run sends what came late, and only that.
+  for (const file of taken)
+    if ((await stat(file)).size !== takenBytes.get(file)) report.lateArrivals = true;
+  if (report.lateArrivals) return report;
   for (const file of taken) await rm(file, { force: true });
   await rm(donePath, { force: true });
   return report;
