@@ -132,12 +132,24 @@ export function createConfiguredDestination(
       : raw,
     source,
   );
-  const names = entries.map((entry, index) => entry.name ?? `${entry.type}-${index}`);
+  const moduleName = (index: number): string | undefined => {
+    const entry: unknown = Array.isArray(raw) ? raw[index] : undefined;
+    if (!isRecord(entry) || entry.type !== 'module') return undefined;
+    return typeof entry.name === 'string' ? entry.name : `module-${index}`;
+  };
+  const names = entries.map(
+    (entry, index) => moduleName(index) ?? entry.name ?? `${entry.type}-${index}`,
+  );
   const index = names.indexOf(sinkName);
   const entry = entries[index];
   if (entry === undefined)
     throw new InputError(`no sink named "${sinkName}" (its sinks: ${names.join(', ')})`, source);
   const where = `${source}: sinks[${index}]`;
+  if (moduleName(index) !== undefined)
+    throw new InputError(
+      `sink "${sinkName}" is a module sink: it keeps its own records, Ringside has no dead letters of it`,
+      where,
+    );
   if (entry.type === 'stdout' || entry.type === 'file')
     throw new InputError(
       `sink "${sinkName}" has no queue, hence no dead letters (only elasticsearch, splunk and syslog do)`,
