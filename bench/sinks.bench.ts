@@ -165,11 +165,22 @@ async function throughput(
       `rss ${mb(first.rss)} -> ${mb(last.rss)} MiB\n`,
   );
   const recovering = Date.now();
+  const sentBefore = sink.metrics().sent;
   await ask('up', 'up');
+  // Resumed: the first confirmation after the endpoint is back (polled every 5 ms).
+  let resumedMs = NaN;
+  const watch = setInterval(() => {
+    if (Number.isNaN(resumedMs) && sink.metrics().sent > sentBefore)
+      resumedMs = Date.now() - recovering;
+  }, 5);
   const drained = await sink.drained(300_000);
+  clearInterval(watch);
+  const backlogSeconds = (Date.now() - recovering) / 1000;
   const count = await ask<number>('count', 'count');
+  const backlogRate = (n - written) / (backlogSeconds - resumedMs / 1000);
   process.stdout.write(
-    `recovery: backlog delivered in ${((Date.now() - recovering) / 1000).toFixed(1)} s, drained=${drained}, ` +
+    `recovery: first finding confirmed ${resumedMs} ms after the endpoint came back (target ≤ 1000 ms); ` +
+      `backlog of ${n - written} delivered in ${backlogSeconds.toFixed(1)} s (${Math.round(backlogRate)} findings/s once resumed), drained=${drained}, ` +
       `endpoint holds ${count} of ${n} ids\n`,
   );
   if (!drained || count !== n) process.exitCode = 1;

@@ -22,8 +22,12 @@ export interface CampaignOptions {
   cpuBudgetMs?: number;
   /** Run only these case indices (replay). */
   only?: number[];
-  /** Called after each case (progress). */
-  onCase?: (done: number, summary: CampaignSummary) => void;
+  /** Resume: start at this case index (cases before it were run by an earlier campaign). Default 0. */
+  firstIndex?: number;
+  /** Resume: the earlier campaign's summary, which this one extends (cases, findings, outcomes). */
+  previous?: CampaignSummary;
+  /** Called after each case (progress, saving the state); `index` is the case just run. */
+  onCase?: (done: number, summary: CampaignSummary, index: number) => void;
 }
 
 export interface Finding {
@@ -121,16 +125,20 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignSum
   const fd = openSync(copy, 'r+');
   const cleanFd = openSync(options.dump, 'r');
   const worker = new Worker();
+  const previous = options.previous;
   const summary: CampaignSummary = {
-    cases: 0,
-    crashes: [],
-    hangs: [],
-    outcomes: {},
-    slowestCpuMs: 0,
-    elapsedMs: 0,
+    cases: previous?.cases ?? 0,
+    crashes: [...(previous?.crashes ?? [])],
+    hangs: [...(previous?.hangs ?? [])],
+    outcomes: structuredClone(previous?.outcomes ?? {}),
+    slowestCpuMs: previous?.slowestCpuMs ?? 0,
+    elapsedMs: previous?.elapsedMs ?? 0,
   };
+  const firstIndex = options.firstIndex ?? 0;
   try {
-    const indices = options.only ?? Array.from({ length: options.cases }, (_, i) => i);
+    const indices =
+      options.only ??
+      Array.from({ length: Math.max(0, options.cases - firstIndex) }, (_, i) => firstIndex + i);
     for (const index of indices) {
       if (options.timeLimitMs !== undefined && Date.now() - started > options.timeLimitMs) break;
       const fuzzCase = makeCase(map, options.seed, index);
@@ -172,7 +180,8 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignSum
         // Structural cases wrote far from the region they name; a data case reuses the worker's
         // kernel, which must next see the clean copy.
       }
-      options.onCase?.(summary.cases, summary);
+      summary.elapsedMs = (previous?.elapsedMs ?? 0) + Date.now() - started;
+      options.onCase?.(summary.cases, summary, index);
     }
   } finally {
     worker.stop();
@@ -180,6 +189,6 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignSum
     closeSync(cleanFd);
     rmSync(copy, { force: true });
   }
-  summary.elapsedMs = Date.now() - started;
+  summary.elapsedMs = (previous?.elapsedMs ?? 0) + Date.now() - started;
   return summary;
 }

@@ -30,7 +30,10 @@ process.on('message', (request: WorkerRequest) => {
     }
     const used = process.cpuUsage(before);
     const reply: WorkerReply = { results, cpuMs: (used.user + used.system) / 1000 };
-    process.send!(reply);
+    if (process.connected) process.send!(reply);
   })();
 });
+// The campaign was stopped (killed, to resume later from its state file): leave quietly instead of
+// dying on a reply to a parent that is gone (EPIPE).
+process.on('disconnect', () => process.exit(0));
 process.send!({ ready: true });

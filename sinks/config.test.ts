@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { InputError } from '../introspect/errors.js';
-import { createSinksFromConfig } from './config.js';
+import { createConfiguredDestination, createSinksFromConfig } from './config.js';
 import { readQueueStatus } from './delivery/status.js';
 import { memoryLog } from './log.js';
 import { syntheticFinding } from './test-support/findings.js';
@@ -157,6 +157,54 @@ sinks:
         level: 'warn',
         message: expect.stringContaining('tls.verify is false') as unknown,
       }),
+    );
+  });
+});
+
+describe('createConfiguredDestination', () => {
+  const config = parse(`
+sinks:
+  - type: stdout
+  - type: module
+    path: ./mine.js
+  - type: syslog
+    host: 127.0.0.1
+    port: 9
+    transport: tcp
+  - type: elasticsearch
+    name: es
+    node: http://127.0.0.1:9
+`) as unknown;
+  const setup = () => ({ observer, source: 'sinks.yaml', queueRoot: directory, log: memoryLog() });
+
+  it('finds a network sink by its name or its default name, with its queue directory', async () => {
+    const es = createConfiguredDestination(config, 'es', setup());
+    expect(es.destination.name).toBe('elasticsearch:127.0.0.1:9');
+    expect(es.directory).toBe(join(directory, 'es'));
+    // Default names count the module entry, as the sinks of a run do.
+    const syslog = createConfiguredDestination(config, 'syslog-2', setup());
+    expect(syslog.destination.name).toBe('syslog:tcp://127.0.0.1:9');
+    expect(syslog.directory).toBe(join(directory, 'syslog-2'));
+    await es.destination.close();
+    await syslog.destination.close();
+  });
+
+  it('refuses, naming the file, a sink it does not have, or one without dead letters', () => {
+    const refusal = (name: string) => {
+      try {
+        createConfiguredDestination(config, name, setup());
+      } catch (error) {
+        expect(error).toBeInstanceOf(InputError);
+        return (error as Error).message;
+      }
+      throw new Error(`${name} was accepted`);
+    };
+    expect(refusal('nope')).toBe(
+      'sinks.yaml: no sink named "nope" (its sinks: stdout-0, module-1, syslog-2, es)',
+    );
+    expect(refusal('stdout-0')).toMatch(/^sinks.yaml: sinks\[0\]: sink "stdout-0" has no queue/);
+    expect(refusal('module-1')).toMatch(
+      /^sinks.yaml: sinks\[1\]: sink "module-1" is a module sink/,
     );
   });
 });

@@ -10,14 +10,17 @@ import { defaultQueueRoot } from './delivery/status.js';
 import { createFanout } from './delivery/fanout.js';
 import type { Fanout } from './delivery/fanout.js';
 import type { Observer } from './ecs/document.js';
+import { createElasticsearchDestination } from './elasticsearch/destination.js';
 import { createElasticsearchSink } from './elasticsearch/sink.js';
 import { createFileSink } from './file/sink.js';
 import { stderrLog } from './log.js';
 import type { SinkLog } from './log.js';
+import { createSplunkDestination } from './splunk/destination.js';
 import { createSplunkSink } from './splunk/sink.js';
 import { createStdoutSink } from './stdout/sink.js';
+import { createSyslogDestination } from './syslog/destination.js';
 import { createSyslogSink } from './syslog/sink.js';
-import type { Sink } from './types.js';
+import type { Destination, Sink } from './types.js';
 
 /** One entry of the file, as the schema (config-schema.ts) checked it. */
 export type SinkConfigEntry = SinkEntry;
@@ -102,4 +105,80 @@ export async function createSinksFromConfig(config: unknown, setup: SinksSetup):
     throw error;
   }
   return createFanout(sinks, log);
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
+
+/**
+ * The destination of one network sink of a configuration, found by its name (the `name` key, or
+ * "<type>-<index>" as createSinksFromConfig names it), with its queue directory: for re-sending its
+ * dead letters without starting the sink itself.
+ */
+export function createConfiguredDestination(
+  config: unknown,
+  sinkName: string,
+  setup: SinksSetup,
+): { destination: Destination; directory: string } {
+  const source = setup.source ?? 'sinks configuration';
+  const raw = isRecord(config) ? config.sinks : config;
+  // Users' module entries (pipeline/configured-sinks.ts) have no queue: a placeholder in their place
+  // keeps the indices, hence the default names, of the others.
+  const entries = validateSinksConfig(
+    Array.isArray(raw)
+      ? raw.map((entry: unknown) =>
+          isRecord(entry) && entry.type === 'module' ? { type: 'stdout' } : entry,
+        )
+      : raw,
+    source,
+  );
+  const moduleName = (index: number): string | undefined => {
+    const entry: unknown = Array.isArray(raw) ? raw[index] : undefined;
+    if (!isRecord(entry) || entry.type !== 'module') return undefined;
+    return typeof entry.name === 'string' ? entry.name : `module-${index}`;
+  };
+  const names = entries.map(
+    (entry, index) => moduleName(index) ?? entry.name ?? `${entry.type}-${index}`,
+  );
+  const index = names.indexOf(sinkName);
+  const entry = entries[index];
+  if (entry === undefined)
+    throw new InputError(`no sink named "${sinkName}" (its sinks: ${names.join(', ')})`, source);
+  const where = `${source}: sinks[${index}]`;
+  if (moduleName(index) !== undefined)
+    throw new InputError(
+      `sink "${sinkName}" is a module sink: it keeps its own records, Ringside has no dead letters of it`,
+      where,
+    );
+  if (entry.type === 'stdout' || entry.type === 'file')
+    throw new InputError(
+      `sink "${sinkName}" has no queue, hence no dead letters (only elasticsearch, splunk and syslog do)`,
+      where,
+    );
+  const log = setup.log ?? stderrLog;
+  warnUnverifiedTls(entry, where, log);
+  const { observer } = setup;
+  const directory = join(setup.queueRoot ?? defaultQueueRoot(), sinkName);
+  try {
+    switch (entry.type) {
+      case 'elasticsearch':
+        return { destination: createElasticsearchDestination({ ...entry, observer }), directory };
+      case 'splunk':
+        return {
+          destination: createSplunkDestination({
+            ...entry,
+            observer,
+            warn: (message) => log.warn(`sink: ${message}`),
+          }),
+          directory,
+        };
+      case 'syslog':
+        return { destination: createSyslogDestination({ ...entry, observer }), directory };
+    }
+  } catch (error) {
+    if (error instanceof RingsideError) throw error;
+    throw new InputError(error instanceof Error ? error.message : String(error), where, {
+      cause: error,
+    });
+  }
 }

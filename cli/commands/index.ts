@@ -9,6 +9,7 @@ import { registerProfileCommands } from './profile.js';
 import { registerQemuGuestCommands } from './qemu-guests.js';
 import { registerSessionReport } from './report.js';
 import { registerRulesCommands } from './rules-commands.js';
+import { registerSinksCommands } from './sinks.js';
 import { registerSnapshotCommands } from './snapshot.js';
 import { registerStatusCommand } from './status.js';
 
@@ -22,6 +23,7 @@ export function registerCommands(program: Command): void {
   registerRulesCommands(program);
   registerSessionReport(program);
   registerStatusCommand(program);
+  registerSinksCommands(program);
   registerQemuGuestCommands(program);
   registerFleetCommands(program);
 }

@@ -191,7 +191,14 @@ describe('createFanout', () => {
       memoryLog(),
     );
     await Promise.all(findings(200).map((finding) => fanout.write(finding)));
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Until both settle (a fixed 200 ms was too short on a loaded machine): at most 10 s.
+    const settledBy = Date.now() + 10_000;
+    const settled = (): boolean => {
+      const [a, b] = fanout.all();
+      return a?.sent === 200 && b?.health === 'failing';
+    };
+    while (!settled() && Date.now() < settledBy)
+      await new Promise((resolve) => setTimeout(resolve, 20));
     const [a, b] = fanout.all();
     expect(a).toMatchObject({ sink: 'healthy', sent: 200, queued: 0, health: 'ok' });
     expect(b).toMatchObject({ sink: 'dead', sent: 0, queued: 200, health: 'failing' });

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SinkError } from '../errors.js';
@@ -7,6 +7,7 @@ import { memoryLog } from '../log.js';
 import { syntheticFinding } from '../test-support/findings.js';
 import type { Destination } from '../types.js';
 import { createQueuedSink } from './queued-sink.js';
+import { writeDeadLetters } from './dead-letter.js';
 import { defaultQueueRoot, formatMetrics, formatStatus, readQueueStatus } from './status.js';
 
 let root: string;
@@ -95,6 +96,26 @@ describe('ringside status data', () => {
       JSON.stringify({ ...saved, pid: undefined, health: 'ok', savedAt: '2026-01-01T00:00:00Z' }),
     );
     expect((await readQueueStatus(root))[0]!.metrics!.health).toBe('stale');
+  });
+
+  it('counts whole dead letters only, and says how to re-send them', async () => {
+    const sink = await createQueuedSink({
+      destination: destination('es-d', true),
+      queue: { directory: join(root, 'es-d') },
+      log: memoryLog(),
+    });
+    await sink.close();
+    const file = join(root, 'es-d', 'dead-letter.ndjson');
+    await writeDeadLetters(file, 'es-d', [
+      { record: { id: 'a', body: '{}' }, reason: 'mapping' },
+      { record: { id: 'b', body: '{}' }, reason: 'mapping' },
+    ]);
+    appendFileSync(file, '{"time":"torn'); // a crash mid-append: not a finding
+    const [row] = await readQueueStatus(root);
+    expect(row!.deadLetterFindings).toBe(2);
+    expect(formatStatus([row!])).toContain(
+      `es-d: 2 dead letter(s) in ${file}; re-send them with: ringside sinks redeliver --sinks FILE --sink es-d`,
+    );
   });
 
   it('says so when there is nothing, and honours RINGSIDE_QUEUE_DIR', async () => {

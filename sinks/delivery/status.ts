@@ -3,8 +3,9 @@
 // runs (metrics.json is rewritten every second) and after it stopped.
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { DurableQueue } from '../queue/queue.js';
+import { parseDeadLetters } from './dead-letter.js';
 import { loadMetrics } from './metrics-file.js';
 import type { SavedMetrics } from './metrics-file.js';
 import type { SinkMetrics } from '../types.js';
@@ -59,7 +60,7 @@ export async function readQueueStatus(root: string): Promise<QueueStatus[]> {
     if (!metrics && !hasQueue) continue;
     const deadLetterPath = join(directory, 'dead-letter.ndjson');
     const deadLetterFindings = existsSync(deadLetterPath)
-      ? readFileSync(deadLetterPath, 'utf8').split('\n').filter(Boolean).length
+      ? parseDeadLetters(readFileSync(deadLetterPath, 'utf8')).letters.length
       : 0;
     rows.push({
       directory,
@@ -119,6 +120,12 @@ export function formatStatus(rows: readonly QueueStatus[]): string[] {
     if (row.metrics?.lastError && row.metrics.health !== 'ok')
       lines.push(
         `${row.metrics.sink}: last error at ${row.metrics.lastErrorAt ?? '?'}: ${row.metrics.lastError}`,
+      );
+  for (const row of rows)
+    if (row.deadLetterFindings > 0)
+      lines.push(
+        `${row.metrics?.sink ?? row.directory}: ${row.deadLetterFindings} dead letter(s) in ${join(row.directory, 'dead-letter.ndjson')}; ` +
+          `re-send them with: ringside sinks redeliver --sinks FILE --sink ${basename(row.directory)}`,
       );
   return lines;
 }

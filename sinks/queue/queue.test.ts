@@ -132,7 +132,11 @@ describe('DurableQueue', () => {
         accepted += 100;
       }
     })();
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Until the writer meets the bound (a fixed sleep failed on a loaded machine): at most 10 s.
+    const fullBy = Date.now() + 10_000;
+    while (!log.lines.some((l) => l.message.includes('back-pressure')) && Date.now() < fullBy)
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    await new Promise((resolve) => setTimeout(resolve, 50));
     const acceptedWhileFull = accepted;
     expect(acceptedWhileFull).toBeLessThan(2000);
     expect(queue.depth().bytes).toBeLessThanOrEqual(20_000);

@@ -10,7 +10,7 @@ import { SinkError } from '../errors.js';
 import { silentLog } from '../log.js';
 import type { SinkLog } from '../log.js';
 import type { EncodedFinding } from '../types.js';
-import { encodeRecord, parseRecord } from './record.js';
+import { RecordSlab, coalesce, parseRecord } from './record.js';
 
 export type WhenFull = 'block' | 'drop-newest';
 
@@ -49,10 +49,23 @@ export interface QueueBatch {
   bytes: number;
 }
 
+/** Appends waiting for the same write and fdatasync: they share one promise (one per group). */
 interface Pending {
-  buffer: Buffer;
+  buffers: Buffer[];
+  bytes: number;
+  done: Promise<void>;
   resolve: () => void;
   reject: (error: unknown) => void;
+}
+
+function newGroup(): Pending {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const done = new Promise<void>((ok, fail) => {
+    resolve = ok;
+    reject = fail;
+  });
+  return { buffers: [], bytes: 0, done, resolve, reject };
 }
 
 const SEGMENT = /^segment-(\d{12})\.q$/;
@@ -107,8 +120,9 @@ export class DurableQueue {
   private readPosition: Position = { segment: 0, offset: 0 };
   private readonly readHandles = new Map<number, FileHandle>();
 
-  private pending: Pending[] = [];
+  private pending: Pending | undefined;
   private pendingBytes = 0;
+  private readonly slab = new RecordSlab();
   private syncTimer: NodeJS.Timeout | undefined;
   private syncing: Promise<void> | undefined;
   private blockedSince: number | undefined;
@@ -243,16 +257,17 @@ export class DurableQueue {
   append(record: EncodedFinding): Promise<void> {
     if (this.closed)
       return Promise.reject(new SinkError(this.name, 'QUEUE_CLOSED', 'the queue is closed'));
-    const buffer = encodeRecord(record);
+    const buffer = this.slab.encode(record);
     if (this.uncommittedBytes() + buffer.length > this.maxBytes)
       return this.waitForSpace(record, buffer.length).then(() => this.enqueue(buffer));
     return this.enqueue(buffer);
   }
 
   private enqueue(buffer: Buffer): Promise<void> {
-    const done = new Promise<void>((resolve, reject) => {
-      this.pending.push({ buffer, resolve, reject });
-    });
+    const group = (this.pending ??= newGroup());
+    group.buffers.push(buffer);
+    group.bytes += buffer.length;
+    const done = group.done;
     this.pendingBytes += buffer.length;
     this.recordCount += 1;
     // One sync at a time: a sync in progress picks up what was appended meanwhile when it ends.
@@ -311,19 +326,19 @@ export class DurableQueue {
       this.syncTimer = undefined;
     }
     while (this.syncing) await this.syncing;
-    if (this.pending.length === 0) return;
     const group = this.pending;
-    this.pending = [];
+    if (group === undefined) return;
+    this.pending = undefined;
     this.syncing = this.writeGroup(group).finally(() => {
       this.syncing = undefined;
     });
     await this.syncing;
     // What arrived during this write and fdatasync is the next group: write it now.
-    if (this.pending.length > 0 && !this.syncing) void this.sync();
+    if (this.pending !== undefined && !this.syncing) void this.sync();
   }
 
-  private async writeGroup(group: Pending[]): Promise<void> {
-    const bytes = group.reduce((sum, item) => sum + item.buffer.length, 0);
+  private async writeGroup(group: Pending): Promise<void> {
+    const bytes = group.bytes;
     try {
       const size = this.segments.get(this.writeSegment) ?? 0;
       const drained = this.cursor.segment === this.writeSegment && this.cursor.offset === size;
@@ -335,7 +350,7 @@ export class DurableQueue {
         await this.rotate();
       const handle = this.writeHandle!;
       let written = 0;
-      const buffers = group.map((item) => item.buffer);
+      const buffers = coalesce(group.buffers);
       while (written < bytes) {
         const { bytesWritten } = await handle.writev(buffers);
         written += bytesWritten;
@@ -364,7 +379,7 @@ export class DurableQueue {
           : (this.segments.get(this.writeSegment) ?? 0) + bytes,
       );
       this.durable = { segment: this.writeSegment, offset: this.segments.get(this.writeSegment)! };
-      for (const item of group) item.resolve();
+      group.resolve();
       this.events.emit('data');
     } catch (error) {
       // A failed write (disk full) may have left part of the group in the file: cut it off, so that the
@@ -379,18 +394,18 @@ export class DurableQueue {
         );
       this.log.error('queue: write failed, findings not acknowledged', {
         queue: this.name,
-        count: group.length,
+        count: group.buffers.length,
         error: error instanceof Error ? error.message : String(error),
       });
       this.pendingBytes -= bytes;
-      this.recordCount -= group.length;
+      this.recordCount -= group.buffers.length;
       const refusal = new SinkError(
         this.name,
         'STORAGE',
         `cannot write the queue (${describe(error)}): finding not accepted`,
         { cause: error },
       );
-      for (const item of group) item.reject(refusal);
+      group.reject(refusal);
     }
   }
 

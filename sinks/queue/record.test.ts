@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { encodeRecord, parseRecord } from './record.js';
+import { RecordSlab, coalesce, encodeRecord, parseRecord } from './record.js';
 
 describe('queue records', () => {
   it('round-trip any id and body', () => {
@@ -29,5 +29,27 @@ describe('queue records', () => {
     const flipped = Buffer.from(bytes);
     flipped[flipped.length - 2]! ^= 1;
     expect(parseRecord(flipped, 0)).toEqual({ kind: 'corrupt', reason: 'checksum mismatch' });
+  });
+});
+
+describe('RecordSlab', () => {
+  it('encodes byte for byte as encodeRecord, records side by side, any size and script', () => {
+    const slab = new RecordSlab(256);
+    const records = [
+      { id: 'a', body: '{"x":1}' },
+      { id: 'ü-id', body: JSON.stringify({ name: 'prozeß ✓ 😀', n: 2 }) },
+      { id: 'big', body: 'y'.repeat(1000) }, // larger than a slab: a slab of its own
+      { id: 'c', body: '' },
+    ];
+    const encoded = records.map((record) => slab.encode(record));
+    encoded.forEach((buffer, index) => expect(buffer).toEqual(encodeRecord(records[index]!)));
+    const parsed = parseRecord(encoded[1]!, 0);
+    expect(parsed).toEqual({ kind: 'record', record: records[1], bytes: encoded[1]!.length });
+    // The first two share a slab; the big one starts a new slab, which the last one follows into.
+    expect(coalesce(encoded).map((buffer) => buffer.length)).toEqual([
+      encoded[0]!.length + encoded[1]!.length,
+      encoded[2]!.length + encoded[3]!.length,
+    ]);
+    expect(Buffer.concat(coalesce(encoded))).toEqual(Buffer.concat(encoded));
   });
 });
