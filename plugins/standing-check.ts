@@ -14,8 +14,8 @@ export interface StandingCheckOptions<T> {
   /** Identity of a finding between checks. */
   key: (item: T) => string;
   event: (item: T, base: EventBase) => VmiEvent;
-  /** Checks in a row an item must be seen in before it is reported (default 1). */
-  confirmations?: number;
+  /** Checks in a row an item must be seen in before it is reported (default 1); may differ by item. */
+  confirmations?: number | ((item: T) => number);
 }
 
 /** A check function for periodicEvents. */
@@ -24,7 +24,9 @@ export function standingCheck<T>(
   kernel: LinuxKernel,
   options: StandingCheckOptions<T>,
 ): () => Promise<VmiEvent[]> {
-  const needed = options.confirmations ?? 1;
+  const confirmations = options.confirmations ?? 1;
+  const needed = (item: T): number =>
+    typeof confirmations === 'number' ? confirmations : confirmations(item);
   const seen = new Map<string, number>();
   const reported = new Set<string>();
   return async () => {
@@ -44,7 +46,7 @@ export function standingCheck<T>(
       const key = options.key(item);
       const count = (seen.get(key) ?? 0) + 1;
       seen.set(key, count);
-      if (count >= needed && !reported.has(key)) {
+      if (count >= needed(item) && !reported.has(key)) {
         reported.add(key);
         events.push(options.event(item, base));
       }

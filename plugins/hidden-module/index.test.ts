@@ -64,6 +64,25 @@ describe('hidden-module, live', () => {
     ]);
   });
 
+  it('reports module memory no view knows only after five checks in a row (init sections await an RCU grace period)', async () => {
+    const { linux, rk } = world();
+    const loader = linux.kernelText(['load_module']).get('load_module')! + 0x10n;
+    const base = linux.get64(rk + 0x100n);
+    writeVmapAreas(linux, [{ start: base, end: base + 0x4000n, caller: loader }]);
+    linux.listDel(rk + MODULE_LIST);
+    writeModTree(linux, []);
+    const { tick, events } = started(linux);
+    for (let check = 1; check < 5; check++) await tick();
+    expect(events).toEqual([]);
+    await tick();
+    expect(events).toEqual([
+      expect.objectContaining({
+        module: { base, size: 0x4000 },
+        details: expect.objectContaining({ check: 'hidden_module', seen_by: ['regions'] }),
+      }),
+    ]);
+  });
+
   it('does not report a module off the list for one check only (being loaded or freed)', async () => {
     const { linux, rk } = world();
     const { tick, events } = started(linux);

@@ -3,7 +3,8 @@
 // module that unlinked itself — and module memory (allocated by the module loader) that no module
 // any view knows owns, a module hidden from all of them. Reported as an integrity.violation
 // (details.check hidden_module) naming the module, its base and size; live once it was hidden in
-// two checks in a row (a module being loaded or freed sits between the lists for an instant), on a
+// two checks in a row (a module being loaded or freed sits between the lists for an instant), memory
+// no view knows in five (a module's init sections wait for an RCU grace period to be freed), on a
 // snapshot at once.
 import { defer, type Observable, type SchedulerLike } from 'rxjs';
 import type { VmiEvent } from '../../introspect/events/event.js';
@@ -18,6 +19,8 @@ import { standingCheck, type EventBase } from '../standing-check.js';
 import type { DetectorPlugin, PluginContext } from '../types.js';
 
 export const HIDDEN_MODULE_INTERVAL_MS = 1000;
+/** Checks in a row module memory that no view knows must be seen in before it is reported. */
+export const ORPHAN_CONFIRMATIONS = 5;
 
 const hex = (value: bigint): string => `0x${value.toString(16)}`;
 
@@ -111,7 +114,10 @@ export function createHiddenModule(options: HiddenModuleOptions = {}): DetectorP
             key: (item) =>
               'sighting' in item ? hex(item.sighting.address) : `region ${hex(item.region.start)}`,
             event: hiddenEvent,
-            confirmations: 2,
+            // Memory no view knows is also what a module's init sections are between leaving
+            // mod_tree and their free after an RCU grace period (do_free_init), which takes
+            // seconds on a loaded emulated guest: that needs five checks in a row, not two.
+            confirmations: (item) => ('sighting' in item ? 2 : ORPHAN_CONFIRMATIONS),
           }),
           options.scheduler,
         ),
