@@ -23,6 +23,11 @@ export interface ForwarderOptions {
    * skips them, so a finding written just before its owner died is not written twice.
    */
   delivered?: () => Promise<Set<string>>;
+  /**
+   * On a takeover, how long to wait before reading `delivered` back: the previous holder's last
+   * writes may still be on their way into the sink (a queued file sink appends later). Default 0.
+   */
+  takeoverGraceMs?: number;
   ackEvery: number;
   ackIntervalMs: number;
   /**
@@ -58,6 +63,7 @@ export class FindingsForwarder {
   private writes: Promise<unknown>[] = [];
   private flushing: Promise<void> = Promise.resolve();
   private skip = new Set<string>();
+  private skipReady: Promise<void> = Promise.resolve();
   private stopped = false;
   /** Set when a sink refused a finding: the owner restarts from the ack floor. */
   failed: Error | undefined;
@@ -75,7 +81,21 @@ export class FindingsForwarder {
     const previous = await this.jsm.consumers.info(FINDINGS_STREAM, name).catch(() => undefined);
     const floor = previous?.ack_floor.stream_seq ?? 0;
     if (previous) await this.jsm.consumers.delete(FINDINGS_STREAM, name);
-    this.skip = previous ? ((await this.options.delivered?.()) ?? new Set()) : new Set();
+    // Read back after the grace, in run(): start() returns at once (the owner's lease pass waits on
+    // it), and the findings that arrive meanwhile wait for the read-back.
+    const grace = this.options.takeoverGraceMs ?? 0;
+    this.skipReady =
+      previous && this.options.delivered
+        ? new Promise<void>((resolve) => setTimeout(resolve, grace))
+            .then(async () => {
+              this.skip = (await this.options.delivered?.()) ?? new Set();
+            })
+            .catch((error: unknown) => {
+              // Not knowing what the sink holds, write nothing: the owner restarts the forwarder.
+              this.failed ??= error instanceof Error ? error : new Error(String(error));
+              this.stopped = true;
+            })
+        : Promise.resolve();
     const config: Partial<ConsumerConfig> = {
       durable_name: name,
       ack_policy: AckPolicy.All,
@@ -97,6 +117,7 @@ export class FindingsForwarder {
 
   private async run(messages: ConsumerMessages): Promise<void> {
     const log = this.options.log ?? silentLog;
+    await this.skipReady;
     for await (const message of messages) {
       if (this.stopped) break;
       while (this.options.mayWrite && !this.options.mayWrite() && !this.stopped)
