@@ -158,7 +158,9 @@ async function endToEnd(): Promise<void> {
     '--sinks',
     join(directory, 'sinks.yaml'),
     '--lease-ttl',
-    '4',
+    // Long enough that a loaded 2-core machine renews in time (4 s leases flapped between the
+    // workers there); a killed worker's leases still move within the test's waits.
+    '8',
   ];
   let agent = ringside(...agentArgs);
   const workers = [ringside(...workerArgs), ringside(...workerArgs)];

@@ -281,9 +281,9 @@ export class RuleWorker {
       group: this.group,
       sink,
       ...(this.options.delivered ? { delivered: this.options.delivered } : {}),
-      // The previous holder writes for at most half a TTL after its last renewal; queued writes
-      // may land a little later: read the sink back a whole TTL after taking over.
-      takeoverGraceMs: this.options.leaseTtlMs ?? 10_000,
+      // The previous holder stops taking findings half a TTL after its last renewal, which was at
+      // least a TTL before this takeover; what it queued lands within the next half: read back then.
+      takeoverGraceMs: (this.options.leaseTtlMs ?? 10_000) / 2,
       ...(this.options.onWritten ? { onWritten: this.options.onWritten } : {}),
       mayWrite: () => this.forwarding !== undefined && Date.now() < this.forwarding.validUntil,
       ackEvery: this.options.ackEvery ?? 256,
