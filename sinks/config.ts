@@ -1,7 +1,8 @@
 // Sinks from configuration (a YAML/JSON object): one entry per sink, each network sink given its own
 // queue directory under one root (the one `ringside status` reads), all fanned out. The file is checked
 // against a schema first (config-schema.ts); secrets are named by env or file, never written in it.
-import { accessSync, constants, mkdirSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
+import { makeDirectory } from './make-directory.js';
 import { join } from 'node:path';
 import { InputError, RingsideError } from '../introspect/errors.js';
 import { validateSinksConfig } from './config-schema.js';
@@ -37,7 +38,7 @@ export interface SinksSetup {
 /** The queue directory must be usable now: refusing it later would be an internal error mid-run. */
 function checkQueueDirectory(directory: string, where: string): void {
   try {
-    mkdirSync(directory, { recursive: true, mode: 0o700 });
+    makeDirectory(directory, 0o700);
     accessSync(directory, constants.W_OK | constants.X_OK);
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code ?? String(error);

@@ -1,7 +1,8 @@
 // Findings as NDJSON in a file, the embedded default: lines are written in groups and fdatasynced
 // before write() resolves, so an acknowledged finding is on disk. The file rotates by size:
 // path -> path.1 -> … -> path.<keep>; the oldest is deleted, and that deletion is logged.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { makeDirectory } from '../make-directory.js';
 import { open, rename, rm, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -40,7 +41,7 @@ export async function createFileSink(options: FileSinkOptions): Promise<Sink> {
   const log = options.log ?? stderrLog;
   const format = formatter(options.format ?? 'ecs', options.observer);
   const name = `file:${path}`;
-  mkdirSync(dirname(path), { recursive: true });
+  makeDirectory(dirname(path));
   let handle: FileHandle = await open(path, 'a');
   let size = existsSync(path) ? (await stat(path)).size : 0;
   let waiting: Waiting[] = [];

@@ -2,7 +2,8 @@
 // fdatasync per batch; a record is acknowledged only once on disk and leaves only when commit() says the
 // destination confirmed it. Bounded: when full, writers wait (back-pressure) and the policy is logged.
 import { EventEmitter } from 'node:events';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
+import { makeDirectory } from '../make-directory.js';
 import { open, readFile, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -185,7 +186,7 @@ export class DurableQueue {
   }
 
   private async recover(): Promise<void> {
-    mkdirSync(this.directory, { recursive: true, mode: 0o700 });
+    makeDirectory(this.directory, 0o700);
     try {
       const saved = JSON.parse(
         await readFile(join(this.directory, 'cursor.json'), 'utf8'),
