@@ -1,6 +1,6 @@
 // Creates a directory and its missing parents one level at a time. Node's recursive mkdir never
-// returns where the kernel answers ENOENT for a path whose parent exists (/proc, sysfs): a sink
-// configured there hung its command; this stops with that error, naming the path.
+// returns where the kernel answers ENOENT for a path whose parent exists (/proc, sysfs): a sink or a
+// dump directory configured there hung its command; this stops with that error, naming the path.
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 

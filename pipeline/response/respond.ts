@@ -1,7 +1,8 @@
 // Response actions, run on the findings of rules that ask for them (`actions:` in the rule): restore
 // a trapped write while its writer's vCPU is still held, pause the guest, take a forensic dump.
 import { createHash } from 'node:crypto';
-import { createReadStream, mkdirSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
+import { makeDirectory } from '../../sinks/make-directory.js';
 import { join, resolve } from 'node:path';
 import { concatMap, map, of, type MonoTypeOperatorFunction } from 'rxjs';
 import type { Domain } from '../../introspect/domain/types.js';
@@ -95,7 +96,7 @@ async function later(
       await responder.stop();
       return { name, ok: true, details: { state: 'paused' } };
     }
-    mkdirSync(options.snapshotDir, { recursive: true });
+    makeDirectory(options.snapshotDir);
     const path = resolve(
       join(
         options.snapshotDir,
