@@ -2,22 +2,15 @@
 // QEMU TCG, `xl dump-core` writes the domU's core, and Ringside's snapshot path reads it. Runs only
 // where the lab has been prepared (`ringside lab xen up` once: QEMU and the cached Debian packages).
 import { spawnSync } from 'node:child_process';
-import { existsSync, rmSync, statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cacheRoot } from '../guest/paths.js';
 
 // The lab's name is read when xen-lab.ts loads: this test's lab must not be a user's running one.
 process.env.RINGSIDE_XEN_LAB = 'xen-dumpcore-it';
 const lab = await import('./xen-lab.js');
 
-const qemu = spawnSync('qemu-system-x86_64', ['--version']).status === 0;
-const prepared = existsSync(join(cacheRoot(), 'xen', 'root', '.unpacked'));
-const why = !qemu
-  ? 'qemu-system-x86_64 is not installed'
-  : !prepared
-    ? 'the Xen lab is not prepared (run `ringside lab xen up` once)'
-    : undefined;
+const why = lab.labUnavailable();
 if (why) process.stderr.write(`skipping the Xen dump-core integration test: ${why}\n`);
 const describeWithLab = why ? describe.skip : describe;
 const cli = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));

@@ -1,26 +1,20 @@
 // Xen register events through LibVMI's Xen driver into Ringside's LibvmiDomain, in the lab's dom0:
 // a PVH domU created paused, CR0/CR3/CR4 writes hooked, the domU unpaused. Runs only where the lab is
 // prepared and a LibVMI built with its Xen driver is installed (RINGSIDE_LIBVMI, docs/xen.md).
-import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cacheRoot } from '../guest/paths.js';
 
 // The lab's name is read when xen-lab.ts loads: this test's lab must not be a user's running one.
 process.env.RINGSIDE_XEN_LAB = 'xen-events-it';
 const lab = await import('./xen-lab.js');
 
 const libvmi = process.env.RINGSIDE_LIBVMI ?? '/opt/libvmi-xen/lib/libvmi.so';
-const qemu = spawnSync('qemu-system-x86_64', ['--version']).status === 0;
-const prepared = existsSync(join(cacheRoot(), 'xen', 'root', '.unpacked'));
-const why = !qemu
-  ? 'qemu-system-x86_64 is not installed'
-  : !prepared
-    ? 'the Xen lab is not prepared (run `ringside lab xen up` once)'
-    : !existsSync(libvmi)
-      ? `no LibVMI with its Xen driver at ${libvmi} (docs/xen.md builds one; RINGSIDE_LIBVMI names it)`
-      : undefined;
+const why =
+  lab.labUnavailable() ??
+  (!existsSync(libvmi)
+    ? `no LibVMI with its Xen driver at ${libvmi} (docs/xen.md builds one; RINGSIDE_LIBVMI names it)`
+    : undefined);
 if (why) process.stderr.write(`skipping the Xen register-events integration test: ${why}\n`);
 const describeWithLab = why ? describe.skip : describe;
 // dom0's root is the host's own filesystem (9p), so the built probe runs there from this checkout.

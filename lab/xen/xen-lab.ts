@@ -191,6 +191,15 @@ export function domuConfig(type: DomuType, log: (line: string) => void = () => {
   ].join('\n');
 }
 
+/** Why the lab's tests cannot run here (no QEMU, the lab never prepared), or undefined. */
+export function labUnavailable(): string | undefined {
+  if (spawnSync('qemu-system-x86_64', ['--version']).status !== 0)
+    return 'qemu-system-x86_64 is not installed';
+  if (!existsSync(join(cacheRoot(), 'xen', 'root', '.unpacked')))
+    return 'the Xen lab is not prepared (run `ringside lab xen up` once)';
+  return undefined;
+}
+
 export function labRunning(paths = labPaths()): number | undefined {
   if (!existsSync(paths.pidFile)) return undefined;
   const pid = Number(readFileSync(paths.pidFile, 'utf8').trim());
