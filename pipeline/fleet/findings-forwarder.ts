@@ -13,6 +13,7 @@ import { nanos } from '@nats-io/transport-node';
 import type { Finding } from '../../introspect/events/finding.js';
 import { silentLog, type SinkLog } from '../../sinks/log.js';
 import type { Sink } from '../../sinks/types.js';
+import { takeOverDurable, type FloorMemo } from './durable-takeover.js';
 import { FINDINGS_PREFIX, FINDINGS_STREAM } from './subjects.js';
 
 export interface ForwarderOptions {
@@ -37,6 +38,8 @@ export interface ForwarderOptions {
   mayWrite?: () => boolean;
   /** Called once per finding written (latency measurements). */
   onWritten?: (finding: Finding) => void;
+  /** Floors of takeovers not finished yet, kept by the owner across retries (durable-takeover.ts). */
+  floors?: FloorMemo;
   log?: SinkLog;
 }
 
@@ -78,24 +81,24 @@ export class FindingsForwarder {
   /** Takes over from the consumer's ack floor at once (re-created there, no ack wait). */
   async start(): Promise<void> {
     const name = forwarderConsumer(this.options.group);
-    const previous = await this.jsm.consumers.info(FINDINGS_STREAM, name).catch(() => undefined);
-    const floor = previous?.ack_floor.stream_seq ?? 0;
-    if (previous) await this.jsm.consumers.delete(FINDINGS_STREAM, name);
+    const floors = this.options.floors ?? new Map<string, number>();
+    const { previous, floor } = await takeOverDurable(this.jsm, FINDINGS_STREAM, name, floors);
     // Read back after the grace, in run(): start() returns at once (the owner's lease pass waits on
     // it), and the findings that arrive meanwhile wait for the read-back.
     const grace = this.options.takeoverGraceMs ?? 0;
-    this.skipReady =
-      previous && this.options.delivered
-        ? new Promise<void>((resolve) => setTimeout(resolve, grace))
-            .then(async () => {
-              this.skip = (await this.options.delivered?.()) ?? new Set();
-            })
-            .catch((error: unknown) => {
-              // Not knowing what the sink holds, write nothing: the owner restarts the forwarder.
-              this.failed ??= error instanceof Error ? error : new Error(String(error));
-              this.stopped = true;
-            })
-        : Promise.resolve();
+    // Read back on every start, not only after a previous holder: a consumer lost with its floor
+    // (deleted by hand, or a takeover that died half-way in another worker) replays from the start.
+    this.skipReady = this.options.delivered
+      ? new Promise<void>((resolve) => setTimeout(resolve, previous ? grace : 0))
+          .then(async () => {
+            this.skip = (await this.options.delivered?.()) ?? new Set();
+          })
+          .catch((error: unknown) => {
+            // Not knowing what the sink holds, write nothing: the owner restarts the forwarder.
+            this.failed ??= error instanceof Error ? error : new Error(String(error));
+            this.stopped = true;
+          })
+      : Promise.resolve();
     const config: Partial<ConsumerConfig> = {
       durable_name: name,
       ack_policy: AckPolicy.All,
@@ -107,6 +110,7 @@ export class FindingsForwarder {
         : { deliver_policy: DeliverPolicy.All }),
     };
     await this.jsm.consumers.add(FINDINGS_STREAM, config);
+    floors.delete(name);
     const consumer = await this.js.consumers.get(FINDINGS_STREAM, name);
     this.messages = await consumer.consume({ max_messages: 1024 });
     this.timer = setInterval(() => {

@@ -46,14 +46,27 @@ export class LeaseTable {
   /** Extends the lease; undefined when it was lost (expired and taken, or deleted). */
   async renew(lease: Lease): Promise<Lease | undefined> {
     try {
-      return {
-        key: lease.key,
-        revision: await this.kv.update(lease.key, this.owner, lease.revision),
-      };
+      return await this.update(lease);
+    } catch (error) {
+      if (!isWrongRevision(error)) throw error;
+    }
+    // A renewal that timed out here may have been applied there: the entry still names this owner,
+    // at a revision this worker never heard of. Renewed again from it, so the TTL counts from now.
+    const entry = await this.kv.get(lease.key);
+    if (!entry || entry.operation !== 'PUT' || entry.string() !== this.owner) return undefined;
+    try {
+      return await this.update({ key: lease.key, revision: entry.revision });
     } catch (error) {
       if (isWrongRevision(error)) return undefined;
       throw error;
     }
+  }
+
+  private async update(lease: Lease): Promise<Lease> {
+    return {
+      key: lease.key,
+      revision: await this.kv.update(lease.key, this.owner, lease.revision),
+    };
   }
 
   /** Gives the lease up at once (only if still ours), so another worker need not wait for its expiry. */

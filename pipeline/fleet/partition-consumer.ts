@@ -14,6 +14,7 @@ import type { Finding } from '../../introspect/events/finding.js';
 import { decodeTraceEvent } from '../../introspect/events/trace.js';
 import { Detector, type RuleEngine } from '../../rules/index.js';
 import { silentLog, type SinkLog } from '../../sinks/log.js';
+import { takeOverDurable, type FloorMemo } from './durable-takeover.js';
 import { partitionConsumer, partitionFilter } from './partitions.js';
 import { EVENTS_STREAM, parseSubject } from './subjects.js';
 
@@ -35,6 +36,8 @@ export interface PartitionOptions {
   /** Called per event handled (stats) and per finding published. */
   onEvent?: (published: number) => void;
   onRejected?: () => void;
+  /** Floors of takeovers not finished yet, kept by the owner across retries (durable-takeover.ts). */
+  floors?: FloorMemo;
   log?: SinkLog;
 }
 
@@ -70,9 +73,8 @@ export class PartitionConsumer {
    */
   async start(): Promise<void> {
     const { jsm } = this;
-    const previous = await jsm.consumers.info(EVENTS_STREAM, this.name).catch(() => undefined);
-    this.floor = previous?.ack_floor.stream_seq ?? 0;
-    if (previous) await jsm.consumers.delete(EVENTS_STREAM, this.name);
+    const floors = this.options.floors ?? new Map<string, number>();
+    this.floor = (await takeOverDurable(jsm, EVENTS_STREAM, this.name, floors)).floor;
     const config: Partial<ConsumerConfig> = {
       durable_name: this.name,
       ack_policy: AckPolicy.All,
@@ -82,6 +84,7 @@ export class PartitionConsumer {
       ...(await this.startAt()),
     };
     await jsm.consumers.add(EVENTS_STREAM, config);
+    floors.delete(this.name);
     const consumer = await this.js.consumers.get(EVENTS_STREAM, this.name);
     this.messages = await consumer.consume({ max_messages: 1024 });
     this.timer = setInterval(() => {
@@ -94,9 +97,8 @@ export class PartitionConsumer {
     if (this.floor === 0) return { deliver_policy: DeliverPolicy.All };
     const after = { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.floor + 1 };
     if (this.options.warmupMs <= 0) return after;
-    const last = await this.jsm.streams
-      .getMessage(EVENTS_STREAM, { seq: this.floor })
-      .catch(() => null);
+    // null when the message is gone; a timeout is thrown (the takeover is retried).
+    const last = await this.jsm.streams.getMessage(EVENTS_STREAM, { seq: this.floor });
     // The last acked event aged out of the stream: nothing earlier is left to replay either.
     if (!last) return after;
     return {

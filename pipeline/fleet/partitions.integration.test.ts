@@ -11,6 +11,8 @@ import { decodeTrace } from '../../introspect/events/trace.js';
 import { Detector, RuleEngine } from '../../rules/index.js';
 import { NatsCluster } from '../../lab/nats/cluster.js';
 import { loadRules } from '../starter-rules.js';
+import { Kvm } from '@nats-io/kv';
+import { LEASES_BUCKET, LeaseTable } from './leases.js';
 import { partitionConsumer } from './partitions.js';
 import { RuleWorker } from './rule-worker.js';
 import { DEFAULT_STREAM_LIMITS } from './streams.js';
@@ -229,5 +231,22 @@ describe('rule workers partitioned by guest on a 3-node cluster', () => {
     expect(new Set(ids)).toEqual(expected);
     expect(ids.length).toBe(expected.size);
     expect(stderr).toContain('partition');
+  });
+
+  it('a renewal applied by the cluster whose answer was lost keeps the lease; a taken one is lost', async () => {
+    const mine = await LeaseTable.open(nc, 'lease-it-a', { ttlMs: 10_000, replicas: 3 });
+    const theirs = await LeaseTable.open(nc, 'lease-it-b', { ttlMs: 10_000, replicas: 3 });
+    const kv = await new Kvm(nc).open(LEASES_BUCKET);
+    const lease = (await mine.acquire('lease-it.p.0'))!;
+    expect(lease).toBeDefined();
+    expect(await theirs.acquire('lease-it.p.0')).toBeUndefined();
+    // The renewal reached the cluster, its reply did not: the worker still has the old revision.
+    await kv.update(lease.key, 'lease-it-a', lease.revision);
+    const renewed = await mine.renew(lease);
+    expect(renewed?.revision).toBeGreaterThan(lease.revision + 1);
+    // Taken by another (after an expiry): lost, whatever the revision.
+    await kv.put(lease.key, 'lease-it-b');
+    expect(await mine.renew(renewed!)).toBeUndefined();
+    await kv.delete(lease.key);
   });
 });

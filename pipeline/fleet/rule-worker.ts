@@ -14,6 +14,7 @@ import { toJson } from '../../introspect/events/json.js';
 import { RuleEngine, type Ruleset } from '../../rules/index.js';
 import { silentLog, type SinkLog } from '../../sinks/log.js';
 import type { Sink } from '../../sinks/types.js';
+import type { FloorMemo } from './durable-takeover.js';
 import { FindingsForwarder } from './findings-forwarder.js';
 import { LeaseTable, type Lease } from './leases.js';
 import { PartitionConsumer } from './partition-consumer.js';
@@ -94,6 +95,8 @@ export class RuleWorker {
     takeovers: 0,
   };
   private readonly owned = new Map<number, { lease: Lease; consumer: PartitionConsumer }>();
+  /** Floors of this worker's takeovers that failed half-way, for their retries. */
+  private readonly floors: FloorMemo = new Map();
   private forwarding:
     { lease: Lease; forwarder: FindingsForwarder; validUntil: number } | undefined;
   private readonly engine: RuleEngine;
@@ -178,16 +181,28 @@ export class RuleWorker {
   private async tick(): Promise<void> {
     if (this.stopped) return;
     try {
-      await this.leases.put(this.key('w', this.leases.owner));
-      for (const [partition, held] of this.owned) {
-        const renewed = await this.leases.renew(held.lease);
-        if (!renewed) {
+      // Every lease renewed at once, before anything slow (a restart, a takeover): one pass through
+      // a cluster that answers late (an election after a node died) must not outlast the TTL.
+      const sent = Date.now();
+      const partitions = [...this.owned.entries()];
+      const [heartbeat, sinks, ...renewals] = await Promise.allSettled([
+        this.leases.put(this.key('w', this.leases.owner)),
+        this.forwarding ? this.leases.renew(this.forwarding.lease) : Promise.resolve(undefined),
+        ...partitions.map(([, held]) => this.leases.renew(held.lease)),
+      ]);
+      if (this.forwarding && sinks?.status === 'fulfilled')
+        await this.renewedSinks(sinks.value, sent);
+      for (const [index, [partition, held]] of partitions.entries()) {
+        const renewal = renewals[index]!;
+        // Not answered: kept as it is, renewed at the next pass (or lost, if that is too late).
+        if (renewal.status === 'rejected') continue;
+        if (!renewal.value) {
           this.log.warn(`partition ${partition}: lease lost, stopped`);
           this.owned.delete(partition);
           await held.consumer.stop();
           continue;
         }
-        held.lease = renewed;
+        held.lease = renewal.value;
         if (held.consumer.failed) {
           this.stats.retried += 1;
           this.log.warn(`partition ${partition}: restarted from its ack floor`, {
@@ -198,6 +213,8 @@ export class RuleWorker {
           await held.consumer.start();
         }
       }
+      const failed = [heartbeat, sinks, ...renewals].find((r) => r?.status === 'rejected');
+      if (failed?.status === 'rejected') throw failed.reason;
       await this.keepForwarding();
       const workers = await this.leases.list(`${this.group}.w`);
       const holders = await this.leases.list(`${this.group}.p`);
@@ -235,25 +252,27 @@ export class RuleWorker {
     }
   }
 
-  /** Holds (or tries to take) the sinks lease, and restarts the forwarder after a sink failure. */
+  /** The sinks lease renewed (or found lost) in this pass; a lost one stops the forwarder. */
+  private async renewedSinks(renewed: Lease | undefined, sent: number): Promise<void> {
+    if (!this.forwarding) return;
+    if (!renewed) {
+      this.log.warn('sinks: lease lost, forwarding stopped');
+      const { forwarder } = this.forwarding;
+      this.forwarding = undefined;
+      await forwarder.stop();
+      return;
+    }
+    // The lease is ours for sure until half its TTL after the request that renewed it was sent (the
+    // server counts the TTL from later); past that, the forwarder stops writing.
+    this.forwarding.lease = renewed;
+    this.forwarding.validUntil = sent + (this.options.leaseTtlMs ?? 10_000) / 2;
+  }
+
+  /** Restarts the forwarder after a sink failure, or tries to take the sinks lease. */
   private async keepForwarding(): Promise<void> {
     const sink = this.options.sink;
     if (!sink) return;
-    // The lease is ours for sure until half its TTL after the request that took or renewed it was
-    // sent (the server counts the TTL from later); past that, the forwarder stops writing.
-    const sent = Date.now();
-    const ttl = this.options.leaseTtlMs ?? 10_000;
     if (this.forwarding) {
-      const renewed = await this.leases.renew(this.forwarding.lease);
-      if (!renewed) {
-        this.log.warn('sinks: lease lost, forwarding stopped');
-        const { forwarder } = this.forwarding;
-        this.forwarding = undefined;
-        await forwarder.stop();
-        return;
-      }
-      this.forwarding.lease = renewed;
-      this.forwarding.validUntil = sent + ttl / 2;
       if (!this.forwarding.forwarder.failed) return;
       this.log.warn('sinks: restarted from the findings ack floor', {
         error: this.forwarding.forwarder.failed.message,
@@ -263,9 +282,11 @@ export class RuleWorker {
       await this.forwarding.forwarder.start();
       return;
     }
+    const sent = Date.now();
     const lease = await this.leases.acquire(`${this.group}.sinks`);
     if (!lease) return;
-    this.forwarding = { lease, forwarder: this.forwarder(sink), validUntil: sent + ttl / 2 };
+    const validUntil = sent + (this.options.leaseTtlMs ?? 10_000) / 2;
+    this.forwarding = { lease, forwarder: this.forwarder(sink), validUntil };
     try {
       await this.forwarding.forwarder.start();
     } catch (error) {
@@ -284,6 +305,7 @@ export class RuleWorker {
       // The previous holder stops taking findings half a TTL after its last renewal, which was at
       // least a TTL before this takeover; what it queued lands within the next half: read back then.
       takeoverGraceMs: (this.options.leaseTtlMs ?? 10_000) / 2,
+      floors: this.floors,
       ...(this.options.onWritten ? { onWritten: this.options.onWritten } : {}),
       mayWrite: () => this.forwarding !== undefined && Date.now() < this.forwarding.validUntil,
       ackEvery: this.options.ackEvery ?? 256,
@@ -312,6 +334,7 @@ export class RuleWorker {
         this.stats.findings += published;
       },
       onRejected: () => (this.stats.rejected += 1),
+      floors: this.floors,
       log: this.log,
     });
   }
