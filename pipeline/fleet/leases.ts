@@ -1,5 +1,6 @@
 // Who owns what among a group of rule workers: leases in a JetStream KV bucket whose entries expire
 // (the bucket's TTL) unless renewed; create and update with the expected revision keep them exclusive.
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 
@@ -20,6 +21,7 @@ export interface Lease {
 export class LeaseTable {
   private constructor(
     private readonly kv: KV,
+    private readonly jsm: JetStreamManager,
     readonly owner: string,
   ) {}
 
@@ -30,7 +32,7 @@ export class LeaseTable {
       history: 1,
       replicas: options.replicas,
     });
-    return new LeaseTable(kv, owner);
+    return new LeaseTable(kv, await jetstreamManager(nc), owner);
   }
 
   /** Takes `key` if nobody holds it; undefined when another worker does. */
@@ -79,16 +81,29 @@ export class LeaseTable {
     await this.kv.put(key, this.owner);
   }
 
-  /** Live keys under `prefix` (deleted and expired ones left out) with their holders. */
-  async list(prefix: string): Promise<Map<string, string>> {
+  /** The holders of `keys` that are held now (one get each: no listing, see below). */
+  async holders(keys: string[]): Promise<Map<string, string>> {
     const held = new Map<string, string>();
-    const keys: string[] = [];
-    for await (const key of await this.kv.keys(`${prefix}.>`)) keys.push(key);
-    for (const key of keys) {
-      const entry = await this.kv.get(key);
-      if (entry && entry.operation === 'PUT') held.set(key, entry.string());
-    }
+    const entries = await Promise.all(keys.map((key) => this.kv.get(key)));
+    entries.forEach((entry, index) => {
+      if (entry && entry.operation === 'PUT') held.set(keys[index]!, entry.string());
+    });
     return held;
+  }
+
+  /**
+   * Live keys under `prefix` (deleted and expired ones left out) with their holders. The keys come
+   * from the stream's subjects (one request), not kv.keys(), whose consumer never answered again
+   * after the bucket's leader node was killed (nats-server 2.9). Even so, a new leader may answer
+   * with no subjects for a while: callers must not take an empty answer for "nobody".
+   */
+  async list(prefix: string): Promise<Map<string, string>> {
+    const subjectPrefix = `$KV.${LEASES_BUCKET}.`;
+    const info = await this.jsm.streams.info(`KV_${LEASES_BUCKET}`, {
+      subjects_filter: `${subjectPrefix}${prefix}.>`,
+    });
+    const keys = Object.keys(info.state.subjects ?? {}).map((s) => s.slice(subjectPrefix.length));
+    return this.holders(keys);
   }
 }
 

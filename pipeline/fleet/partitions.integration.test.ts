@@ -249,4 +249,29 @@ describe('rule workers partitioned by guest on a 3-node cluster', () => {
     expect(await mine.renew(renewed!)).toBeUndefined();
     await kv.delete(lease.key);
   });
+
+  it('lease holders are still read after the bucket leader node is killed', async () => {
+    const table = await LeaseTable.open(nc, 'lease-it-c', { ttlMs: 10_000, replicas: 3 });
+    expect(await table.acquire('lease-it.p.1')).toBeDefined();
+    // The bucket's stream leader is the node killed (an election follows).
+    const leader = (await jsm.streams.info(`KV_${LEASES_BUCKET}`)).cluster?.leader ?? '';
+    const killed = Number(/-(\d+)$/.exec(leader)?.[1] ?? 1) - 1;
+    await cluster.killNode(killed);
+    try {
+      // kv.keys() never answered again here, and the stream's subjects came back empty for 15 s
+      // (every ownership pass failed); an election is seconds, so failing after 20 s is a hang.
+      let held = new Map<string, string>();
+      await waitFor(
+        'the lease holders read again',
+        async () => {
+          held = await table.holders(['lease-it.p.1', 'lease-it.p.2']).catch(() => new Map());
+          return held.size > 0;
+        },
+        20_000,
+      );
+      expect([...held]).toEqual([['lease-it.p.1', 'lease-it-c']]);
+    } finally {
+      cluster.startNode(killed);
+    }
+  });
 });

@@ -104,6 +104,8 @@ export class RuleWorker {
   private readonly partitions: number;
   private readonly log: SinkLog;
   private timer: NodeJS.Timeout | undefined;
+  /** The group's size at the last listing that answered (this worker included). */
+  private knownWorkers = 1;
   private ticking: Promise<void> = Promise.resolve();
   private stopped = false;
 
@@ -210,14 +212,16 @@ export class RuleWorker {
           });
           await held.consumer.stop();
           held.consumer = this.partitionConsumer(partition);
-          await held.consumer.start();
+          await this.started(held.consumer);
         }
       }
       const failed = [heartbeat, sinks, ...renewals].find((r) => r?.status === 'rejected');
       if (failed?.status === 'rejected') throw failed.reason;
       await this.keepForwarding();
-      const workers = await this.leases.list(`${this.group}.w`);
-      const holders = await this.leases.list(`${this.group}.p`);
+      const workers = await this.workerCount();
+      const holders = await this.leases.holders(
+        Array.from({ length: this.partitions }, (_, partition) => this.key('p', partition)),
+      );
       const free: number[] = [];
       for (let partition = 0; partition < this.partitions; partition += 1)
         if (!holders.has(this.key('p', partition)) && !this.owned.has(partition))
@@ -225,7 +229,7 @@ export class RuleWorker {
       const offset = parseInt(this.leases.owner.slice(-6), 16) % this.partitions;
       const plan = planOwnership({
         partitions: this.partitions,
-        workers: Math.max(1, workers.size),
+        workers,
         owned: this.ownedPartitions,
         free,
         offset,
@@ -250,6 +254,29 @@ export class RuleWorker {
       // NATS away or without quorum: the next tick tries again; leases not renewed in time are lost.
       this.log.warn('worker: ownership pass failed', { error: (error as Error).message });
     }
+  }
+
+  /**
+   * Starts a restarted consumer or forwarder; one whose start failed is marked failed, so the next
+   * pass restarts it again instead of leaving it half-started and silent for good.
+   */
+  private async started(runner: { start(): Promise<void>; failed: Error | undefined }) {
+    try {
+      await runner.start();
+    } catch (error) {
+      runner.failed ??= error instanceof Error ? error : new Error(String(error));
+      throw error;
+    }
+  }
+
+  /**
+   * How many workers the group has, from their heartbeats. A cluster that just lost a node may not
+   * answer, or answer with none: the last count that answered stands meanwhile.
+   */
+  private async workerCount(): Promise<number> {
+    const workers = await this.leases.list(`${this.group}.w`).catch(() => new Map());
+    if (workers.has(this.key('w', this.leases.owner))) this.knownWorkers = workers.size;
+    return Math.max(1, this.knownWorkers);
   }
 
   /** The sinks lease renewed (or found lost) in this pass; a lost one stops the forwarder. */
@@ -279,7 +306,7 @@ export class RuleWorker {
       });
       await this.forwarding.forwarder.stop();
       this.forwarding.forwarder = this.forwarder(sink);
-      await this.forwarding.forwarder.start();
+      await this.started(this.forwarding.forwarder);
       return;
     }
     const sent = Date.now();
