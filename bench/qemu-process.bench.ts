@@ -1,7 +1,9 @@
 // Any running QEMU through its process (issue 17): random 4 KiB and sequential guest-physical reads
 // through /proc/PID/mem beside the shared-RAM-file backend on the same guest, a consistent `ps`
 // (guest paused over QMP), and the cost of a hardware-breakpoint exec hook under TCG.
+import { spawnSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { QmpClient } from '../introspect/backends/qemu/qmp.js';
 import { RamFileMemory } from '../introspect/backends/qemu/ram-file-memory.js';
 import type { PhysicalMemory } from '../introspect/memory/types.js';
@@ -12,6 +14,7 @@ import { ProcessMemory } from '../introspect/backends/qemu-process/process-memor
 import { openLinuxKernel } from '../introspect/os/linux/linux-kernel.js';
 import { openLiveKernel } from '../introspect/os/linux/live-kernel.js';
 import { listTasks } from '../introspect/os/linux/tasks.js';
+import { pausedTaskList, WARM_UP_WALKS } from '../introspect/os/linux/paused-task-list.js';
 import { execMonitor } from '../plugins/exec-monitor/index.js';
 import { startSampleGuest } from '../lab/guest/launch.js';
 import { guestLoopSeconds, median, say } from './support/guest.js';
@@ -147,6 +150,7 @@ async function plainGuest(): Promise<void> {
     );
     memory.close();
     qmp.close();
+    await freshProcessPs(guest.pid, guest.endpoints.qmpSocket);
 
     const bare = await guestLoopSeconds(guest, 1, EXECS);
     const domain = await openQemuProcessDomain({
@@ -168,11 +172,52 @@ async function plainGuest(): Promise<void> {
   }
 }
 
+/**
+ * `ringside ps` runs once in a fresh process, so its walk starts in V8's first pass: each run here is
+ * a new process (opening the kernel, then the paused walk), with and without the warm-up walks.
+ */
+async function freshProcessPs(pid: number, qmpSocket: string): Promise<void> {
+  const paused: Record<'cold' | 'warmed', number[]> = { cold: [], warmed: [] };
+  for (let run = 0; run < 5; run++)
+    for (const kind of ['cold', 'warmed'] as const) {
+      const child = spawnSync(
+        process.execPath,
+        [fileURLToPath(import.meta.url), 'fresh-ps', String(pid), qmpSocket, kind],
+        { encoding: 'utf8', timeout: 120_000 },
+      );
+      if (child.status !== 0) throw new Error(`fresh ps failed: ${child.stderr}`);
+      paused[kind].push(Number(child.stdout.trim()));
+    }
+  say(
+    `consistent ps from a fresh process (as \`ringside ps\` runs), guest paused: ${median(paused.warmed).toFixed(1)} ms median after ${WARM_UP_WALKS} warm-up walks while it runs (target ≤ 20 ms; runs ${paused.warmed.map((ms) => ms.toFixed(0)).join(', ')}), ${median(paused.cold).toFixed(1)} ms with none (${paused.cold.map((ms) => ms.toFixed(0)).join(', ')})`,
+  );
+}
+
+/** One fresh-process ps: prints how long the guest was paused, in ms. */
+async function freshPsChild(pid: number, qmpSocket: string, kind: string): Promise<void> {
+  const qmp = await QmpClient.connect(qmpSocket);
+  const { memory } = await openProcessMemory(qemuByPid(pid), qmp);
+  const kernel = openLinuxKernel(memory, []);
+  const { pausedMs } = await pausedTaskList(
+    kernel,
+    () => qmp.execute('stop'),
+    () => qmp.execute('cont'),
+    kind === 'cold' ? 0 : WARM_UP_WALKS,
+  );
+  memory.close();
+  qmp.close();
+  say(pausedMs.toFixed(2));
+}
+
 const load = (): string => loadavg()[0]!.toFixed(1);
-const loadAtStart = load();
-await reads();
-await plainGuest();
-const used = process.cpuUsage();
-say(
-  `machine: load average ${loadAtStart} at the start, ${load()} at the end, ${cpus().length} cores; this bench used ${((used.user + used.system) / 1e6).toFixed(1)} s of CPU`,
-);
+if (process.argv[2] === 'fresh-ps') {
+  await freshPsChild(Number(process.argv[3]), process.argv[4]!, process.argv[5]!);
+} else {
+  const loadAtStart = load();
+  await reads();
+  await plainGuest();
+  const used = process.cpuUsage();
+  say(
+    `machine: load average ${loadAtStart} at the start, ${load()} at the end, ${cpus().length} cores; this bench used ${((used.user + used.system) / 1e6).toFixed(1)} s of CPU (its fresh ps processes not included)`,
+  );
+}
