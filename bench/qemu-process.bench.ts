@@ -191,6 +191,7 @@ async function plainGuest(guest: RunningGuest): Promise<void> {
  */
 async function freshProcessPs(pid: number, qmpSocket: string): Promise<void> {
   const paused: Record<'cold' | 'warmed', number[]> = { cold: [], warmed: [] };
+  const stood: Record<'cold' | 'warmed', number[]> = { cold: [], warmed: [] };
   for (let run = 0; run < 5; run++)
     for (const kind of ['cold', 'warmed'] as const) {
       const child = spawnSync(
@@ -199,10 +200,13 @@ async function freshProcessPs(pid: number, qmpSocket: string): Promise<void> {
         { encoding: 'utf8', timeout: 120_000 },
       );
       if (child.status !== 0) throw new Error(`fresh ps failed: ${child.stderr}`);
-      paused[kind].push(Number(child.stdout.trim()));
+      const [asked, vcpus] = child.stdout.trim().split(' ').map(Number);
+      paused[kind].push(asked!);
+      stood[kind].push(vcpus!);
     }
+  const runs = (values: number[]): string => values.map((ms) => ms.toFixed(0)).join(', ');
   say(
-    `consistent ps from a fresh process (as \`ringside ps\` runs), guest paused: ${median(paused.warmed).toFixed(1)} ms median after ${WARM_UP_WALKS} warm-up walks while it runs (target ≤ 20 ms; runs ${paused.warmed.map((ms) => ms.toFixed(0)).join(', ')}), ${median(paused.cold).toFixed(1)} ms with none (${paused.cold.map((ms) => ms.toFixed(0)).join(', ')})`,
+    `consistent ps from a fresh process (as \`ringside ps\` runs) after ${WARM_UP_WALKS} warm-up walks while the guest runs: vCPUs stopped ${median(stood.warmed).toFixed(1)} ms median by QEMU's STOP/RESUME event times (target ≤ 20 ms; runs ${runs(stood.warmed)}), ${median(paused.warmed).toFixed(1)} ms from asking for the stop to the resume's answer (${runs(paused.warmed)}); with no warm-up ${median(stood.cold).toFixed(1)} ms (${runs(stood.cold)}) and ${median(paused.cold).toFixed(1)} ms (${runs(paused.cold)})`,
   );
 }
 
@@ -211,6 +215,11 @@ async function freshPsChild(pid: number, qmpSocket: string, kind: string): Promi
   const qmp = await QmpClient.connect(qmpSocket);
   const { memory } = await openProcessMemory(qemuByPid(pid), qmp);
   const kernel = openLinuxKernel(memory, []);
+  // QEMU's own clock at STOP and RESUME: how long the vCPUs stood still, without the round trips.
+  const stamps = new Map<string, number>();
+  qmp.onEvent(({ event, timestamp }) => {
+    if (timestamp) stamps.set(event, timestamp.seconds * 1000 + timestamp.microseconds / 1000);
+  });
   const { pausedMs } = await pausedTaskList(
     kernel,
     () => qmp.execute('stop'),
@@ -219,7 +228,8 @@ async function freshPsChild(pid: number, qmpSocket: string, kind: string): Promi
   );
   memory.close();
   qmp.close();
-  say(pausedMs.toFixed(2));
+  const stood = (stamps.get('RESUME') ?? NaN) - (stamps.get('STOP') ?? NaN);
+  say(`${pausedMs.toFixed(2)} ${stood.toFixed(2)}`);
 }
 
 const load = (): string => loadavg()[0]!.toFixed(1);
