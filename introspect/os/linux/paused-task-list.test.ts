@@ -1,7 +1,7 @@
 // pausedTaskList: warm-up walks while the guest runs, then one walk between pause and resume whose
 // answer is the one returned, with the cache dropped after the pause; the guest resumes on failure.
 import { FakeLinux } from './test-support/fake-linux.js';
-import { pausedTaskList } from './paused-task-list.js';
+import { pausedTaskList, WARM_UP_WALKS } from './paused-task-list.js';
 
 describe('pausedTaskList', () => {
   it('walks while the guest runs, then answers with the walk made while it was paused', async () => {
@@ -17,8 +17,8 @@ describe('pausedTaskList', () => {
       },
       async () => void order.push('resume'),
     );
-    expect(order).toEqual(['pause after 2 walks', 'resume']);
-    expect(linux.generations).toBe(3); // dropped once more after the pause
+    expect(order).toEqual([`pause after ${WARM_UP_WALKS} walks`, 'resume']);
+    expect(linux.generations).toBe(WARM_UP_WALKS + 1); // dropped once more after the pause
     expect(list.tasks.map((task) => task.pid)).toEqual([100, 200]); // init_task heads the list, it is not on it
     expect(pausedMs).toBeGreaterThanOrEqual(0);
   });

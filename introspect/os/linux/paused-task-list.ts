@@ -6,9 +6,11 @@ import { listTasks, type TaskList } from './tasks.js';
 
 /**
  * Walks done while the guest runs before pausing it. Measured from a fresh process on the plain
- * sample guest: the paused walk took 21–25 ms of CPU with none, 6–8 with one, 4–5 with two.
+ * sample guest (65–67 tasks): the paused walk took 21–25 ms of CPU with none, 4–18 with two or four
+ * (V8's optimising compiler, on its own thread, often still busy during the pause), 2.0–3.3 with
+ * eight. The eight cost ~0.4–0.6 s of wall time at load 12–16 on 2 cores, with the guest running.
  */
-export const WARM_UP_WALKS = 2;
+export const WARM_UP_WALKS = 8;
 
 export interface PausedTaskList {
   list: TaskList;
