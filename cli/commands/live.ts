@@ -13,6 +13,7 @@ import { RamFileMemory } from '../../introspect/backends/qemu/ram-file-memory.js
 import { openLinuxKernel } from '../../introspect/os/linux/linux-kernel.js';
 import { listTasks } from '../../introspect/os/linux/tasks.js';
 import { pausedTaskList } from '../../introspect/os/linux/paused-task-list.js';
+import { pauseIfRunning } from '../../introspect/backends/qemu/pause-if-running.js';
 import { ndjsonLine } from '../../introspect/events/json.js';
 import { formatTable, toJson } from '../table.js';
 import { taskJson } from './snapshot.js';
@@ -427,15 +428,13 @@ export function registerLiveCommands(program: Command): void {
           );
         try {
           const kernel = openLinuxKernel(memory, []);
-          // With QMP: walks while the guest runs first, so it is paused only for a compiled walk.
+          // With QMP: walks while the guest runs first, so it is paused only for a compiled walk;
+          // a guest found paused (by its user, a response action) is read and left paused.
           let list;
-          if (qmp)
-            ({ list } = await pausedTaskList(
-              kernel,
-              () => qmp.execute('stop'),
-              () => qmp.execute('cont'),
-            ));
-          else {
+          if (qmp) {
+            const { pause, resume } = pauseIfRunning(qmp);
+            ({ list } = await pausedTaskList(kernel, pause, resume));
+          } else {
             kernel.newGeneration();
             list = listTasks(kernel);
           }
