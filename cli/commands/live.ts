@@ -12,6 +12,8 @@ import { QmpClient } from '../../introspect/backends/qemu/qmp.js';
 import { RamFileMemory } from '../../introspect/backends/qemu/ram-file-memory.js';
 import { openLinuxKernel } from '../../introspect/os/linux/linux-kernel.js';
 import { listTasks } from '../../introspect/os/linux/tasks.js';
+import { pausedTaskList } from '../../introspect/os/linux/paused-task-list.js';
+import { pauseIfRunning } from '../../introspect/backends/qemu/pause-if-running.js';
 import { ndjsonLine } from '../../introspect/events/json.js';
 import { formatTable, toJson } from '../table.js';
 import { taskJson } from './snapshot.js';
@@ -426,13 +428,15 @@ export function registerLiveCommands(program: Command): void {
           );
         try {
           const kernel = openLinuxKernel(memory, []);
-          await qmp?.execute('stop');
-          kernel.newGeneration();
+          // With QMP: walks while the guest runs first, so it is paused only for a compiled walk;
+          // a guest found paused (by its user, a response action) is read and left paused.
           let list;
-          try {
+          if (qmp) {
+            const { pause, resume } = pauseIfRunning(qmp);
+            ({ list } = await pausedTaskList(kernel, pause, resume));
+          } else {
+            kernel.newGeneration();
             list = listTasks(kernel);
-          } finally {
-            await qmp?.execute('cont');
           }
           if (list.problem)
             process.stderr.write(`ringside: warning: partial answer: ${list.problem.message}\n`);

@@ -1,17 +1,26 @@
-// ProcessMemory against a real process, this one: its "guest RAM" is two buffers of this test, read
-// back through process_vm_readv and through /proc/self/mem, short and long reads, across ranges.
+// ProcessMemory against a real process, this one: its "guest RAM" is buffers of this test, read
+// back through process_vm_readv and through /proc/self/mem, short and long reads, across ranges,
+// into buffers at every kind of skew from the source (the staged path against 4K aliasing).
 import { createRequire } from 'node:module';
 import { MemoryError } from '../../errors.js';
 import { ProcessMemory } from './process-memory.js';
+import { aliases } from './vm-readv.js';
 
 const koffi = createRequire(import.meta.url)('koffi') as { address(value: unknown): bigint };
 
 const low = new Uint8Array(64 * 1024).map((_, index) => (index * 7) & 0xff);
 const high = new Uint8Array(8192).map((_, index) => (index * 13 + 1) & 0xff);
+const large = new Uint8Array(600 * 1024).map((_, index) => (index * 31 + (index >> 12)) & 0xff);
 const mappings = [
   { start: 0x10000n, end: 0x20000n, host: koffi.address(low), block: 'low' },
   // Contiguous with the first in guest-physical space, elsewhere in the process.
   { start: 0x20000n, end: 0x22000n, host: koffi.address(high), block: 'high' },
+  {
+    start: 0x100000n,
+    end: 0x100000n + BigInt(large.length),
+    host: koffi.address(large),
+    block: 'large',
+  },
 ];
 
 describe.each(['process_vm_readv', 'pread'] as const)('ProcessMemory (%s)', (access) => {
@@ -36,6 +45,21 @@ describe.each(['process_vm_readv', 'pread'] as const)('ProcessMemory (%s)', (acc
     const big = new Uint8Array(0x10000 + 16);
     memory.readInto(0x10000n, big.subarray(16));
     expect(Buffer.from(big.buffer, 16).equals(low)).toBe(true);
+  });
+
+  it('reads right whatever the skew between the buffer and the source within a page', () => {
+    // Skews of 1–63 bytes go through the staging buffer (4K aliasing), the rest straight in.
+    // 600 KiB: more than the staging buffer holds, so a staged read takes several calls.
+    const backing = new Uint8Array(large.length + 4096);
+    const source = Number(koffi.address(large));
+    for (const skew of [0, 1, 8, 16, 63, 64, 65, 2048, 4095]) {
+      const start = (skew + source - Number(koffi.address(backing)) + 8192 * 4096) % 4096;
+      const into = backing.subarray(start, start + large.length);
+      expect(aliases(Number(koffi.address(into)), source)).toBe(skew > 0 && skew < 64);
+      into.fill(0xee);
+      memory.readInto(0x100000n, into);
+      expect(Buffer.from(into).equals(large)).toBe(true);
+    }
   });
 
   it('a read across two ranges takes each from its own place', () => {

@@ -64,7 +64,12 @@ export class ProcessMemory implements PhysicalMemory {
     return this.mappings;
   }
 
+  /** The mapping of the last read: most reads land in the same RAM block as the one before. */
+  private last: RamMapping | undefined;
+
   private mappingAt(address: bigint): RamMapping | undefined {
+    const last = this.last;
+    if (last && address >= last.start && address < last.end) return last;
     let low = 0;
     let high = this.mappings.length - 1;
     while (low <= high) {
@@ -72,7 +77,7 @@ export class ProcessMemory implements PhysicalMemory {
       const mapping = this.mappings[middle]!;
       if (address < mapping.start) high = middle - 1;
       else if (address >= mapping.end) low = middle + 1;
-      else return mapping;
+      else return (this.last = mapping);
     }
     return undefined;
   }
@@ -82,7 +87,7 @@ export class ProcessMemory implements PhysicalMemory {
     if (this.gone) throw this.gone;
     let done = 0;
     while (done < target.length) {
-      const current = address + BigInt(done);
+      const current = done === 0 ? address : address + BigInt(done);
       const mapping = this.mappingAt(current);
       if (!mapping) throw new MemoryError('no guest RAM', current, this.name);
       const count = Math.min(target.length - done, Number(mapping.end - current));

@@ -228,7 +228,7 @@ describe('a QEMU started with no Ringside arguments', () => {
   it('`guest snapshot --qemu-pid` writes an ELF core (QMP dump-guest-memory) whose `snapshot pslist` equals live `ps`', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'qemuany-dump-'));
     const dump = join(dir, 'guest.elf');
-    // Paused across both, so the two lists are of the same instant (ps resumes the guest at its end).
+    // Paused across both, so the two lists are of the same instant (ps leaves a paused guest paused).
     const qmp = await QmpClient.connect(guest.endpoints.qmpSocket);
     await qmp.execute('stop');
     qmp.close();
@@ -242,6 +242,10 @@ describe('a QEMU started with no Ringside arguments', () => {
       const rows = JSON.parse(offline.stdout) as { pid: number }[];
       expect(rows.length).toBeGreaterThan(10);
       expect(rows).toEqual(JSON.parse(live.stdout));
+      const after = await QmpClient.connect(guest.endpoints.qmpSocket);
+      const { status } = await after.execute<{ status: string }>('query-status');
+      after.close();
+      expect(status).toBe('paused');
     } finally {
       rmSync(dir, { recursive: true, force: true });
       const again = await QmpClient.connect(guest.endpoints.qmpSocket);

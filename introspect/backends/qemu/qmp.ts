@@ -13,11 +13,18 @@ interface Pending {
  * What the live domains need of a QEMU monitor: commands, events, close. A QMP socket
  * (`QmpClient`) or libvirt's monitor pass-through (`LibvirtMonitor`).
  */
+/** A QMP event; `timestamp` is QEMU's own clock when it emitted it (absent through libvirt). */
+export interface QmpEvent {
+  event: string;
+  data?: unknown;
+  timestamp?: { seconds: number; microseconds: number };
+}
+
 export interface QmpChannel {
   /** Where the monitor is (a socket path, or `libvirt:DOMAIN`), for messages. */
   readonly path: string;
   execute<T = unknown>(command: string, args?: Record<string, unknown>): Promise<T>;
-  onEvent(listener: (event: { event: string; data?: unknown }) => void): () => void;
+  onEvent(listener: (event: QmpEvent) => void): () => void;
   close(): void;
 }
 
@@ -26,7 +33,7 @@ export class QmpClient implements QmpChannel {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private closedError: Error | undefined;
-  private readonly eventListeners = new Set<(event: { event: string; data?: unknown }) => void>();
+  private readonly eventListeners = new Set<(event: QmpEvent) => void>();
 
   private constructor(
     private readonly socket: Socket,
@@ -98,7 +105,7 @@ export class QmpClient implements QmpChannel {
     return client;
   }
 
-  onEvent(listener: (event: { event: string; data?: unknown }) => void): () => void {
+  onEvent(listener: (event: QmpEvent) => void): () => void {
     this.eventListeners.add(listener);
     return () => this.eventListeners.delete(listener);
   }
@@ -135,6 +142,7 @@ export class QmpClient implements QmpChannel {
       error?: { class: string; desc: string };
       event?: string;
       data?: unknown;
+      timestamp?: QmpEvent['timestamp'];
     };
     try {
       message = JSON.parse(line);
@@ -143,7 +151,7 @@ export class QmpClient implements QmpChannel {
     }
     if (message.event) {
       for (const listener of this.eventListeners)
-        listener({ event: message.event, data: message.data });
+        listener({ event: message.event, data: message.data, timestamp: message.timestamp });
       return;
     }
     if (message.id === undefined) return; // the greeting
