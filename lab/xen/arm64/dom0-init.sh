@@ -16,7 +16,21 @@ SCT=40be0
 INIT_TASK=41828
 echo "XENARM domU gfns sys_call_table=$SCT init_task=$INIT_TASK"
 sleep 30
-/stage2-trap 1 20 $SCT $INIT_TASK
-echo "XENARM trap exit $?"
+if [ "$(cat /mode 2>/dev/null)" = libvmi ]; then
+  # LibVMI's Xen driver (libvmi-probe.c): first as upstream builds it (with xenstore, which this dom0
+  # does not run: a read from xenbus would wait for ever, hence the timeout), then without xenstore,
+  # with a write trap on init_task's frame through LibVMI's events.
+  export LD_LIBRARY_PATH=/libvmi/xs:/lib/aarch64-linux-gnu
+  start=$(date +%s)
+  timeout 60 /libvmi-probe 1
+  echo "XENARM libvmi (xenstore) exit $? after $(($(date +%s) - start)) s"
+  export LD_LIBRARY_PATH=/libvmi/noxs:/lib/aarch64-linux-gnu
+  start=$(date +%s)
+  timeout 120 /libvmi-probe 1 20 $INIT_TASK ffff800009828c80
+  echo "XENARM libvmi (no xenstore) exit $? after $(($(date +%s) - start)) s"
+else
+  /stage2-trap 1 20 $SCT $INIT_TASK
+  echo "XENARM trap exit $?"
+fi
 echo XENARM-DONE
 poweroff -f

@@ -4,12 +4,16 @@
 # busybox initramfs that runs stage2-trap.c, and a dom0less domU (the ARM64 sample guest) described in
 # the device tree. Prints what dom0's stage-2 write traps saw on the domU, then stops the machine.
 #
-# Usage: lab/xen/arm64/run.sh [XEN_IMAGE]   (default: Debian's xen-hypervisor-4.17-arm64, which is
+# Usage: lab/xen/arm64/run.sh [--libvmi] [XEN_IMAGE]   (default image: Debian's xen-hypervisor-4.17-arm64,
 #        built without CONFIG_MEM_ACCESS; pass a hypervisor built with it to see traps)
+#        --libvmi: dom0 runs libvmi-probe.c (LibVMI's own Xen driver on the domU) instead of
+#        stage2-trap.c; needs LibVMI cross-built first (build-libvmi.sh).
 # Needs: qemu-system-aarch64, gcc-aarch64-linux-gnu, device-tree-compiler, cpio, and the ARM64
 # sample guest built once (`ringside guest build --arch aarch64`). Everything else is downloaded with
 # apt-get download into ~/.cache/ringside/xen-arm64 and unpacked there, never installed.
 set -euo pipefail
+libvmi=0
+if [ "${1:-}" = --libvmi ]; then libvmi=1; shift; fi
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${RINGSIDE_CACHE:-$HOME/.cache/ringside}
 work=$cache/xen-arm64
@@ -49,6 +53,11 @@ rm -rf d0 && mkdir -p d0/bin d0/proc d0/sys d0/dev d0/mods d0/tmp
 cp "$(ls "$guest"/pkg-busybox/bin/busybox)" d0/bin/
 cp "$modules"/xen-privcmd.ko "$modules"/xen-evtchn.ko "$modules"/xen-gntdev.ko "$modules"/xenfs/xenfs.ko d0/mods/
 cp stage2-trap d0/ && cp "$here/dom0-init.sh" d0/init && chmod +x d0/init
+if [ $libvmi = 1 ]; then
+  # LibVMI dlopens libxenctrl/libxenstore, so dom0 gets a dynamic userland: the probe, both LibVMI
+  # builds and every library they need, from the arm64 debs build-libvmi.sh unpacked.
+  . "$here/libvmi-dom0.sh"
+fi
 (cd d0 && find . | cpio -o -H newc 2>/dev/null) >dom0.cpio
 
 machine="virt,virtualization=on,gic-version=3"
@@ -89,10 +98,10 @@ dtc -q -I dts -O dtb -o lab.dtb lab.dts
 
 rm -f serial.log
 started=$(date +%s)
-timeout 900 qemu-system-aarch64 -name ringside-xen-arm64 -machine "$machine" "${common[@]}" \
+timeout 900 nice -n 15 qemu-system-aarch64 -name "${RINGSIDE_XEN_ARM64_NAME:-ringside-xen-arm64}" -machine "$machine" "${common[@]}" \
   -monitor none -no-reboot -serial file:serial.log -dtb lab.dtb "${loaders[@]}" \
   -device "loader,file=$kernel,addr=0x5a000000,force-raw=on" \
   -device "loader,file=$initrd,addr=0x5c000000,force-raw=on" || true
 say "ran $(($(date +%s) - started)) s; dom0 and the domU's console: $work/serial.log"
-grep -a -E '^(XENARM|RING|ARM gfn|TRAP|DONE)|xc: error|Over-allocation' serial.log || true
+grep -a -E '^(XENARM|RING|ARM gfn|TRAP|DONE|LIBVMI)|xc: error|Over-allocation|VMI_ERROR' serial.log || true
 grep -a -c 'DOM1: RINGSIDE-PS' serial.log | sed 's/^/domU workload lines: /'
