@@ -8,12 +8,15 @@
 #        built without CONFIG_MEM_ACCESS; pass a hypervisor built with it to see traps)
 #        --libvmi: dom0 runs libvmi-probe.c (LibVMI's own Xen driver on the domU) instead of
 #        stage2-trap.c; needs LibVMI cross-built first (build-libvmi.sh).
+#        --ringside: dom0 also gets Node 20 (arm64) and Ringside's dist, runs xenstored, names the
+#        domU and lists its tasks through openDomain's LibVMI kind (ringside-ps-probe.ts).
 # Needs: qemu-system-aarch64, gcc-aarch64-linux-gnu, device-tree-compiler, cpio, and the ARM64
 # sample guest built once (`ringside guest build --arch aarch64`). Everything else is downloaded with
 # apt-get download into ~/.cache/ringside/xen-arm64 and unpacked there, never installed.
 set -euo pipefail
-libvmi=0
+libvmi=0 ringside=0
 if [ "${1:-}" = --libvmi ]; then libvmi=1; shift; fi
+if [ "${1:-}" = --ringside ]; then libvmi=1 ringside=1; shift; fi
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${RINGSIDE_CACHE:-$HOME/.cache/ringside}
 work=$cache/xen-arm64
@@ -58,12 +61,21 @@ if [ $libvmi = 1 ]; then
   # builds and every library they need, from the arm64 debs build-libvmi.sh unpacked.
   . "$here/libvmi-dom0.sh"
 fi
-(cd d0 && find . | cpio -o -H newc 2>/dev/null) >dom0.cpio
+# Node 20 + Ringside in dom0: its openDomain('libvmi') lists the domU's tasks (ringside-ps-probe.ts).
+dom0_mem=512M
+if [ $ringside = 1 ]; then . "$here/ringside-dom0.sh"; dom0_mem=1024M; fi
+if [ $ringside = 1 ]; then
+  # Xen puts dom0's kernel, tree and initrd in dom0's first memory bank: ~200 MB of Node and
+  # Ringside do not fit there uncompressed ("Not enough memory in the first bank").
+  (cd d0 && find . | cpio -o -H newc 2>/dev/null) | gzip -6 >dom0.cpio
+else
+  (cd d0 && find . | cpio -o -H newc 2>/dev/null) >dom0.cpio
+fi
 
 machine="virt,virtualization=on,gic-version=3"
-append="console=dtuart dom0_mem=512M dom0_max_vcpus=1 loglvl=all guest_loglvl=all"
+append="console=dtuart dom0_mem=${dom0_mem:-512M} dom0_max_vcpus=1 loglvl=all guest_loglvl=all"
 loaders=(-device "guest-loader,addr=0x49000000,kernel=$kernel,bootargs=console=hvc0"
-  -device "guest-loader,addr=0x50000000,initrd=dom0.cpio")
+  -device "guest-loader,addr=0x60000000,initrd=dom0.cpio")  # above the domU's modules: a Node dom0 is big
 common=(-cpu cortex-a57 -smp 2 -m 2048 -display none -kernel "$xen" -append "$append")
 
 # QEMU writes the device tree it would give Xen (with dom0's modules); the domU is added to /chosen
