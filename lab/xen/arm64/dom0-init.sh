@@ -47,6 +47,9 @@ elif [ "$mode" = libvmi ]; then
   start=$(date +%s)
   timeout 120 /libvmi-probe 1 20 $INIT_TASK ffff800009828c80
   echo "XENARM libvmi (no xenstore) exit $? after $(($(date +%s) - start)) s"
+  # The same trap answered as Ringside's LibvmiDomain answers it (EMULATE, frame kept protected).
+  timeout 120 /libvmi-probe 1 10 $INIT_TASK ffff800009828c80 emulate
+  echo "XENARM libvmi (emulate) exit $?"
 else
   /stage2-trap 1 20 $SCT $INIT_TASK
   echo "XENARM trap exit $?"

@@ -4,7 +4,9 @@
  * through the guest's own stage-1 tables, then — with a GFN given — traps writes to that frame through
  * LibVMI's events (a generic memory event + vmi_set_mem_event, as Ringside's backend does).
  *
- * Usage: libvmi-probe DOMID [SECONDS GFN VA]   (GFN in hex; VA: a kernel address to translate)
+ * Usage: libvmi-probe DOMID [SECONDS GFN VA [emulate]]   (GFN in hex; VA: a kernel address to
+ *        translate). "emulate": answer each trap as Ringside's LibvmiDomain does (EMULATE, the frame
+ *        kept write-protected) instead of lifting the restriction, and print the first pcs.
  */
 #define _GNU_SOURCE /* memmem */
 #include <inttypes.h>
@@ -26,10 +28,11 @@ static double now(void) {
 
 static unsigned long traps;
 static uint64_t trapped_gfn;
+static int emulate;
 
 /* One write trap: print it, give the frame its access back (ARM Xen cannot emulate the write) and go on. */
 static event_response_t on_write(vmi_instance_t vmi, vmi_event_t *event) {
-    traps++;
+    if (++traps > 8 && emulate) return VMI_EVENT_RESPONSE_EMULATE;
     printf("LIBVMI TRAP gfn=0x%" PRIx64 " offset=0x%" PRIx64 " gla=0x%" PRIx64 " pc=0x%" PRIx64
            " access=%s%s%s vcpu=%u\n",
            event->mem_event.gfn, event->mem_event.offset, event->mem_event.gla,
@@ -38,6 +41,7 @@ static event_response_t on_write(vmi_instance_t vmi, vmi_event_t *event) {
            event->mem_event.out_access & VMI_MEMACCESS_W ? "w" : "",
            event->mem_event.out_access & VMI_MEMACCESS_X ? "x" : "", event->vcpu_id);
     fflush(stdout);
+    if (emulate) return VMI_EVENT_RESPONSE_EMULATE;
     if (vmi_set_mem_event(vmi, event->mem_event.gfn, VMI_MEMACCESS_N, 0) != VMI_SUCCESS)
         printf("LIBVMI lift failed gfn=0x%" PRIx64 "\n", event->mem_event.gfn);
     else if (event->mem_event.gfn == trapped_gfn)
@@ -52,13 +56,14 @@ static void hex(const char *what, const uint8_t *b, size_t n) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 2 && argc != 5) {
-        fprintf(stderr, "usage: %s DOMID [SECONDS GFN VA]\n", argv[0]);
+    if (argc != 2 && argc != 5 && argc != 6) {
+        fprintf(stderr, "usage: %s DOMID [SECONDS GFN VA [emulate]]\n", argv[0]);
         return 2;
     }
     setvbuf(stdout, NULL, _IOLBF, 0); /* every line out before a timeout can kill us */
     uint64_t domid = strtoull(argv[1], NULL, 0);
-    int events = argc == 5;
+    int events = argc >= 5;
+    emulate = argc == 6 && !strcmp(argv[5], "emulate");
     double seconds = events ? strtod(argv[2], NULL) : 0;
     uint64_t gfn = events ? strtoull(argv[3], NULL, 16) : 0;
     uint64_t va = events ? strtoull(argv[4], NULL, 16) : 0;
@@ -175,6 +180,18 @@ int main(int argc, char **argv) {
                 status = 1;
                 break;
             }
+        /*
+         * Where is vCPU 0 now, the hook still armed? Sampled between listens through libxenctrl (its
+         * whole 64-bit pc): stuck on the trapping store, or running on (the idle loop, mostly).
+         */
+        xc_interface *xch = xc_interface_open(NULL, NULL, 0);
+        for (int i = 0; xch && i < 5; i++) {
+            vcpu_guest_context_any_t ctx;
+            vmi_events_listen(vmi, 200);
+            if (xc_vcpu_getcontext(xch, domid, 0, &ctx) == 0)
+                printf("LIBVMI vcpu0 pc64=0x%" PRIx64 " (traps so far %lu)\n", (uint64_t)ctx.c.user_regs.pc64, traps);
+        }
+        if (xch) xc_interface_close(xch);
         if (trapped_gfn) vmi_set_mem_event(vmi, trapped_gfn, VMI_MEMACCESS_N, 0);
         vmi_clear_event(vmi, &event, NULL);
         printf("LIBVMI traps=%lu\n", traps);
