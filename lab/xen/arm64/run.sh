@@ -4,12 +4,19 @@
 # busybox initramfs that runs stage2-trap.c, and a dom0less domU (the ARM64 sample guest) described in
 # the device tree. Prints what dom0's stage-2 write traps saw on the domU, then stops the machine.
 #
-# Usage: lab/xen/arm64/run.sh [XEN_IMAGE]   (default: Debian's xen-hypervisor-4.17-arm64, which is
+# Usage: lab/xen/arm64/run.sh [--libvmi] [XEN_IMAGE]   (default image: Debian's xen-hypervisor-4.17-arm64,
 #        built without CONFIG_MEM_ACCESS; pass a hypervisor built with it to see traps)
+#        --libvmi: dom0 runs libvmi-probe.c (LibVMI's own Xen driver on the domU) instead of
+#        stage2-trap.c; needs LibVMI cross-built first (build-libvmi.sh).
+#        --ringside: dom0 also gets Node 20 (arm64) and Ringside's dist, runs xenstored, names the
+#        domU and lists its tasks through openDomain's LibVMI kind (ringside-ps-probe.ts).
 # Needs: qemu-system-aarch64, gcc-aarch64-linux-gnu, device-tree-compiler, cpio, and the ARM64
 # sample guest built once (`ringside guest build --arch aarch64`). Everything else is downloaded with
 # apt-get download into ~/.cache/ringside/xen-arm64 and unpacked there, never installed.
 set -euo pipefail
+libvmi=0 ringside=0
+if [ "${1:-}" = --libvmi ]; then libvmi=1; shift; fi
+if [ "${1:-}" = --ringside ]; then libvmi=1 ringside=1; shift; fi
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${RINGSIDE_CACHE:-$HOME/.cache/ringside}
 work=$cache/xen-arm64
@@ -49,12 +56,26 @@ rm -rf d0 && mkdir -p d0/bin d0/proc d0/sys d0/dev d0/mods d0/tmp
 cp "$(ls "$guest"/pkg-busybox/bin/busybox)" d0/bin/
 cp "$modules"/xen-privcmd.ko "$modules"/xen-evtchn.ko "$modules"/xen-gntdev.ko "$modules"/xenfs/xenfs.ko d0/mods/
 cp stage2-trap d0/ && cp "$here/dom0-init.sh" d0/init && chmod +x d0/init
-(cd d0 && find . | cpio -o -H newc 2>/dev/null) >dom0.cpio
+if [ $libvmi = 1 ]; then
+  # LibVMI dlopens libxenctrl/libxenstore, so dom0 gets a dynamic userland: the probe, both LibVMI
+  # builds and every library they need, from the arm64 debs build-libvmi.sh unpacked.
+  . "$here/libvmi-dom0.sh"
+fi
+# Node 20 + Ringside in dom0: its openDomain('libvmi') lists the domU's tasks (ringside-ps-probe.ts).
+dom0_mem=512M
+if [ $ringside = 1 ]; then . "$here/ringside-dom0.sh"; dom0_mem=1024M; fi
+if [ $ringside = 1 ]; then
+  # Xen puts dom0's kernel, tree and initrd in dom0's first memory bank: ~200 MB of Node and
+  # Ringside do not fit there uncompressed ("Not enough memory in the first bank").
+  (cd d0 && find . | cpio -o -H newc 2>/dev/null) | gzip -6 >dom0.cpio
+else
+  (cd d0 && find . | cpio -o -H newc 2>/dev/null) >dom0.cpio
+fi
 
 machine="virt,virtualization=on,gic-version=3"
-append="console=dtuart dom0_mem=512M dom0_max_vcpus=1 loglvl=all guest_loglvl=all"
+append="console=dtuart dom0_mem=${dom0_mem:-512M} dom0_max_vcpus=1 loglvl=all guest_loglvl=all"
 loaders=(-device "guest-loader,addr=0x49000000,kernel=$kernel,bootargs=console=hvc0"
-  -device "guest-loader,addr=0x50000000,initrd=dom0.cpio")
+  -device "guest-loader,addr=0x60000000,initrd=dom0.cpio")  # above the domU's modules: a Node dom0 is big
 common=(-cpu cortex-a57 -smp 2 -m 2048 -display none -kernel "$xen" -append "$append")
 
 # QEMU writes the device tree it would give Xen (with dom0's modules); the domU is added to /chosen
@@ -89,10 +110,10 @@ dtc -q -I dts -O dtb -o lab.dtb lab.dts
 
 rm -f serial.log
 started=$(date +%s)
-timeout 900 qemu-system-aarch64 -name ringside-xen-arm64 -machine "$machine" "${common[@]}" \
+timeout 900 nice -n 15 qemu-system-aarch64 -name "${RINGSIDE_XEN_ARM64_NAME:-ringside-xen-arm64}" -machine "$machine" "${common[@]}" \
   -monitor none -no-reboot -serial file:serial.log -dtb lab.dtb "${loaders[@]}" \
   -device "loader,file=$kernel,addr=0x5a000000,force-raw=on" \
   -device "loader,file=$initrd,addr=0x5c000000,force-raw=on" || true
 say "ran $(($(date +%s) - started)) s; dom0 and the domU's console: $work/serial.log"
-grep -a -E '^(XENARM|RING|ARM gfn|TRAP|DONE)|xc: error|Over-allocation' serial.log || true
+grep -a -E '^(XENARM|RING|ARM gfn|TRAP|DONE|LIBVMI)|xc: error|Over-allocation|VMI_ERROR' serial.log || true
 grep -a -c 'DOM1: RINGSIDE-PS' serial.log | sed 's/^/domU workload lines: /'
