@@ -24,6 +24,7 @@ export const COMMAND_MODULES: readonly CommandModule[] = [
     names: ['qemu-args', 'monitor', 'ps'],
     load: async () => (await import('./live.js')).registerLiveCommands,
   },
+  { names: ['top'], load: async () => (await import('./top.js')).registerTopCommand },
   { names: ['profile'], load: async () => (await import('./profile.js')).registerProfileCommands },
   {
     names: ['rules', 'agent', 'detect'],
