@@ -1,5 +1,6 @@
 // Lazy command registration: naming one command must register it exactly as the full program does
-// (subcommands and options, recursively); help, options alone and unknown words register everything.
+// (subcommands and options, recursively); help, options and unknown words register everything, and
+// --version alone nothing.
 import { Command } from 'commander';
 import { COMMAND_MODULES, registerCommands } from './index.js';
 
@@ -19,11 +20,16 @@ async function program(argv: string[]): Promise<Command> {
 }
 
 describe('registerCommands', () => {
-  it('registers every module for help, options alone and unknown words', async () => {
+  it('registers every module for help, options and unknown words', async () => {
     const full = await program([]);
     expect(full.commands.length).toBeGreaterThan(10);
-    for (const argv of [['--help'], ['--version'], ['help', 'snapshot'], ['snapshots', 'report']])
+    for (const argv of [['--help'], ['help', 'snapshot'], ['snapshots', 'report'], ['-V', '-h']])
       expect(shape(await program(argv))).toEqual(shape(full));
+  });
+
+  it('registers nothing for --version alone', async () => {
+    for (const flag of ['--version', '-V'])
+      expect((await program([flag])).commands).toHaveLength(0);
   });
 
   it('registers each top-level command as the full program does when it is named', async () => {

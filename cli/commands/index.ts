@@ -44,12 +44,15 @@ export const COMMAND_MODULES: readonly CommandModule[] = [
 ];
 
 /** Registers the modules of the command `argv` names (`process.argv`: the word after node and the
- *  script), or all of them when it names none of theirs (help, `--version`, a typo). */
+ *  script), or all of them when it names none of theirs (help, a typo); none for `--version`. */
 export async function registerCommands(
   program: Command,
   argv: readonly string[] = [],
 ): Promise<void> {
-  const word = argv.slice(2).find((argument) => !argument.startsWith('-'));
+  const args = argv.slice(2);
+  // `ringside --version` needs no command at all.
+  if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) return;
+  const word = args.find((argument) => !argument.startsWith('-'));
   const named = COMMAND_MODULES.filter(
     (module) => word !== undefined && module.names.includes(word),
   );
