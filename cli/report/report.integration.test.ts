@@ -4,7 +4,7 @@
 // Debian's headless chromium with the network off: the tree, the highlighted process linked to its
 // finding, the map marks, no request made.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
@@ -36,6 +36,9 @@ interface PageElement {
 
 let guest: RunningGuest | undefined;
 let syscallHooked = false;
+/** Where `monitor --tui --report` writes the session report on exit. */
+const sessionDir = mkdtempSync(join(tmpdir(), 'ringside-report-it-session-'));
+const sessionReport = join(sessionDir, 'session.html');
 
 beforeAll(async () => {
   guest = await startSampleGuest({ name: GUEST });
@@ -43,6 +46,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   spawnSync('tmux', [...TMUX, 'kill-server']);
+  rmSync(sessionDir, { recursive: true, force: true });
   await guest?.stop();
 });
 
@@ -82,6 +86,7 @@ describe('the live terminal view under tmux', () => {
       `--qmp ${endpoints.qmpSocket}`,
       `--name ${GUEST}`,
       `--rules ${join(repo, 'samples', 'rules', 'linux.yaml')}`,
+      `--report ${sessionReport}`,
       '--tui; echo EXIT=$?; sleep 120',
     ].join(' ');
     tmux('new-session', '-d', '-s', PANE, '-x', '110', '-y', '32', command);
@@ -135,6 +140,12 @@ describe('the live terminal view under tmux', () => {
     expect(tmux('display', '-p', '-t', PANE, '#{alternate_on} #{cursor_flag}').trim()).toBe('0 1');
     expect(text).not.toContain(`ringside monitor ${GUEST}`);
     expect(text).not.toContain('FINDINGS');
+    // --report: the session page written on exit, with the scenario's findings for this guest.
+    expect(text.replace(/\n/g, '')).toContain(`session report in ${sessionReport}`);
+    const session = readFileSync(sessionReport, 'utf8');
+    expect(session).toMatch(/^<!doctype html>/i);
+    expect(session).toMatch(/lnx-[a-z]+-[a-z-]+/);
+    expect(session).toContain(GUEST);
     process.stderr.write(`terminal view test: ${Date.now() - started} ms\n`);
   }, 40_000);
 });
