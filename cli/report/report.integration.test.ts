@@ -1,8 +1,9 @@
 // The sample guest, booted once, seen two ways. Live: `ringside monitor --tui` in a real tmux pane
 // during a syscall-table rootkit (the guest and the finding on screen, a resize, `q` leaves a clean
-// pane), and `ringside top` showing it beside a replayed trace (two guests, no second boot). Then its snapshot report after a hidden process and a process with a hostile name, opened in
-// Debian's headless chromium with the network off: the tree, the highlighted process linked to its
-// finding, the map marks, no request made.
+// pane, the --report page written), and `ringside top` showing it beside a replayed trace (two
+// guests, no second boot). Then its snapshot report after a hidden process and a process with a
+// hostile name, opened in Debian's headless chromium with the network off: the tree, the
+// highlighted process linked to its finding, the map marks, the unsigned module, no request made.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -320,6 +321,14 @@ describe('the snapshot report in chromium', () => {
     expect(await page.$$eval('#idt .cell', (cells) => cells.length)).toBeGreaterThan(20);
     // The IDT is clean (vectors left on their early-boot stubs are not marked, as in the check).
     expect(await page.$$eval('#idt .cell.bad', (cells) => cells.length)).toBe(0);
+  });
+
+  it('marks the rootkit module as out-of-tree and unsigned, and only it', async () => {
+    const flagged = await page.$$eval('#modules tr.flagged', (rows) =>
+      rows.map((row) => (row as unknown as PageElement).textContent),
+    );
+    expect(flagged).toHaveLength(1);
+    expect(flagged[0]).toMatch(/^ringside_test0x[0-9a-f]+\d+liveOEunsigned$/);
   });
 
   it('loaded nothing but itself and keeps a screenshot', async () => {
