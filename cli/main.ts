@@ -13,7 +13,7 @@ const program = new Command()
   .version(RINGSIDE_VERSION)
   .showHelpAfterError();
 
-registerCommands(program);
+await registerCommands(program, process.argv);
 
 // `ringside … | head`: the reader went away. Stop quietly, as other Unix tools do, not with a stack trace.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {

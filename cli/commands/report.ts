@@ -14,14 +14,14 @@ interface ReportOptions extends JudgingOptions {
   output: string;
 }
 
-/** SHA-256 of a file, read in 4 MiB blocks in a worker thread: a 256 MiB dump hashes while the
- *  kernel is judged. */
+/** SHA-256 of a file, read in a worker thread: a 256 MiB dump hashes while the kernel is judged.
+ *  64 KiB blocks stay in the CPU's cache between read() and the hash (4 MiB ones cost 0.1 s more). */
 const HASH_WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
 const { closeSync, openSync, readSync } = require('node:fs');
 const hash = createHash('sha256');
-const block = Buffer.allocUnsafe(4 << 20);
+const block = Buffer.allocUnsafe(64 << 10);
 const fd = openSync(workerData, 'r');
 try {
   for (let read; (read = readSync(fd, block, 0, block.length, null)) > 0;) hash.update(block.subarray(0, read));

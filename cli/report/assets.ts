@@ -44,6 +44,7 @@ code.before { background: #fee2e2; } code.after { background: #dcfce7; }
 .proc .pid { font-family: ui-monospace, monospace; }
 .proc.kthread .comm { color: var(--muted); font-weight: normal; }
 .proc.flagged { background: #fef3c7; outline: 1px solid #f59e0b; border-radius: 3px; padding: 0 0.2rem; }
+.grid tr.flagged td { background: #fef3c7; }
 .proc.hidden { background: #fee2e2; outline: 1px dashed #dc2626; border-radius: 3px; padding: 0 0.2rem; }
 .badge.hidden-badge { background: #991b1b; }
 code.exe { color: #374151; }

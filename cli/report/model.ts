@@ -1,12 +1,18 @@
 // The data an evidence report is drawn from, gathered once: the guest's facts, its processes (hidden
 // ones placed where they sit), modules, syscall table, IDT and the findings. Plain values only.
+import { isRingsideError } from '../../introspect/errors.js';
 import type { Finding } from '../../introspect/events/finding.js';
 import { hex } from '../../introspect/memory/address.js';
 import { crossView } from '../../introspect/os/linux/cross-view.js';
 import { readExecutablePath } from '../../introspect/os/linux/file-path.js';
 import { kernelText, readIdt, symbolExtent } from '../../introspect/os/linux/integrity.js';
 import type { LinuxKernel } from '../../introspect/os/linux/linux-kernel.js';
-import { listModules, type ModuleInfo } from '../../introspect/os/linux/modules.js';
+import {
+  listModules,
+  moduleSignatureOk,
+  moduleTaints,
+  type ModuleInfo,
+} from '../../introspect/os/linux/modules.js';
 import { readSyscallTableEntries } from '../../introspect/os/linux/syscalls.js';
 import { TASK_VIEW_NAMES, type TaskViewName } from '../../introspect/os/linux/task-views.js';
 import { listTasks, readTask } from '../../introspect/os/linux/tasks.js';
@@ -41,6 +47,11 @@ export interface ReportModule {
   base: string;
   size: number;
   state: string;
+  /** Taint letters as /proc/modules prints them (O out-of-tree, E unsigned, P proprietary …). */
+  taints: string;
+  /** The kernel's verdict on its signature (sig_ok): signed, unsigned, or unknown (no module
+   *  signing in this kernel, or unreadable). */
+  signature: 'signed' | 'unsigned' | 'unknown';
 }
 
 export interface ReportModel {
@@ -58,6 +69,25 @@ export interface ReportModel {
 }
 
 const MODULE_STATES = ['live', 'coming', 'going', 'unformed'];
+
+/** A module's taints and signature verdict; an unreadable one is a warning, not a stop. */
+function moduleTrust(
+  kernel: LinuxKernel,
+  module: ModuleInfo,
+  warnings: string[],
+): Pick<ReportModule, 'taints' | 'signature'> {
+  try {
+    const signed = moduleSignatureOk(kernel, module);
+    return {
+      taints: moduleTaints(kernel, module),
+      signature: signed === undefined ? 'unknown' : signed ? 'signed' : 'unsigned',
+    };
+  } catch (error) {
+    if (!isRingsideError(error)) throw error;
+    warnings.push(`module ${module.name}: taints and signature: ${error.message}`);
+    return { taints: '', signature: 'unknown' };
+  }
+}
 
 function locate(address: bigint, text: { start: bigint; end: bigint }, modules: ModuleInfo[]) {
   if (address >= text.start && address < text.end) return { location: 'kernel-text' };
@@ -178,6 +208,7 @@ export function snapshotReportModel(
       base: hex(module.base),
       size: module.size,
       state: MODULE_STATES[module.state] ?? String(module.state),
+      ...moduleTrust(kernel, module, warnings),
     })),
     syscalls: entries.map((entry) => ({
       index: entry.index,

@@ -46,7 +46,9 @@ const model = (processes: ReportProcess[], findings: Finding[] = [finding]): Rep
   generated: 'now',
   facts: [['kernel', HOSTILE]],
   processes,
-  modules: [{ name: HOSTILE, base: '0x1', size: 1, state: 'live' }],
+  modules: [
+    { name: HOSTILE, base: '0x1', size: 1, state: 'live', taints: 'OE', signature: 'unsigned' },
+  ],
   syscalls: [
     { index: 0, target: '0x1', symbol: 'x', location: 'kernel-text', suspicious: false },
     { index: 1, target: '0x2', module: HOSTILE, location: 'module', suspicious: true },
@@ -96,6 +98,11 @@ describe('renderReport', () => {
     expect(page).toContain('https://attack.mitre.org/techniques/T1014/');
     expect(page).toContain('hidden: missed by taskList');
     expect(page).toMatch(/<span\s+class="cell bad loc-module"/);
+  });
+  it('shows the taints and signature verdict of a module, marking a tainted or unsigned one', () => {
+    expect(page).toMatch(
+      /<tr class="flagged"><td>&lt;img[^<]*<\/td><td><code>0x1<\/code><\/td><td>1<\/td><td>live<\/td><td><code>OE<\/code><\/td><td>unsigned<\/td><\/tr>/,
+    );
   });
 });
 

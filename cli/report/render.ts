@@ -267,7 +267,8 @@ ${findings.length ? findings.map(renderFinding) : markup`<p class="muted">no fin
 <section id="processes"><h2>Processes <span class="muted">${model.processes.length}, ${hidden} hidden</span></h2>
 <div class="tree">${renderProcesses(model.processes, findings)}</div></section>
 <section id="modules"><h2>Modules <span class="muted">${model.modules.length}</span></h2>
-<table class="grid"><tr><th>name</th><th>base</th><th>size</th><th>state</th></tr>${model.modules.map((module) => markup`<tr><td>${module.name}</td><td><code>${module.base}</code></td><td>${module.size}</td><td>${module.state}</td></tr>`)}</table></section>
+<table class="grid"><tr><th>name</th><th>base</th><th>size</th><th>state</th><th>taints</th><th>signature</th></tr>${model.modules.map((module) => markup`<tr${module.taints || module.signature === 'unsigned' ? markup` class="flagged"` : ''}><td>${module.name}</td><td><code>${module.base}</code></td><td>${module.size}</td><td>${module.state}</td><td><code>${module.taints || '—'}</code></td><td>${module.signature}</td></tr>`)}</table>
+<p class="muted">taints as /proc/modules prints them: O out-of-tree, E unsigned, P proprietary, F forced …; signature: the kernel's own check when it loaded the module (sig_ok).</p></section>
 ${renderMap('System call table', model.syscalls, 'syscalls')}
 ${renderMap('Interrupt descriptor table', model.idt, 'idt')}
 ${pageEnd()}`;

@@ -1,10 +1,11 @@
 // The sample guest, booted once, seen two ways. Live: `ringside monitor --tui` in a real tmux pane
 // during a syscall-table rootkit (the guest and the finding on screen, a resize, `q` leaves a clean
-// pane). Then its snapshot report after a hidden process and a process with a hostile name, opened in
-// Debian's headless chromium with the network off: the tree, the highlighted process linked to its
-// finding, the map marks, no request made.
+// pane, the --report page written), and `ringside top` showing it beside a replayed trace (two
+// guests, no second boot). Then its snapshot report after a hidden process and a process with a
+// hostile name, opened in Debian's headless chromium with the network off: the tree, the
+// highlighted process linked to its finding, the map marks, the unsigned module, no request made.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
@@ -36,6 +37,9 @@ interface PageElement {
 
 let guest: RunningGuest | undefined;
 let syscallHooked = false;
+/** Where `monitor --tui --report` writes the session report on exit. */
+const sessionDir = mkdtempSync(join(tmpdir(), 'ringside-report-it-session-'));
+const sessionReport = join(sessionDir, 'session.html');
 
 beforeAll(async () => {
   guest = await startSampleGuest({ name: GUEST });
@@ -43,17 +47,23 @@ beforeAll(async () => {
 
 afterAll(async () => {
   spawnSync('tmux', [...TMUX, 'kill-server']);
+  rmSync(sessionDir, { recursive: true, force: true });
   await guest?.stop();
 });
 
 const tmux = (...args: string[]) => execFileSync('tmux', [...TMUX, ...args], { encoding: 'utf8' });
-const pane = () => tmux('capture-pane', '-p', '-t', PANE);
+const pane = (target = PANE) => tmux('capture-pane', '-p', '-t', target);
 
 /** Polls the pane until `ready` holds; returns the pane then and how long it took (ms). */
-async function waitForPane(ready: (text: string) => boolean, timeoutMs: number, what: string) {
+async function waitForPane(
+  ready: (text: string) => boolean,
+  timeoutMs: number,
+  what: string,
+  target = PANE,
+) {
   const start = Date.now();
   for (;;) {
-    const text = pane();
+    const text = pane(target);
     if (ready(text)) return { text, ms: Date.now() - start };
     if (Date.now() - start > timeoutMs)
       throw new Error(`the pane did not show ${what} within ${timeoutMs} ms:\n${text}`);
@@ -77,6 +87,7 @@ describe('the live terminal view under tmux', () => {
       `--qmp ${endpoints.qmpSocket}`,
       `--name ${GUEST}`,
       `--rules ${join(repo, 'samples', 'rules', 'linux.yaml')}`,
+      `--report ${sessionReport}`,
       '--tui; echo EXIT=$?; sleep 120',
     ].join(' ');
     tmux('new-session', '-d', '-s', PANE, '-x', '110', '-y', '32', command);
@@ -130,7 +141,68 @@ describe('the live terminal view under tmux', () => {
     expect(tmux('display', '-p', '-t', PANE, '#{alternate_on} #{cursor_flag}').trim()).toBe('0 1');
     expect(text).not.toContain(`ringside monitor ${GUEST}`);
     expect(text).not.toContain('FINDINGS');
+    // --report: the session page written on exit, with the scenario's findings for this guest.
+    expect(text.replace(/\n/g, '')).toContain(`session report in ${sessionReport}`);
+    const session = readFileSync(sessionReport, 'utf8');
+    expect(session).toMatch(/^<!doctype html>/i);
+    expect(session).toMatch(/lnx-[a-z]+-[a-z-]+/);
+    expect(session).toContain(GUEST);
     process.stderr.write(`terminal view test: ${Date.now() - started} ms\n`);
+  }, 40_000);
+});
+
+describe('several guests at once: ringside top under tmux', () => {
+  const TOP = 'report-it-top';
+  const started = Date.now();
+
+  it('shows the live guest and a replayed trace side by side: rates, findings, both trees', async () => {
+    const { endpoints } = guest!;
+    const trace = join(repo, 'samples', 'traces', 'exec-from-tmp.ndjson');
+    const command = [
+      'env -u CI -u CONTINUOUS_INTEGRATION',
+      process.execPath,
+      cli,
+      'top',
+      `--guest plugin-socket=${endpoints.pluginSocket!},ram=${endpoints.ramFile},qmp=${endpoints.qmpSocket},name=${GUEST}`,
+      `--guest replay=${trace},name=replayed`,
+      '; echo EXIT=$?; sleep 120',
+    ].join(' ');
+    tmux('new-session', '-d', '-s', TOP, '-x', '110', '-y', '32', command);
+    const { text, ms } = await waitForPane(
+      (text) =>
+        text.includes('ringside top (2 guests)') &&
+        / 1 +0 init/.test(text) &&
+        /^replayed +recorded trace +\d+\.\d +ev\/s 4 +events 2 +findings/m.test(text),
+      60_000,
+      'both guests',
+      TOP,
+    );
+    process.stderr.write(`top drawn with both guests ${ms} ms after start\n`);
+    // The live guest with its kernel and rate; the trace's two findings under its attach name.
+    expect(text).toMatch(new RegExp(`^${GUEST} +Linux 6\\.1\\.\\S+ +\\S+ +\\d+\\.\\d +ev/s`, 'm'));
+    expect(text).toMatch(/^\d\d:\d\d:\d\d high +replayed +lnx-exec-from-writable-dir +exec of /m);
+    expect(text).toMatch(/FINDINGS \(\d+ newest first\)/);
+    // `f` scrolls the tree to the next flagged process (whichever guest it is in) until the trace's
+    // miner and its payload, at the end of the tree, are both on screen.
+    const miner = /^replayed +1202 +1000 +! kworker \/tmp\/\.x\/kworker/m;
+    const payload = /^replayed +1203 +1000 +! payload \/dev\/shm\/payload/m;
+    let shown = pane(TOP);
+    for (let press = 0; press < 8 && !(miner.test(shown) && payload.test(shown)); press++) {
+      tmux('send-keys', '-t', TOP, 'f');
+      shown = (await waitForPane((text) => text !== shown, 2_000, 'a redraw after f', TOP)).text;
+    }
+    expect(shown).toMatch(miner);
+    expect(shown).toMatch(payload);
+  }, 90_000);
+
+  it('quits on q, exit 0, the terminal as it was', async () => {
+    tmux('send-keys', '-t', TOP, 'q');
+    const { text } = await waitForPane((text) => /EXIT=\d+/.test(text), 30_000, 'the exit', TOP);
+    expect(text).toContain('EXIT=0');
+    expect(text).toContain(`detached from ${GUEST}, replayed`);
+    expect(tmux('display', '-p', '-t', TOP, '#{alternate_on} #{cursor_flag}').trim()).toBe('0 1');
+    expect(text).not.toContain('FINDINGS');
+    process.stderr.write(`top test: ${Date.now() - started} ms\n`);
   }, 40_000);
 });
 
@@ -249,6 +321,14 @@ describe('the snapshot report in chromium', () => {
     expect(await page.$$eval('#idt .cell', (cells) => cells.length)).toBeGreaterThan(20);
     // The IDT is clean (vectors left on their early-boot stubs are not marked, as in the check).
     expect(await page.$$eval('#idt .cell.bad', (cells) => cells.length)).toBe(0);
+  });
+
+  it('marks the rootkit module as out-of-tree and unsigned, and only it', async () => {
+    const flagged = await page.$$eval('#modules tr.flagged', (rows) =>
+      rows.map((row) => (row as unknown as PageElement).textContent),
+    );
+    expect(flagged).toHaveLength(1);
+    expect(flagged[0]).toMatch(/^ringside_test0x[0-9a-f]+\d+liveOEunsigned$/);
   });
 
   it('loaded nothing but itself and keeps a screenshot', async () => {

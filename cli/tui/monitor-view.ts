@@ -1,5 +1,5 @@
 // `ringside monitor --tui`: the live view of one attached guest, fed by the monitor's own event and
-// finding streams; its process tree starts from the guest's task list at attach time.
+// finding streams; a guest's process tree starts from its task list at attach time (`top` too).
 import { InputError } from '../../introspect/errors.js';
 import type { VmiEvent } from '../../introspect/events/event.js';
 import type { Finding } from '../../introspect/events/finding.js';
@@ -17,10 +17,27 @@ export interface MonitorView {
   close(): Promise<void>;
 }
 
+/** A live guest in the view: its facts, and its process tree from the task list read now. */
+export function attachGuest(
+  model: TopModel,
+  guest: string,
+  kernel: LinuxKernel,
+  plugins: readonly string[],
+): void {
+  // Read with the guest running: a walk may end early (then the tree starts smaller); exec events
+  // fill it in either way.
+  const { tasks, problem } = listTasks(kernel);
+  model.attach(
+    { name: guest, kernel: kernel.release, architecture: kernel.arch.label, plugins },
+    tasks,
+  );
+  if (problem) model.notice(`${guest}: task list at attach: ${problem.message}`);
+}
+
 /** Refuses before anything is attached when there is no terminal to draw on. */
-export function checkTerminal(): void {
+export function checkTerminal(command = 'monitor --tui'): void {
   if (!process.stdout.isTTY || !process.stdin.isTTY)
-    throw new InputError('--tui needs a terminal on stdin and stdout', 'monitor --tui');
+    throw new InputError('the live view needs a terminal on stdin and stdout', command);
 }
 
 export function openMonitorView(
@@ -29,14 +46,7 @@ export function openMonitorView(
   plugins: readonly string[],
 ): MonitorView {
   const model = new TopModel();
-  // Read with the guest running: a walk may end early (then the tree starts smaller); exec events
-  // fill it in either way.
-  const { tasks, problem } = listTasks(kernel);
-  model.attach(
-    { name: guest, kernel: kernel.release, architecture: kernel.arch.label, plugins },
-    tasks,
-  );
-  if (problem) model.notice(`task list at attach: ${problem.message}`);
+  attachGuest(model, guest, kernel, plugins);
   const screen: TopScreen = openTopScreen(model, `ringside monitor ${guest}`);
   return {
     event: (event) => model.event(event, Date.now()),

@@ -37,7 +37,8 @@ function guestLine(guest: GuestRow): ReactElement[] {
       Text,
       { key: `${guest.name}-a`, wrap: 'truncate' },
       h(Text, { bold: true }, pad(guest.name, 16)),
-      ` Linux ${pad(guest.kernel, 14)} ${pad(guest.architecture, 8)} ${pad(guest.rate.toFixed(1), 7)}ev/s ${pad(guest.events, 9)}events ${pad(guest.findings, 5)}findings ${guest.processes} processes`,
+      // A replayed trace has no kernel to name.
+      ` ${guest.kernel === '?' ? pad('recorded trace', 29) : `Linux ${pad(guest.kernel, 14)} ${pad(guest.architecture, 8)}`} ${pad(guest.rate.toFixed(1), 7)}ev/s ${pad(guest.events, 9)}events ${pad(guest.findings, 5)}findings ${guest.processes} processes`,
     ),
     h(
       Text,

@@ -163,4 +163,26 @@ describe('TopModel', () => {
     for (let i = 0; i < 7; i++) model.notice(`n${i}\u001b`);
     expect(model.view(0).notices).toEqual(['n2\\x1b', 'n3\\x1b', 'n4\\x1b', 'n5\\x1b', 'n6\\x1b']);
   });
+
+  it('counts a replayed trace under the name it was attached as, not its recorded domain', () => {
+    const model = new TopModel();
+    model.attach({ name: 'live' }, [
+      { pid: 1, ppid: 0, uid: 0, comm: 'init', kernelThread: false },
+    ]);
+    model.attach({ name: 'replayed' });
+    // The trace was recorded on g1 (exec's domain), shown as 'replayed'.
+    model.event(exec(10, 1, 'miner'), 5_000, 'replayed');
+    model.finding(finding(10, 'miner in /tmp'), 'replayed');
+    model.event({ ...exec(20, 1, 'sh'), domain: 'live' }, 5_000);
+    const view = model.view(5_000);
+    expect(view.guests.map((guest) => [guest.name, guest.events, guest.findings])).toEqual([
+      ['live', 1, 0],
+      ['replayed', 1, 1],
+    ]);
+    expect(view.findings.map((row) => row.guest)).toEqual(['replayed']);
+    expect(view.tree.filter((row) => row.flagged).map((row) => [row.guest, row.pid])).toEqual([
+      ['replayed', 10],
+    ]);
+    expect(view.guests.some((guest) => guest.name === 'g1')).toBe(false);
+  });
 });

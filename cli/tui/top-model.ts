@@ -1,4 +1,4 @@
-// The data of the live terminal view (`ringside monitor --tui`): guests, event rates, the newest
+// The data of the live terminal view (`monitor --tui`, `top`): guests, event rates, the newest
 // findings and the process tree as exec/exit events grow it. Plain values, no terminal, no clock.
 import type { VmiEvent } from '../../introspect/events/event.js';
 import type { Finding, Severity } from '../../introspect/events/finding.js';
@@ -151,9 +151,10 @@ export class TopModel {
     this.version++;
   }
 
-  /** One event, seen at host time `now` (ms). */
-  event(event: VmiEvent, now: number): void {
-    const guest = this.#guest(event.domain);
+  /** One event, seen at host time `now` (ms), of the guest attached as `guestName` (default: the
+   *  event's domain; a replayed trace keeps the domain it was recorded on). */
+  event(event: VmiEvent, now: number, guestName = event.domain): void {
+    const guest = this.#guest(guestName);
     guest.events++;
     guest.lastEventAt = now;
     this.#count(guest, now);
@@ -191,14 +192,14 @@ export class TopModel {
     this.version++;
   }
 
-  finding(finding: Finding): void {
-    const guest = this.#guest(finding.host.name);
+  finding(finding: Finding, guestName = finding.host.name): void {
+    const guest = this.#guest(guestName);
     guest.findings++;
     for (const event of finding.events)
       if (event.process?.pid !== undefined) guest.flagged.add(event.process.pid);
     this.#findings.unshift({
       time: finding.timestamp.slice(11, 19),
-      guest: safe(finding.host.name, 40),
+      guest: safe(guestName, 40),
       severity: finding.severity,
       rule: safe(finding.rule.id, 80),
       message: safe(finding.message, 300),

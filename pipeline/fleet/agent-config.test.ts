@@ -7,6 +7,7 @@ import {
   agentConfigFromFlags,
   parseAgentConfig,
   parseGuestSpec,
+  parseGuestSpecs,
   readAgentConfig,
 } from './agent-config.js';
 
@@ -95,5 +96,20 @@ describe('agent flags', () => {
     expect(() =>
       agentConfigFromFlags({ nats: 'nats://a:1', buffer: '/b', guest: ['qemu-pid=x,qmp=/q'] }),
     ).toThrow(/guests.0/);
+  });
+
+  it('checks bare --guest specs as the file guests are (ringside top)', () => {
+    expect(
+      parseGuestSpecs([
+        'replay=t.ndjson,name=r',
+        'plugin-socket=/s,ram=/r,name=p,plugins=exec+cred',
+      ]),
+    ).toEqual([
+      { replay: 't.ndjson', name: 'r' },
+      { pluginSocket: '/s', ram: '/r', name: 'p', plugins: ['exec', 'cred'] },
+    ]);
+    // A trace without a name, a plugin guest without its RAM: refused, naming the spec.
+    expect(() => parseGuestSpecs(['replay=t.ndjson'])).toThrow(/--guest replay=t.ndjson: /);
+    expect(() => parseGuestSpecs(['plugin-socket=/s,name=p'])).toThrow(InputError);
   });
 });

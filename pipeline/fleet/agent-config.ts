@@ -152,6 +152,20 @@ export function parseGuestSpec(spec: string): Record<string, unknown> {
   return guest;
 }
 
+/** `--guest` specs checked as the file's guests are (`ringside top` takes them too). */
+export function parseGuestSpecs(specs: readonly string[]): ConfiguredGuest[] {
+  return specs.map((spec) => {
+    const parsed = configuredGuest.safeParse(parseGuestSpec(spec));
+    if (parsed.success) return parsed.data;
+    const issue = parsed.error.issues[0]!;
+    const path = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+    throw new InputError(
+      `${path}${issue.message} (a guest is replay=FILE,name=N; plugin-socket=…,ram=…,name=N; or qmp=… with qemu-pid=… or qemu=NAME)`,
+      `--guest ${spec}`,
+    );
+  });
+}
+
 export interface AgentFlags {
   nats: string;
   guest?: string[];

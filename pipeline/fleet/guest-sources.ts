@@ -21,7 +21,7 @@ export interface GuestCandidate {
 
 export type GuestSource = () => Promise<{ guests: GuestCandidate[]; skipped: string[] }>;
 
-export function configuredGuests(config: AgentConfig): GuestSource {
+export function configuredGuests(config: Pick<AgentConfig, 'guests' | 'plugins'>): GuestSource {
   return () =>
     Promise.resolve({
       skipped: [],

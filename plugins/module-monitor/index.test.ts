@@ -4,7 +4,8 @@ import { FakeLinux } from '../../introspect/os/linux/test-support/fake-linux.js'
 import { readModule } from '../../introspect/os/linux/modules.js';
 import { missingRequirements } from '../requirements.js';
 import { collect, fakeGuest, hookHit } from '../test-support/fake-guest.js';
-import { moduleMonitor, moduleTaints, moduleTextHash, moduleTextSize } from './index.js';
+import { moduleTaints } from '../../introspect/os/linux/modules.js';
+import { moduleMonitor, moduleTextHash, moduleTextSize } from './index.js';
 
 const CODE = Uint8Array.from({ length: 0x300 }, (_, index) => (index * 7) & 0xff);
 

@@ -9,7 +9,12 @@ import type { VmiEvent } from '../../introspect/events/event.js';
 import { argument } from '../../introspect/arch/index.js';
 import { currentTaskLocator } from '../../introspect/os/linux/current-task.js';
 import type { LinuxKernel } from '../../introspect/os/linux/linux-kernel.js';
-import { listModules, readModule, type ModuleInfo } from '../../introspect/os/linux/modules.js';
+import {
+  listModules,
+  moduleTaints,
+  readModule,
+  type ModuleInfo,
+} from '../../introspect/os/linux/modules.js';
 import {
   currentTaskOf,
   envelope,
@@ -40,22 +45,8 @@ export function moduleTextHash(kernel: LinuxKernel, module: ModuleInfo): string 
   return createHash('sha256').update(kernel.reader.bytes(module.base, size)).digest('hex');
 }
 
-/** kernel/panic.c's taint_flags, by bit: the letters /proc/modules prints. */
-const TAINT_LETTERS = 'PFSRMBUDAWCIOELKXTN';
 /** The taints a rootkit module brings: proprietary, forced, out-of-tree, unsigned. */
 const SUSPICIOUS_TAINTS = new Set(['P', 'F', 'O', 'E']);
-
-/** The taint letters of a module (module.taints), '' when none or unreadable. */
-export function moduleTaints(kernel: LinuxKernel, module: ModuleInfo): string {
-  const r = kernel.reader;
-  if (!r.hasField('module', 'taints')) return '';
-  const taints = r.fieldValue(module.address, 'module', 'taints');
-  let letters = '';
-  for (let bit = 0; bit < TAINT_LETTERS.length; bit++) {
-    if ((taints >> BigInt(bit)) & 1n) letters += TAINT_LETTERS[bit];
-  }
-  return letters;
-}
 
 /** module.load events for the listed modules that taint the kernel (judging a snapshot). */
 export function taintingModuleEvents(

@@ -8,6 +8,7 @@ import { locateCode, symbolName, type CodeLocation } from './integrity.js';
 import type { LinuxKernel } from './linux-kernel.js';
 import { walkList, type WalkProblem } from './list-walk.js';
 import type { ModuleInfo } from './modules.js';
+import { nextSymbolAddress } from './profile/symbol-table.js';
 
 export type FunctionHookKind = 'ftrace' | 'kprobe' | 'kretprobe';
 
@@ -142,19 +143,6 @@ export function ftraceHooks(
   return hooks;
 }
 
-/** The address of the first symbol above `address` (a binary search: the table is sorted). */
-export function nextSymbolAddress(kernel: LinuxKernel, address: bigint): bigint | undefined {
-  const all = kernel.symbols.all();
-  let low = 0;
-  let high = all.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if (all[middle]!.address <= address) low = middle + 1;
-    else high = middle;
-  }
-  return all[low]?.address;
-}
-
 /** The kprobes of kprobe_table (aggregate probes' children and kretprobes' handlers included). */
 export function kprobeHooks(
   kernel: LinuxKernel,
@@ -166,7 +154,7 @@ export function kprobeHooks(
   if (table === undefined) return [];
   // KPROBE_TABLE_SIZE (a power of two) from the kernel's own symbols: the table runs to the next
   // symbol, padding aside.
-  const next = nextSymbolAddress(kernel, table);
+  const next = nextSymbolAddress(kernel.symbols, table);
   const slots = next !== undefined && next - table <= 4096n * 8n ? Number((next - table) / 8n) : 64;
   const buckets = slots >= 1 ? 2 ** Math.floor(Math.log2(slots)) : 0;
   const hlist = r.offset('kprobe', 'hlist');

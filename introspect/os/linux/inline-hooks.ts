@@ -14,6 +14,7 @@ import {
 } from './integrity.js';
 import type { LinuxKernel } from './linux-kernel.js';
 import { listModules, type ModuleInfo } from './modules.js';
+import { symbolOffsets } from './profile/symbol-table.js';
 
 /** Text read at a time (a large page's worth): few reads, and one bad page loses little. */
 const CHUNK = 1 << 21;
@@ -119,7 +120,8 @@ export interface InlineHookScan {
   unreadable: number;
 }
 
-const TEXT_TYPES = new Set(['t', 'T']);
+/** kallsyms type letters of code in the text section. */
+const TEXT_TYPES = 'tT';
 
 /** Every function in the kernel text that starts by branching out of it. */
 export function findInlineHooks(kernel: LinuxKernel): InlineHookScan {
@@ -153,15 +155,15 @@ export function findInlineHooks(kernel: LinuxKernel): InlineHookScan {
   const inText = (address: bigint): boolean => address >= text.start && address < text.end;
   // Aliases share an address (__x64_sys_getppid, __ia32_sys_getppid …): each start is read once.
   let previous = -1;
-  for (const symbol of kernel.symbols.all()) {
-    if (!TEXT_TYPES.has(symbol.type)) continue;
-    const offset = Number(symbol.address - text.start);
+  // Offsets as numbers, not 90,000 symbol objects: only a patched function's name is looked up.
+  for (const offset of symbolOffsets(kernel.symbols, text.start, TEXT_TYPES)) {
     if (offset < 0 || offset >= length || offset === previous) continue;
     previous = offset;
     const last = Math.min(Math.floor((offset + PROLOGUE - 1) / CHUNK), readable.length - 1);
     if (!readable[Math.floor(offset / CHUNK)] || !readable[last]) continue;
     result.functions += 1;
-    const branch = leadingBranch(bytes, symbol.address, offset, view);
+    const start = text.start + BigInt(offset);
+    const branch = leadingBranch(bytes, start, offset, view);
     if (!branch || inText(branch.target)) continue;
     // A call where __fentry__'s call sits, into a trampoline of a registered ftrace_ops: ftrace.
     trampolines ??= ftraceTrampolines(kernel);
@@ -171,9 +173,9 @@ export function findInlineHooks(kernel: LinuxKernel): InlineHookScan {
     )
       continue;
     const location = locateCode(kernel, branch.target, modules);
-    const site = symbol.address + BigInt(branch.offset);
+    const site = start + BigInt(branch.offset);
     // Named as everywhere else (the write trap's findings too): the nearest symbol kallsyms gives.
-    const name = symbolName(kernel, site) ?? `${symbol.name}+0x${branch.offset.toString(16)}`;
+    const name = symbolName(kernel, site) ?? hex(site);
     result.violations.push({
       target: 'inline_hook',
       message: `${name} is patched: a ${branch.kind} out of the kernel text, to ${describe(location, branch.target)}`,

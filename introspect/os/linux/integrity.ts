@@ -7,6 +7,7 @@ import { isRingsideError, RingsideError } from '../../errors.js';
 import { hex } from '../../memory/address.js';
 import type { LinuxKernel } from './linux-kernel.js';
 import { listModules, type ModuleInfo } from './modules.js';
+import { nextSymbolAddress } from './profile/symbol-table.js';
 import { readSyscallTable } from './syscalls.js';
 
 export const IDT_VECTORS = 256;
@@ -121,9 +122,9 @@ export function symbolExtent(
   if (known !== undefined) return known;
   const start = kernel.symbols.address(name);
   if (start === undefined) return undefined;
-  let end = start + BigInt(maxBytes);
-  for (const symbol of kernel.symbols.all())
-    if (symbol.address > start && symbol.address < end) end = symbol.address;
+  const limit = start + BigInt(maxBytes);
+  const next = nextSymbolAddress(kernel.symbols, start);
+  const end = next !== undefined && next < limit ? next : limit;
   const extent = { start, end };
   const cached = extents.get(kernel.symbols) ?? new Map<string, { start: bigint; end: bigint }>();
   cached.set(name, extent);

@@ -109,3 +109,26 @@ export function moduleMemory(
   }
   return regions.filter((region) => region.base !== 0n && region.size > 0);
 }
+
+/** kernel/panic.c's taint_flags, by bit: the letters /proc/modules prints. */
+const TAINT_LETTERS = 'PFSRMBUDAWCIOELKXTN';
+
+/** The taint letters of a module (module.taints), '' when none or unreadable. */
+export function moduleTaints(kernel: LinuxKernel, module: ModuleInfo): string {
+  const r = kernel.reader;
+  if (!r.hasField('module', 'taints')) return '';
+  const taints = r.fieldValue(module.address, 'module', 'taints');
+  let letters = '';
+  for (let bit = 0; bit < TAINT_LETTERS.length; bit++) {
+    if ((taints >> BigInt(bit)) & 1n) letters += TAINT_LETTERS[bit];
+  }
+  return letters;
+}
+
+/** Whether the kernel found the module's signature good (module.sig_ok); undefined on a kernel
+ *  built without module signing (no such field). */
+export function moduleSignatureOk(kernel: LinuxKernel, module: ModuleInfo): boolean | undefined {
+  const r = kernel.reader;
+  if (!r.hasField('module', 'sig_ok')) return undefined;
+  return r.fieldValue(module.address, 'module', 'sig_ok') !== 0n;
+}

@@ -4,6 +4,7 @@ import { isRingsideError } from '../../errors.js';
 import type { LinuxKernel } from './linux-kernel.js';
 import type { WalkProblem } from './list-walk.js';
 import { listModules, type ModuleInfo } from './modules.js';
+import { nextSymbolAddress } from './profile/symbol-table.js';
 
 const MAX_SYSCALLS = 1024;
 
@@ -21,16 +22,10 @@ export interface SyscallEntry {
 
 export function tableLength(kernel: LinuxKernel, table: bigint): number {
   // The table's extent is the distance to the next symbol; a clean kernel has ~450 entries.
-  const next = kernel.symbols.nearest(table) && nextSymbolAbove(kernel, table);
+  const next = kernel.symbols.nearest(table) && nextSymbolAddress(kernel.symbols, table);
   const bytes = next !== undefined ? next - table : 0n;
   const entries = Number(bytes / 8n);
   return entries > 0 && entries <= MAX_SYSCALLS ? entries : 0;
-}
-
-function nextSymbolAbove(kernel: LinuxKernel, address: bigint): bigint | undefined {
-  const symbols = kernel.symbols as { next?: (address: bigint) => { address: bigint } | undefined };
-  if (symbols.next) return symbols.next(address)?.address;
-  return kernel.symbols.all().find((symbol) => symbol.address > address)?.address;
 }
 
 export interface SyscallTable {

@@ -59,6 +59,19 @@ describe.each<KallsymsLayout>(['6.1', '6.1-seqs', '6.4'])(
       expect(table.next(BASE)?.name).toBe('__x64_sys_call_1_read_table');
       expect(table.address('no_such_symbol')).toBeUndefined();
     });
+
+    it('gives the offsets of the symbols of some types as all() would, without objects', () => {
+      const table = new KallsymsSymbolTable(reconstructKallsyms(image));
+      for (const base of [BASE, BASE + 0x1000n, BASE + 0x10_0000n]) {
+        const expected = symbols
+          .filter((symbol) => 'tT'.includes(symbol.type))
+          .map((symbol) => Number(symbol.address - base));
+        expect(Array.from(table.offsetsFrom(base, 'tT'))).toEqual(expected);
+      }
+      // The absolute per-CPU ones too, and none of another type.
+      expect(Array.from(table.offsetsFrom(0n, 'AD'))).toEqual([0, 0x2_0000]);
+      expect(table.offsetsFrom(BASE, 'b')).toHaveLength(0);
+    });
   },
 );
 

@@ -129,6 +129,28 @@ export class KallsymsSymbolTable implements SymbolTable {
     return low < this.order.length ? this.symbolAt(this.order[low]!) : undefined;
   }
 
+  offsetsFrom(base: bigint, types: string): Float64Array {
+    const wanted = new Uint8Array(256);
+    for (const letter of types) wanted[letter.charCodeAt(0) & 0xff] = 1;
+    const { offsets, types: letters } = this.table;
+    const { relativeBase, absolutePercpu } = this.table.location;
+    // addressOf's three cases, in numbers: exact near `base` (kernel text), approximate far away.
+    const fromBase = Number(relativeBase - base);
+    const baseNumber = Number(base);
+    const result = new Float64Array(this.order.length);
+    let count = 0;
+    for (const index of this.order) {
+      if (!wanted[letters[index]!]) continue;
+      const raw = offsets[index]!;
+      result[count++] = !absolutePercpu
+        ? fromBase + (raw >>> 0)
+        : raw >= 0
+          ? raw - baseNumber
+          : fromBase - 1 - raw;
+    }
+    return result.subarray(0, count);
+  }
+
   all(): readonly KernelSymbol[] {
     this.materialised ??= Array.from(this.order, (index) => this.symbolAt(index));
     return this.materialised;

@@ -66,4 +66,28 @@ export class SortedSymbolTable implements SymbolTable {
   }
 }
 
+/** The address of the first symbol above `address`: the table's `next` where it has one, else a
+ *  binary search over `all()` (sorted by address). */
+export function nextSymbolAddress(symbols: SymbolTable, address: bigint): bigint | undefined {
+  if (symbols.next) return symbols.next(address)?.address;
+  const all = symbols.all();
+  let low = 0;
+  let high = all.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (all[middle]!.address <= address) low = middle + 1;
+    else high = middle;
+  }
+  return all[low]?.address;
+}
+
+/** `offsetsFrom` of a table, or the same numbers from `all()` for a table without it. */
+export function symbolOffsets(symbols: SymbolTable, base: bigint, types: string): Float64Array {
+  if (symbols.offsetsFrom) return symbols.offsetsFrom(base, types);
+  return Float64Array.from(
+    symbols.all().filter((symbol) => symbol.type.length === 1 && types.includes(symbol.type)),
+    (symbol) => Number(symbol.address - base),
+  );
+}
+
 const isLocal = (type: string): boolean => type === type.toLowerCase();

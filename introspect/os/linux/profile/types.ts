@@ -18,6 +18,14 @@ export interface SymbolTable {
   /** All symbols, sorted by address. */
   all(): readonly KernelSymbol[];
   readonly size: number;
+  /** Optional: the first symbol strictly above `address` (a symbol's extent), without `all()`. */
+  next?(address: bigint): KernelSymbol | undefined;
+  /**
+   * Optional, for scans over every symbol: the addresses of the symbols whose type letter is in
+   * `types`, minus `base`, as numbers in address order, made without an object per symbol (exact
+   * where the distance is below 2^53, which is all a scan of the kernel text looks at).
+   */
+  offsetsFrom?(base: bigint, types: string): Float64Array;
 }
 
 /** A type as a tagged union; references between types go through ids resolved by the TypeTable. */
