@@ -23,7 +23,16 @@ import { collectingSink } from './test-support/collecting-sink.js';
 
 const cli = join(import.meta.dirname ?? '.', '..', '..', 'dist', 'cli', 'main.js');
 /** The techniques whose evidence a snapshot of this kernel must show (run one after the other). */
-const ATTACKS = ['code-injection', 'kernel-text-write', 'kthread-masquerade', 'namespace-escape'];
+const ATTACKS = [
+  'code-injection',
+  'kernel-text-write',
+  'kthread-masquerade',
+  'namespace-escape',
+  'rootkit-function-hook',
+  'rootkit-hidden-module',
+  'bpf-write-user',
+  'fileless-exec',
+];
 
 /** The benign phase: 30 s by default (RINGSIDE_BENIGN_MS=180000 for the issue's 3-minute run). */
 const BENIGN_MS = Number(process.env.RINGSIDE_BENIGN_MS ?? 30_000);
@@ -137,11 +146,21 @@ describe("issue 14's techniques on the 6.12 kernel", () => {
     const expected = listScenarios()
       .filter((scenario) => ATTACKS.includes(scenario.name))
       .flatMap((scenario) => scenario.expected.snapshot);
-    // ringside_test is loaded once for all of them: one module finding, not one per scenario.
+    // A module is loaded once for all of them (ringside_test, ringside_rk): one finding each, not
+    // one per scenario. rootkit-hidden-module then hides ringside_rk from the module list, which
+    // the module monitor's judge walks: on this snapshot the cross-view's finding stands for it.
+    const hidden = new Set(
+      expected
+        .filter((finding) => finding.rule === 'lnx-hidden-module')
+        .map((finding) => finding.fields['module.name']),
+    );
+    const key = (finding: (typeof expected)[number]) =>
+      `${finding.rule} ${JSON.stringify(finding.fields)}`;
     const once = expected.filter(
       (finding, index) =>
-        finding.rule !== 'lnx-kernel-module-loaded' ||
-        expected.findIndex((other) => other.rule === finding.rule) === index,
+        !(
+          finding.rule === 'lnx-kernel-module-loaded' && hidden.has(finding.fields['module.name'])
+        ) && expected.findIndex((other) => key(other) === key(finding)) === index,
     );
     const { missing, unexpected } = compareFindings(findings, once);
     expect({ missing, unexpected: describeFindings(unexpected) }).toEqual({
