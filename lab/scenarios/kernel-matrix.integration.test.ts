@@ -8,7 +8,9 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSampleGuest, type RunningGuest } from '../guest/launch.js';
 import { cacheRoot } from '../guest/paths.js';
+import { findEmbeddedModules } from '../../introspect/os/linux/module-owners.js';
 import { moduleCrossView, type ModuleSighting } from '../../introspect/os/linux/module-views.js';
+import { moduleMemory } from '../../introspect/os/linux/modules.js';
 import { openDomain, openGuestKernel } from '../../pipeline/index.js';
 import { chooseDetectors, judgeWithDetectors } from '../../plugins/index.js';
 import { listScenarios, runScenario } from './scenarios.js';
@@ -76,7 +78,17 @@ async function judgedKernelObjects(path: string) {
         .filter(([, yes]) => yes)
         .map(([name]) => name)
         .join(',')}`;
-    return { outcomes, views: view.available, modules: view.modules.map(seen) };
+    // What names a module hidden from every view, tried on this kernel's layout (a region per
+    // mem[] type): each listed module's struct module is found in its own memory, and no other.
+    const embedded = view.modules.map((sighting) => {
+      const regions = moduleMemory(kernel, sighting.address).map((region) => ({
+        start: region.base,
+        end: region.base + BigInt(region.size),
+      }));
+      const found = findEmbeddedModules(kernel, regions, []);
+      return `${sighting.module?.name} ${found.map((owner) => owner.module.name).join(',')}`;
+    });
+    return { outcomes, views: view.available, modules: view.modules.map(seen), embedded };
   } finally {
     await opened.domain.close();
   }
@@ -120,6 +132,15 @@ describe('a clean guest on the 6.12 kernel', () => {
         'nls_utf8 list,modTree,kobjects',
       ]),
     );
+    expect(judged.embedded).toEqual(
+      expect.arrayContaining(['dummy dummy', 'loop loop', 'nls_utf8 nls_utf8']),
+    );
+    expect(
+      judged.embedded.filter((line) => {
+        const [name, found] = line.split(' ');
+        return name !== found;
+      }),
+    ).toEqual([]);
   }, 120_000);
 });
 
