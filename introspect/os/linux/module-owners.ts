@@ -51,7 +51,8 @@ export function findEmbeddedModules(
   for (const { start, end } of regions) {
     const low = Number(start & 0xffff_ffffn);
     const high = Number(start >> 32n);
-    const length = Math.min(Number(end - start), OWNER_SCAN_LIMITS.regionBytes, budget);
+    const wanted = Math.min(Number(end - start), OWNER_SCAN_LIMITS.regionBytes);
+    const length = Math.min(wanted, budget);
     budget -= length;
     for (let page = 0; page + 8 <= length; page += PAGE) {
       let bytes: Uint8Array;
@@ -73,7 +74,7 @@ export function findEmbeddedModules(
         }
       }
     }
-    if (budget <= 0) {
+    if (length < wanted) {
       problems.push({
         address: start,
         message: `module memory searched for struct modules up to ${OWNER_SCAN_LIMITS.totalBytes} bytes; stopped`,
