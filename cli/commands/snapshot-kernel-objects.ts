@@ -46,18 +46,26 @@ const modxview: KernelObjectListing = {
       hidden: !sighting.views.list,
       ...(sighting.unreadable ? { unreadable: sighting.unreadable } : {}),
     }));
-    // Module memory that no module of any view owns: a row of its own, with no name to give.
-    for (const region of view.orphanRegions ?? [])
+    // Module memory that no module of any view owns: a row of its own, named by the struct module
+    // found inside it if any; memory the kernel is freeing (init sections, a module unloading) is
+    // said so and not marked hidden.
+    for (const region of view.orphanRegions ?? []) {
+      const leaving = region.pendingFree !== undefined || (region.owner?.state ?? 0) >= 2;
       rows.push({
-        name: null,
+        name: region.owner?.name ?? null,
         base: hex(region.start),
         size: region.size,
-        module: `(memory only, allocated by ${region.caller})`,
+        module: region.owner
+          ? `${hex(region.owner.address)} (found in memory, state ${region.owner.state})`
+          : region.pendingFree
+            ? `(init sections pending free: ${region.pendingFree})`
+            : `(memory only, allocated by ${region.caller})`,
         list: false,
         mod_tree: view.available.includes('modTree') ? false : null,
         kobjects: view.available.includes('kobjects') ? false : null,
-        hidden: true,
+        hidden: !leaving,
       });
+    }
     const absent = (seen: boolean | null): string => (seen === null ? 'n/a' : mark(seen));
     return {
       json: rows,

@@ -4,6 +4,9 @@
 import { FakeLinux } from './test-support/fake-linux.js';
 import {
   MODULE_MTN,
+  moduleInOwnMemory,
+  writeBusyWorker,
+  writeInitFreeList,
   writeModTree,
   writeModuleKset,
   writeVmapAreas,
@@ -121,5 +124,84 @@ describe('moduleCrossView', () => {
     writeVmapAreas(linux, [{ start: 0x30_0000n, end: 0x31_0000n, caller: 0n }]);
     writeModTree(linux, [dummy]);
     expect(moduleCrossView(linux.kernel()).orphanRegions).toBeUndefined();
+  });
+
+  describe('module memory no view knows', () => {
+    function orphans() {
+      const { linux, dummy } = world();
+      const text = linux.kernelText(['load_module', 'do_free_init', 'process_one_work'], 0x1000);
+      const loader = text.get('load_module')! + 0xbb7n;
+      writeModTree(linux, [dummy]);
+      return { linux, dummy, text, loader };
+    }
+
+    it('names the module whose struct module lies inside it (hidden from every view)', () => {
+      const { linux, loader } = orphans();
+      const { module: ghost, region } = moduleInOwnMemory(linux, 'ghost');
+      writeVmapAreas(linux, [{ ...region, caller: loader }]);
+      const view = moduleCrossView(linux.kernel());
+      expect(view.orphanRegions).toEqual([
+        {
+          start: region.start,
+          size: 0x2000,
+          caller: 'load_module+0xbb7',
+          owner: expect.objectContaining({ address: ghost, name: 'ghost', state: 0 }),
+        },
+      ]);
+    });
+
+    it('does not take a struct module that does not name the region it lies in', () => {
+      const { linux, loader } = orphans();
+      const { module: ghost, region } = moduleInOwnMemory(linux, 'ghost');
+      // Its base field names another region: a copy, or a forged struct, is not the owner.
+      linux.set64(ghost + 0x100n, region.end);
+      writeVmapAreas(linux, [{ ...region, caller: loader }]);
+      const [orphan] = moduleCrossView(linux.kernel()).orphanRegions ?? [];
+      expect(orphan).toEqual({ start: region.start, size: 0x2000, caller: 'load_module+0xbb7' });
+    });
+
+    it('tells init sections queued on init_free_list, or taken by a running do_free_init, from the rest', () => {
+      const { linux, text, loader } = orphans();
+      const queued = { start: 0x30_0000n, end: 0x30_3000n };
+      const taken = { start: 0x31_0000n, end: 0x31_2000n };
+      writeVmapAreas(linux, [
+        { ...queued, caller: loader },
+        { ...taken, caller: loader },
+      ]);
+      writeInitFreeList(linux, [queued.start]);
+      const worker = writeBusyWorker(linux, 1, text.get('process_one_work')!);
+      const pending = () =>
+        (moduleCrossView(linux.kernel()).orphanRegions ?? []).map((region) => [
+          region.start,
+          region.pendingFree,
+        ]);
+      // A worker busy with other work: only the queued region is the kernel's to free.
+      expect(pending()).toEqual([
+        [queued.start, 'queued'],
+        [taken.start, undefined],
+      ]);
+      linux.set64(worker + 0x18n, text.get('do_free_init')!);
+      expect(pending()).toEqual([
+        [queued.start, 'queued'],
+        [taken.start, 'in-flight'],
+      ]);
+    });
+
+    it('stops at an init_free_list or a busy-worker hash that loops, with a problem each', () => {
+      const { linux, text, loader } = orphans();
+      writeVmapAreas(linux, [{ start: 0x30_0000n, end: 0x30_3000n, caller: loader }]);
+      writeInitFreeList(linux, [0x40_0000n, 0x41_0000n]);
+      const head = linux.symbols.get('init_free_list')!;
+      const first = linux.get64(head);
+      linux.set64(linux.get64(first), first);
+      const worker = writeBusyWorker(linux, 0, text.get('process_one_work')!);
+      linux.set64(worker, worker);
+      const view = moduleCrossView(linux.kernel());
+      expect(view.orphanRegions?.[0]?.pendingFree).toBeUndefined();
+      expect(view.problems.map((problem) => problem.message)).toEqual([
+        expect.stringContaining('init_free_list: the hlist loops back'),
+        expect.stringContaining('busy workers: the hlist loops back'),
+      ]);
+    });
   });
 });

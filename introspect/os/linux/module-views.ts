@@ -1,10 +1,13 @@
 // A cross-view of the loaded modules: the module list (/proc/modules) against the kernel's other
 // records of them — the latch tree of module memory (`mod_tree`, used to resolve addresses), the
 // module kobjects under /sys/module (`module_kset`) — so a module unlinked from the list is found;
-// and module memory (vmalloc areas the module loader allocated) that no module known to any view owns.
+// and module memory (vmalloc areas the module loader allocated) that no module known to any view owns,
+// with the struct module found inside it, or the kernel's record that it is init memory being freed.
 import { isRingsideError } from '../../errors.js';
+import { pendingInitFree } from './init-free.js';
 import type { LinuxKernel } from './linux-kernel.js';
 import { walkList, type WalkProblem } from './list-walk.js';
+import { findEmbeddedModules } from './module-owners.js';
 import { listModules, moduleMemory, readModule, type ModuleInfo } from './modules.js';
 import { walkRbTree } from './rbtree-walk.js';
 import { listVmapAreas } from './vmap-areas.js';
@@ -28,6 +31,18 @@ export interface OrphanRegion {
   size: number;
   /** The loader's code that allocated it, `name+0xoff`. */
   caller: string;
+  /**
+   * The struct module found inside module memory no view knows that names this region as its own:
+   * a module hidden from every view (state live or coming), or one the kernel is loading or freeing
+   * (going, unformed: off the lists while it waits for an RCU grace period).
+   */
+  owner?: ModuleInfo;
+  /**
+   * No module owns it, but the kernel is freeing it as a module's init sections: `queued` on
+   * init_free_list (named by a mod_initfree), or `in-flight` while a worker runs do_free_init (which
+   * took the list off before its RCU grace period, so the region is named nowhere else).
+   */
+  pendingFree?: 'queued' | 'in-flight';
 }
 
 /** The module loader's functions: vm_struct.caller of a module's memory lies in one of them. */
@@ -200,11 +215,27 @@ function orphanModuleMemory(
     );
     for (const region of regions ?? []) owned.push(region.base);
   }
-  return loaderAreas
-    .filter((area) => !owned.some((base) => base >= area.start && base < area.end))
-    .map((area) => ({
+  const orphans = loaderAreas.filter(
+    (area) => !owned.some((base) => base >= area.start && base < area.end),
+  );
+  if (orphans.length === 0) return [];
+  const embedded = findEmbeddedModules(kernel, orphans, problems);
+  const ownerOf = (area: { start: bigint; end: bigint }) =>
+    embedded.find(({ regions }) => regions.some((base) => base >= area.start && base < area.end))
+      ?.module;
+  const unowned = orphans.filter((area) => !ownerOf(area));
+  const pending = unowned.length > 0 ? pendingInitFree(kernel, problems) : undefined;
+  return orphans.map((area) => {
+    const owner = ownerOf(area);
+    const region: OrphanRegion = {
       start: area.start,
       size: Number(area.end - area.start),
       caller: area.caller,
-    }));
+    };
+    if (owner) region.owner = owner;
+    else if (pending?.queued.some((base) => base >= area.start && base < area.end))
+      region.pendingFree = 'queued';
+    else if (pending?.inFlight) region.pendingFree = 'in-flight';
+    return region;
+  });
 }

@@ -106,6 +106,17 @@ export const rootkitLayout: FakeLayout = {
     fields: { symtab: { offset: 0 }, num_symtab: { offset: 8, size: 4 }, strtab: { offset: 16 } },
   },
   vm_struct: { size: 0x48, fields: { addr: { offset: 8 }, caller: { offset: 56 } } },
+  mod_initfree: { size: 0x18, fields: { node: { offset: 0 }, module_init: { offset: 8 } } },
+  // A small busy hash (the kernel's has 64 buckets): the fake per-CPU area has room for two pools.
+  worker_pool: { size: 0x40, fields: { busy_hash: { offset: 0x10, size: 8, count: 4 } } },
+  worker: {
+    size: 0x40,
+    fields: {
+      hentry: { offset: 0, size: 16 },
+      current_work: { offset: 0x10 },
+      current_func: { offset: 0x18 },
+    },
+  },
 };
 
 /** The kernel's enums the walkers name values with (a subset of the real ones, real values). */

@@ -1,6 +1,7 @@
 // Builders for the fake kernel of the unit tests: the module tree (mod_tree) and kobjects
 // (module_kset), vmalloc areas (vmap_area_list), ftrace_ops_list, kprobe_table, and eBPF programs in
-// prog_idr with their links in link_idr, written per `rootkitLayout` (fake-rootkit-layout.ts) into a
+// prog_idr with their links in link_idr, module init sections pending free (init_free_list, a worker
+// running do_free_init) and modules moved into their own memory, written per `rootkitLayout` (fake-rootkit-layout.ts) into a
 // FakeLinux, so the walkers read them as they read a guest's.
 import type { FakeLinux } from './fake-linux.js';
 
@@ -274,4 +275,48 @@ export function writeDescriptors(
     }
     linux.set64(array + BigInt(fd * 8), file);
   });
+}
+
+/** The fake per-CPU area's free room after its run queue: cpu_worker_pools' two pools go there. */
+const WORKER_POOLS = 0xd00n;
+
+/**
+ * A module (off the list) whose struct module lies inside its own memory, as the kernel's does: its
+ * core region is the 0x2000 bytes starting 0x1000 before it, which no other allocation shares.
+ */
+export function moduleInOwnMemory(
+  linux: FakeLinux,
+  name: string,
+): { module: bigint; region: { start: bigint; end: bigint } } {
+  const start = linux.alloc(0x1000);
+  const module = linux.module(name, new Uint8Array(16), { link: false });
+  linux.alloc(0x1000);
+  const region = { start, end: start + 0x2000n };
+  if (module !== start + 0x1000n)
+    throw new Error('the fake allocator did not place it as expected');
+  linux.set64(module + 0x100n, start);
+  linux.set32(module + 0x108n, 0x2000);
+  return { module, region };
+}
+
+/** init_free_list holding one mod_initfree per init region (do_init_module's queue). */
+export function writeInitFreeList(linux: FakeLinux, regions: bigint[]): void {
+  const head = linux.alloc(8);
+  linux.symbols.set('init_free_list', head);
+  let previous = head;
+  for (const region of regions) {
+    const entry = linux.alloc(0x18);
+    linux.set64(entry + 8n, region);
+    linux.set64(previous, entry);
+    previous = entry;
+  }
+}
+
+/** A busy worker on `cpu`'s normal pool running `func` (cpu_worker_pools, an idle pool beside it). */
+export function writeBusyWorker(linux: FakeLinux, cpu: number, func: bigint): bigint {
+  linux.symbols.set('cpu_worker_pools', WORKER_POOLS);
+  const worker = linux.alloc(0x40);
+  linux.set64(worker + 0x18n, func);
+  linux.hlistAddHead(linux.perCpu[cpu]! + WORKER_POOLS + 0x10n + 8n, worker);
+  return worker;
 }
