@@ -1,8 +1,9 @@
-// Reads findings back from the ECS NDJSON Ringside's sinks write (a file sink, `check --json`), for
-// the session report: each document becomes a finding with one event carrying what ECS kept of it.
+// Reads findings back from the ECS NDJSON Ringside's sinks write (a file sink, `check --json`), or
+// Ringside's own JSON (`rules run`), for the session report: each document becomes a finding.
 import type { VmiEvent } from '../../introspect/events/event.js';
 import { SEVERITIES, type Finding, type Severity } from '../../introspect/events/finding.js';
 import { InputError } from '../../introspect/errors.js';
+import { findingFromNative, isNativeFinding } from './native-findings.js';
 import { eventFromNdjson, MAX_SESSION_EVENTS, type SessionEvent } from './session-events.js';
 
 /** Findings read at most; a longer file is cut there with a warning. */
@@ -121,6 +122,13 @@ export function readEcsFindings(
     if (event) {
       if (events.length < MAX_SESSION_EVENTS) events.push(event);
       else droppedEvents += 1;
+      continue;
+    }
+    if (document && isNativeFinding(document)) {
+      const native = findingFromNative(document);
+      if (typeof native === 'string')
+        throw new InputError(`not a Ringside finding (${native})`, `${source}:${line}`);
+      findings.push(native);
       continue;
     }
     const finding = document ? findingFromEcs(document) : 'not an object';

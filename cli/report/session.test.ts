@@ -1,5 +1,6 @@
 // Findings written as ECS NDJSON (as the file sink writes them) read back into the session report:
 // the round trip keeps what the page shows, bad lines are named, hostile strings stay text.
+import { toJson } from '../../introspect/events/json.js';
 import { toEcs } from '../../sinks/ecs/document.js';
 import type { Finding } from '../../introspect/events/finding.js';
 import { InputError } from '../../introspect/errors.js';
@@ -67,6 +68,38 @@ describe('readEcsFindings', () => {
       'f.ndjson:2: not a Ringside ECS finding (no rule.id)',
     );
     expect(() => readEcsFindings('f.ndjson', '{oops\n')).toThrow('f.ndjson:1: not JSON');
+  });
+
+  it('reads Ringside’s own finding JSON (what `rules run` prints) beside ECS lines', () => {
+    const text =
+      toJson(finding(7, '2026-12-03T10:00:01.000Z')) +
+      '\n' +
+      ndjson([finding(8, '2026-12-03T10:00:02.000Z')]);
+    const { findings } = readEcsFindings('f.ndjson', text);
+    expect(findings.map((f) => f.id)).toEqual(['f7', 'f8']);
+    expect(findings[0]!.events[0]!.process).toMatchObject({ pid: 7, name: HOSTILE });
+    expect(findings[0]!.events[0]!.vmi?.rip).toBe(0xffffffff81000000n);
+    expect(findings[0]!.mitre).toEqual([
+      { id: 'T1059', name: 'Command and Scripting Interpreter' },
+    ]);
+  });
+
+  it('names what is wrong in a native finding: a bad event, no severity, too many events', () => {
+    const good = JSON.parse(toJson(finding(7, '2026-12-03T10:00:01.000Z'))) as Record<
+      string,
+      unknown
+    >;
+    const line = (change: Record<string, unknown>) => JSON.stringify({ ...good, ...change }) + '\n';
+    expect(() => readEcsFindings('f.ndjson', line({ events: [{ type: 'nope' }] }))).toThrow(
+      'f.ndjson:1: not a Ringside finding (events[0]: unknown event type "nope")',
+    );
+    expect(() => readEcsFindings('f.ndjson', line({ severity: 'dire' }))).toThrow(
+      'f.ndjson:1: not a Ringside finding (no valid severity)',
+    );
+    const many = Array.from({ length: 1001 }, () => (good.events as unknown[])[0]);
+    expect(() => readEcsFindings('f.ndjson', line({ events: many }))).toThrow(
+      'events: expected 1 to 1000, found 1001',
+    );
   });
 });
 
