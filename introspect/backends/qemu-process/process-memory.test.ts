@@ -6,11 +6,28 @@ import { MemoryError } from '../../errors.js';
 import { ProcessMemory } from './process-memory.js';
 import { aliases } from './vm-readv.js';
 
-const koffi = createRequire(import.meta.url)('koffi') as { address(value: unknown): bigint };
+const koffi = createRequire(import.meta.url)('koffi') as {
+  address(value: unknown): bigint;
+  alloc(type: string, count: number): unknown;
+  view(pointer: unknown, length: number): ArrayBuffer;
+};
 
-const low = new Uint8Array(64 * 1024).map((_, index) => (index * 7) & 0xff);
-const high = new Uint8Array(8192).map((_, index) => (index * 13 + 1) & 0xff);
-const large = new Uint8Array(600 * 1024).map((_, index) => (index * 31 + (index >> 12)) & 0xff);
+/**
+ * The "guest RAM" in native memory, as QEMU's is: its address is taken once, at load, and must hold
+ * for the whole file (a JS typed array's was once seen to hold other bytes later in a full run).
+ */
+const natives: unknown[] = []; // kept referenced: the memory lives as long as the file runs
+function nativeBytes(length: number, byte: (index: number) => number): Uint8Array {
+  const pointer = koffi.alloc('uint8_t', length);
+  natives.push(pointer);
+  const bytes = new Uint8Array(koffi.view(pointer, length));
+  for (let index = 0; index < length; index += 1) bytes[index] = byte(index) & 0xff;
+  return bytes;
+}
+
+const low = nativeBytes(64 * 1024, (index) => index * 7);
+const high = nativeBytes(8192, (index) => index * 13 + 1);
+const large = nativeBytes(600 * 1024, (index) => index * 31 + (index >> 12));
 const mappings = [
   { start: 0x10000n, end: 0x20000n, host: koffi.address(low), block: 'low' },
   // Contiguous with the first in guest-physical space, elsewhere in the process.

@@ -1,11 +1,12 @@
 import { VmControl } from './vm-control.js';
 import type { QmpClient } from './qmp.js';
 
-function fakeQmp(): { qmp: QmpClient; commands: string[] } {
+function fakeQmp(running = true): { qmp: QmpClient; commands: string[] } {
   const commands: string[] = [];
   const qmp = {
     execute: async (command: string) => {
       await new Promise((resolve) => setTimeout(resolve, 1));
+      if (command === 'query-status') return { running };
       commands.push(command);
       return {};
     },
@@ -48,6 +49,17 @@ describe('VmControl', () => {
     await control.pause();
     await control.resume();
     expect(commands).toEqual(['stop', 'stop']);
+  });
+
+  it('leaves a guest it found stopped (by its user, virsh suspend) stopped after a check', async () => {
+    const { qmp, commands } = fakeQmp(false);
+    const control = new VmControl('g', qmp);
+    let generations = 0;
+    control.onNewGeneration(() => generations++);
+    await control.pause();
+    await control.resume();
+    expect(commands).toEqual([]);
+    expect(generations).toBe(0);
   });
 
   it('refuses to pause without QMP, naming the guest', async () => {

@@ -15,11 +15,19 @@ export class VmControl {
   private holds = 0;
   private transition: Promise<void> = Promise.resolve();
 
+  /** Whether the outermost pause stopped a running guest (one found stopped is left stopped). */
+  private stoppedByPause = false;
+
   async pause(): Promise<void> {
     const qmp = this.requireQmp('pausing');
     this.holds += 1;
     if (this.holds === 1 && !this.stoppedForGood)
-      this.transition = this.settle(() => qmp.execute('stop'));
+      this.transition = this.settle(async () => {
+        // Stopped by its user, virsh suspend or another tool: read as it is, and not resumed after.
+        const { running } = await qmp.execute<{ running: boolean }>('query-status');
+        this.stoppedByPause = running;
+        if (running) await qmp.execute('stop');
+      });
     await this.transition;
   }
 
@@ -27,7 +35,8 @@ export class VmControl {
     const qmp = this.requireQmp('resuming');
     this.holds = Math.max(0, this.holds - 1);
     // A guest a response action stopped stays stopped: a periodic check's resume must not undo it.
-    if (this.holds === 0 && !this.stoppedForGood) {
+    if (this.holds === 0 && !this.stoppedForGood && this.stoppedByPause) {
+      this.stoppedByPause = false;
       this.newGeneration();
       this.transition = this.settle(() => qmp.execute('cont'));
     }
