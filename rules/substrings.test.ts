@@ -67,4 +67,32 @@ describe('SubstringIndex', () => {
       { numRuns: 2000 },
     );
   });
+
+  it('skips, through its pre-filter, only texts that hold no pattern', () => {
+    // Patterns longer than the pre-filter's piece, in an alphabet where pieces recur: the piece
+    // found must never stand for its whole pattern, and a text without any piece has no pattern.
+    const alphabet = fc.constantFrom('a', 'B', '-', ' ', 'x', '\u212A', 'k', '(');
+    const word = fc.array(alphabet, { minLength: 1, maxLength: 9 }).map((chars) => chars.join(''));
+    fc.assert(
+      fc.property(
+        fc.array(word, { minLength: 1, maxLength: 6 }),
+        fc.array(alphabet, { maxLength: 40 }),
+        (patterns, chars) => {
+          const text = chars.join('');
+          const lower = text.toLowerCase();
+          expect(found(patterns, text, true)).toEqual(
+            [...new Set(patterns.filter((p) => lower.includes(p.toLowerCase())))].sort(),
+          );
+          expect(found(patterns, text)).toEqual(
+            [...new Set(patterns.filter((p) => text.includes(p)))].sort(),
+          );
+        },
+      ),
+      { numRuns: 3000 },
+    );
+    expect(found(['--token-7', 'base64 -d'], 'python3 --verbose -c /etc/app.yaml', true)).toEqual(
+      [],
+    );
+    expect(found(['(a+)+$', 'x.*'], 'run (A+)+$ and X.*', true)).toEqual(['(a+)+$', 'x.*']);
+  });
 });

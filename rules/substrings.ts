@@ -24,6 +24,39 @@ const node = <T>(): SubstringNode<T> => ({
 const MAX_TABLE = 8_000_000;
 
 /**
+ * The pre-filter: one short piece of each pattern (at most GRAM code units), all in one native
+ * regular expression run before the scan; a text with none of them holds no pattern, and is not
+ * scanned. A plain alternation of literals this short costs a bounded number of steps per text
+ * position (no quantifier, no group: nothing to backtrack into), so the test stays linear in the
+ * text; above MAX_GRAMS distinct pieces the index goes without it.
+ */
+const GRAM = 4;
+const MAX_GRAMS = 256;
+/** Characters frequent in command lines and paths: a piece made of them is a poor filter. */
+const COMMON = new Set(' -/.=_:0123456789etaoinsrlcdhpmu');
+
+/** The piece of `pattern` (already case-folded) least likely to occur in ordinary text. */
+function rarestGram(pattern: string): string {
+  if (pattern.length <= GRAM) return pattern;
+  let best = 0;
+  let bestScore = Infinity;
+  for (let start = 0; start + GRAM <= pattern.length; start += 1) {
+    let score = 0;
+    for (let index = start; index < start + GRAM; index += 1)
+      if (COMMON.has(pattern[index]!)) score += 1;
+    if (score < bestScore) {
+      best = start;
+      bestScore = score;
+    }
+  }
+  return pattern.slice(best, best + GRAM);
+}
+
+/** A literal in a regular expression's source: letters and digits as they are, the rest \uXXXX. */
+const literal = (text: string): string =>
+  text.replace(/[^a-z0-9]/gi, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
+/**
  * After build(), the trie is also compiled to a dense automaton: one row per node, one column per
  * character class (every code unit that occurs in a pattern has its own class, all others share
  * class 0), so a scan costs one table read per character and allocates nothing. With `ignoreCase`,
@@ -39,6 +72,9 @@ export class SubstringIndex<T> {
   private readonly asciiClass = new Uint16Array(128);
   private readonly otherClass = new Map<number, number>();
   private outputsById: T[][][] = [];
+  private readonly patterns: string[] = [];
+  /** False for a text that holds no pattern (see GRAM); undefined when there is none. */
+  private prefilter: RegExp | undefined;
 
   /** `maxTable`: the most table cells to build (beyond it the trie is walked instead). */
   constructor(
@@ -50,6 +86,7 @@ export class SubstringIndex<T> {
   add(pattern: string, item: T): void {
     if (this.built) throw new Error('SubstringIndex.add after build');
     const text = this.ignoreCase ? pattern.toLowerCase() : pattern;
+    this.patterns.push(text);
     let current = this.root;
     for (let index = 0; index < text.length; index += 1) {
       const code = text.charCodeAt(index);
@@ -85,6 +122,20 @@ export class SubstringIndex<T> {
     }
     this.built = true;
     this.compileTable(queue);
+    this.compilePrefilter();
+  }
+
+  /**
+   * With `ignoreCase`, a pattern is found in ASCII text exactly when /piece/i finds its piece; any
+   * non-ASCII character (which toLowerCase may fold onto ASCII) lets the text through to the scan.
+   */
+  private compilePrefilter(): void {
+    if (this.patterns.includes('')) return;
+    const grams = [...new Set(this.patterns.map(rarestGram))];
+    if (grams.length === 0 || grams.length > MAX_GRAMS) return;
+    const alternatives = grams.map(literal);
+    if (this.ignoreCase) alternatives.push('[^\\u0000-\\u007f]');
+    this.prefilter = new RegExp(alternatives.join('|'), this.ignoreCase ? 'i' : '');
   }
 
   private compileTable(nodes: SubstringNode<T>[]): void {
@@ -134,6 +185,7 @@ export class SubstringIndex<T> {
   scan(text: string, visit: (items: T[]) => void): void {
     if (!this.built) throw new Error('SubstringIndex.scan before build');
     for (const items of this.root.outputs) visit(items);
+    if (this.prefilter !== undefined && !this.prefilter.test(text)) return;
     const table = this.table;
     if (table === undefined) {
       this.walk(this.ignoreCase ? text.toLowerCase() : text, visit);
