@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { SubstringIndex } from './substrings.js';
+import { FOLDS_TO_ASCII, SubstringIndex } from './substrings.js';
 
 function found(patterns: string[], text: string, ignoreCase = false, maxTable?: number): string[] {
   const index = new SubstringIndex<string>(ignoreCase, maxTable);
@@ -94,5 +94,19 @@ describe('SubstringIndex', () => {
       [],
     );
     expect(found(['(a+)+$', 'x.*'], 'run (A+)+$ and X.*', true)).toEqual(['(a+)+$', 'x.*']);
+  });
+
+  it('knows every character beyond ASCII that toLowerCase folds onto ASCII', () => {
+    const folding: string[] = [];
+    for (let code = 0x80; code <= 0x10ffff; code += 1) {
+      if (code >= 0xd800 && code <= 0xdfff) continue;
+      const char = String.fromCodePoint(code);
+      if ([...char.toLowerCase()].some((c) => c.charCodeAt(0) <= 0x7f)) folding.push(char);
+    }
+    expect(folding.join('')).toBe(FOLDS_TO_ASCII);
+    expect(found(['kernel', 'bi'], 'ke\u212Arnel \u212Aernel B\u0130n', true)).toEqual([
+      'bi',
+      'kernel',
+    ]);
   });
 });

@@ -52,9 +52,33 @@ function rarestGram(pattern: string): string {
   return pattern.slice(best, best + GRAM);
 }
 
-/** A literal in a regular expression's source: letters and digits as they are, the rest \uXXXX. */
-const literal = (text: string): string =>
-  text.replace(/[^a-z0-9]/gi, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+const isAscii = (text: string): boolean => {
+  for (let index = 0; index < text.length; index += 1)
+    if (text.charCodeAt(index) > 0x7f) return false;
+  return true;
+};
+/**
+ * The only characters beyond ASCII whose toLowerCase() holds an ASCII character: İ (to i and a dot
+ * above) and the Kelvin sign (to k); substrings.test.ts checks this against every code point.
+ */
+export const FOLDS_TO_ASCII = '\u0130\u212a';
+
+/**
+ * A literal in a regular expression's source (no flags): digits as they are, ASCII letters as they
+ * are or, with `bothCases`, as a class of both ([aA]), everything else \uXXXX.
+ */
+function literal(text: string, bothCases: boolean): string {
+  let source = '';
+  for (const char of text) {
+    if (/^[0-9]$/.test(char)) source += char;
+    else if (/^[a-zA-Z]$/.test(char))
+      source += bothCases ? `[${char.toLowerCase()}${char.toUpperCase()}]` : char;
+    else
+      for (let index = 0; index < char.length; index += 1)
+        source += `\\u${char.charCodeAt(index).toString(16).padStart(4, '0')}`;
+  }
+  return source;
+}
 
 /**
  * After build(), the trie is also compiled to a dense automaton: one row per node, one column per
@@ -126,16 +150,22 @@ export class SubstringIndex<T> {
   }
 
   /**
-   * With `ignoreCase`, a pattern is found in ASCII text exactly when /piece/i finds its piece; any
-   * non-ASCII character (which toLowerCase may fold onto ASCII) lets the text through to the scan.
+   * With `ignoreCase`, an ASCII piece is in the lowered text exactly when the text holds it in some
+   * case, or holds one of the two characters toLowerCase folds onto ASCII letters (FOLDS_TO_ASCII); a
+   * piece with a non-ASCII character lets every text with one through to the scan. Cases are spelt
+   * out ([bB]) rather than left to the `i` flag, whose alternations V8 gets wrong for the Kelvin
+   * sign (/k|ka|\u212a/i does not match "\u212a").
    */
   private compilePrefilter(): void {
     if (this.patterns.includes('')) return;
     const grams = [...new Set(this.patterns.map(rarestGram))];
     if (grams.length === 0 || grams.length > MAX_GRAMS) return;
-    const alternatives = grams.map(literal);
-    if (this.ignoreCase) alternatives.push('[^\\u0000-\\u007f]');
-    this.prefilter = new RegExp(alternatives.join('|'), this.ignoreCase ? 'i' : '');
+    const alternatives = grams.map((gram) => literal(gram, this.ignoreCase));
+    if (this.ignoreCase)
+      alternatives.push(
+        grams.every(isAscii) ? `[${literal(FOLDS_TO_ASCII, false)}]` : '[^\\u0000-\\u007f]',
+      );
+    this.prefilter = new RegExp(alternatives.join('|'));
   }
 
   private compileTable(nodes: SubstringNode<T>[]): void {
