@@ -52,6 +52,14 @@ function rarestGram(pattern: string): string {
   return pattern.slice(best, best + GRAM);
 }
 
+/**
+ * A piece worth filtering on: a full-length one with a character beyond COMMON. One short or common
+ * piece (` -c `, `-r`) lets nearly every command line through, and the test would be spent for
+ * nothing; such an index scans every text, as it did before the pre-filter.
+ */
+const telling = (gram: string): boolean =>
+  gram.length === GRAM && [...gram].some((char) => !COMMON.has(char));
+
 const isAscii = (text: string): boolean => {
   for (let index = 0; index < text.length; index += 1)
     if (text.charCodeAt(index) > 0x7f) return false;
@@ -159,7 +167,7 @@ export class SubstringIndex<T> {
   private compilePrefilter(): void {
     if (this.patterns.includes('')) return;
     const grams = [...new Set(this.patterns.map(rarestGram))];
-    if (grams.length === 0 || grams.length > MAX_GRAMS) return;
+    if (grams.length === 0 || grams.length > MAX_GRAMS || !grams.every(telling)) return;
     const alternatives = grams.map((gram) => literal(gram, this.ignoreCase));
     if (this.ignoreCase)
       alternatives.push(
