@@ -8,7 +8,7 @@ import type { Predicate } from './compile.js';
 import { CompileContext, compileCondition } from './compile.js';
 import type { LoadedRule, Ruleset } from './load.js';
 import { requiredLiterals } from './regex-literals.js';
-import { SubstringIndex } from './substrings.js';
+import { SubstringIndex, seldomFound } from './substrings.js';
 
 /** One compiled condition: a plain rule, or one step of a correlation rule. */
 export interface Matcher {
@@ -290,8 +290,11 @@ function chooseAnchors(matchers: Matcher[]): Map<Matcher, Anchor[] | undefined> 
     const entry = usage.get(`${anchor.kind}:${anchor.field}`)!;
     // A substring index costs a pass over the value on every event, about as much as testing
     // SCAN_COST candidate rules: it wins over a value index only when that one is crowded, or
-    // when the pass is made anyway.
-    const scan = anchor.kind === 'icontains' && !scanned.has(anchor.field) ? SCAN_COST : 0;
+    // when the pass is made anyway and the patterns are seldom found (a common one, ` -c `, would
+    // have its rules tested on most events).
+    const free =
+      scanned.has(anchor.field) && anchor.values.every((value) => seldomFound(value as string));
+    const scan = anchor.kind === 'icontains' && !free ? SCAN_COST : 0;
     return entry.rules / Math.max(1, entry.values.size) + scan;
   };
   const total = (choice: Anchor[]): number => choice.reduce((sum, anchor) => sum + cost(anchor), 0);

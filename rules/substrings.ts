@@ -60,6 +60,9 @@ function rarestGram(pattern: string): string {
 const telling = (gram: string): boolean =>
   gram.length === GRAM && [...gram].some((char) => !COMMON.has(char));
 
+/** Whether a pattern is seldom found in ordinary text: its rarest piece is telling. */
+export const seldomFound = (pattern: string): boolean => telling(rarestGram(pattern.toLowerCase()));
+
 const isAscii = (text: string): boolean => {
   for (let index = 0; index < text.length; index += 1)
     if (text.charCodeAt(index) > 0x7f) return false;
