@@ -15,6 +15,7 @@ import { loadRuleFiles } from '../rules/load.js';
 import { realisticEvents, realisticRules } from './realistic-stream.js';
 import type { Ruleset } from '../rules/load.js';
 import { seededRandom as random } from '../introspect/test-support/seeded-random.js';
+import { SubstringIndex } from '../rules/substrings.js';
 
 const NAMES = Array.from({ length: 4000 }, (_, index) => `proc${index}`);
 const RULE_NAMES = NAMES.slice(0, 1000);
@@ -433,6 +434,33 @@ function hostileRegex(): boolean {
   return worst.slowest < 5;
 }
 
+/**
+ * The substring pre-filter's worst case: 256 telling pieces that share a first letter, against a
+ * 1,024-character line of that letter (every position starts every piece). Must stay in µs.
+ */
+function hostileScan(): boolean {
+  const letters = 'bfgjkqvwxyz';
+  const index = new SubstringIndex<number>(true);
+  for (let item = 0; item < 256; item += 1)
+    index.add(`q${letters[item % 11]!}${letters[Math.floor(item / 11) % 11]!}z${item}`, item);
+  index.build();
+  const line = 'q'.repeat(1024);
+  let found = 0;
+  const visit = (): void => {
+    found += 1;
+  };
+  for (let round = 0; round < 200; round += 1) index.scan(line, visit);
+  const rounds = 2000;
+  const cpu = process.cpuUsage();
+  for (let round = 0; round < rounds; round += 1) index.scan(line, visit);
+  const used = process.cpuUsage(cpu);
+  const micros = (used.user + used.system) / rounds;
+  process.stdout.write(
+    `hostile scan (256 pieces, a 1,024-character line that starts each at every position): ${micros.toFixed(1)} µs of CPU per line, ${found} found\n`,
+  );
+  return found === 0 && micros < 1000;
+}
+
 const HIT_RATE = Number(process.env.RULES_BENCH_HIT_RATE ?? 0.05);
 const only = process.argv[2];
 process.stdout.write(
@@ -448,6 +476,7 @@ const parts: [string, () => boolean][] = [
   ['realistic-1000', () => realisticRulesRun(1000, 1_000_000)],
   ['sigma', sigmaRun],
   ['regex', hostileRegex],
+  ['scan', hostileScan],
   ['flood', flood],
 ];
 const ok = parts.filter(([name]) => only === undefined || only === name).map(([, run]) => run());

@@ -1,5 +1,6 @@
 // Pass 1 of the loader: collects the rules, macros and lists of YAML rule files, applying Falco's
 // append/override semantics across files in load order. Conditions stay located text here.
+import { listItemValue } from './list-items.js';
 import { isMap, isScalar, isSeq } from 'yaml';
 import type { Node } from 'yaml';
 import type { DiagnosticBag } from './diagnostics.js';
@@ -374,7 +375,11 @@ function collectList(
   const items =
     itemsEntry.value === null || (isSeq(itemsEntry.value) && itemsEntry.value.items.length === 0)
       ? []
-      : reader.literals(itemsEntry.value, 'items');
+      : reader
+          .literals(itemsEntry.value, 'items')
+          .map((item) =>
+            item.kind === 'string' ? { ...item, text: listItemValue(item.text) } : item,
+          );
   const existing = collection.lists.get(name.value);
   if (modes !== undefined) {
     if (existing === undefined) {

@@ -50,12 +50,21 @@ export function indexedFieldDefinition(path: string): FieldDefinition | undefine
 export function indexedFieldGetter(path: string): ((event: VmiEvent) => unknown) | undefined {
   const index = argumentIndex(path);
   if (index === undefined) return undefined;
+  // One getter per N (access.ts caches it), read by each group and rule that names the field: the
+  // word is cut once per event, not once per reader.
+  let last: VmiEvent | undefined;
+  let answer: unknown;
   return (event) => {
+    if (event === last) return answer;
     const process = (event as { process?: Process }).process;
-    if (process === undefined || process === null) return undefined;
-    if (Array.isArray(process.args)) return (process.args as unknown[])[index];
-    const text = process.command_line;
-    return typeof text === 'string' ? word(text, index) : undefined;
+    if (process === undefined || process === null) answer = undefined;
+    else if (Array.isArray(process.args)) answer = (process.args as unknown[])[index];
+    else {
+      const text = process.command_line;
+      answer = typeof text === 'string' ? word(text, index) : undefined;
+    }
+    last = event;
+    return answer;
   };
 }
 

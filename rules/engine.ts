@@ -8,7 +8,7 @@ import type { Predicate } from './compile.js';
 import { CompileContext, compileCondition } from './compile.js';
 import type { LoadedRule, Ruleset } from './load.js';
 import { requiredLiterals } from './regex-literals.js';
-import { SubstringIndex } from './substrings.js';
+import { SubstringIndex, seldomFound } from './substrings.js';
 
 /** One compiled condition: a plain rule, or one step of a correlation rule. */
 export interface Matcher {
@@ -276,12 +276,25 @@ function chooseAnchors(matchers: Matcher[]): Map<Matcher, Anchor[] | undefined> 
         usage.set(name, entry);
       }
   }
+  // Fields some matcher can only be found through by scanning: that scan runs on every event of the
+  // bucket anyway, so filing more patterns in it costs next to nothing.
+  const scanned = new Set<string>();
+  for (const choices of candidates.values())
+    if (
+      choices.length > 0 &&
+      choices.every((choice) => choice.every((a) => a.kind === 'icontains'))
+    )
+      for (const choice of choices) for (const anchor of choice) scanned.add(anchor.field);
   const rank = { equal: 0, prefix: 1, suffix: 2, icontains: 3 };
   const cost = (anchor: Anchor): number => {
     const entry = usage.get(`${anchor.kind}:${anchor.field}`)!;
     // A substring index costs a pass over the value on every event, about as much as testing
-    // SCAN_COST candidate rules: it wins over a value index only when that one is crowded.
-    const scan = anchor.kind === 'icontains' ? SCAN_COST : 0;
+    // SCAN_COST candidate rules: it wins over a value index only when that one is crowded, or
+    // when the pass is made anyway and the patterns are seldom found (a common one, ` -c `, would
+    // have its rules tested on most events).
+    const free =
+      scanned.has(anchor.field) && anchor.values.every((value) => seldomFound(value as string));
+    const scan = anchor.kind === 'icontains' && !free ? SCAN_COST : 0;
     return entry.rules / Math.max(1, entry.values.size) + scan;
   };
   const total = (choice: Anchor[]): number => choice.reduce((sum, anchor) => sum + cost(anchor), 0);

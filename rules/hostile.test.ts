@@ -27,9 +27,11 @@ const exec = (name: string): VmiEvent => ({
 describe('rule strings are data', () => {
   it.each(hostile)('compares %j literally with =, in, contains, startswith and glob', (value) => {
     const quoted = JSON.stringify(value).slice(1, -1).replace(/'/g, "\\'");
+    // The list item is a quoted string as Falco writes them ('"sh"'): the text inside is the value.
+    const item = `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
     const ruleset = rulesFrom(`
 - list: names
-  items: ['${value.replace(/'/g, "''")}']
+  items: ['${item.replace(/'/g, "''")}']
 - rule: eq
   severity: low
   condition: process.name = "${quoted}"

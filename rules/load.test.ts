@@ -38,6 +38,38 @@ describe('loadRuleFiles', () => {
     expect(JSON.stringify(rule!.condition)).toContain('"values":["bash","sh","zsh"]');
   });
 
+  it("reads Falco's quoted list items ('\"sh\"') as the text inside the quotes", () => {
+    const result = load(`
+- list: shells
+  items: ['"sh"', bash, '"75-system-updat"']
+- list: private
+  items: ['"10.0.0.0/8"', '"192.168.0.0/16"']
+- rule: Shell
+  condition: type = process.exec and process.name in (shells)
+  priority: WARNING
+- rule: Private
+  condition: type = network.connect and network.destination_ip cidr (private)
+  priority: WARNING
+`);
+    expect(result.diagnostics.map(formatDiagnostic)).toEqual([]);
+    const [shell] = result.ruleset.rules;
+    expect(JSON.stringify(shell!.condition)).toContain('"values":["sh","bash","75-system-updat"]');
+    const fired: string[] = [];
+    const detector = new Detector(result.ruleset, { now: () => new Date(0) });
+    const network = { destination_port: 443, transport: 'tcp' };
+    for (const ip of ['10.1.2.3', '203.0.113.9'])
+      detector.process(
+        {
+          type: 'network.connect',
+          domain: 'g',
+          time: 1,
+          network: { ...network, destination_ip: ip },
+        },
+        (finding) => fired.push(`${finding.rule.id} ${ip}`),
+      );
+    expect(fired).toEqual(['private 10.1.2.3']);
+  });
+
   it('reports YAML syntax errors with their position', () => {
     expect(lines(load('- rule: a\n  condition: [x\n'))).toEqual([
       expect.stringMatching(/^f0\.yaml:3:1: error YAML_SYNTAX: /),

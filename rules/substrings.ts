@@ -24,6 +24,74 @@ const node = <T>(): SubstringNode<T> => ({
 const MAX_TABLE = 8_000_000;
 
 /**
+ * The pre-filter: one short piece of each pattern (at most GRAM code units), all in one native
+ * regular expression run before the scan; a text with none of them holds no pattern, and is not
+ * scanned. A plain alternation of literals this short costs a bounded number of steps per text
+ * position (no quantifier, no group: nothing to backtrack into), so the test stays linear in the
+ * text; above MAX_GRAMS distinct pieces the index goes without it.
+ */
+const GRAM = 4;
+const MAX_GRAMS = 256;
+/** Characters frequent in command lines and paths: a piece made of them is a poor filter. */
+const COMMON = new Set(' -/.=_:0123456789etaoinsrlcdhpmu');
+
+/** The piece of `pattern` (already case-folded) least likely to occur in ordinary text. */
+function rarestGram(pattern: string): string {
+  if (pattern.length <= GRAM) return pattern;
+  let best = 0;
+  let bestScore = Infinity;
+  for (let start = 0; start + GRAM <= pattern.length; start += 1) {
+    let score = 0;
+    for (let index = start; index < start + GRAM; index += 1)
+      if (COMMON.has(pattern[index]!)) score += 1;
+    if (score < bestScore) {
+      best = start;
+      bestScore = score;
+    }
+  }
+  return pattern.slice(best, best + GRAM);
+}
+
+/**
+ * A piece worth filtering on: a full-length one with a character beyond COMMON. One short or common
+ * piece (` -c `, `-r`) lets nearly every command line through, and the test would be spent for
+ * nothing; such an index scans every text, as it did before the pre-filter.
+ */
+const telling = (gram: string): boolean =>
+  gram.length === GRAM && [...gram].some((char) => !COMMON.has(char));
+
+/** Whether a pattern is seldom found in ordinary text: its rarest piece is telling. */
+export const seldomFound = (pattern: string): boolean => telling(rarestGram(pattern.toLowerCase()));
+
+const isAscii = (text: string): boolean => {
+  for (let index = 0; index < text.length; index += 1)
+    if (text.charCodeAt(index) > 0x7f) return false;
+  return true;
+};
+/**
+ * The only characters beyond ASCII whose toLowerCase() holds an ASCII character: İ (to i and a dot
+ * above) and the Kelvin sign (to k); substrings.test.ts checks this against every code point.
+ */
+export const FOLDS_TO_ASCII = '\u0130\u212a';
+
+/**
+ * A literal in a regular expression's source (no flags): digits as they are, ASCII letters as they
+ * are or, with `bothCases`, as a class of both ([aA]), everything else \uXXXX.
+ */
+function literal(text: string, bothCases: boolean): string {
+  let source = '';
+  for (const char of text) {
+    if (/^[0-9]$/.test(char)) source += char;
+    else if (/^[a-zA-Z]$/.test(char))
+      source += bothCases ? `[${char.toLowerCase()}${char.toUpperCase()}]` : char;
+    else
+      for (let index = 0; index < char.length; index += 1)
+        source += `\\u${char.charCodeAt(index).toString(16).padStart(4, '0')}`;
+  }
+  return source;
+}
+
+/**
  * After build(), the trie is also compiled to a dense automaton: one row per node, one column per
  * character class (every code unit that occurs in a pattern has its own class, all others share
  * class 0), so a scan costs one table read per character and allocates nothing. With `ignoreCase`,
@@ -39,6 +107,9 @@ export class SubstringIndex<T> {
   private readonly asciiClass = new Uint16Array(128);
   private readonly otherClass = new Map<number, number>();
   private outputsById: T[][][] = [];
+  private readonly patterns: string[] = [];
+  /** False for a text that holds no pattern (see GRAM); undefined when there is none. */
+  private prefilter: RegExp | undefined;
 
   /** `maxTable`: the most table cells to build (beyond it the trie is walked instead). */
   constructor(
@@ -50,6 +121,7 @@ export class SubstringIndex<T> {
   add(pattern: string, item: T): void {
     if (this.built) throw new Error('SubstringIndex.add after build');
     const text = this.ignoreCase ? pattern.toLowerCase() : pattern;
+    this.patterns.push(text);
     let current = this.root;
     for (let index = 0; index < text.length; index += 1) {
       const code = text.charCodeAt(index);
@@ -85,6 +157,26 @@ export class SubstringIndex<T> {
     }
     this.built = true;
     this.compileTable(queue);
+    this.compilePrefilter();
+  }
+
+  /**
+   * With `ignoreCase`, an ASCII piece is in the lowered text exactly when the text holds it in some
+   * case, or holds one of the two characters toLowerCase folds onto ASCII letters (FOLDS_TO_ASCII); a
+   * piece with a non-ASCII character lets every text with one through to the scan. Cases are spelt
+   * out ([bB]) rather than left to the `i` flag, whose alternations V8 gets wrong for the Kelvin
+   * sign (/k|ka|\u212a/i does not match "\u212a").
+   */
+  private compilePrefilter(): void {
+    if (this.patterns.includes('')) return;
+    const grams = [...new Set(this.patterns.map(rarestGram))];
+    if (grams.length === 0 || grams.length > MAX_GRAMS || !grams.every(telling)) return;
+    const alternatives = grams.map((gram) => literal(gram, this.ignoreCase));
+    if (this.ignoreCase)
+      alternatives.push(
+        grams.every(isAscii) ? `[${literal(FOLDS_TO_ASCII, false)}]` : '[^\\u0000-\\u007f]',
+      );
+    this.prefilter = new RegExp(alternatives.join('|'));
   }
 
   private compileTable(nodes: SubstringNode<T>[]): void {
@@ -134,6 +226,7 @@ export class SubstringIndex<T> {
   scan(text: string, visit: (items: T[]) => void): void {
     if (!this.built) throw new Error('SubstringIndex.scan before build');
     for (const items of this.root.outputs) visit(items);
+    if (this.prefilter !== undefined && !this.prefilter.test(text)) return;
     const table = this.table;
     if (table === undefined) {
       this.walk(this.ignoreCase ? text.toLowerCase() : text, visit);
