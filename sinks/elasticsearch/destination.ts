@@ -7,8 +7,7 @@ import type { Finding } from '../../introspect/events/finding.js';
 import { InputError } from '../../introspect/errors.js';
 import { readSecret } from '../credentials.js';
 import type { SecretSource } from '../credentials.js';
-import { toEcs } from '../ecs/document.js';
-import { ecsJson } from '../ecs/json.js';
+import { ecsText } from '../ecs/text.js';
 import type { Observer } from '../ecs/document.js';
 import { SinkError } from '../errors.js';
 import { Redactor } from '../redact.js';
@@ -149,7 +148,7 @@ export function createElasticsearchDestination(
     },
 
     encode(finding: Finding): EncodedFinding {
-      return { id: finding.id, body: ecsJson(toEcs(finding, options.observer, namespace)) };
+      return { id: finding.id, body: ecsText(finding, options.observer, namespace) };
     },
 
     async send(batch: readonly EncodedFinding[]): Promise<DeliveryOutcome> {
