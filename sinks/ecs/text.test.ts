@@ -155,6 +155,13 @@ describe('ecsText', () => {
     }
   });
 
+  it('leaves an array with its own toJSON to JSON.stringify, which calls it', () => {
+    const tags = Object.assign(['a', 'b'], { toJSON: () => 'replaced' });
+    const odd = { ...rootkitFinding, tags } as unknown as Finding;
+    expect(ecsText(odd, observer)).toBe(reference(odd));
+    expect(ecsText(odd, observer)).toContain('"tags":"replaced"');
+  });
+
   it('throws where JSON.stringify(toEcs()) throws (a bigint where a number belongs)', () => {
     const bad = {
       ...rootkitFinding,

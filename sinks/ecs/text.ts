@@ -43,7 +43,9 @@ function json(value: unknown): string | undefined {
   if (typeof value === 'string') return quote(value);
   // A finite number's text is the same as String() gives; NaN and the infinities are null.
   if (typeof value === 'number') return Number.isFinite(value) ? String(value) : 'null';
-  if (Array.isArray(value)) return stringArray(value) ?? (JSON.stringify(value) as string);
+  // (An array with its own toJSON, however unlikely, is left to JSON.stringify, which calls it.)
+  if (Array.isArray(value) && !('toJSON' in value))
+    return stringArray(value) ?? (JSON.stringify(value) as string);
   return JSON.stringify(value) as string | undefined;
 }
 
