@@ -1,8 +1,7 @@
 // The document formats a line-oriented sink (stdout, file) can write: ECS (default), OCSF, or text
 // for a person at a terminal.
 import type { Finding } from '../introspect/events/finding.js';
-import { toEcs } from './ecs/document.js';
-import { ecsJson } from './ecs/json.js';
+import { ecsText } from './ecs/text.js';
 import type { Observer } from './ecs/document.js';
 import { toOcsf } from './ocsf/detection-finding.js';
 import { formatText } from './text/format.js';
@@ -17,5 +16,5 @@ export function formatter(
 ): (finding: Finding) => string {
   if (format === 'text') return formatText;
   if (format === 'ocsf') return (finding) => JSON.stringify(toOcsf(finding, observer));
-  return (finding) => ecsJson(toEcs(finding, observer));
+  return (finding) => ecsText(finding, observer);
 }

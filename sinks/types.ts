@@ -47,6 +47,11 @@ export interface Sink {
 export interface EncodedFinding {
   id: string;
   body: string;
+  /**
+   * The body's UTF-8 bytes, when it comes from the durable queue (which holds it so): a destination
+   * may put them on the wire as they are, without decoding and encoding them again.
+   */
+  readonly bytes?: Buffer;
 }
 
 /** What became of one batch: indexes (into the batch) that must be retried or were refused for good. */

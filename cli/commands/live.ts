@@ -1,6 +1,5 @@
 // Live QEMU commands: `qemu-args` (make any guest attachable), `monitor` (stream events as NDJSON
 // until Ctrl-C) and `ps` (a consistent live process list, taken with the guest paused).
-import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InputError, RingsideError } from '../../introspect/errors.js';
@@ -23,6 +22,7 @@ import {
   openQemuForPs,
   qemuTarget,
 } from './qemu-guests.js';
+import { makeDirectory } from '../../sinks/make-directory.js';
 
 function ramBaseOption(text: string): bigint {
   try {
@@ -53,7 +53,7 @@ export function registerLiveCommands(program: Command): void {
       }) => {
         const runDir = join(resolve(options.runDir), options.name);
         try {
-          mkdirSync(runDir, { recursive: true, mode: 0o700 });
+          makeDirectory(runDir, 0o700);
         } catch (error) {
           throw new InputError(
             `cannot create the run directory (${(error as NodeJS.ErrnoException).code})`,

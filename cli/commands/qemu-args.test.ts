@@ -46,4 +46,10 @@ describe('ringside qemu-args', () => {
       /cannot create the run directory \(ENOTDIR\)/,
     );
   });
+
+  it("a run directory under /proc is bad input, not a hang in Node's recursive mkdir", async () => {
+    await expect(run('--name', 'vm1', '--run-dir', '/proc/ringside-qemu-args/run')).rejects.toThrow(
+      /cannot create the run directory \(ENOENT\)/,
+    );
+  });
 });

@@ -55,9 +55,9 @@ export class DeliveryState {
   /** Set while the queue cannot write (disk full): the sink refuses findings, so it is failing. */
   private storageError: string | undefined;
 
-  /** write() refused a finding (queue full, disk full): counted in `dropped`, shown in the health. */
-  refused(error: unknown): void {
-    this.counters.dropped += 1;
+  /** write() refused `count` findings (queue full, disk full): counted in `dropped`, shown in the health. */
+  refused(error: unknown, count = 1): void {
+    this.counters.dropped += count;
     if (error instanceof SinkError && error.failure === 'STORAGE') {
       const message = this.redactor.message(error);
       if (this.storageError === undefined)
@@ -71,9 +71,9 @@ export class DeliveryState {
     }
   }
 
-  /** write() accepted a finding: the queue writes again. */
-  accepted(): void {
-    this.counters.accepted += 1;
+  /** write() accepted `count` findings: the queue writes again. */
+  accepted(count = 1): void {
+    this.counters.accepted += count;
     if (this.storageError === undefined) return;
     this.storageError = undefined;
     this.log.info('sink: the queue writes to disk again', { sink: this.name });

@@ -120,19 +120,36 @@ export async function createQueuedSink(options: QueuedSinkOptions): Promise<Queu
   const metricsTimer = setInterval(() => void persist(), options.metricsIntervalMs ?? 1000);
   metricsTimer.unref();
   let closed = false;
+  // Appends of one group commit share the queue's promise; they share one promise here too, which
+  // counts them all when the group is on disk (no promise, closure or kept finding per write).
+  let group: Promise<void> | undefined;
+  let groupDone: Promise<void> = Promise.resolve();
+  let groupSize = { count: 0 };
+  const countGroup = (done: Promise<void>): Promise<void> => {
+    const size = { count: 0 };
+    groupSize = size;
+    return done.then(
+      () => state.accepted(size.count),
+      (error: unknown) => {
+        if (error instanceof SinkError && error.failure !== 'QUEUE_CLOSED')
+          state.refused(error, size.count);
+        throw error;
+      },
+    );
+  };
 
   return {
     name,
     directory,
-    async write(finding: Finding): Promise<void> {
-      if (closed) throw new SinkError(name, 'QUEUE_CLOSED', 'write after close');
+    write(finding: Finding): Promise<void> {
+      if (closed) return Promise.reject(new SinkError(name, 'QUEUE_CLOSED', 'write after close'));
       let encoded: EncodedFinding;
       try {
         encoded = destination.encode(finding);
       } catch (error) {
         // A finding this sink cannot even encode is recorded, never silently lost.
         const reason = `cannot encode: ${redactor.message(error)}`;
-        await deadLetter(context, [
+        return deadLetter(context, [
           {
             record: {
               id: finding.id,
@@ -141,15 +158,14 @@ export async function createQueuedSink(options: QueuedSinkOptions): Promise<Queu
             reason,
           },
         ]);
-        return;
       }
-      try {
-        await queue.append(encoded);
-      } catch (error) {
-        if (error instanceof SinkError && error.failure !== 'QUEUE_CLOSED') state.refused(error);
-        throw error;
+      const done = queue.append(encoded);
+      if (done !== group) {
+        group = done;
+        groupDone = countGroup(done);
       }
-      state.accepted();
+      groupSize.count += 1;
+      return groupDone;
     },
     flush: () => queue.sync(),
     drained: (timeoutMs = 30_000) => drain.wait(timeoutMs),

@@ -40,12 +40,19 @@ describe('delivery after faults', () => {
     expect(sink.metrics()).toMatchObject({ sent: 0, health: 'failing' });
     await server.up();
     const back = Date.now();
+    // Resumed: the first confirmation (polled every 5 ms). What follows is throughput, which depends on
+    // the CPU this shared machine leaves (the whole backlog once took 1.3 s at a load average of 13); the
+    // backoff alone would have waited seconds more.
+    let resumedMs = Number.NaN;
+    const watch = setInterval(() => {
+      if (Number.isNaN(resumedMs) && sink.metrics().sent > 0) resumedMs = Date.now() - back;
+    }, 5);
     const drained = await sink.drained(20_000);
-    const elapsed = Date.now() - back;
+    clearInterval(watch);
     await sink.close();
     expect(drained).toBe(true);
     expect(server.stored.size).toBe(1000);
-    expect(elapsed).toBeLessThan(1000);
+    expect(resumedMs).toBeLessThan(1000);
   }, 60_000);
 
   it('splits a batch a proxy refuses as too large (413) and dead-letters only a finding too large alone', async () => {

@@ -64,7 +64,7 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-function threat(mitre: readonly AttackTechnique[]): EcsDocument | undefined {
+export function threat(mitre: readonly AttackTechnique[]): EcsDocument | undefined {
   if (threatCache.has(mitre)) return threatCache.get(mitre);
   const mapped = deepFreeze(mapThreat(mitre));
   threatCache.set(mitre, mapped);
@@ -115,7 +115,7 @@ function mapThreat(mitre: readonly AttackTechnique[]): EcsDocument | undefined {
 }
 
 /** The last event that says something about a process, user, network flow or VMI detail. */
-const lastWith = <K extends keyof VmiEvent>(
+export const lastWith = <K extends keyof VmiEvent>(
   events: readonly VmiEvent[],
   key: K,
 ): VmiEvent[K] | undefined => {
@@ -170,7 +170,7 @@ const constantCache = new WeakMap<
 >();
 const ECS_FIELD = Object.freeze({ version: ECS_VERSION });
 
-function constants(
+export function constants(
   observer: Observer,
   namespace: string,
 ): { observer: object; dataStream: object } {
@@ -194,7 +194,7 @@ function constants(
   return parts;
 }
 
-interface Categorisation {
+export interface Categorisation {
   categories: readonly string[];
   types: readonly string[];
   eventTypes: readonly string[];
@@ -203,7 +203,7 @@ interface Categorisation {
 /** Most findings come from one event: their categorisation is computed once per event type. */
 const singleEventCategorisation = new Map<string, Categorisation>();
 
-function categorise(events: readonly VmiEvent[]): Categorisation {
+export function categorise(events: readonly VmiEvent[]): Categorisation {
   const only = events.length === 1 ? events[0]!.type : undefined;
   if (only !== undefined) {
     const known = singleEventCategorisation.get(only);

@@ -1,2 +1,2 @@
 export * from './document.js';
-export * from './json.js';
+export * from './text.js';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { validateEcs } from '../test-support/ecs-schema.js';
 import { rootkitFinding, syntheticFinding } from '../test-support/findings.js';
 import { SinkError } from '../errors.js';
-import { createElasticsearchDestination } from './destination.js';
+import { bulkBody, createElasticsearchDestination } from './destination.js';
 import { FakeElasticsearch } from './test-support/fake-elasticsearch.js';
 
 // The mock is CommonJS and checks `instanceof` against the CommonJS build of the client, so errors it
@@ -110,6 +110,20 @@ describe('createElasticsearchDestination', () => {
     expect(validateEcs(seen[1]!)).toEqual([]);
     expect(seen[1]).toMatchObject({ event: { kind: 'alert', id: rootkitFinding.id } });
     await destination.close();
+  });
+
+  it("builds the same bulk body from the queue's bytes as from the texts", () => {
+    const records = [
+      { id: 'a"1', body: '{"m":"é€😀"}' },
+      { id: 'b', body: '{"m":"\\n"}' },
+    ];
+    const text = bulkBody(records);
+    expect(text).toBe(
+      '{"create":{"_id":"a\\"1"}}\n{"m":"é€😀"}\n{"create":{"_id":"b"}}\n{"m":"\\n"}\n',
+    );
+    const fromBytes = bulkBody(records.map((r) => ({ ...r, bytes: Buffer.from(r.body) })));
+    expect(Buffer.isBuffer(fromBytes)).toBe(true);
+    expect(fromBytes.toString()).toBe(text);
   });
 
   it('classifies every item: 409 on create is stored, 429/5xx retry, mapping errors are refused', async () => {

@@ -90,6 +90,28 @@ describe('DurableQueue', () => {
     await queue.close();
   });
 
+  it('hands out bodies as their bytes, which stay intact while later batches are read', async () => {
+    const queue = await DurableQueue.open({ directory });
+    const unicode = (n: number) => ({
+      id: `id-${n}`,
+      body: `{"n":${n},"s":"é€😀 ${'y'.repeat(n)}"}`,
+    });
+    await Promise.all(Array.from({ length: 300 }, (_, n) => queue.append(unicode(n))));
+    const first = await queue.read(100);
+    const second = await queue.read(100);
+    const third = await queue.read(100);
+    const batches = [first, second, third];
+    batches.forEach((batch, b) =>
+      batch.records.forEach((read, index) => {
+        const n = b * 100 + index;
+        expect(read.id).toBe(`id-${n}`);
+        expect(read.bytes?.toString('utf8')).toBe(unicode(n).body);
+        expect(read.body).toBe(unicode(n).body);
+      }),
+    );
+    await queue.close();
+  });
+
   it('replays on restart what was not committed, including a batch read but never confirmed', async () => {
     let queue = await DurableQueue.open({ directory, segmentBytes: 4096 });
     await Promise.all(Array.from({ length: 100 }, (_, n) => queue.append(record(n))));

@@ -11,7 +11,7 @@ import { SinkError } from '../errors.js';
 import { silentLog } from '../log.js';
 import type { SinkLog } from '../log.js';
 import type { EncodedFinding } from '../types.js';
-import { RecordSlab, coalesce, parseRecord } from './record.js';
+import { QueuedRecord, RecordSlab, coalesce, parseRecord, parseRecordBytes } from './record.js';
 
 export type WhenFull = 'block' | 'drop-newest';
 
@@ -453,7 +453,7 @@ export class DurableQueue {
       while (records.length < maxRecords && bytes < maxBytes) {
         // Checksums were verified when the queue was opened (older records) or the records were
         // written by this process: no need to pay for them again on every read.
-        const parsed = parseRecord(chunk, offset, false);
+        const parsed = parseRecordBytes(chunk, offset, false);
         if (parsed.kind === 'record') {
           records.push(parsed.record);
           offset += parsed.bytes;
@@ -477,6 +477,13 @@ export class DurableQueue {
         break;
       }
       position = { segment: position.segment, offset: position.offset + offset };
+      // The records are views of the reused read buffer: move them to a buffer of their own, of the
+      // size they take (one copy), which their batch keeps while it is in flight.
+      if (records.length > 0) {
+        const own = Buffer.from(chunk.subarray(0, offset));
+        for (let index = 0; index < records.length; index += 1)
+          records[index] = (records[index] as QueuedRecord).moved(chunk, own);
+      }
     }
     this.readPosition = position;
     const batch = { records, end: position, bytes };
@@ -484,18 +491,18 @@ export class DurableQueue {
     return batch;
   }
 
-  /** Forget what read() handed out but was not committed, so that the next read() returns it again. */
-  rewind(): void {
-    this.readPosition = { ...this.cursor };
-    this.batchRecords.clear();
-  }
-
-  /** One buffer reused by every read (records are copied out as strings), grown when needed. */
+  /** One buffer reused by every read (what a batch keeps is copied out of it), grown when needed. */
   private readScratch = Buffer.alloc(0);
   private readBuffer(length: number): Buffer {
     if (this.readScratch.length < length)
       this.readScratch = Buffer.allocUnsafe(Math.max(length, READ_CHUNK));
     return this.readScratch.subarray(0, length);
+  }
+
+  /** Forget what read() handed out but was not committed, so that the next read() returns it again. */
+  rewind(): void {
+    this.readPosition = { ...this.cursor };
+    this.batchRecords.clear();
   }
 
   private async readHandle(segment: number): Promise<FileHandle> {

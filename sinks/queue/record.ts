@@ -75,6 +75,29 @@ export function coalesce(buffers: readonly Buffer[]): Buffer[] {
   return merged;
 }
 
+/**
+ * A record read back from the queue: its id, and its body as the bytes on disk, decoded only if a
+ * destination asks for the text (the Elasticsearch one sends the bytes as they are).
+ */
+export class QueuedRecord implements EncodedFinding {
+  private text: string | undefined;
+
+  constructor(
+    readonly id: string,
+    readonly bytes: Buffer,
+  ) {}
+
+  get body(): string {
+    return (this.text ??= this.bytes.toString('utf8'));
+  }
+
+  /** The same record, its bytes now at the same place in `to` as they were in `from`. */
+  moved(from: Buffer, to: Buffer): QueuedRecord {
+    const start = this.bytes.byteOffset - from.byteOffset;
+    return new QueuedRecord(this.id, to.subarray(start, start + this.bytes.length));
+  }
+}
+
 export type ParsedRecord =
   | { kind: 'record'; record: EncodedFinding; bytes: number }
   /** More bytes are needed: `need` is the full size of the record that starts here. */
@@ -86,6 +109,27 @@ export type ParsedRecord =
  * queue already verified (at open) or wrote itself in this run.
  */
 export function parseRecord(buffer: Buffer, offset: number, verify = true): ParsedRecord {
+  const parsed = parseRecordBytes(buffer, offset, verify);
+  return parsed.kind === 'record'
+    ? {
+        kind: 'record',
+        record: { id: parsed.record.id, body: parsed.record.body },
+        bytes: parsed.bytes,
+      }
+    : parsed;
+}
+
+/**
+ * As parseRecord, but the record's body stays bytes (a view of `buffer`, which must then not be
+ * reused while the record is).
+ */
+export function parseRecordBytes(
+  buffer: Buffer,
+  offset: number,
+  verify = true,
+):
+  | { kind: 'record'; record: QueuedRecord; bytes: number }
+  | Exclude<ParsedRecord, { kind: 'record' }> {
   if (buffer.length - offset < HEADER_BYTES) return { kind: 'partial', need: HEADER_BYTES };
   const payloadLength = buffer.readUInt32LE(offset);
   const total = HEADER_BYTES + payloadLength;
@@ -97,10 +141,7 @@ export function parseRecord(buffer: Buffer, offset: number, verify = true): Pars
   if (newline < 0) return { kind: 'corrupt', reason: 'no id separator' };
   return {
     kind: 'record',
-    record: {
-      id: payload.toString('utf8', 0, newline),
-      body: payload.toString('utf8', newline + 1),
-    },
+    record: new QueuedRecord(payload.toString('utf8', 0, newline), payload.subarray(newline + 1)),
     bytes: total,
   };
 }

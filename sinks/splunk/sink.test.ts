@@ -110,10 +110,29 @@ describe('Splunk HEC sink', () => {
     expect(ids).toHaveLength(501);
     expect(new Set(ids).size).toBe(501);
     expect(metrics).toMatchObject({ sent: 501, queued: 0, deadLettered: 0 });
-    const warnings = log.lines.filter((line) => line.level === 'warn');
+    const warnings = log.lines.filter((line) => /without an ackId/.test(line.message));
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]!.message).toMatch(/without an ackId/);
+    expect(warnings[0]!.level).toBe('warn');
   });
+
+  it.each([
+    [true, /at least once, not exactly once.*dedup event\.id/],
+    [false, /ack\.enabled is false.*set ack\.enabled: true.*dedup event\.id/],
+  ])(
+    'warns once at start that HEC cannot give exactly once (ack.enabled %s), saying what to set',
+    async (enabled, pattern) => {
+      const log = memoryLog();
+      const sink = await createSplunkSink(
+        options({ log, ack: { enabled, pollIntervalMs: 5, timeoutMs: 200 } }),
+      );
+      await Promise.all(findings(20).map((finding) => sink.write(finding)));
+      expect(await sink.drained(5_000)).toBe(true);
+      await sink.close();
+      const warnings = log.lines.filter((line) => line.level === 'warn');
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]!.message).toMatch(pattern);
+    },
+  );
 
   it('dead-letters an event HEC calls invalid and delivers the rest of its batch', async () => {
     const poisoned = syntheticFinding(7).id;
