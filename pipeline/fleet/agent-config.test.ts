@@ -22,6 +22,7 @@ describe('agent configuration', () => {
       streams: { replicas: 3, duplicateWindowSeconds: 120 },
       discoverQemu: true,
       intervalMs: 5000,
+      batchMs: 50,
       listen: undefined,
       guests: [],
     });
@@ -54,6 +55,10 @@ describe('agent configuration', () => {
       'nats.streams.replicas',
     ],
     [{ nats: { servers: ['nats://x:1'] }, buffer: { directory: '/b' }, extra: 1 }, '(top level)'],
+    [
+      { nats: { servers: ['nats://x:1'] }, buffer: { directory: '/b', batchMilliseconds: 5000 } },
+      'buffer.batchMilliseconds',
+    ],
   ])('refuses %j naming %s', (value, path) => {
     expect(() => parseAgentConfig(value, 'agent.yaml')).toThrow(InputError);
     expect(() => parseAgentConfig(value, 'agent.yaml')).toThrow(`agent.yaml: ${path}`);

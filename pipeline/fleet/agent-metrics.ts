@@ -92,8 +92,8 @@ export class AgentMetrics {
   event(guest: string): void {
     this.events.inc({ guest });
   }
-  dropped(guest: string): void {
-    this.droppedEvents.inc({ guest });
+  dropped(guest: string, events = 1): void {
+    this.droppedEvents.inc({ guest }, events);
   }
   attachFailed(guest: string): void {
     this.attachFailures.inc({ guest });

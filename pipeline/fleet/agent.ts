@@ -5,7 +5,6 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { Domain } from '../../introspect/domain/types.js';
 import type { VmiEvent } from '../../introspect/events/event.js';
-import { toJson } from '../../introspect/events/json.js';
 import { silentLog, type SinkLog } from '../../sinks/log.js';
 import type { AgentConfig } from './agent-config.js';
 import { AgentMetrics } from './agent-metrics.js';
@@ -15,9 +14,15 @@ import {
   type GuestCandidate,
   type GuestSource,
 } from './guest-sources.js';
+import {
+  MAX_BATCH_EVENTS,
+  eventMessage,
+  outgoingEvent,
+  takeBatch,
+  type OutgoingEvent,
+} from './event-batch.js';
 import { JetStreamOutbox } from './jetstream-outbox.js';
 import { ensureStreams } from './streams.js';
-import { eventId, eventSubject } from './subjects.js';
 
 /** Appends not yet on disk per guest beyond which new events are dropped (and counted): memory stays bounded. */
 const MAX_PENDING_APPENDS = 10_000;
@@ -26,7 +31,13 @@ interface Attachment {
   candidate: GuestCandidate;
   domain: Domain;
   subscription: Subscription;
+  /** Events taken and not yet on disk (waiting, and in the append in flight). */
   pending: number;
+  /** Events waiting while an append is in flight: they go to disk together, as one message. */
+  waiting: OutgoingEvent[];
+  appending: boolean;
+  /** The batch's wait (config.batchMs) before its append, while one is set. */
+  linger: NodeJS.Timeout | undefined;
   ended: boolean;
 }
 
@@ -161,6 +172,9 @@ export class Agent {
         candidate,
         domain,
         pending: 0,
+        waiting: [],
+        appending: false,
+        linger: undefined,
         ended: false,
         subscription: undefined as unknown as Subscription,
       };
@@ -191,6 +205,11 @@ export class Agent {
     return attempt;
   }
 
+  /**
+   * Takes one event: it waits up to config.batchMs (and while an append of this guest is in flight)
+   * for others of its guest; what waited goes to disk as one batch (one message, one Nats-Msg-Id
+   * derived from its events' ids), so a busy guest costs a message per batch, not per event.
+   */
   private publish(attachment: Attachment, event: VmiEvent): void {
     const guest = attachment.candidate.name;
     if (attachment.pending >= MAX_PENDING_APPENDS) {
@@ -199,19 +218,39 @@ export class Agent {
     }
     attachment.pending += 1;
     this.metrics.event(guest);
-    this.outbox
-      .append(
-        eventSubject(this.config.host, guest, event.type),
-        eventId(this.config.host, event),
-        toJson(event),
-      )
-      .catch((error: unknown) => {
-        this.metrics.dropped(guest);
-        this.log.error(`${guest}: event not buffered`, { error: (error as Error).message });
-      })
-      .finally(() => {
-        attachment.pending -= 1;
-      });
+    attachment.waiting.push(outgoingEvent(this.config.host, event));
+    if (attachment.appending) return;
+    const full = attachment.waiting.length >= MAX_BATCH_EVENTS;
+    if (full || this.config.batchMs <= 0) {
+      clearTimeout(attachment.linger);
+      attachment.linger = undefined;
+      void this.appendWaiting(attachment);
+    } else
+      attachment.linger ??= setTimeout(() => {
+        attachment.linger = undefined;
+        if (!attachment.appending) void this.appendWaiting(attachment);
+      }, this.config.batchMs);
+  }
+
+  /** Appends a guest's waiting events, a batch at a time, in order, until none waits. */
+  private async appendWaiting(attachment: Attachment): Promise<void> {
+    const guest = attachment.candidate.name;
+    attachment.appending = true;
+    while (attachment.waiting.length > 0) {
+      const batch = takeBatch(attachment.waiting);
+      const message = eventMessage(this.config.host, guest, batch);
+      try {
+        await this.outbox.append(message.subject, message.id, message.payload);
+      } catch (error) {
+        this.metrics.dropped(guest, batch.length);
+        this.log.error(`${guest}: events not buffered`, {
+          error: (error as Error).message,
+          events: batch.length,
+        });
+      }
+      attachment.pending -= batch.length;
+    }
+    attachment.appending = false;
   }
 
   private ended(attachment: Attachment, error: string | undefined): void {

@@ -2,6 +2,7 @@
 // (ephemeral, flow-controlled) consumer on RINGSIDE_EVENTS; a watcher from anywhere, it changes nothing.
 import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
+import { unpackEvents } from './event-batch.js';
 import { EVENTS_PREFIX, EVENTS_STREAM } from './subjects.js';
 
 export interface WatchOptions {
@@ -31,7 +32,8 @@ export async function watchEvents(
     });
     const messages = await consumer.consume();
     signal.addEventListener('abort', () => void messages.close(), { once: true });
-    for await (const message of messages) write(message.string());
+    for await (const message of messages)
+      for (const json of unpackEvents(message.subject, message.string())) write(json);
   } finally {
     await nc.close();
   }

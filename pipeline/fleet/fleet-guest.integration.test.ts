@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { decodeTraceEvent } from '../../introspect/events/trace.js';
+import { unpackEvents } from './event-batch.js';
 import { startSampleGuest, type RunningGuest } from '../../lab/guest/launch.js';
 import type { GuestControl } from '../../lab/guest/control.js';
 import { NatsCluster } from '../../lab/nats/cluster.js';
@@ -81,9 +82,9 @@ async function findingsOfStoredEvents(): Promise<Set<string>> {
     const where = parseSubject(message.subject)!;
     const key = `${where.host}.${where.guest}`;
     if (!detectors.has(key)) detectors.set(key, new Detector(engine));
-    detectors
-      .get(key)!
-      .process(decodeTraceEvent(message.string(), message.subject), (f) => ids.add(f.id));
+    // One event, or a batch of the guest's events in order.
+    for (const json of unpackEvents(message.subject, message.string()))
+      detectors.get(key)!.process(decodeTraceEvent(json, message.subject), (f) => ids.add(f.id));
     if (message.seq >= state.last_seq) break;
   }
   await messages.close();

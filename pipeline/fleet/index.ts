@@ -14,3 +14,4 @@ export * from './findings-forwarder.js';
 export * from './leases.js';
 export * from './partition-consumer.js';
 export * from './partitions.js';
+export * from './event-batch.js';

@@ -4,6 +4,7 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 import { backoffDelay, type BackoffOptions } from '../../sinks/delivery/backoff.js';
 import { silentLog, type SinkLog } from '../../sinks/log.js';
 import { DurableQueue } from '../../sinks/queue/queue.js';
+import { isBatchSubject } from './event-batch.js';
 
 export interface OutboxOptions {
   /** The outbox's own directory (the durable queue's segments and cursor). */
@@ -19,9 +20,11 @@ export interface OutboxOptions {
 }
 
 export interface OutboxMetrics {
+  /** Messages appended to the disk buffer. */
   appended: number;
+  /** Events (a batch counts its events) JetStream acknowledged. */
   published: number;
-  /** Publishes JetStream acknowledged as duplicates of a Nats-Msg-Id it had (a re-send). */
+  /** Events JetStream acknowledged as duplicates of a Nats-Msg-Id it had (a re-send). */
   duplicates: number;
   /** Failed publish attempts (NATS down, no quorum, stream full); each is retried. */
   failures: number;
@@ -29,6 +32,14 @@ export interface OutboxMetrics {
   queuedBytes: number;
   healthy: boolean;
   lastError?: string;
+}
+
+/** Events in a message: a batch's lines, or one. */
+function eventsIn(subject: string, payload: string): number {
+  if (!isBatchSubject(subject)) return 1;
+  let lines = 1;
+  for (let at = payload.indexOf('\n'); at >= 0; at = payload.indexOf('\n', at + 1)) lines += 1;
+  return lines;
 }
 
 /** A message's subject travels with it in the queue record: "subject\npayload". */
@@ -117,8 +128,8 @@ export class JetStreamOutbox {
             timeout: this.options.ackTimeoutMs ?? 5000,
           });
           acknowledged.add(record.id);
-          if (ack.duplicate) this.counts.duplicates += 1;
-          else this.counts.published += 1;
+          if (ack.duplicate) this.counts.duplicates += eventsIn(subject, payload);
+          else this.counts.published += eventsIn(subject, payload);
         }),
       );
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');

@@ -15,8 +15,17 @@ import { decodeTraceEvent } from '../../introspect/events/trace.js';
 import { Detector, type RuleEngine } from '../../rules/index.js';
 import { silentLog, type SinkLog } from '../../sinks/log.js';
 import { takeOverDurable, type FloorMemo } from './durable-takeover.js';
+import { unpackEvents } from './event-batch.js';
 import { partitionConsumer, partitionFilter } from './partitions.js';
 import { EVENTS_STREAM, parseSubject } from './subjects.js';
+
+/**
+ * Messages one partition pulls ahead: a message may be a batch of up to 1024 events, so a deep pull
+ * would hold a great many events in memory (nats-server 2.9 delivered nothing to a pull bounded in bytes).
+ */
+const PULL_MESSAGES = 256;
+/** Handling time after which a partition's loop lets timers and I/O run. */
+const YIELD_AFTER_MS = 10;
 
 export interface PartitionOptions {
   group: string;
@@ -86,7 +95,7 @@ export class PartitionConsumer {
     await jsm.consumers.add(EVENTS_STREAM, config);
     floors.delete(this.name);
     const consumer = await this.js.consumers.get(EVENTS_STREAM, this.name);
-    this.messages = await consumer.consume({ max_messages: 1024 });
+    this.messages = await consumer.consume({ max_messages: PULL_MESSAGES });
     this.timer = setInterval(() => {
       if (this.unacked) void this.flush();
     }, this.options.ackIntervalMs);
@@ -118,39 +127,56 @@ export class PartitionConsumer {
   }
 
   private async run(messages: ConsumerMessages): Promise<void> {
-    const log = this.options.log ?? silentLog;
+    let worked = performance.now();
     for await (const message of messages) {
+      // Messages already pulled come one after another as microtasks: without a turn of the event
+      // loop now and then, timers (the leases' renewals) would wait for the whole pull.
+      if (performance.now() - worked > YIELD_AFTER_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        worked = performance.now();
+      }
       if (this.stopped) break;
       const where = parseSubject(message.subject);
-      let event;
-      try {
-        event = decodeTraceEvent(message.string(), message.subject);
-      } catch (error) {
-        log.warn('not an event, skipped', {
-          subject: message.subject,
-          error: (error as Error).message,
-        });
-        this.options.onRejected?.();
-        this.markHandled(message);
-        continue;
-      }
       const host = where?.host ?? 'unknown';
-      const guest = where?.guest ?? event.domain;
+      // Events up to the floor only rebuild state: their findings were published by the last owner.
       const replayed = message.seq <= this.floor;
-      let published = 0;
-      this.detectorOf(host, guest).process(event, (finding) => {
-        // Events up to the floor only rebuild state: their findings were published by the last owner.
-        if (replayed) return;
-        published += 1;
-        this.publishes.push(
-          this.options.publish(finding, host, guest).catch((error: unknown) => {
-            this.failed ??= error instanceof Error ? error : new Error(String(error));
-          }),
-        );
-      });
-      this.options.onEvent?.(published);
+      // One message carries one event or a batch of one guest's events, in order.
+      for (const json of unpackEvents(message.subject, message.string()))
+        this.handle(json, message.subject, host, where?.guest, replayed);
       this.markHandled(message);
     }
+  }
+
+  private handle(
+    json: string,
+    subject: string,
+    host: string,
+    subjectGuest: string | undefined,
+    replayed: boolean,
+  ): void {
+    let event;
+    try {
+      event = decodeTraceEvent(json, subject);
+    } catch (error) {
+      (this.options.log ?? silentLog).warn('not an event, skipped', {
+        subject,
+        error: (error as Error).message,
+      });
+      this.options.onRejected?.();
+      return;
+    }
+    const guest = subjectGuest ?? event.domain;
+    let published = 0;
+    this.detectorOf(host, guest).process(event, (finding) => {
+      if (replayed) return;
+      published += 1;
+      this.publishes.push(
+        this.options.publish(finding, host, guest).catch((error: unknown) => {
+          this.failed ??= error instanceof Error ? error : new Error(String(error));
+        }),
+      );
+    });
+    this.options.onEvent?.(published);
   }
 
   private markHandled(message: JsMsg): void {

@@ -2,7 +2,7 @@
 // and ringside.findings.<host>.<guest>.
 import { createHash } from 'node:crypto';
 import type { VmiEvent } from '../../introspect/events/event.js';
-import { canonicalJson } from '../../introspect/events/json.js';
+import { toJson } from '../../introspect/events/json.js';
 
 export const EVENTS_STREAM = 'RINGSIDE_EVENTS';
 export const FINDINGS_STREAM = 'RINGSIDE_FINDINGS';
@@ -38,15 +38,13 @@ export function parseSubject(subject: string): { host: string; guest: string } |
 }
 
 /**
- * An event's id (its Nats-Msg-Id): SHA-256 over the host and the event's canonical JSON. Events carry
- * a monotonic time, so two distinct events differ; the same event re-sent from the agent's disk
- * buffer after a lost ack has the same id and JetStream's duplicate window drops it.
+ * An event's id (its Nats-Msg-Id, or its line's id in a batch): SHA-256 over the host and the event's
+ * JSON as sent. Events carry a monotonic time, so two distinct events differ; the same event re-sent
+ * from the agent's disk buffer after a lost ack keeps its stored id and JetStream's duplicate window drops it.
  */
-export function eventId(host: string, event: VmiEvent): string {
-  return createHash('sha256')
-    .update(host)
-    .update('\n')
-    .update(canonicalJson(event))
-    .digest('hex')
-    .slice(0, 32);
+export function eventIdOfJson(host: string, json: string): string {
+  return createHash('sha256').update(host).update('\n').update(json).digest('hex').slice(0, 32);
 }
+
+export const eventId = (host: string, event: VmiEvent): string =>
+  eventIdOfJson(host, toJson(event));
