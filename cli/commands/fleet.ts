@@ -88,7 +88,11 @@ export function registerFleetCommands(program: Command): void {
         const abort = new AbortController();
         void waitForSignal().then(() => abort.abort());
         await watchEvents(
-          { servers, ...(options.fromStart ? { fromStart: true } : {}) },
+          {
+            servers,
+            ...(options.fromStart ? { fromStart: true } : {}),
+            onWaiting: (message) => process.stderr.write(`ringside detect: ${message}\n`),
+          },
           (json) => process.stdout.write(`${json}\n`),
           abort.signal,
         );
