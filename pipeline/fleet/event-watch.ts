@@ -56,11 +56,16 @@ export async function watchEvents(
             `no ${EVENTS_STREAM} stream on ${options.servers.join(',')} yet: waiting for an agent or a rules worker to create it`,
           );
         said = true;
-        await new Promise((resolve) => {
-          const timer = setTimeout(resolve, options.retryMs ?? 1000);
-          signal.addEventListener('abort', () => (clearTimeout(timer), resolve(undefined)), {
-            once: true,
-          });
+        await new Promise<void>((resolve) => {
+          const stop = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+          const timer = setTimeout(() => {
+            signal.removeEventListener('abort', stop);
+            resolve();
+          }, options.retryMs ?? 1000);
+          signal.addEventListener('abort', stop, { once: true });
         });
         if (signal.aborted) return;
       }
