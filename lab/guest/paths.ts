@@ -3,11 +3,33 @@
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { InputError } from '../../introspect/errors.js';
+import { makeDirectory } from '../../sinks/make-directory.js';
 
+let made: string | undefined;
+
+/**
+ * Ringside's cache (sample guests, run directories, snapshots): RINGSIDE_CACHE, or ringside under
+ * XDG_CACHE_HOME or ~/.cache. Made at first use one level at a time (Node's recursive mkdir never
+ * returns under /proc, and every mkdir below would hang); a path that cannot be made is bad input.
+ */
 export function cacheRoot(): string {
-  if (process.env.RINGSIDE_CACHE) return process.env.RINGSIDE_CACHE;
-  const xdg = process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache');
-  return join(xdg, 'ringside');
+  const variable = process.env.RINGSIDE_CACHE ? 'RINGSIDE_CACHE' : 'XDG_CACHE_HOME';
+  const root =
+    process.env.RINGSIDE_CACHE ||
+    join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'ringside');
+  if (made !== root) {
+    try {
+      makeDirectory(root);
+    } catch (error) {
+      throw new InputError(
+        `cannot make the cache directory ${root} (${(error as Error).message})`,
+        variable,
+      );
+    }
+    made = root;
+  }
+  return root;
 }
 
 export const guestCacheDir = (): string => join(cacheRoot(), 'guest');
