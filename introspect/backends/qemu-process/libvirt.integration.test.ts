@@ -1,6 +1,6 @@
 // A libvirt domain, unchanged: the sample guest as a transient type='qemu' (TCG) domain under real
 // libvirtd; `guests` names it, `ps --libvirt` equals the guest's own list, `monitor --libvirt` sees
-// execs through hardware breakpoints planted via libvirt's monitor pass-through, and detaches clean.
+// execs and a credential change through hardware breakpoints planted via libvirt's pass-through.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +10,7 @@ import type { GuestControl } from '../../../lab/guest/control.js';
 import { LibvirtMonitor } from './libvirt.js';
 import { hmp, startGdbstub } from './gdbstub.js';
 import { GdbRemote } from '../qemu/gdb-remote.js';
+import { runScenario } from '../../../lab/scenarios/scenarios.js';
 
 const repo = join(import.meta.dirname ?? '.', '..', '..', '..');
 const cli = join(repo, 'dist', 'cli', 'main.js');
@@ -82,7 +83,7 @@ describe('a libvirt domain started with no Ringside arguments', () => {
     const startMonitor = () => {
       const child = spawn(
         process.execPath,
-        [cli, 'monitor', '--libvirt', DOMAIN, '--plugins', 'exec'],
+        [cli, 'monitor', '--libvirt', DOMAIN, '--plugins', 'exec,cred'],
         { stdio: ['ignore', 'pipe', 'pipe'] },
       );
       let stdout = '';
@@ -136,10 +137,10 @@ describe('a libvirt domain started with no Ringside arguments', () => {
     expect(await hmp(monitor, 'info chardev')).not.toMatch(/ringside-gdb-/);
   }, 240_000);
 
-  it('`monitor --libvirt DOMAIN` sees execs with argv and uid, and detach leaves no gdbstub', async () => {
+  it('`monitor --libvirt DOMAIN` sees execs with argv and uid and an injected credential change, and detach leaves no gdbstub', async () => {
     const child = spawn(
       process.execPath,
-      [cli, 'monitor', '--libvirt', DOMAIN, '--plugins', 'exec'],
+      [cli, 'monitor', '--libvirt', DOMAIN, '--plugins', 'exec,cred'],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
       },
@@ -177,6 +178,21 @@ describe('a libvirt domain started with no Ringside arguments', () => {
         );
     while (marked().length < 3 && Date.now() < deadline)
       await new Promise((resolve) => setTimeout(resolve, 250));
+    // An injected credential change (uid 1000 → 0 through commit_creds, no setuid program).
+    await runScenario(control, 'privilege-escalation', 'run');
+    const escalated = () =>
+      stdout
+        .split('\n')
+        .filter((line) => line.includes('"cred.change"'))
+        .map((line) => JSON.parse(line) as { user?: { id?: number; previous_id?: number } })
+        .filter((event) => event.user?.id === 0 && event.user.previous_id === 1000);
+    try {
+      const until = Date.now() + 30_000;
+      while (escalated().length === 0 && Date.now() < until)
+        await new Promise((resolve) => setTimeout(resolve, 250));
+    } finally {
+      await runScenario(control, 'privilege-escalation', 'cleanup');
+    }
     child.kill('SIGINT');
     expect(await exited).toBe(0);
     expect(marked()).toHaveLength(3);
@@ -184,6 +200,7 @@ describe('a libvirt domain started with no Ringside arguments', () => {
       process: { args: ['/bin/true', 'qemu2-libvirt-marker'] },
       user: { id: 0 },
     });
+    expect(escalated().length).toBeGreaterThan(0);
     expect(stderr).toMatch(/detached; the guest runs on/);
     // The gdbstub Ringside started is gone (its socket chardev; QEMU keeps an internal "gdb" one),
     // the guest runs, and a fresh gdbstub sees no breakpoint stop when the guest execs.

@@ -1,6 +1,7 @@
 // Any running QEMU, unchanged: the sample guest started as anyone would (plain -m RAM, no plugin, no
 // gdbstub, only a QMP socket); `guests`, `ps` by pid and by name against the guest's own list,
-// `monitor` seeing execs through hardware breakpoints, detach leaving no breakpoint, a non-QEMU pid.
+// `monitor` seeing execs and an injected credential change through hardware breakpoints, detach
+// leaving no breakpoint, a non-QEMU pid.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,7 @@ import { openProcessMemory } from './open-memory.js';
 import { qemuByPid } from './qemu-processes.js';
 import { openLinuxKernel } from '../../os/linux/linux-kernel.js';
 import { listTasks } from '../../os/linux/tasks.js';
+import { runScenario } from '../../../lab/scenarios/scenarios.js';
 
 const repo = join(import.meta.dirname ?? '.', '..', '..', '..');
 const cli = join(repo, 'dist', 'cli', 'main.js');
@@ -157,7 +159,7 @@ describe('a QEMU started with no Ringside arguments', () => {
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
   });
 
-  it('`monitor --qemu-pid` streams the workload’s execs with argv and uid through hardware breakpoints; SIGINT detaches and leaves none', async () => {
+  it('`monitor --qemu-pid` streams the workload’s execs with argv and uid and an injected credential change through hardware breakpoints; SIGINT detaches and leaves none', async () => {
     const monitor = startMonitor([
       '--qemu-pid',
       String(guest.pid),
@@ -194,6 +196,30 @@ describe('a QEMU started with no Ringside arguments', () => {
         process: { args: ['/bin/true', 'qemuany-exec'] },
         user: { id: 0 },
       });
+      // An injected credential change: uid 1000 becomes 0 through the test rootkit's
+      // prepare_creds() + commit_creds(), no setuid program; seen at commit_creds' breakpoint.
+      await runScenario(control, 'privilege-escalation', 'run');
+      try {
+        const escalations = () =>
+          monitor
+            .output()
+            .stdout.split('\n')
+            .filter((line) => line.includes('"cred.change"'))
+            .map(
+              (line) =>
+                JSON.parse(line) as {
+                  user?: { id?: number; previous_id?: number };
+                  details?: { via?: string };
+                },
+            )
+            .filter((event) => event.user?.id === 0 && event.user.previous_id === 1000);
+        const until = Date.now() + 20_000;
+        while (escalations().length === 0 && Date.now() < until)
+          await new Promise((done) => setTimeout(done, 200));
+        expect(escalations()[0]).toMatchObject({ details: { via: 'commit_creds' } });
+      } finally {
+        await runScenario(control, 'privilege-escalation', 'cleanup');
+      }
       monitor.child.kill('SIGINT');
       expect(await monitor.exited).toBe(0);
       expect(monitor.output().stderr).toContain('detached; the guest runs on');
