@@ -39,6 +39,8 @@ export interface SampleGuestOptions {
   plugin?: QemuLaunchOptions['plugin'] | false;
   /** A guest with nothing for Ringside: plain `-m` RAM, no gdbstub socket, no plugin; only QMP. */
   plain?: boolean;
+  /** With `plain`: KVM instead of TCG (on a host where /dev/kvm works; lab/kvm/kvm-check.ts). */
+  accelerator?: 'tcg' | 'kvm';
   log?: (line: string) => void;
 }
 
@@ -87,6 +89,7 @@ export async function startSampleGuest(options: SampleGuestOptions = {}): Promis
     // nohz=off keeps a periodic tick in an idle guest, so hook changes (applied when a vCPU next runs) never wait long.
     append: `console=${CONSOLE[architecture]} panic=-1 quiet nohz=off`,
     ...(options.plain ? { plain: true } : {}),
+    ...(options.accelerator ? { accelerator: options.accelerator } : {}),
   };
   if (options.plugin !== false && !options.plain) {
     launch.plugin = options.plugin ?? { path: pluginPath(), socket: join(runDir, 'plugin.sock') };

@@ -23,6 +23,8 @@ export interface QemuLaunchOptions {
    * gdbstub socket, only QMP. Ringside then reads RAM through the QEMU process (qemu-process backend).
    */
   plain?: boolean;
+  /** A plain guest's accelerator: TCG (the default) or KVM (`-accel kvm -cpu host`, on a KVM host). */
+  accelerator?: 'tcg' | 'kvm';
   /** Extra arguments for the user's own disks, network … */
   extra?: string[];
 }
@@ -57,6 +59,9 @@ export function qemuEndpoints(options: QemuLaunchOptions): QemuEndpoints {
   };
 }
 
+const kvm = (options: QemuLaunchOptions): boolean =>
+  options.plain === true && options.accelerator === 'kvm';
+
 /**
  * The arguments that make any QEMU guest attachable by Ringside: TCG with one thread (all vCPUs stand
  * still while a hook is handled), RAM in a shared file, QMP and gdbstub sockets, and the plugin.
@@ -67,11 +72,20 @@ export function attachableArguments(options: QemuLaunchOptions): string[] {
     '-name',
     options.name,
     '-accel',
-    // A plain guest keeps QEMU's default (multi-threaded TCG), as a user's would.
-    options.plain ? 'tcg' : 'tcg,thread=single',
+    // A plain guest keeps QEMU's default (multi-threaded TCG), as a user's would; or runs under KVM.
+    options.plain ? (options.accelerator ?? 'tcg') : 'tcg,thread=single',
     ...(options.architecture === 'aarch64'
-      ? ['-machine', options.plain ? 'virt' : 'virt,memory-backend=ram', '-cpu', 'cortex-a57']
-      : ['-machine', options.plain ? 'q35' : 'q35,memory-backend=ram']),
+      ? [
+          '-machine',
+          options.plain ? 'virt' : 'virt,memory-backend=ram',
+          '-cpu',
+          kvm(options) ? 'host' : 'cortex-a57',
+        ]
+      : [
+          '-machine',
+          options.plain ? 'q35' : 'q35,memory-backend=ram',
+          ...(kvm(options) ? ['-cpu', 'host'] : []),
+        ]),
     ...(options.plain
       ? []
       : [
