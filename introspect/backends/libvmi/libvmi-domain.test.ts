@@ -6,7 +6,7 @@ import { jest } from '@jest/globals';
 import koffi from 'koffi';
 import type { HookContext } from '../../domain/types.js';
 import { EventResponse, EventType, MemAccess, Register, VmiEventStruct } from './layouts.js';
-import { LibvmiDomain } from './libvmi-domain.js';
+import { LibvmiDomain, libvmiCapabilities } from './libvmi-domain.js';
 import { fakeLibvmi } from './test-support/fake-libvmi.js';
 
 const openXen = () => {
@@ -25,6 +25,26 @@ const openXen = () => {
 };
 
 const typeOf = (pointer: bigint) => koffi.decode(pointer, VmiEventStruct).type as number;
+
+describe('libvmiCapabilities', () => {
+  it('Xen on x86: EPT traps, hidden breakpoints, altp2m views', () => {
+    expect(libvmiCapabilities('xen', true, 'x64')).toMatchObject({
+      memAccess: 'ept',
+      breakpoints: 'hidden',
+      altp2m: 'hardware',
+    });
+  });
+
+  it('Xen on ARM: reads only, so hook-needing detectors are refused instead of stalling the guest', () => {
+    expect(libvmiCapabilities('xen', true, 'arm64')).toMatchObject({
+      live: true,
+      memAccess: 'none',
+      breakpoints: 'none',
+      altp2m: 'none',
+      registerWriteTraps: false,
+    });
+  });
+});
 
 describe('LibvmiDomain on Xen (fake libvmi)', () => {
   it('declares EPT traps, hardware altp2m and hidden breakpoints', async () => {
