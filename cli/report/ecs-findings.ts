@@ -5,17 +5,11 @@ import { SEVERITIES, type Finding, type Severity } from '../../introspect/events
 import { InputError } from '../../introspect/errors.js';
 import { findingFromNative, isNativeFinding } from './native-findings.js';
 import { eventFromNdjson, MAX_SESSION_EVENTS, type SessionEvent } from './session-events.js';
+import { object, ruleOf, text, type Json } from './json-fields.js';
 
 /** Findings read at most; a longer file is cut there with a warning. */
 export const MAX_SESSION_FINDINGS = 100_000;
 
-type Json = Record<string, unknown>;
-const object = (value: unknown): Json | undefined =>
-  value !== null && typeof value === 'object' && !Array.isArray(value)
-    ? (value as Json)
-    : undefined;
-const text = (value: unknown): string | undefined =>
-  typeof value === 'string' ? value : undefined;
 const count = (value: unknown): number | undefined => {
   const number = typeof value === 'string' ? Number(value) : value;
   return typeof number === 'number' && Number.isFinite(number) ? number : undefined;
@@ -75,12 +69,7 @@ export function findingFromEcs(document: Json): Finding | string {
   return {
     id: text(object(document.event)?.id) ?? '',
     timestamp,
-    rule: {
-      id: text(rule.id)!,
-      name: text(rule.name) ?? text(rule.id)!,
-      ...(text(rule.description) ? { description: text(rule.description)! } : {}),
-      ...(text(rule.ruleset) ? { ruleset: text(rule.ruleset)! } : {}),
-    },
+    rule: ruleOf(rule),
     severity,
     message: text(document.message) ?? '',
     mitre: ids.map((id, index) =>

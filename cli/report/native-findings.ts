@@ -8,17 +8,10 @@ import {
   type Severity,
 } from '../../introspect/events/finding.js';
 import { decodeTraceEvent } from '../../introspect/events/trace.js';
+import { object, ruleOf, text, type Json } from './json-fields.js';
 
 /** Events one finding may carry (a sequence's steps, a threshold's hits). */
 const MAX_FINDING_EVENTS = 1000;
-
-type Json = Record<string, unknown>;
-const object = (value: unknown): Json | undefined =>
-  value !== null && typeof value === 'object' && !Array.isArray(value)
-    ? (value as Json)
-    : undefined;
-const text = (value: unknown): string | undefined =>
-  typeof value === 'string' ? value : undefined;
 
 /** Whether a JSON line is in Ringside's own finding format (an events array, a top-level severity). */
 export const isNativeFinding = (document: Json): boolean =>
@@ -60,12 +53,7 @@ export function findingFromNative(document: Json): Finding | string {
   return {
     id,
     timestamp,
-    rule: {
-      id: text(rule.id)!,
-      name: text(rule.name) ?? text(rule.id)!,
-      ...(text(rule.description) ? { description: text(rule.description)! } : {}),
-      ...(text(rule.ruleset) ? { ruleset: text(rule.ruleset)! } : {}),
-    },
+    rule: ruleOf(rule),
     severity,
     message: text(document.message) ?? '',
     mitre,

@@ -3,6 +3,7 @@
 import type { VmiEvent } from '../../introspect/events/event.js';
 import type { Finding } from '../../introspect/events/finding.js';
 import type { ReportProcess } from './model.js';
+import { object, type Json } from './json-fields.js';
 
 /** Events kept at most; later ones are counted, not kept. */
 export const MAX_SESSION_EVENTS = 200_000;
@@ -19,11 +20,6 @@ export interface SessionEvent {
   executable?: string;
 }
 
-type Json = Record<string, unknown>;
-const object = (value: unknown): Json | undefined =>
-  value !== null && typeof value === 'object' && !Array.isArray(value)
-    ? (value as Json)
-    : undefined;
 const text = (value: unknown, max = 4096): string | undefined =>
   typeof value === 'string' ? value.slice(0, max) : undefined;
 const integer = (value: unknown): number | undefined =>
