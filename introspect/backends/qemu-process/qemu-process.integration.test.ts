@@ -58,7 +58,29 @@ function startMonitor(args: string[]) {
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (code) => resolve(code)),
   );
-  return { child, attached, exited, output: () => ({ stdout, stderr }) };
+  /** The NDJSON events printed so far. */
+  const events = () =>
+    stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as MonitorEvent);
+  return { child, attached, exited, events, output: () => ({ stdout, stderr }) };
+}
+
+/** The fields of `monitor`'s events these tests look at. */
+interface MonitorEvent {
+  type: string;
+  domain?: string;
+  process?: { args?: string[] };
+  user?: { id?: number; previous_id?: number };
+  details?: { via?: string };
+  lifecycle?: { reason?: string };
+}
+
+/** Waits until `check` holds or `ms` have passed (the assertions after it say which). */
+async function poll(check: () => boolean, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check() && Date.now() < deadline) await new Promise((done) => setTimeout(done, 200));
 }
 
 describe('a QEMU started with no Ringside arguments', () => {
@@ -170,25 +192,13 @@ describe('a QEMU started with no Ringside arguments', () => {
       await monitor.attached;
       await control.run('for i in 1 2 3; do /bin/true qemuany-exec; done');
       // Events are written as the hooks fire; give the last one a moment to reach stdout.
-      const deadline = Date.now() + 20_000;
       const execs = () =>
         monitor
-          .output()
-          .stdout.split('\n')
-          .filter(Boolean)
-          .map(
-            (line) =>
-              JSON.parse(line) as {
-                type: string;
-                process?: { args?: string[] };
-                user?: { id?: number };
-              },
-          )
+          .events()
           .filter(
             (event) => event.type === 'process.exec' && event.process?.args?.[1] === 'qemuany-exec',
           );
-      while (execs().length < 3 && Date.now() < deadline)
-        await new Promise((done) => setTimeout(done, 200));
+      await poll(() => execs().length >= 3, 20_000);
       expect(execs()).toHaveLength(3);
       expect(execs()[0]).toMatchObject({
         // Without --name, events carry QEMU's own -name.
@@ -202,20 +212,14 @@ describe('a QEMU started with no Ringside arguments', () => {
       try {
         const escalations = () =>
           monitor
-            .output()
-            .stdout.split('\n')
-            .filter((line) => line.includes('"cred.change"'))
-            .map(
-              (line) =>
-                JSON.parse(line) as {
-                  user?: { id?: number; previous_id?: number };
-                  details?: { via?: string };
-                },
-            )
-            .filter((event) => event.user?.id === 0 && event.user.previous_id === 1000);
-        const until = Date.now() + 20_000;
-        while (escalations().length === 0 && Date.now() < until)
-          await new Promise((done) => setTimeout(done, 200));
+            .events()
+            .filter(
+              (event) =>
+                event.type === 'cred.change' &&
+                event.user?.id === 0 &&
+                event.user.previous_id === 1000,
+            );
+        await poll(() => escalations().length > 0, 20_000);
         expect(escalations()[0]).toMatchObject({ details: { via: 'commit_creds' } });
       } finally {
         await runScenario(control, 'privilege-escalation', 'cleanup');
@@ -318,19 +322,7 @@ describe('a QEMU started with no Ringside arguments', () => {
       '--qmp',
       guest.endpoints.qmpSocket,
     ]);
-    const events = () =>
-      monitor
-        .output()
-        .stdout.split('\n')
-        .filter(Boolean)
-        .map(
-          (line) =>
-            JSON.parse(line) as {
-              type: string;
-              process?: { args?: string[] };
-              lifecycle?: { reason?: string };
-            },
-        );
+    const { events } = monitor;
     const until = async (what: () => boolean, ms: number, label: string) => {
       const deadline = Date.now() + ms;
       while (!what()) {
