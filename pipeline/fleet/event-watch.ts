@@ -10,6 +10,7 @@ import {
 import { connect } from '@nats-io/transport-node';
 import { unpackEvents } from './event-batch.js';
 import { EVENTS_PREFIX, EVENTS_STREAM } from './subjects.js';
+import { sleepUnlessAborted } from './sleep.js';
 
 export interface WatchOptions {
   servers: string[];
@@ -56,17 +57,7 @@ export async function watchEvents(
             `no ${EVENTS_STREAM} stream on ${options.servers.join(',')} yet: waiting for an agent or a rules worker to create it`,
           );
         said = true;
-        await new Promise<void>((resolve) => {
-          const stop = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-          const timer = setTimeout(() => {
-            signal.removeEventListener('abort', stop);
-            resolve();
-          }, options.retryMs ?? 1000);
-          signal.addEventListener('abort', stop, { once: true });
-        });
+        await sleepUnlessAborted(options.retryMs ?? 1000, signal);
         if (signal.aborted) return;
       }
     }

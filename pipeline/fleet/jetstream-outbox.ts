@@ -5,6 +5,7 @@ import { backoffDelay, type BackoffOptions } from '../../sinks/delivery/backoff.
 import { silentLog, type SinkLog } from '../../sinks/log.js';
 import { DurableQueue } from '../../sinks/queue/queue.js';
 import { isBatchSubject } from './event-batch.js';
+import { sleepUnlessAborted } from './sleep.js';
 
 export interface OutboxOptions {
   /** The outbox's own directory (the durable queue's segments and cursor). */
@@ -152,7 +153,7 @@ export class JetStreamOutbox {
       this.healthy = false;
       this.lastError = message;
       this.queue.rewind();
-      await sleep(
+      await sleepUnlessAborted(
         backoffDelay(attempt, { baseMs: 100, maxMs: 5000, ...this.options.retry }),
         signal,
       );
@@ -160,14 +161,3 @@ export class JetStreamOutbox {
     }
   }
 }
-
-const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
