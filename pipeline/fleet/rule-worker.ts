@@ -103,6 +103,8 @@ export class RuleWorker {
   private readonly group: string;
   private readonly partitions: number;
   private readonly log: SinkLog;
+  /** How long after a renewal's request the lease is ours for sure (the server counts from later). */
+  private readonly halfTtlMs: number;
   private timer: NodeJS.Timeout | undefined;
   /** The group's size at the last listing that answered (this worker included). */
   private knownWorkers = 1;
@@ -121,6 +123,7 @@ export class RuleWorker {
     this.group = options.durable ?? 'ringside-rules';
     this.partitions = options.partitions ?? DEFAULT_PARTITIONS;
     this.log = options.log ?? silentLog;
+    this.halfTtlMs = (options.leaseTtlMs ?? 10_000) / 2;
   }
 
   static async start(options: RuleWorkerOptions): Promise<RuleWorker> {
@@ -292,7 +295,7 @@ export class RuleWorker {
     // The lease is ours for sure until half its TTL after the request that renewed it was sent (the
     // server counts the TTL from later); past that, the forwarder stops writing.
     this.forwarding.lease = renewed;
-    this.forwarding.validUntil = sent + (this.options.leaseTtlMs ?? 10_000) / 2;
+    this.forwarding.validUntil = sent + this.halfTtlMs;
   }
 
   /** Restarts the forwarder after a sink failure, or tries to take the sinks lease. */
@@ -312,7 +315,7 @@ export class RuleWorker {
     const sent = Date.now();
     const lease = await this.leases.acquire(`${this.group}.sinks`);
     if (!lease) return;
-    const validUntil = sent + (this.options.leaseTtlMs ?? 10_000) / 2;
+    const validUntil = sent + this.halfTtlMs;
     this.forwarding = { lease, forwarder: this.forwarder(sink), validUntil };
     try {
       await this.forwarding.forwarder.start();
@@ -331,7 +334,7 @@ export class RuleWorker {
       ...(this.options.delivered ? { delivered: this.options.delivered } : {}),
       // The previous holder stops taking findings half a TTL after its last renewal, which was at
       // least a TTL before this takeover; what it queued lands within the next half: read back then.
-      takeoverGraceMs: (this.options.leaseTtlMs ?? 10_000) / 2,
+      takeoverGraceMs: this.halfTtlMs,
       floors: this.floors,
       ...(this.options.onWritten ? { onWritten: this.options.onWritten } : {}),
       mayWrite: () => this.forwarding !== undefined && Date.now() < this.forwarding.validUntil,
