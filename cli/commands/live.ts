@@ -11,8 +11,8 @@ import { QmpClient } from '../../introspect/backends/qemu/qmp.js';
 import { RamFileMemory } from '../../introspect/backends/qemu/ram-file-memory.js';
 import { openLinuxKernel } from '../../introspect/os/linux/linux-kernel.js';
 import { listTasks } from '../../introspect/os/linux/tasks.js';
+import { VmControl } from '../../introspect/backends/qemu/vm-control.js';
 import { pausedTaskList } from '../../introspect/os/linux/paused-task-list.js';
-import { pauseIfRunning } from '../../introspect/backends/qemu/pause-if-running.js';
 import { ndjsonLine } from '../../introspect/events/json.js';
 import { formatTable, toJson } from '../table.js';
 import { taskJson } from './snapshot.js';
@@ -432,8 +432,12 @@ export function registerLiveCommands(program: Command): void {
           // a guest found paused (by its user, a response action) is read and left paused.
           let list;
           if (qmp) {
-            const { pause, resume } = pauseIfRunning(qmp);
-            ({ list } = await pausedTaskList(kernel, pause, resume));
+            const control = new VmControl('guest', qmp);
+            ({ list } = await pausedTaskList(
+              kernel,
+              () => control.pause(),
+              () => control.resume(),
+            ));
           } else {
             kernel.newGeneration();
             list = listTasks(kernel);

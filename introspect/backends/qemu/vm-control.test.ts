@@ -1,13 +1,14 @@
 import { VmControl } from './vm-control.js';
 import type { QmpClient } from './qmp.js';
 
-function fakeQmp(running = true): { qmp: QmpClient; commands: string[] } {
+function fakeQmp(running = true, refuseStop = false): { qmp: QmpClient; commands: string[] } {
   const commands: string[] = [];
   const qmp = {
     execute: async (command: string) => {
       await new Promise((resolve) => setTimeout(resolve, 1));
       if (command === 'query-status') return { running };
       commands.push(command);
+      if (command === 'stop' && refuseStop) throw new Error('stop refused');
       return {};
     },
     close: () => undefined,
@@ -60,6 +61,14 @@ describe('VmControl', () => {
     await control.resume();
     expect(commands).toEqual([]);
     expect(generations).toBe(0);
+  });
+
+  it('resumes nothing when the stop failed', async () => {
+    const { qmp, commands } = fakeQmp(true, true);
+    const control = new VmControl('g', qmp);
+    await expect(control.pause()).rejects.toThrow('stop refused');
+    await control.resume().catch(() => undefined);
+    expect(commands).toEqual(['stop']);
   });
 
   it('refuses to pause without QMP, naming the guest', async () => {

@@ -24,9 +24,11 @@ export class VmControl {
     if (this.holds === 1 && !this.stoppedForGood)
       this.transition = this.settle(async () => {
         // Stopped by its user, virsh suspend or another tool: read as it is, and not resumed after.
+        this.stoppedByPause = false;
         const { running } = await qmp.execute<{ running: boolean }>('query-status');
-        this.stoppedByPause = running;
-        if (running) await qmp.execute('stop');
+        if (!running) return;
+        await qmp.execute('stop');
+        this.stoppedByPause = true; // only a stop that happened is undone by the resume
       });
     await this.transition;
   }
