@@ -4,7 +4,7 @@
 import { createRequire } from 'node:module';
 import { MemoryError } from '../../errors.js';
 import { ProcessMemory } from './process-memory.js';
-import { aliases } from './vm-readv.js';
+import { aliases, pageSkew } from './vm-readv.js';
 
 const koffi = createRequire(import.meta.url)('koffi') as {
   address(value: unknown): bigint;
@@ -12,10 +12,7 @@ const koffi = createRequire(import.meta.url)('koffi') as {
   view(pointer: unknown, length: number): ArrayBuffer;
 };
 
-/**
- * The "guest RAM" in native memory, as QEMU's is: its address is taken once, at load, and must hold
- * for the whole file (a JS typed array's was once seen to hold other bytes later in a full run).
- */
+/** The "guest RAM" in native memory, as QEMU's is; its address is taken once, at load. */
 const natives: unknown[] = []; // kept referenced: the memory lives as long as the file runs
 function nativeBytes(length: number, byte: (index: number) => number): Uint8Array {
   const pointer = koffi.alloc('uint8_t', length);
@@ -70,8 +67,11 @@ describe.each(['process_vm_readv', 'pread'] as const)('ProcessMemory (%s)', (acc
     const backing = new Uint8Array(large.length + 4096);
     const source = Number(koffi.address(large));
     for (const skew of [0, 1, 8, 16, 63, 64, 65, 2048, 4095]) {
-      const start = (skew + source - Number(koffi.address(backing)) + 8192 * 4096) % 4096;
+      // Where in `backing` a buffer lies `skew` bytes past the source modulo a page (0 … 4095,
+      // however far apart the two allocations are).
+      const start = pageSkew(source + skew, Number(koffi.address(backing)));
       const into = backing.subarray(start, start + large.length);
+      expect(into.length).toBe(large.length);
       expect(aliases(Number(koffi.address(into)), source)).toBe(skew > 0 && skew < 64);
       into.fill(0xee);
       memory.readInto(0x100000n, into);
